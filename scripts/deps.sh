@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages dcr builds and tests with are installed.
+# As root it installs what is missing; otherwise it names exactly what is
+# missing and how to install it, and fails.
+set -euo pipefail
+
+# Build: compiler, libraries. Test: clang for sanitizers and fuzzing, GNU time.
+packages=(
+  build-essential pkg-config clang libclang-rt-14-dev
+  libssl-dev openssl libzstd-dev libjansson-dev
+  time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "dcr: missing Debian packages: ${missing[*]}" >&2
+  echo "dcr: install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "dcr: installing missing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

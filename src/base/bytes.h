@@ -1,0 +1,54 @@
+/*
+ * bytes.h: fixed-width integer encoding and hex, the byte-level helpers the
+ * file formats share. Multi-byte integers in dcr formats are little-endian
+ * unless a format says otherwise (HPKE's I2OSP is big-endian and lives in
+ * crypto/hpke.c).
+ */
+#ifndef DCR_BASE_BYTES_H
+#define DCR_BASE_BYTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+static inline void dcr_put_u16le(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void dcr_put_u32le(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void dcr_put_u64le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t dcr_get_u16le(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t dcr_get_u32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t dcr_get_u64le(const uint8_t *p)
+{
+    return (uint64_t)dcr_get_u32le(p) | ((uint64_t)dcr_get_u32le(p + 4) << 32);
+}
+
+/* Writes 2*len lowercase hex digits and a NUL into out (size >= 2*len+1). */
+void dcr_hex_encode(char *out, const uint8_t *in, size_t len);
+
+/* Decodes exactly out_len bytes from exactly 2*out_len hex digits (either
+ * case). Returns false on a wrong length or a non-hex digit. */
+bool dcr_hex_decode(uint8_t *out, size_t out_len, const char *hex, size_t hex_len);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * command.c: the error and usage reporting every command shares.
+ */
+#include "cli/command.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int cli_report(const char *cmd, const dcr_error *err)
+{
+    fprintf(stderr, "dcr %s: %s\n", cmd, err->msg);
+    return err->code == DCR_OK ? DCR_EINTERNAL : (int)err->code;
+}
+
+int cli_usage_error(const dcr_command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "dcr %s: ", cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nRun 'dcr %s --help' for usage.\n", cmd->name);
+    return DCR_EUSAGE;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}

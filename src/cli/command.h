@@ -1,0 +1,36 @@
+/*
+ * command.h: the seam between main.c's dispatcher and each `dcr <command>`.
+ *
+ * A command is a name, a one-line summary, a usage text and a run function.
+ * run() gets argv with argv[0] == the command name, parses its own options,
+ * and returns the process exit code (a dcr_status). Commands report errors
+ * through cli_report() so every message has the same "dcr CMD: ..." shape.
+ */
+#ifndef DCR_CLI_COMMAND_H
+#define DCR_CLI_COMMAND_H
+
+#include "base/error.h"
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    const char *usage; /* full --help text */
+    int (*run)(int argc, char **argv);
+} dcr_command;
+
+extern const dcr_command dcr_cmd_keygen;
+extern const dcr_command dcr_cmd_seal;
+extern const dcr_command dcr_cmd_inspect;
+extern const dcr_command dcr_cmd_unseal;
+
+/* Prints "dcr CMD: MESSAGE" to stderr and returns err->code. */
+int cli_report(const char *cmd, const dcr_error *err);
+
+/* Prints a usage error and the hint to run --help; returns DCR_EUSAGE. */
+int cli_usage_error(const dcr_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* True when argv holds -h or --help; the command then prints its usage. */
+int cli_wants_help(int argc, char **argv);
+
+#endif

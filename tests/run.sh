@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the unit test binaries and the end-to-end scripts for each build dir
+# given (build, build/asan), and ends with one line: "N passed, N failed".
+# Each unit binary and each e2e script ends its own output with such a line.
+set -u
+cd "$(dirname "$0")/.."
+total_pass=0
+total_fail=0
+
+record() { # name, log file, exit code
+  local name=$1 log=$2 rc=$3 line p f
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  if [[ -z "$line" ]]; then
+    echo "FAIL $name: no result line (exit $rc)"; tail -n 20 "$log" | sed 's/^/    /'
+    total_fail=$((total_fail + 1)); return
+  fi
+  p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  if [[ $f -ne 0 ]]; then
+    echo "FAIL $name: $line (exit $rc)"; grep -E '^FAIL|CHECK failed|lacks|not ok|ERROR|Sanitizer|runtime error' "$log" | head -n 30 | sed 's/^/    /'
+  else
+    echo "ok   $name: $p passed"
+  fi
+}
+
+for dir in "$@"; do
+  echo "== tests with $dir =="
+  logdir="$dir/test-logs"; mkdir -p "$logdir"
+  for t in "$dir"/tests/test_*; do
+    [[ -x "$t" ]] || continue
+    name=$(basename "$t")
+    "$t" >"$logdir/$name.log" 2>&1; rc=$?
+    record "$name" "$logdir/$name.log" $rc
+  done
+  for t in tests/e2e/test_*.sh; do
+    [[ -f "$t" ]] || continue
+    name=$(basename "$t" .sh)
+    DCR="$dir/dcr" bash "$t" >"$logdir/$name.log" 2>&1; rc=$?
+    record "e2e/$name" "$logdir/$name.log" $rc
+  done
+done
+echo "$total_pass passed, $total_fail failed"
+[[ $total_fail -eq 0 ]]
