@@ -26,6 +26,12 @@ typedef enum {
     DCR_TYPE_TIMESTAMP = 6,
 } dcr_type;
 
+/* Value ranges (years 0001..9999), enforced on input and on decoding. */
+#define DCR_DATE_MIN (-719162)                   /* 0001-01-01 */
+#define DCR_DATE_MAX 2932896                     /* 9999-12-31 */
+#define DCR_TIMESTAMP_MIN (-62135596800000000LL) /* 0001-01-01 00:00:00 */
+#define DCR_TIMESTAMP_MAX 253402300799999999LL   /* 9999-12-31 23:59:59.999999 */
+
 /* The SQL name ("BIGINT", "DOUBLE PRECISION", ...). */
 const char *dcr_type_name(dcr_type t);
 /* Parses a SQL type name, case-insensitively, accepting common aliases

@@ -3,7 +3,11 @@
  */
 #include "cli/command.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,4 +37,30 @@ int cli_wants_help(int argc, char **argv)
             return 1;
     }
     return 0;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double cli_peak_rss_mib(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
+}
+
+int cli_parse_int(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return 0;
+    *out = v;
+    return 1;
 }

@@ -33,4 +33,11 @@ int cli_usage_error(const dcr_command *cmd, const char *fmt, ...)
 /* True when argv holds -h or --help; the command then prints its usage. */
 int cli_wants_help(int argc, char **argv);
 
+/* Seconds on a monotonic clock, for --stats. */
+double cli_now(void);
+/* Peak resident memory of this process so far, in MiB. */
+double cli_peak_rss_mib(void);
+/* Parses a decimal int in [min, max]; false if not. */
+int cli_parse_int(const char *s, long min, long max, long *out);
+
 #endif

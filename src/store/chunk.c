@@ -1,0 +1,268 @@
+/*
+ * chunk.c: the payload of one sealed chunk (columns, encoded and compressed)
+ * and its encryption (docs/format.md, "Chunks").
+ *
+ *   payload = u32 nrows, u16 ncols, ncols x {u8 encoding, u8 codec,
+ *             u32 raw_len, u32 stored_len}, then the stored column bytes.
+ *
+ * Encoding happens in worker threads (dcr_chunk_encoder); encryption happens
+ * in file order in the writer, which is the only place that knows each
+ * chunk's index and whether it is the last.
+ */
+#include "store/sealed.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "base/bytes.h"
+#include "crypto/aead.h"
+#include "crypto/util.h"
+
+#define ENCODING_PLAIN 0
+#define CODEC_STORED 0
+#define CODEC_ZSTD 1
+#define PAYLOAD_HEAD 6
+#define COLUMN_DIR_ENTRY 10
+
+struct dcr_chunk_encoder {
+    ZSTD_CCtx *zctx;
+    int level;
+    dcr_buf raw; /* one column's plain encoding */
+};
+
+dcr_status dcr_chunk_init(dcr_chunk *c, const dcr_schema *schema, dcr_error *err)
+{
+    c->nrows = 0;
+    c->ncols = schema->ncols;
+    c->cols = calloc(schema->ncols, sizeof *c->cols);
+    if (!c->cols)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < schema->ncols; i++)
+        dcr_column_init(&c->cols[i], schema->cols[i].type);
+    return DCR_OK;
+}
+
+void dcr_chunk_free(dcr_chunk *c)
+{
+    for (size_t i = 0; c->cols && i < c->ncols; i++)
+        dcr_column_free(&c->cols[i]);
+    free(c->cols);
+    c->cols = NULL;
+    c->ncols = c->nrows = 0;
+}
+
+dcr_status dcr_chunk_encoder_new(dcr_chunk_encoder **out, int level, dcr_error *err)
+{
+    dcr_chunk_encoder *e = calloc(1, sizeof *e);
+    if (!e || !(e->zctx = ZSTD_createCCtx())) {
+        free(e);
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory creating a zstd context");
+    }
+    e->level = level;
+    *out = e;
+    return DCR_OK;
+}
+
+void dcr_chunk_encoder_free(dcr_chunk_encoder *e)
+{
+    if (!e)
+        return;
+    ZSTD_freeCCtx(e->zctx);
+    dcr_buf_wipe_free(&e->raw);
+    free(e);
+}
+
+/* Appends one column to the payload: compressed if that is smaller. */
+static dcr_status encode_column(dcr_chunk_encoder *e, const dcr_column *col, uint8_t *dir,
+                                dcr_buf *payload, dcr_error *err)
+{
+    e->raw.len = 0;
+    dcr_status s = dcr_column_encode(col, &e->raw, err);
+    if (s != DCR_OK)
+        return s;
+    size_t bound = ZSTD_compressBound(e->raw.len);
+    if ((s = dcr_buf_reserve(payload, bound, err)))
+        return s;
+    size_t n = ZSTD_compressCCtx(e->zctx, payload->data + payload->len, bound, e->raw.data,
+                                 e->raw.len, e->level);
+    if (ZSTD_isError(n))
+        return dcr_fail(err, DCR_EINTERNAL, "zstd compression failed: %s", ZSTD_getErrorName(n));
+    uint8_t codec = CODEC_ZSTD;
+    if (n >= e->raw.len) {
+        memcpy(payload->data + payload->len, e->raw.data, e->raw.len);
+        n = e->raw.len;
+        codec = CODEC_STORED;
+    }
+    if (e->raw.len > UINT32_MAX || n > UINT32_MAX)
+        return dcr_fail(err, DCR_EINPUT, "column too large for one chunk");
+    payload->len += n;
+    dir[0] = ENCODING_PLAIN;
+    dir[1] = codec;
+    dcr_put_u32le(dir + 2, (uint32_t)e->raw.len);
+    dcr_put_u32le(dir + 6, (uint32_t)n);
+    return DCR_OK;
+}
+
+dcr_status dcr_chunk_encode(dcr_chunk_encoder *e, const dcr_sealed_header *h,
+                            const dcr_chunk *chunk, dcr_buf *payload, dcr_error *err)
+{
+    if (chunk->nrows > h->chunk_rows_max)
+        return dcr_fail(err, DCR_EINTERNAL, "chunk has %zu rows, more than %u", chunk->nrows,
+                        h->chunk_rows_max);
+    size_t dir_len = PAYLOAD_HEAD + chunk->ncols * COLUMN_DIR_ENTRY;
+    payload->len = 0;
+    dcr_status s = dcr_buf_reserve(payload, dir_len, err);
+    if (s != DCR_OK)
+        return s;
+    dcr_put_u32le(payload->data, (uint32_t)chunk->nrows);
+    dcr_put_u16le(payload->data + 4, (uint16_t)chunk->ncols);
+    payload->len = dir_len;
+    uint64_t raw_total = 0;
+    for (size_t i = 0; i < chunk->ncols; i++) {
+        /* payload->data may move as it grows, so address the directory by offset */
+        uint8_t dir[COLUMN_DIR_ENTRY];
+        if ((s = encode_column(e, &chunk->cols[i], dir, payload, err)))
+            return s;
+        memcpy(payload->data + PAYLOAD_HEAD + i * COLUMN_DIR_ENTRY, dir, sizeof dir);
+        raw_total += dcr_get_u32le(dir + 2);
+    }
+    if (payload->len > h->chunk_bytes_max || raw_total > h->chunk_bytes_max)
+        return dcr_fail(err, DCR_EINPUT, "a chunk would hold %llu bytes, more than the %u "
+                        "allowed", (unsigned long long)raw_total, h->chunk_bytes_max);
+    return DCR_OK;
+}
+
+dcr_status dcr_chunk_encrypt(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
+                             uint32_t index, bool last, const uint8_t *payload, size_t len,
+                             dcr_buf *out, dcr_error *err)
+{
+    if (len > h->chunk_bytes_max)
+        return dcr_fail(err, DCR_EINTERNAL, "chunk payload too large");
+    size_t ct_len = len + DCR_AES256GCM_TAG_LEN;
+    dcr_status s = dcr_buf_reserve(out, 4 + ct_len, err);
+    if (s != DCR_OK)
+        return s;
+    uint8_t nonce[12];
+    dcr_sealed_nonce(h, index, last, nonce);
+    uint8_t *p = out->data + out->len;
+    dcr_put_u32le(p, (uint32_t)ct_len);
+    s = dcr_aes256gcm_seal(key, nonce, h->core_hash, sizeof h->core_hash, payload, len, p + 4,
+                           err);
+    if (s != DCR_OK)
+        return s;
+    out->len += 4 + ct_len;
+    return DCR_OK;
+}
+
+dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
+                             uint32_t index, bool last, const uint8_t *ct, size_t ct_len,
+                             dcr_buf *plain, dcr_error *err)
+{
+    if (ct_len < DCR_AES256GCM_TAG_LEN || ct_len - DCR_AES256GCM_TAG_LEN > h->chunk_bytes_max)
+        return dcr_fail(err, DCR_EINPUT, "chunk %u has an invalid length %zu", index, ct_len);
+    size_t len = ct_len - DCR_AES256GCM_TAG_LEN;
+    plain->len = 0;
+    dcr_status s = dcr_buf_reserve(plain, len + 1, err);
+    if (s != DCR_OK)
+        return s;
+    uint8_t nonce[12];
+    dcr_sealed_nonce(h, index, last, nonce);
+    s = dcr_aes256gcm_open(key, nonce, h->core_hash, sizeof h->core_hash, ct, ct_len, plain->data,
+                           err);
+    if (s != DCR_OK)
+        return s;
+    plain->len = len;
+    return DCR_OK;
+}
+
+/* Reads the payload's directory, checking that the column sizes add up. */
+static dcr_status read_directory(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
+                                 uint32_t *nrows, dcr_chunk_column_info *info, dcr_error *err)
+{
+    size_t ncols = h->schema.ncols;
+    if (len < PAYLOAD_HEAD)
+        return dcr_fail(err, DCR_EINPUT, "chunk payload truncated");
+    *nrows = dcr_get_u32le(plain);
+    if (*nrows > h->chunk_rows_max)
+        return dcr_fail(err, DCR_EINPUT, "chunk has %u rows, more than the header's limit %u",
+                        *nrows, h->chunk_rows_max);
+    if (dcr_get_u16le(plain + 4) != ncols)
+        return dcr_fail(err, DCR_EINPUT, "chunk column count does not match the schema");
+    size_t dir_len = PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
+    if (len < dir_len)
+        return dcr_fail(err, DCR_EINPUT, "chunk directory truncated");
+    uint64_t stored_total = 0, raw_total = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        const uint8_t *d = plain + PAYLOAD_HEAD + i * COLUMN_DIR_ENTRY;
+        info[i].codec = d[1];
+        info[i].raw_len = dcr_get_u32le(d + 2);
+        info[i].stored_len = dcr_get_u32le(d + 6);
+        if (d[0] != ENCODING_PLAIN || d[1] > CODEC_ZSTD)
+            return dcr_fail(err, DCR_EINPUT, "column %zu has an unknown encoding", i + 1);
+        if (d[1] == CODEC_STORED && info[i].raw_len != info[i].stored_len)
+            return dcr_fail(err, DCR_EINPUT, "column %zu: stored size mismatch", i + 1);
+        stored_total += info[i].stored_len;
+        raw_total += info[i].raw_len;
+    }
+    if (stored_total != len - dir_len)
+        return dcr_fail(err, DCR_EINPUT, "chunk column sizes do not add up to the payload");
+    if (raw_total > h->chunk_bytes_max)
+        return dcr_fail(err, DCR_EINPUT, "chunk decodes to more than the header's limit");
+    return DCR_OK;
+}
+
+dcr_status dcr_chunk_describe(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
+                              uint32_t *nrows, dcr_chunk_column_info *info, dcr_error *err)
+{
+    return read_directory(h, plain, len, nrows, info, err);
+}
+
+static dcr_status decode_column(const dcr_chunk_column_info *ci, const uint8_t *stored,
+                                uint32_t nrows, dcr_column *col, dcr_buf *scratch,
+                                dcr_error *err)
+{
+    const uint8_t *raw = stored;
+    if (ci->codec == CODEC_ZSTD) {
+        unsigned long long size = ZSTD_getFrameContentSize(stored, ci->stored_len);
+        if (size != ci->raw_len)
+            return dcr_fail(err, DCR_EINPUT, "compressed size header does not match");
+        scratch->len = 0;
+        dcr_status s = dcr_buf_reserve(scratch, ci->raw_len + 1, err);
+        if (s != DCR_OK)
+            return s;
+        size_t n = ZSTD_decompress(scratch->data, ci->raw_len, stored, ci->stored_len);
+        if (ZSTD_isError(n) || n != ci->raw_len)
+            return dcr_fail(err, DCR_EINPUT, "decompression failed");
+        raw = scratch->data;
+    }
+    return dcr_column_decode(col, nrows, raw, ci->raw_len, err);
+}
+
+dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
+                            const bool *want, dcr_chunk *chunk, dcr_buf *scratch,
+                            dcr_error *err)
+{
+    size_t ncols = h->schema.ncols;
+    dcr_chunk_column_info *info = malloc(ncols * sizeof *info);
+    if (!info)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    uint32_t nrows;
+    dcr_status s = read_directory(h, plain, len, &nrows, info, err);
+    const uint8_t *p = plain + PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
+    for (size_t i = 0; s == DCR_OK && i < ncols; i++) {
+        if (!want || want[i]) {
+            s = decode_column(&info[i], p, nrows, &chunk->cols[i], scratch, err);
+            if (s == DCR_OK && h->schema.cols[i].not_null && chunk->cols[i].nnulls)
+                s = dcr_fail(err, DCR_EINPUT, "NULL in a NOT NULL column");
+            if (s != DCR_OK)
+                dcr_error_prefix(err, "column \"%s\"", h->schema.cols[i].name);
+        } else {
+            dcr_column_clear(&chunk->cols[i]);
+        }
+        p += info[i].stored_len;
+    }
+    free(info);
+    chunk->nrows = s == DCR_OK ? nrows : 0;
+    return s;
+}

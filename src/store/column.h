@@ -1,0 +1,61 @@
+/*
+ * column.h: one column of a chunk in memory, and its byte encoding inside a
+ * sealed chunk (see docs/format.md, "Column encoding").
+ *
+ * A column owns its arrays. Fixed-width values live in `values` (int64_t,
+ * double, int32_t or uint8_t elements by type); TEXT lives in `offsets`
+ * (nrows + 1 entries) and `text`. `valid` is a bitmap, bit i (LSB first) set
+ * when row i is not NULL; a NULL row holds 0 or the empty string.
+ */
+#ifndef DCR_STORE_COLUMN_H
+#define DCR_STORE_COLUMN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buffer.h"
+#include "base/error.h"
+#include "base/types.h"
+
+typedef struct {
+    dcr_type type;
+    size_t nrows;
+    size_t cap;     /* rows allocated */
+    size_t nnulls;
+    uint8_t *valid; /* (cap + 7) / 8 bytes */
+    void *values;   /* fixed-width types: cap elements */
+    uint32_t *offsets; /* TEXT: cap + 1 entries */
+    char *text;        /* TEXT: bytes */
+    size_t text_len, text_cap;
+} dcr_column;
+
+void dcr_column_init(dcr_column *c, dcr_type type);
+/* Wipes the data (it is plaintext) and frees it. */
+void dcr_column_free(dcr_column *c);
+/* Empties the column, keeping its allocations. */
+void dcr_column_clear(dcr_column *c);
+
+dcr_status dcr_column_push_null(dcr_column *c, dcr_error *err);
+dcr_status dcr_column_push_i64(dcr_column *c, int64_t v, dcr_error *err);
+dcr_status dcr_column_push_f64(dcr_column *c, double v, dcr_error *err);
+dcr_status dcr_column_push_i32(dcr_column *c, int32_t v, dcr_error *err);
+dcr_status dcr_column_push_bool(dcr_column *c, bool v, dcr_error *err);
+dcr_status dcr_column_push_text(dcr_column *c, const char *s, size_t len, dcr_error *err);
+
+static inline bool dcr_column_is_null(const dcr_column *c, size_t row)
+{
+    return !(c->valid[row >> 3] & (1u << (row & 7)));
+}
+
+/* Appends the column's plain encoding to out. */
+dcr_status dcr_column_encode(const dcr_column *c, dcr_buf *out, dcr_error *err);
+/* Decodes nrows rows of the given type from exactly len bytes, checking
+ * everything (sizes, offsets, booleans, UTF-8, date/timestamp ranges): the
+ * bytes may come from a malicious provider who holds the data key. On error
+ * the message says what was wrong, never the data. c must be initialised with
+ * the same type; it is cleared first. */
+dcr_status dcr_column_decode(dcr_column *c, size_t nrows, const uint8_t *data, size_t len,
+                             dcr_error *err);
+
+#endif

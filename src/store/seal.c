@@ -1,0 +1,747 @@
+/*
+ * seal.c: the CSV -> sealed dataset pipeline.
+ *
+ *   reader (calling thread)  cuts the input into blocks of whole records
+ *   workers (N threads)      parse, check and encode each block into payloads
+ *   writer (calling thread)  encrypts payloads in order, writes them
+ *
+ * Jobs sit in a ring of fixed size, so at most `ring` blocks are in memory at
+ * once whatever the input size. The writer holds back one payload so that it
+ * can mark the final chunk as last. Plaintext buffers are wiped when freed.
+ */
+#include "store/seal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buffer.h"
+#include "base/fileio.h"
+#include "crypto/util.h"
+#include "csv/csv.h"
+#include "csv/value.h"
+#include "store/sealed.h"
+
+#define BLOCK_BYTES (4u << 20)        /* CSV bytes handed to a worker at a time */
+#define RECORD_MAX (64u << 20)        /* longest single CSV record accepted */
+#define CHUNK_ROWS_MAX (1u << 20)     /* rows per chunk */
+#define CHUNK_BYTES_MAX (128u << 20)  /* bound on a chunk's decoded size */
+#define CHUNK_TARGET_BYTES (32u << 20) /* start a new chunk past this estimate */
+#define DEFAULT_ZSTD_LEVEL 1
+
+typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
+
+typedef struct {
+    char *block; /* owned CSV bytes, writable (fields are unescaped in place) */
+    size_t len, cap;
+    uint64_t first_line;
+    dcr_buf *payloads; /* owned */
+    size_t npayloads, payload_cap;
+    uint64_t rows;
+    job_state state;
+    dcr_status status;
+    dcr_error err;
+} job;
+
+typedef struct {
+    /* fixed for the whole run */
+    const dcr_seal_options *opt;
+    const dcr_sealed_header *header;
+    const size_t *csv_index; /* schema column -> CSV field */
+    size_t csv_fields;
+
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
+    job *ring;
+    size_t ring_cap;
+    uint64_t head, tail, next_take; /* job sequence numbers; slot = seq % ring_cap */
+    bool stop;
+} pipeline;
+
+static void wipe_free(void *p, size_t len)
+{
+    if (p)
+        dcr_wipe(p, len);
+    free(p);
+}
+
+static void job_reset(job *j)
+{
+    wipe_free(j->block, j->cap);
+    j->block = NULL;
+    j->len = j->cap = 0;
+    for (size_t i = 0; i < j->npayloads; i++)
+        j->payloads[i].len = 0; /* keep allocations for reuse */
+    j->npayloads = 0;
+    j->rows = 0;
+    j->status = DCR_OK;
+    j->err.msg[0] = '\0';
+}
+
+static void job_free(job *j)
+{
+    job_reset(j);
+    for (size_t i = 0; i < j->payload_cap; i++)
+        dcr_buf_wipe_free(&j->payloads[i]);
+    free(j->payloads);
+    j->payloads = NULL;
+    j->payload_cap = 0;
+}
+
+static dcr_status job_next_payload(job *j, dcr_buf **out, dcr_error *err)
+{
+    if (j->npayloads == j->payload_cap) {
+        size_t cap = j->payload_cap ? 2 * j->payload_cap : 2;
+        dcr_buf *p = realloc(j->payloads, cap * sizeof *p);
+        if (!p)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        for (size_t i = j->payload_cap; i < cap; i++)
+            p[i] = (dcr_buf)DCR_BUF_INIT;
+        j->payloads = p;
+        j->payload_cap = cap;
+    }
+    *out = &j->payloads[j->npayloads++];
+    return DCR_OK;
+}
+
+/* ---- worker: CSV block -> payloads ---- */
+
+typedef struct {
+    const pipeline *pl;
+    dcr_chunk chunk;
+    dcr_chunk_encoder *enc;
+    dcr_csv_field *fields;
+    size_t row_fixed_bytes; /* estimated encoded bytes per row, TEXT data aside */
+    size_t text_bytes;
+} worker;
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+static void normalize(const dcr_column_def *def, char **s, size_t *len)
+{
+    if (def->normalize & DCR_NORM_TRIM) {
+        while (*len && is_space(**s)) {
+            (*s)++;
+            (*len)--;
+        }
+        while (*len && is_space((*s)[*len - 1]))
+            (*len)--;
+    }
+    if (def->normalize & DCR_NORM_LOWER) {
+        for (size_t i = 0; i < *len; i++) {
+            char c = (*s)[i];
+            if (c >= 'A' && c <= 'Z')
+                (*s)[i] = (char)(c + ('a' - 'A'));
+        }
+    }
+}
+
+static dcr_status value_error(const worker *w, uint64_t line, size_t col, const char *s,
+                              size_t len, const char *reason, dcr_error *err)
+{
+    const dcr_column_def *def = &w->pl->opt->schema->cols[col];
+    char quoted[80];
+    dcr_error_quote(quoted, sizeof quoted, s, len);
+    return dcr_fail(err, DCR_EINPUT, "%s: line %llu, column \"%s\" (field %zu): invalid %s value "
+                    "\"%s\": %s", w->pl->opt->in_name, (unsigned long long)line, def->name,
+                    w->pl->csv_index[col] + 1, dcr_type_name(def->type), quoted, reason);
+}
+
+/* Appends one field to its column; NULL is an unquoted empty field. */
+static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t line,
+                               dcr_error *err)
+{
+    const dcr_column_def *def = &w->pl->opt->schema->cols[col];
+    dcr_column *c = &w->chunk.cols[col];
+    char *s = f->ptr;
+    size_t len = f->len;
+    bool is_null = !f->quoted && len == 0;
+    if (!is_null && def->type != DCR_TYPE_TEXT) {
+        size_t a = 0, b = len; /* parsers accept blanks; a blank field is NULL */
+        while (a < b && (s[a] == ' ' || s[a] == '\t'))
+            a++;
+        while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+            b--;
+        is_null = a == b;
+    }
+    if (is_null) {
+        if (def->not_null)
+            return value_error(w, line, col, s, len, "the column is NOT NULL", err);
+        return dcr_column_push_null(c, err);
+    }
+    const char *why = NULL;
+    switch (def->type) {
+    case DCR_TYPE_TEXT: {
+        normalize(def, &s, &len);
+        size_t bad = dcr_utf8_check(s, len);
+        if (bad != len)
+            return value_error(w, line, col, s, len, "not valid UTF-8", err);
+        w->text_bytes += len;
+        return dcr_column_push_text(c, s, len, err);
+    }
+    case DCR_TYPE_BIGINT: {
+        int64_t v;
+        if (!(why = dcr_parse_bigint(s, len, &v)))
+            return dcr_column_push_i64(c, v, err);
+        break;
+    }
+    case DCR_TYPE_DOUBLE: {
+        double v;
+        if (!(why = dcr_parse_double(s, len, &v)))
+            return dcr_column_push_f64(c, v, err);
+        break;
+    }
+    case DCR_TYPE_BOOLEAN: {
+        bool v;
+        if (!(why = dcr_parse_bool(s, len, &v)))
+            return dcr_column_push_bool(c, v, err);
+        break;
+    }
+    case DCR_TYPE_DATE: {
+        int32_t v;
+        if (!(why = dcr_parse_date(s, len, &v)))
+            return dcr_column_push_i32(c, v, err);
+        break;
+    }
+    case DCR_TYPE_TIMESTAMP: {
+        int64_t v;
+        if (!(why = dcr_parse_timestamp(s, len, &v)))
+            return dcr_column_push_i64(c, v, err);
+        break;
+    }
+    }
+    return value_error(w, line, col, s, len, why ? why : "unsupported type", err);
+}
+
+static dcr_status flush_chunk(worker *w, job *j, dcr_error *err)
+{
+    if (w->chunk.nrows == 0)
+        return DCR_OK;
+    dcr_buf *payload;
+    dcr_status s = job_next_payload(j, &payload, err);
+    if (s == DCR_OK)
+        s = dcr_chunk_encode(w->enc, w->pl->header, &w->chunk, payload, err);
+    for (size_t i = 0; i < w->chunk.ncols; i++)
+        dcr_column_clear(&w->chunk.cols[i]);
+    w->chunk.nrows = 0;
+    w->text_bytes = 0;
+    return s;
+}
+
+static dcr_status process_block(worker *w, job *j, dcr_error *err)
+{
+    const pipeline *pl = w->pl;
+    const dcr_schema *schema = pl->opt->schema;
+    dcr_csv_reader r;
+    dcr_csv_reader_init(&r, j->block, j->len, j->first_line);
+    for (;;) {
+        size_t n;
+        uint64_t line;
+        dcr_status s = dcr_csv_next_record(&r, w->fields, pl->csv_fields + 1, &n, &line, err);
+        if (s != DCR_OK && err->code == DCR_EINPUT && strncmp(err->msg, "line ", 5) == 0)
+            return dcr_error_prefix(err, "%s", pl->opt->in_name);
+        if (s != DCR_OK)
+            return s;
+        if (n == 0)
+            break;
+        if (n != pl->csv_fields)
+            return dcr_fail(err, DCR_EINPUT, "%s: line %llu: expected %zu fields, found %zu",
+                            pl->opt->in_name, (unsigned long long)line, pl->csv_fields, n);
+        for (size_t c = 0; c < schema->ncols; c++)
+            if ((s = append_field(w, c, &w->fields[pl->csv_index[c]], line, err)))
+                return s;
+        w->chunk.nrows++;
+        j->rows++;
+        size_t estimate = w->chunk.nrows * w->row_fixed_bytes + w->text_bytes;
+        if (w->chunk.nrows >= CHUNK_ROWS_MAX || estimate >= CHUNK_TARGET_BYTES)
+            if ((s = flush_chunk(w, j, err)))
+                return s;
+    }
+    return flush_chunk(w, j, err);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    pipeline *pl = (pipeline *)w->pl;
+    for (;;) {
+        pthread_mutex_lock(&pl->mu);
+        while (pl->next_take == pl->tail && !pl->stop)
+            pthread_cond_wait(&pl->work_cv, &pl->mu);
+        if (pl->stop) {
+            pthread_mutex_unlock(&pl->mu);
+            return NULL;
+        }
+        job *j = &pl->ring[pl->next_take++ % pl->ring_cap];
+        j->state = JOB_RUNNING;
+        pthread_mutex_unlock(&pl->mu);
+
+        j->status = process_block(w, j, &j->err);
+        if (j->status != DCR_OK) { /* leave no half-built chunk for the next job */
+            for (size_t i = 0; i < w->chunk.ncols; i++)
+                dcr_column_clear(&w->chunk.cols[i]);
+            w->chunk.nrows = 0;
+            w->text_bytes = 0;
+        }
+        pthread_mutex_lock(&pl->mu);
+        j->state = JOB_DONE;
+        pthread_cond_broadcast(&pl->done_cv);
+        pthread_mutex_unlock(&pl->mu);
+    }
+}
+
+static dcr_status worker_init(worker *w, const pipeline *pl, dcr_error *err)
+{
+    memset(w, 0, sizeof *w);
+    w->pl = pl;
+    const dcr_schema *schema = pl->opt->schema;
+    for (size_t i = 0; i < schema->ncols; i++) {
+        size_t width = dcr_type_width(schema->cols[i].type);
+        w->row_fixed_bytes += width ? width : 4;
+    }
+    w->fields = calloc(pl->csv_fields + 1, sizeof *w->fields);
+    if (!w->fields)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    int level = pl->opt->zstd_level ? pl->opt->zstd_level : DEFAULT_ZSTD_LEVEL;
+    dcr_status s = dcr_chunk_encoder_new(&w->enc, level, err);
+    if (s == DCR_OK)
+        s = dcr_chunk_init(&w->chunk, schema, err);
+    return s;
+}
+
+static void worker_free(worker *w)
+{
+    free(w->fields);
+    dcr_chunk_encoder_free(w->enc);
+    dcr_chunk_free(&w->chunk);
+}
+
+/* ---- reader: input -> blocks of whole records ---- */
+
+typedef struct {
+    int fd;
+    const char *name;
+    char *buf; /* holds the incomplete tail of the input read so far */
+    size_t len, cap;
+    bool eof;
+    uint64_t line; /* line number of buf[0] */
+    uint64_t bytes;
+} block_reader;
+
+static dcr_status fill(block_reader *br, dcr_error *err)
+{
+    size_t got;
+    dcr_status s = dcr_read_full(br->fd, br->buf + br->len, br->cap - br->len, &got, br->name,
+                                 err);
+    if (s != DCR_OK)
+        return s;
+    br->eof = br->len + got < br->cap;
+    br->len += got;
+    br->bytes += got;
+    return DCR_OK;
+}
+
+static uint64_t count_lines(const char *p, size_t len)
+{
+    uint64_t n = 0;
+    const char *end = p + len;
+    while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        n++;
+        p++;
+    }
+    return n;
+}
+
+/* Hands out the next block of whole records in *block (owned by the
+ * caller, capacity *cap); *len == 0 at end of input. */
+static dcr_status next_block(block_reader *br, char **block, size_t *len, size_t *cap,
+                             uint64_t *first_line, dcr_error *err)
+{
+    *block = NULL;
+    *len = *cap = 0;
+    for (;;) {
+        if (!br->eof && br->len < br->cap) {
+            dcr_status s = fill(br, err);
+            if (s != DCR_OK)
+                return s;
+        }
+        if (br->len == 0)
+            return DCR_OK;
+        size_t n = dcr_csv_complete_prefix(br->buf, br->len, br->eof);
+        if (n == 0 && br->eof)
+            n = br->len; /* an open quote at the end: let the parser say so */
+        if (n > 0) {
+            size_t rest = br->len - n;
+            size_t new_cap = rest > BLOCK_BYTES ? rest + BLOCK_BYTES : BLOCK_BYTES;
+            char *next = malloc(new_cap);
+            if (!next)
+                return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+            memcpy(next, br->buf + n, rest);
+            dcr_wipe(br->buf + n, rest);
+            *block = br->buf;
+            *len = n;
+            *cap = br->cap;
+            *first_line = br->line;
+            br->line += count_lines(br->buf, n);
+            br->buf = next;
+            br->len = rest;
+            br->cap = new_cap;
+            return DCR_OK;
+        }
+        if (br->cap >= RECORD_MAX)
+            return dcr_fail(err, DCR_EINPUT, "%s: line %llu: a record longer than %u MiB "
+                            "(or an unterminated quote)", br->name,
+                            (unsigned long long)br->line, RECORD_MAX >> 20);
+        char *bigger = realloc(br->buf, br->cap * 2);
+        if (!bigger)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        br->buf = bigger;
+        br->cap *= 2;
+    }
+}
+
+/* ---- header row ---- */
+
+static bool ascii_ieq(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x + 32);
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* Matches header fields to schema columns (case-insensitively, ignoring
+ * surrounding blanks): every schema column must appear exactly once and no
+ * other column may appear. */
+static dcr_status match_header(const dcr_schema *schema, dcr_csv_field *f, size_t n,
+                               size_t *csv_index, const char *name, dcr_error *err)
+{
+    for (size_t c = 0; c < schema->ncols; c++)
+        csv_index[c] = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        char *s = f[i].ptr;
+        size_t len = f[i].len;
+        dcr_column_def trim = {.normalize = DCR_NORM_TRIM};
+        normalize(&trim, &s, &len);
+        char quoted[80];
+        dcr_error_quote(quoted, sizeof quoted, s, len);
+        size_t c = 0;
+        while (c < schema->ncols && !ascii_ieq(s, len, schema->cols[c].name))
+            c++;
+        if (c == schema->ncols)
+            return dcr_fail(err, DCR_EINPUT, "%s: line 1, field %zu: column \"%s\" is not in "
+                            "the schema of dataset \"%s\"", name, i + 1, quoted, schema->dataset);
+        if (csv_index[c] != SIZE_MAX)
+            return dcr_fail(err, DCR_EINPUT, "%s: line 1, field %zu: column \"%s\" appears "
+                            "twice", name, i + 1, quoted);
+        csv_index[c] = i;
+    }
+    for (size_t c = 0; c < schema->ncols; c++)
+        if (csv_index[c] == SIZE_MAX)
+            return dcr_fail(err, DCR_EINPUT, "%s: line 1: the header lacks column \"%s\"", name,
+                            schema->cols[c].name);
+    return DCR_OK;
+}
+
+/* Reads the header record from the first block, leaving the block's data
+ * records in place (block/len/first_line are advanced past the header). */
+static dcr_status read_header(const dcr_schema *schema, char **block, size_t *len,
+                              uint64_t *first_line, size_t *csv_index, size_t *nfields,
+                              const char *name, dcr_error *err)
+{
+    if (*len >= 3 && memcmp(*block, "\xEF\xBB\xBF", 3) == 0) { /* UTF-8 byte order mark */
+        *block += 3;
+        *len -= 3;
+    }
+    size_t max = DCR_COLUMNS_MAX;
+    dcr_csv_field *f = calloc(max + 1, sizeof *f);
+    if (!f)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    dcr_csv_reader r;
+    dcr_csv_reader_init(&r, *block, *len, 1);
+    uint64_t line;
+    dcr_status s = dcr_csv_next_record(&r, f, max, nfields, &line, err);
+    if (s != DCR_OK)
+        dcr_error_prefix(err, "%s (header row)", name);
+    else if (*nfields == 0)
+        s = dcr_fail(err, DCR_EINPUT, "%s: empty input: a header row naming the columns is "
+                     "required", name);
+    for (size_t i = 0; s == DCR_OK && i < *nfields; i++)
+        if (dcr_utf8_check(f[i].ptr, f[i].len) != f[i].len)
+            s = dcr_fail(err, DCR_EINPUT, "%s: line 1, field %zu: not valid UTF-8", name, i + 1);
+    if (s == DCR_OK)
+        s = match_header(schema, f, *nfields, csv_index, name, err);
+    free(f);
+    if (s == DCR_OK) {
+        *len -= (size_t)(r.pos - *block);
+        *block = r.pos;
+        *first_line = r.line;
+    }
+    return s;
+}
+
+/* ---- writer ---- */
+
+typedef struct {
+    int fd;
+    const dcr_sealed_header *header;
+    const uint8_t *key;
+    dcr_buf pending; /* payload held back until we know whether it is last */
+    bool have_pending;
+    dcr_buf out;
+    uint32_t index;
+    dcr_seal_stats *stats;
+} writer;
+
+static dcr_status write_chunk(writer *wr, const uint8_t *payload, size_t len, bool last,
+                              dcr_error *err)
+{
+    if (wr->index == UINT32_MAX)
+        return dcr_fail(err, DCR_EINPUT, "too many chunks for one sealed file");
+    wr->out.len = 0;
+    dcr_status s =
+        dcr_chunk_encrypt(wr->header, wr->key, wr->index, last, payload, len, &wr->out, err);
+    if (s == DCR_OK)
+        s = dcr_write_all(wr->fd, wr->out.data, wr->out.len, "output", err);
+    if (s == DCR_OK) {
+        wr->index++;
+        wr->stats->chunks++;
+        wr->stats->bytes_out += wr->out.len;
+    }
+    return s;
+}
+
+/* Takes a payload; writes the one held back before it. */
+static dcr_status writer_push(writer *wr, dcr_buf *payload, dcr_error *err)
+{
+    if (wr->have_pending) {
+        dcr_status s = write_chunk(wr, wr->pending.data, wr->pending.len, false, err);
+        if (s != DCR_OK)
+            return s;
+    }
+    dcr_buf t = wr->pending; /* swap, so buffers are reused, not copied */
+    wr->pending = *payload;
+    *payload = t;
+    wr->have_pending = true;
+    return DCR_OK;
+}
+
+static dcr_status writer_finish(writer *wr, const dcr_schema *schema, dcr_error *err)
+{
+    if (wr->have_pending)
+        return write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
+    /* no rows at all: one empty final chunk still proves nothing was cut off */
+    dcr_chunk empty;
+    dcr_chunk_encoder *enc = NULL;
+    dcr_status s = dcr_chunk_init(&empty, schema, err);
+    if (s == DCR_OK)
+        s = dcr_chunk_encoder_new(&enc, DEFAULT_ZSTD_LEVEL, err);
+    if (s == DCR_OK)
+        s = dcr_chunk_encode(enc, wr->header, &empty, &wr->pending, err);
+    if (s == DCR_OK)
+        s = write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
+    dcr_chunk_encoder_free(enc);
+    dcr_chunk_free(&empty);
+    return s;
+}
+
+/* ---- the run ---- */
+
+static dcr_status wait_and_write(pipeline *pl, writer *wr, dcr_error *err)
+{
+    job *j = &pl->ring[pl->head % pl->ring_cap];
+    pthread_mutex_lock(&pl->mu);
+    while (j->state != JOB_DONE)
+        pthread_cond_wait(&pl->done_cv, &pl->mu);
+    pthread_mutex_unlock(&pl->mu);
+    dcr_status s = j->status;
+    if (s != DCR_OK)
+        *err = j->err;
+    for (size_t i = 0; s == DCR_OK && i < j->npayloads; i++)
+        s = writer_push(wr, &j->payloads[i], err);
+    wr->stats->rows += j->rows;
+    job_reset(j);
+    pl->head++;
+    return s;
+}
+
+static dcr_status submit(pipeline *pl, writer *wr, char *block, size_t len, size_t cap,
+                         uint64_t first_line, dcr_error *err)
+{
+    if (pl->tail - pl->head == pl->ring_cap) {
+        dcr_status s = wait_and_write(pl, wr, err);
+        if (s != DCR_OK) {
+            wipe_free(block, cap);
+            return s;
+        }
+    }
+    job *j = &pl->ring[pl->tail % pl->ring_cap];
+    j->block = block;
+    j->len = len;
+    j->cap = cap;
+    j->first_line = first_line;
+    pthread_mutex_lock(&pl->mu);
+    j->state = JOB_QUEUED;
+    pl->tail++;
+    pthread_cond_signal(&pl->work_cv);
+    pthread_mutex_unlock(&pl->mu);
+    return DCR_OK;
+}
+
+/* Feeds every block through the workers and writes the results. */
+static dcr_status run_blocks(pipeline *pl, writer *wr, block_reader *br, char *first,
+                             size_t first_len, size_t first_cap, uint64_t first_line,
+                             size_t skip, dcr_error *err)
+{
+    dcr_status s = DCR_OK;
+    if (first_len > 0) {
+        /* the first block minus its header row: move the records to the front */
+        memmove(first, first + skip, first_len);
+        s = submit(pl, wr, first, first_len, first_cap, first_line, err);
+    } else {
+        wipe_free(first, first_cap);
+    }
+    while (s == DCR_OK) {
+        char *block;
+        size_t len, cap;
+        uint64_t line;
+        if ((s = next_block(br, &block, &len, &cap, &line, err)) || len == 0)
+            break;
+        s = submit(pl, wr, block, len, cap, line, err);
+    }
+    while (s == DCR_OK && pl->head < pl->tail)
+        s = wait_and_write(pl, wr, err);
+    return s;
+}
+
+static int worker_count(const dcr_seal_options *opt)
+{
+    if (opt->threads > 0)
+        return opt->threads > 64 ? 64 : opt->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+static void stop_workers(pipeline *pl, pthread_t *tids, int started)
+{
+    pthread_mutex_lock(&pl->mu);
+    pl->stop = true;
+    pthread_cond_broadcast(&pl->work_cv);
+    pthread_mutex_unlock(&pl->mu);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+}
+
+static dcr_status run_pipeline(pipeline *pl, writer *wr, block_reader *br, char *first,
+                               size_t first_len, size_t first_cap, uint64_t first_line,
+                               size_t skip, dcr_error *err)
+{
+    int n = worker_count(pl->opt);
+    worker *workers = calloc((size_t)n, sizeof *workers);
+    pthread_t *tids = calloc((size_t)n, sizeof *tids);
+    dcr_status s = (workers && tids) ? DCR_OK : dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    int started = 0;
+    for (; s == DCR_OK && started < n; started++) {
+        s = worker_init(&workers[started], pl, err);
+        if (s == DCR_OK &&
+            pthread_create(&tids[started], NULL, worker_main, &workers[started]) != 0)
+            s = dcr_fail(err, DCR_EINTERNAL, "cannot start a worker thread");
+        if (s != DCR_OK) {
+            worker_free(&workers[started]);
+            break;
+        }
+    }
+    if (s == DCR_OK)
+        s = run_blocks(pl, wr, br, first, first_len, first_cap, first_line, skip, err);
+    else
+        wipe_free(first, first_cap);
+    stop_workers(pl, tids, started);
+    for (int i = 0; i < started; i++)
+        worker_free(&workers[i]);
+    free(workers);
+    free(tids);
+    return s;
+}
+
+dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_seal_stats *stats,
+                        dcr_error *err)
+{
+    memset(stats, 0, sizeof *stats);
+    const dcr_schema *schema = opt->schema;
+    block_reader br = {.fd = in_fd, .name = opt->in_name, .line = 1};
+    br.cap = BLOCK_BYTES;
+    br.buf = malloc(br.cap);
+    size_t *csv_index = calloc(schema->ncols, sizeof *csv_index);
+    pipeline pl = {.opt = opt, .csv_index = csv_index};
+    pl.ring_cap = (size_t)worker_count(opt) + 2;
+    pl.ring = calloc(pl.ring_cap, sizeof *pl.ring);
+    writer wr = {.fd = out_fd, .stats = stats};
+    dcr_sealed_header header;
+    uint8_t key[DCR_DATA_KEY_LEN];
+    bool have_header = false;
+    char *first = NULL;
+    size_t first_len = 0, first_cap = 0;
+    uint64_t first_line = 1;
+    dcr_status s = DCR_OK;
+    if (!br.buf || !csv_index || !pl.ring) {
+        s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        goto done;
+    }
+    if ((s = next_block(&br, &first, &first_len, &first_cap, &first_line, err)))
+        goto done;
+    char *records = first;
+    size_t records_len = first_len;
+    if ((s = read_header(schema, &records, &records_len, &first_line, csv_index, &pl.csv_fields,
+                         opt->in_name, err)))
+        goto done;
+    dcr_buf hbuf = DCR_BUF_INIT;
+    s = dcr_sealed_header_create(&header, schema, opt->context, opt->context_len, CHUNK_ROWS_MAX,
+                                 CHUNK_BYTES_MAX, opt->recipients, opt->nrecipients, key, &hbuf,
+                                 err);
+    if (s == DCR_OK) {
+        have_header = true;
+        s = dcr_write_all(out_fd, hbuf.data, hbuf.len, "output", err);
+        stats->bytes_out += hbuf.len;
+    }
+    dcr_buf_free(&hbuf);
+    if (s != DCR_OK)
+        goto done;
+    pl.header = wr.header = &header;
+    wr.key = key;
+    pthread_mutex_init(&pl.mu, NULL);
+    pthread_cond_init(&pl.work_cv, NULL);
+    pthread_cond_init(&pl.done_cv, NULL);
+    s = run_pipeline(&pl, &wr, &br, first, records_len, first_cap, first_line,
+                     (size_t)(records - first), err);
+    first = NULL; /* handed over */
+    if (s == DCR_OK)
+        s = writer_finish(&wr, schema, err);
+    pthread_mutex_destroy(&pl.mu);
+    pthread_cond_destroy(&pl.work_cv);
+    pthread_cond_destroy(&pl.done_cv);
+done:
+    stats->bytes_in = br.bytes;
+    wipe_free(first, first_cap);
+    wipe_free(br.buf, br.cap);
+    for (size_t i = 0; pl.ring && i < pl.ring_cap; i++)
+        job_free(&pl.ring[i]);
+    free(pl.ring);
+    free(csv_index);
+    dcr_buf_wipe_free(&wr.pending);
+    dcr_buf_free(&wr.out);
+    dcr_wipe(key, sizeof key);
+    if (have_header)
+        dcr_sealed_header_free(&header);
+    return s;
+}

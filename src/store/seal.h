@@ -1,0 +1,43 @@
+/*
+ * seal.h: CSV in, sealed dataset out, in bounded memory.
+ *
+ * The input is cut into blocks of whole records; worker threads parse,
+ * type-check, normalise, encode and compress each block into chunk payloads;
+ * the calling thread encrypts them in file order and writes them. A bad value
+ * anywhere refuses the whole input: the error names the input, line, column
+ * and value, and nothing is returned for the output (the caller discards it).
+ */
+#ifndef DCR_STORE_SEAL_H
+#define DCR_STORE_SEAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "crypto/party_key.h"
+#include "store/schema.h"
+
+typedef struct {
+    const dcr_schema *schema;
+    const dcr_party_pub *recipients;
+    size_t nrecipients;
+    const uint8_t *context; /* e.g. a contract hash; may be NULL */
+    size_t context_len;
+    int threads;    /* worker threads; 0 = one per online CPU */
+    int zstd_level; /* 0 = default */
+    const char *in_name; /* for messages */
+} dcr_seal_options;
+
+typedef struct {
+    uint64_t rows;
+    uint64_t chunks;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+} dcr_seal_stats;
+
+/* Reads CSV (with a header row) from in_fd and writes the sealed file to
+ * out_fd. */
+dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_seal_stats *stats,
+                        dcr_error *err);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * sealed.h: the sealed dataset file format, version 1 (docs/format.md is the
+ * normative description; keep the two in step).
+ *
+ *   file   = preamble header_body chunk*
+ *   chunk  = u32 ct_len, ct (AES-256-GCM, STREAM nonces, AAD = header hash)
+ *
+ * The header core (everything before the recipient list) is authenticated by
+ * every chunk and by every wrapped key: its SHA-256 is their associated data.
+ * Chunk nonces are nonce_prefix(7) || chunk counter (u32 big-endian) ||
+ * last-chunk flag (1 byte), so reordering, dropping, duplicating, truncating
+ * and splicing chunks between files all fail authentication.
+ *
+ * The recipient list holds the 32-byte data key HPKE-wrapped to each
+ * recipient's X25519 key. Keys and plaintext are wiped when freed.
+ */
+#ifndef DCR_STORE_SEALED_H
+#define DCR_STORE_SEALED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buffer.h"
+#include "base/error.h"
+#include "crypto/party_key.h"
+#include "store/column.h"
+#include "store/schema.h"
+
+#define DCR_SEALED_MAGIC "DCRSEAL\0"
+#define DCR_SEALED_VERSION 1
+#define DCR_SEALED_PREAMBLE_LEN 16
+#define DCR_SEALED_HEADER_MAX (1u << 20)
+#define DCR_SEALED_CONTEXT_MAX 64
+#define DCR_SEALED_RECIPIENTS_MAX 16
+#define DCR_SEALED_CHUNK_ROWS_LIMIT (1u << 24)
+#define DCR_SEALED_CHUNK_BYTES_LIMIT (256u << 20)
+#define DCR_DATA_KEY_LEN 32
+#define DCR_KEY_ID_LEN 8
+#define DCR_WRAPPED_KEY_LEN (DCR_DATA_KEY_LEN + 16)
+
+typedef struct {
+    uint8_t key_id[DCR_KEY_ID_LEN];
+    uint8_t enc[32];
+    uint8_t wrapped[DCR_WRAPPED_KEY_LEN];
+} dcr_sealed_recipient;
+
+typedef struct {
+    dcr_schema schema; /* owned */
+    uint8_t nonce_prefix[7];
+    uint32_t chunk_rows_max;
+    uint32_t chunk_bytes_max; /* bound on a chunk's plaintext and its decoded columns */
+    uint8_t context[DCR_SEALED_CONTEXT_MAX];
+    size_t context_len;
+    dcr_sealed_recipient recipients[DCR_SEALED_RECIPIENTS_MAX];
+    size_t nrecipients;
+    uint8_t core_hash[32]; /* SHA-256 of preamble + header core: the AAD */
+    size_t header_len;     /* preamble + body, i.e. offset of the first chunk */
+} dcr_sealed_header;
+
+void dcr_sealed_header_free(dcr_sealed_header *h);
+
+/* Writer side: fills h from the schema (copied) and parameters, makes a fresh
+ * random data key and nonce prefix, wraps the key to every recipient, and
+ * serializes the header into out. data_key receives the key: the caller
+ * wipes it. */
+dcr_status dcr_sealed_header_create(dcr_sealed_header *h, const dcr_schema *schema,
+                                    const uint8_t *context, size_t context_len,
+                                    uint32_t chunk_rows_max, uint32_t chunk_bytes_max,
+                                    const dcr_party_pub *recipients, size_t nrecipients,
+                                    uint8_t data_key[DCR_DATA_KEY_LEN], dcr_buf *out,
+                                    dcr_error *err);
+
+/* Checks the 16-byte preamble (magic, version, flags) and tells how many
+ * bytes the whole header takes. */
+dcr_status dcr_sealed_preamble_parse(const uint8_t *buf, size_t len, size_t *header_len,
+                                     dcr_error *err);
+
+/* Reader side: parses a header from the start of a file (buf holds at least
+ * the preamble; *need tells how many bytes the whole header takes, and the
+ * call fails with DCR_EINPUT if len < *need). Validates every field. */
+dcr_status dcr_sealed_header_parse(const uint8_t *buf, size_t len, dcr_sealed_header *h,
+                                   size_t *need, dcr_error *err);
+
+/* Finds the recipient entry for key and unwraps the data key. Fails with
+ * DCR_ECRYPTO when no entry is for this key or the unwrap fails. */
+dcr_status dcr_sealed_unwrap_key(const dcr_sealed_header *h, const dcr_party_key *key,
+                                 uint8_t data_key[DCR_DATA_KEY_LEN], dcr_error *err);
+
+/* The nonce of chunk `index`. */
+void dcr_sealed_nonce(const dcr_sealed_header *h, uint32_t index, bool last, uint8_t nonce[12]);
+
+/* A decoded chunk: nrows and one column per schema column. */
+typedef struct {
+    size_t nrows;
+    size_t ncols;
+    dcr_column *cols; /* owned */
+} dcr_chunk;
+
+dcr_status dcr_chunk_init(dcr_chunk *c, const dcr_schema *schema, dcr_error *err);
+void dcr_chunk_free(dcr_chunk *c);
+
+/* Turns a chunk into its payload (the plaintext of one sealed chunk): each
+ * column encoded, then zstd-compressed at `level` (stored raw when that is
+ * not smaller). Lives in a worker thread; owns a zstd context. */
+typedef struct dcr_chunk_encoder dcr_chunk_encoder;
+dcr_status dcr_chunk_encoder_new(dcr_chunk_encoder **enc, int level, dcr_error *err);
+void dcr_chunk_encoder_free(dcr_chunk_encoder *enc);
+/* Replaces payload's contents with the encoded chunk. Fails if it would
+ * exceed h->chunk_bytes_max or h->chunk_rows_max. */
+dcr_status dcr_chunk_encode(dcr_chunk_encoder *enc, const dcr_sealed_header *h,
+                            const dcr_chunk *chunk, dcr_buf *payload, dcr_error *err);
+
+/* Encrypts a payload as chunk `index` and appends "u32 ct_len || ct" to out. */
+dcr_status dcr_chunk_encrypt(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
+                             uint32_t index, bool last, const uint8_t *payload, size_t len,
+                             dcr_buf *out, dcr_error *err);
+
+/* Decrypts ct (one chunk's ciphertext, without its length prefix) into
+ * plain, a buffer the caller wipes and frees. */
+dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
+                             uint32_t index, bool last, const uint8_t *ct, size_t ct_len,
+                             dcr_buf *plain, dcr_error *err);
+
+/* Parses a decrypted chunk payload into chunk, validating everything (the
+ * payload may come from a malicious provider who knows its data key). If
+ * want is not NULL, only columns with want[i] true are decompressed (the
+ * others are left empty). scratch holds decompressed bytes; the caller
+ * wipes and frees it. */
+dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
+                            const bool *want, dcr_chunk *chunk, dcr_buf *scratch,
+                            dcr_error *err);
+
+/* Per-column sizes of a decrypted payload, for `dcr inspect --key`. */
+typedef struct {
+    uint32_t raw_len, stored_len;
+    uint8_t codec;
+} dcr_chunk_column_info;
+dcr_status dcr_chunk_describe(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
+                              uint32_t *nrows, dcr_chunk_column_info *info, dcr_error *err);
+
+#endif

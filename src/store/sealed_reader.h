@@ -1,0 +1,50 @@
+/*
+ * sealed_reader.h: walking a sealed file chunk by chunk.
+ *
+ * open() reads and validates the header; next() returns each chunk's
+ * ciphertext in order, and whether it ends exactly at the end of the file
+ * (then it must be the chunk sealed as last, which decryption checks). The
+ * reader works without the data key, so `dcr inspect` can use it; decryption
+ * is the caller's (dcr_chunk_decrypt).
+ */
+#ifndef DCR_STORE_SEALED_READER_H
+#define DCR_STORE_SEALED_READER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buffer.h"
+#include "base/error.h"
+#include "store/sealed.h"
+
+typedef struct {
+    int fd;
+    const char *path;
+    uint64_t file_size;
+    dcr_sealed_header header;
+    uint64_t offset; /* of the next chunk's length prefix */
+    uint32_t index;  /* of the next chunk */
+    dcr_buf ct;
+} dcr_sealed_reader;
+
+dcr_status dcr_sealed_reader_open(dcr_sealed_reader *r, const char *path, dcr_error *err);
+void dcr_sealed_reader_close(dcr_sealed_reader *r);
+
+/* Goes back to the first chunk. */
+void dcr_sealed_reader_rewind(dcr_sealed_reader *r);
+
+/* Reads the next chunk. *ct points into the reader (valid until the next
+ * call); *index is its position, *last whether it ends the file. Returns
+ * DCR_OK with *ct == NULL after the last chunk. A file that ends inside a
+ * chunk, or a length out of the header's bounds, is DCR_EINPUT. */
+dcr_status dcr_sealed_reader_next(dcr_sealed_reader *r, const uint8_t **ct, size_t *ct_len,
+                                  uint32_t *index, bool *last, dcr_error *err);
+
+/* Decrypts a chunk returned by next(), with an error that says which chunk
+ * failed and what that means. */
+dcr_status dcr_sealed_reader_decrypt(const dcr_sealed_reader *r,
+                                     const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
+                                     size_t ct_len, uint32_t index, bool last, dcr_buf *plain,
+                                     dcr_error *err);
+
+#endif
