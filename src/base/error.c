@@ -28,9 +28,17 @@ dcr_status dcr_error_prefix(dcr_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    char old[DCR_ERROR_MSG_MAX];
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    /* "prefix: message", cut to fit */
+    char joined[DCR_ERROR_MSG_MAX];
+    size_t plen = strnlen(prefix, sizeof joined - 3);
+    memcpy(joined, prefix, plen);
+    joined[plen] = ':';
+    joined[plen + 1] = ' ';
+    size_t room = sizeof joined - plen - 3;
+    size_t mlen = strnlen(err->msg, room);
+    memcpy(joined + plen + 2, err->msg, mlen);
+    joined[plen + 2 + mlen] = '\0';
+    memcpy(err->msg, joined, sizeof joined);
     return err->code;
 }
 
@@ -47,7 +55,7 @@ void dcr_error_quote(char *out, size_t out_size, const char *data, size_t len)
         unsigned char c = (unsigned char)data[i];
         char tmp[4];
         size_t n;
-        if (c < 0x20 || c == 0x7f || c == '\\') {
+        if (c < 0x20 || c >= 0x7f || c == '\\') {
             tmp[0] = '\\';
             tmp[1] = 'x';
             tmp[2] = hex[c >> 4];

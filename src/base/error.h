@@ -36,7 +36,8 @@ dcr_status dcr_error_prefix(dcr_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Writes at most out_size-1 bytes of data into out for use inside a message,
- * escaping control characters and cutting long values with "...". */
+ * escaping control characters and non-ASCII bytes as \xNN (so a message can
+ * never carry terminal escapes or invalid UTF-8) and cutting long values. */
 void dcr_error_quote(char *out, size_t out_size, const char *data, size_t len);
 
 #endif

@@ -29,6 +29,8 @@ static const char usage[] =
     "  --to FILE.pub     a recipient's public key (repeat for up to 16 recipients)\n"
     "  --context HEX     up to 64 bytes bound into the file (e.g. a contract hash)\n"
     "  --threads N       worker threads (default: one per CPU)\n"
+    "  --chunk-rows N    rows per chunk, 1-1048576 (default 1048576; chunks are\n"
+    "                    also cut at about 32 MB of column data)\n"
     "  --zstd-level N    compression level 1-19 (default 1)\n"
     "  --force           replace an existing output file\n"
     "  --stats           print rows, sizes, throughput and peak memory to stderr\n"
@@ -39,18 +41,19 @@ typedef struct {
     const char *schema, *in, *out, *context_hex;
     const char *to[DCR_SEALED_RECIPIENTS_MAX];
     size_t nto;
-    long threads, level;
+    long threads, level, chunk_rows;
     int force, stats;
 } seal_args;
 
 static int parse_args(int argc, char **argv, seal_args *a)
 {
-    enum { O_SCHEMA = 1, O_IN, O_OUT, O_TO, O_CONTEXT, O_THREADS, O_LEVEL, O_FORCE, O_STATS };
+    enum { O_SCHEMA = 1, O_IN, O_OUT, O_TO, O_CONTEXT, O_THREADS, O_LEVEL, O_ROWS, O_FORCE, O_STATS };
     static const struct option opts[] = {
         {"schema", required_argument, 0, O_SCHEMA}, {"in", required_argument, 0, O_IN},
         {"out", required_argument, 0, O_OUT},       {"to", required_argument, 0, O_TO},
         {"context", required_argument, 0, O_CONTEXT}, {"threads", required_argument, 0, O_THREADS},
-        {"zstd-level", required_argument, 0, O_LEVEL}, {"force", no_argument, 0, O_FORCE},
+        {"zstd-level", required_argument, 0, O_LEVEL}, {"chunk-rows", required_argument, 0, O_ROWS},
+        {"force", no_argument, 0, O_FORCE},
         {"stats", no_argument, 0, O_STATS},         {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
@@ -72,6 +75,10 @@ static int parse_args(int argc, char **argv, seal_args *a)
         case O_THREADS:
             if (!cli_parse_int(optarg, 1, 64, &a->threads))
                 return cli_usage_error(&dcr_cmd_seal, "--threads must be 1-64");
+            break;
+        case O_ROWS:
+            if (!cli_parse_int(optarg, 1, 1 << 20, &a->chunk_rows))
+                return cli_usage_error(&dcr_cmd_seal, "--chunk-rows must be 1-1048576");
             break;
         case O_LEVEL:
             if (!cli_parse_int(optarg, 1, 19, &a->level))
@@ -153,7 +160,7 @@ static int run(int argc, char **argv)
     dcr_seal_options opt = {
         .schema = &schema, .recipients = pubs, .nrecipients = a.nto,
         .context = context, .context_len = context_len, .threads = (int)a.threads,
-        .zstd_level = (int)a.level, .in_name = strcmp(a.in, "-") ? a.in : "<stdin>",
+        .zstd_level = (int)a.level, .chunk_rows = (uint32_t)a.chunk_rows, .in_name = strcmp(a.in, "-") ? a.in : "<stdin>",
     };
     dcr_seal_stats st;
     double t0 = cli_now();

@@ -221,7 +221,7 @@ static dcr_status flush_chunk(worker *w, job *j, dcr_error *err)
 {
     if (w->chunk.nrows == 0)
         return DCR_OK;
-    dcr_buf *payload;
+    dcr_buf *payload = NULL;
     dcr_status s = job_next_payload(j, &payload, err);
     if (s == DCR_OK)
         s = dcr_chunk_encode(w->enc, w->pl->header, &w->chunk, payload, err);
@@ -257,7 +257,7 @@ static dcr_status process_block(worker *w, job *j, dcr_error *err)
         w->chunk.nrows++;
         j->rows++;
         size_t estimate = w->chunk.nrows * w->row_fixed_bytes + w->text_bytes;
-        if (w->chunk.nrows >= CHUNK_ROWS_MAX || estimate >= CHUNK_TARGET_BYTES)
+        if (w->chunk.nrows >= w->pl->header->chunk_rows_max || estimate >= CHUNK_TARGET_BYTES)
             if ((s = flush_chunk(w, j, err)))
                 return s;
     }
@@ -706,7 +706,8 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
                          opt->in_name, err)))
         goto done;
     dcr_buf hbuf = DCR_BUF_INIT;
-    s = dcr_sealed_header_create(&header, schema, opt->context, opt->context_len, CHUNK_ROWS_MAX,
+    uint32_t chunk_rows = opt->chunk_rows ? opt->chunk_rows : CHUNK_ROWS_MAX;
+    s = dcr_sealed_header_create(&header, schema, opt->context, opt->context_len, chunk_rows,
                                  CHUNK_BYTES_MAX, opt->recipients, opt->nrecipients, key, &hbuf,
                                  err);
     if (s == DCR_OK) {

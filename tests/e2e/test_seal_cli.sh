@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# End-to-end: dcr keygen / seal / inspect / unseal through the real binary,
+# including refusals, exit codes and tampered files.
+source "$(dirname "$0")/lib.sh"
+cd "$T"
+
+check "keygen alice" "$DCR" keygen --out alice
+check "keygen bob" "$DCR" keygen --out bob
+
+cat > schema.json <<'JSON'
+{"dataset": "customers",
+ "columns": [{"name": "email", "type": "TEXT", "normalize": ["trim", "lower"], "not_null": true},
+             {"name": "spend", "type": "DOUBLE PRECISION"},
+             {"name": "visits", "type": "BIGINT"},
+             {"name": "member", "type": "BOOLEAN"},
+             {"name": "joined", "type": "DATE"},
+             {"name": "seen", "type": "TIMESTAMP"},
+             {"name": "note", "type": "TEXT"}]}
+JSON
+printf 'email,spend,visits,member,joined,seen,note\r\n Carol@Example.com ,12.5,3,true,2023-05-01,2024-01-02 03:04:05,"hello, ""world"""\r\nsecret-dave@example.com,,,,,,\r\nerin@example.com,0.1,-7,f,1999-12-31,1999-12-31T23:59:59.5Z,""\r\n' > data.csv
+cat > expected.csv <<'CSV'
+email,spend,visits,member,joined,seen,note
+carol@example.com,12.5,3,true,2023-05-01,2024-01-02 03:04:05,"hello, ""world"""
+secret-dave@example.com,,,,,,
+erin@example.com,0.1,-7,false,1999-12-31,1999-12-31 23:59:59.5,""
+CSV
+
+check "seal" "$DCR" seal --schema schema.json --in data.csv --out data.dcr --to alice.pub
+check "unseal to stdout matches" bash -c "'$DCR' unseal --key alice.key data.dcr > out.csv && cmp out.csv expected.csv"
+check "unseal --out writes mode 0600" bash -c "'$DCR' unseal --key alice.key --out out2.csv data.dcr && cmp out2.csv expected.csv && [ \$(stat -c %a out2.csv) = 600 ]"
+check "seal from stdin" bash -c "'$DCR' seal --schema schema.json --in - --out stdin.dcr --to alice.pub < data.csv && '$DCR' unseal --key alice.key stdin.dcr | cmp - expected.csv"
+check "two recipients can both unseal" bash -c "'$DCR' seal --schema schema.json --in data.csv --out both.dcr --to alice.pub --to bob.pub && '$DCR' unseal --key bob.key both.dcr | cmp - expected.csv && '$DCR' unseal --key alice.key both.dcr | cmp - expected.csv"
+check "small chunks round trip" bash -c "'$DCR' seal --schema schema.json --in data.csv --out small.dcr --to alice.pub --chunk-rows 1 --threads 3 && '$DCR' unseal --key alice.key small.dcr | cmp - expected.csv"
+
+"$DCR" inspect data.dcr > inspect.txt 2>&1
+check "inspect shows the schema" grep -q 'customers' inspect.txt
+check "inspect shows no plaintext" bash -c "! grep -qi 'dave\|carol\|hello' inspect.txt"
+check "inspect --key authenticates" bash -c "'$DCR' inspect --key alice.key data.dcr | grep -q 'all chunks authenticated'"
+check "context is bound and shown" bash -c "'$DCR' seal --schema schema.json --in data.csv --out ctx.dcr --to alice.pub --context 00ff && '$DCR' inspect ctx.dcr | grep -q 'context:     00ff'"
+
+expect_exit 4 "not sealed to the given key" "wrong key is refused" "$DCR" unseal --key bob.key data.dcr
+expect_exit 3 "already exists" "existing output is not overwritten" "$DCR" seal --schema schema.json --in data.csv --out data.dcr --to alice.pub
+check "--force overwrites" "$DCR" seal --schema schema.json --in data.csv --out data.dcr --to alice.pub --force
+
+printf 'email,spend,visits,member,joined,seen,note\nok@example.com,1,1,t,2024-01-01,2024-01-01,\nbad@example.com,1,many,t,2024-01-01,2024-01-01,\n' > bad.csv
+expect_exit 3 'bad.csv: line 3, column "visits" \(field 3\): invalid BIGINT value "many"' "bad value names file, line, column and value" "$DCR" seal --schema schema.json --in bad.csv --out bad.dcr --to alice.pub
+check "a refused input leaves no output" test ! -e bad.dcr
+printf 'email,spend,visits,member,joined,seen,note\n,1,1,t,2024-01-01,2024-01-01,\n' > null.csv
+expect_exit 3 'column "email".*NOT NULL' "NOT NULL is enforced" "$DCR" seal --schema schema.json --in null.csv --out null.dcr --to alice.pub
+expect_exit 3 'unknown key "typo"' "schema with an unknown key is refused" bash -c "echo '{\"dataset\":\"d\",\"typo\":1,\"columns\":[]}' > s2.json; '$DCR' seal --schema s2.json --in data.csv --out x.dcr --to alice.pub"
+expect_exit 3 'invalid JSON' "schema with bad JSON is refused" bash -c "echo '{\"dataset\":' > s3.json; '$DCR' seal --schema s3.json --in data.csv --out x.dcr --to alice.pub"
+expect_exit 3 'bad magic' "a non-sealed file is refused" "$DCR" unseal --key alice.key data.csv
+
+# Tampering through the binary: a sample of single-bit flips across the file.
+size=$(stat -c %s small.dcr)
+flips=0; caught=0; leaked=0
+for ((pos = 0; pos < size; pos += 7)); do
+  cp small.dcr t.dcr
+  byte=$(od -An -tu1 -j "$pos" -N1 t.dcr | tr -d ' ')
+  printf "$(printf '\\%03o' $(( byte ^ (1 << (pos % 8)) )))" | dd of=t.dcr bs=1 seek="$pos" conv=notrunc status=none
+  flips=$((flips + 1))
+  if ! "$DCR" unseal --key alice.key t.dcr > t.out 2> t.err; then caught=$((caught + 1)); fi
+  [[ -s t.out ]] && leaked=$((leaked + 1))
+done
+check "all $flips sampled bit flips are refused" test "$caught" -eq "$flips"
+check "no plaintext written for tampered files" test "$leaked" -eq 0
+head -c $((size - 20)) small.dcr > trunc.dcr
+expect_exit 3 'truncated' "a truncated file is refused" "$DCR" unseal --key alice.key trunc.dcr
+
+expect_exit 2 'required' "missing options are a usage error" "$DCR" seal --in data.csv
+expect_exit 2 'unknown command' "an unknown command is a usage error" "$DCR" frobnicate
+check "dcr help lists commands" bash -c "'$DCR' help | grep -q 'unseal'"
+check "dcr seal --help" bash -c "'$DCR' seal --help | grep -q 'Usage: dcr seal'"
+check "dcr help seal" bash -c "'$DCR' help seal | grep -q 'Usage: dcr seal'"
+finish

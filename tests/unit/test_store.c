@@ -1,0 +1,495 @@
+/*
+ * test_store.c: columns, the sealed header, chunks, and whole files sealed
+ * and unsealed in-process, including every tampering the format must detect.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "crypto/util.h"
+#include "store/seal.h"
+#include "store/sealed.h"
+#include "store/sealed_reader.h"
+#include "store/unseal.h"
+
+static dcr_party_key alice, bob;
+static char tmpdir[] = "/tmp/dcr-test-store-XXXXXX";
+
+/* ---- helpers ---- */
+
+/* A path in the test's scratch directory; valid for the next 7 calls. */
+static char *tmp_path(const char *name)
+{
+    static char buf[8][256];
+    static int i;
+    char *p = buf[i++ % 8];
+    snprintf(p, 256, "%s/%s", tmpdir, name);
+    return p;
+}
+
+static void write_text(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0);
+    CHECK(write(fd, data, len) == (ssize_t)len);
+    close(fd);
+}
+
+static char *read_text(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    fstat(fd, &st);
+    char *buf = malloc((size_t)st.st_size + 1);
+    *len = (size_t)read(fd, buf, (size_t)st.st_size);
+    buf[*len] = 0;
+    close(fd);
+    return buf;
+}
+
+static dcr_schema all_types_schema(void)
+{
+    static const char json[] =
+        "{\"dataset\": \"events\", \"columns\": ["
+        "{\"name\": \"id\", \"type\": \"BIGINT\"},"
+        "{\"name\": \"email\", \"type\": \"TEXT\", \"normalize\": [\"trim\", \"lower\"]},"
+        "{\"name\": \"amount\", \"type\": \"DOUBLE PRECISION\"},"
+        "{\"name\": \"ok\", \"type\": \"BOOLEAN\"},"
+        "{\"name\": \"day\", \"type\": \"DATE\"},"
+        "{\"name\": \"at\", \"type\": \"TIMESTAMP\"},"
+        "{\"name\": \"note\", \"type\": \"TEXT\"}]}";
+    dcr_schema s;
+    dcr_error err;
+    CHECK(dcr_schema_parse_json(json, sizeof json - 1, "test", &s, &err) == DCR_OK);
+    return s;
+}
+
+/* Seals csv to out_path for the given recipients; returns the status. */
+static dcr_status seal_text(const char *csv, const char *out_path, uint32_t chunk_rows,
+                            dcr_error *err)
+{
+    dcr_schema schema = all_types_schema();
+    const char *in_path = tmp_path("in.csv");
+    write_text(in_path, csv, strlen(csv));
+    dcr_party_pub pubs[2] = {alice.pub, bob.pub};
+    dcr_seal_options opt = {.schema = &schema, .recipients = pubs, .nrecipients = 1,
+                            .threads = 2, .chunk_rows = chunk_rows, .in_name = "in.csv"};
+    int in = open(in_path, O_RDONLY);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dcr_seal_stats st;
+    dcr_status s = dcr_seal_csv(in, out, &opt, &st, err);
+    close(in);
+    close(out);
+    dcr_schema_free(&schema);
+    return s;
+}
+
+/* Unseals path with key into a string (NULL and *status set on failure). */
+static char *unseal_text(const char *path, const dcr_party_key *key, dcr_status *status,
+                         dcr_error *err, size_t *out_len)
+{
+    dcr_sealed_reader r;
+    uint8_t dk[DCR_DATA_KEY_LEN];
+    *status = dcr_sealed_reader_open(&r, path, err);
+    if (*status != DCR_OK)
+        return NULL;
+    *status = dcr_sealed_unwrap_key(&r.header, key, dk, err);
+    const char *out_path = tmp_path("out.csv");
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dcr_unseal_stats st;
+    if (*status == DCR_OK)
+        *status = dcr_unseal_csv(&r, dk, fd, &st, err);
+    close(fd);
+    dcr_sealed_reader_close(&r);
+    size_t len;
+    char *text = read_text(out_path, &len);
+    *out_len = len;
+    if (*status != DCR_OK) {
+        CHECK(len == 0); /* no plaintext on failure */
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* ---- columns ---- */
+
+static void test_column_roundtrip(void)
+{
+    dcr_error err;
+    dcr_type types[] = {DCR_TYPE_BIGINT, DCR_TYPE_DOUBLE, DCR_TYPE_TEXT,
+                        DCR_TYPE_BOOLEAN, DCR_TYPE_DATE, DCR_TYPE_TIMESTAMP};
+    for (size_t t = 0; t < 6; t++) {
+        dcr_column c, d;
+        dcr_column_init(&c, types[t]);
+        dcr_column_init(&d, types[t]);
+        for (int i = 0; i < 3000; i++) {
+            if (i % 7 == 3) {
+                CHECK(dcr_column_push_null(&c, &err) == DCR_OK);
+                continue;
+            }
+            switch (types[t]) {
+            case DCR_TYPE_BIGINT:
+            case DCR_TYPE_TIMESTAMP: dcr_column_push_i64(&c, (int64_t)i * 1000003, &err); break;
+            case DCR_TYPE_DOUBLE: dcr_column_push_f64(&c, i / 3.0, &err); break;
+            case DCR_TYPE_BOOLEAN: dcr_column_push_bool(&c, i & 1, &err); break;
+            case DCR_TYPE_DATE: dcr_column_push_i32(&c, i - 1500, &err); break;
+            case DCR_TYPE_TEXT: {
+                char s[32];
+                int n = snprintf(s, sizeof s, "v%d", i * 31);
+                dcr_column_push_text(&c, s, i % 5 == 0 ? 0 : (size_t)n, &err);
+                break;
+            }
+            }
+        }
+        dcr_buf buf = DCR_BUF_INIT;
+        CHECK(dcr_column_encode(&c, &buf, &err) == DCR_OK);
+        CHECK(dcr_column_decode(&d, c.nrows, buf.data, buf.len, &err) == DCR_OK);
+        CHECK(d.nrows == c.nrows && d.nnulls == c.nnulls);
+        dcr_buf buf2 = DCR_BUF_INIT;
+        CHECK(dcr_column_encode(&d, &buf2, &err) == DCR_OK);
+        CHECK(buf.len == buf2.len && memcmp(buf.data, buf2.data, buf.len) == 0);
+        dcr_buf_free(&buf);
+        dcr_buf_free(&buf2);
+        dcr_column_free(&c);
+        dcr_column_free(&d);
+    }
+}
+
+static void test_column_decode_rejects(void)
+{
+    dcr_error err;
+    dcr_column c;
+    /* BOOLEAN rows: flags, bitmap, then bytes */
+    dcr_column_init(&c, DCR_TYPE_BOOLEAN);
+    const uint8_t bad_flag[] = {2, 1};
+    CHECK(dcr_column_decode(&c, 1, bad_flag, sizeof bad_flag, &err) == DCR_EINPUT);
+    const uint8_t bad_bool[] = {0, 1, 2};
+    CHECK(dcr_column_decode(&c, 2, bad_bool, sizeof bad_bool, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "BOOLEAN");
+    const uint8_t short_values[] = {0, 1};
+    CHECK(dcr_column_decode(&c, 2, short_values, sizeof short_values, &err) == DCR_EINPUT);
+    const uint8_t stray_bits[] = {1, 0xff, 0, 0};
+    CHECK(dcr_column_decode(&c, 2, stray_bits, sizeof stray_bits, &err) == DCR_EINPUT);
+    const uint8_t no_nulls[] = {1, 0x03, 0, 0};
+    CHECK(dcr_column_decode(&c, 2, no_nulls, sizeof no_nulls, &err) == DCR_EINPUT);
+    dcr_column_free(&c);
+
+    dcr_column_init(&c, DCR_TYPE_TEXT);
+    const uint8_t ok_text[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 'h', 'i'};
+    CHECK(dcr_column_decode(&c, 1, ok_text, sizeof ok_text, &err) == DCR_OK);
+    const uint8_t backwards[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 'h', 'i'};
+    CHECK(dcr_column_decode(&c, 2, backwards, sizeof backwards, &err) == DCR_EINPUT);
+    const uint8_t past_end[] = {0, 0, 0, 0, 0, 9, 0, 0, 0, 'h', 'i'};
+    CHECK(dcr_column_decode(&c, 1, past_end, sizeof past_end, &err) == DCR_EINPUT);
+    const uint8_t bad_utf8[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 0xc3, 0x28};
+    CHECK(dcr_column_decode(&c, 1, bad_utf8, sizeof bad_utf8, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "UTF-8");
+    const uint8_t huge_rows[] = {0, 0, 0, 0, 0};
+    CHECK(dcr_column_decode(&c, 1u << 30, huge_rows, sizeof huge_rows, &err) != DCR_OK);
+    dcr_column_free(&c);
+
+    dcr_column_init(&c, DCR_TYPE_DATE);
+    uint8_t date[5] = {0, 0xff, 0xff, 0xff, 0x7f}; /* INT32_MAX days */
+    CHECK(dcr_column_decode(&c, 1, date, sizeof date, &err) == DCR_EINPUT);
+    dcr_column_free(&c);
+}
+
+/* ---- header ---- */
+
+static void test_header_roundtrip_and_keys(void)
+{
+    dcr_error err;
+    dcr_schema schema = all_types_schema();
+    dcr_party_pub pubs[2] = {alice.pub, bob.pub};
+    uint8_t ctx[32], key[32], got[32];
+    memset(ctx, 0xab, sizeof ctx);
+    dcr_sealed_header h, p;
+    dcr_buf buf = DCR_BUF_INIT;
+    CHECK(dcr_sealed_header_create(&h, &schema, ctx, sizeof ctx, 1000, 1 << 20, pubs, 2, key,
+                                   &buf, &err) == DCR_OK);
+    size_t need;
+    CHECK(dcr_sealed_header_parse(buf.data, buf.len, &p, &need, &err) == DCR_OK);
+    CHECK(need == buf.len && p.header_len == buf.len);
+    CHECK(p.schema.ncols == 7 && strcmp(p.schema.dataset, "events") == 0);
+    CHECK(p.schema.cols[1].normalize == (DCR_NORM_TRIM | DCR_NORM_LOWER));
+    CHECK(p.context_len == 32 && memcmp(p.context, ctx, 32) == 0);
+    CHECK(memcmp(p.core_hash, h.core_hash, 32) == 0);
+    CHECK(dcr_sealed_unwrap_key(&p, &alice, got, &err) == DCR_OK && memcmp(got, key, 32) == 0);
+    CHECK(dcr_sealed_unwrap_key(&p, &bob, got, &err) == DCR_OK && memcmp(got, key, 32) == 0);
+    dcr_party_key eve;
+    CHECK(dcr_party_key_generate(&eve, &err) == DCR_OK);
+    CHECK(dcr_sealed_unwrap_key(&p, &eve, got, &err) == DCR_ECRYPTO);
+    CHECK_MSG(err, "not sealed to the given key");
+    /* every prefix is refused without reading past it */
+    for (size_t len = 0; len < buf.len; len++) {
+        uint8_t *copy = malloc(len ? len : 1);
+        memcpy(copy, buf.data, len);
+        dcr_sealed_header q;
+        CHECK(dcr_sealed_header_parse(copy, len, &q, &need, &err) == DCR_EINPUT);
+        free(copy);
+    }
+    /* every single-bit flip is refused or fails to unwrap */
+    for (size_t bit = 0; bit < buf.len * 8; bit++) {
+        buf.data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        dcr_sealed_header q;
+        if (dcr_sealed_header_parse(buf.data, buf.len, &q, &need, &err) == DCR_OK) {
+            CHECK(dcr_sealed_unwrap_key(&q, &alice, got, &err) != DCR_OK ||
+                  dcr_sealed_unwrap_key(&q, &bob, got, &err) != DCR_OK ||
+                  memcmp(q.core_hash, h.core_hash, 32) != 0);
+            dcr_sealed_header_free(&q);
+        }
+        buf.data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+    dcr_party_key_wipe(&eve);
+    dcr_sealed_header_free(&h);
+    dcr_sealed_header_free(&p);
+    dcr_buf_free(&buf);
+    dcr_schema_free(&schema);
+}
+
+/* ---- whole files ---- */
+
+static const char edge_csv[] =
+    "note,at,day,ok,amount,email,id\r\n" /* columns in another order, CRLF */
+    "\"a,b\",2024-03-01 12:34:56,2024-02-29,true,1.5,  Alice@Example.COM ,1\r\n"
+    "\"say \"\"hi\"\"\",2024-03-01T00:00:00.25Z,1970-01-01,f,-0.001,bob@x.org,-9223372036854775808\n"
+    "\"multi\nline\",,,,,,\n"
+    "\"\",1999-12-31 23:59:59.999999,0001-01-01,yes,1e300,\"\",9223372036854775807\n"
+    "ünïcødé ✓,2024-01-01 00:00:00+02:00,9999-12-31,0,NaN,x@y.z, 42 \n"
+    "last,,,,Infinity,,0";
+
+static const char edge_expected[] =
+    "id,email,amount,ok,day,at,note\n"
+    "1,alice@example.com,1.5,true,2024-02-29,2024-03-01 12:34:56,\"a,b\"\n"
+    "-9223372036854775808,bob@x.org,-0.001,false,1970-01-01,2024-03-01 00:00:00.25,"
+    "\"say \"\"hi\"\"\"\n"
+    ",,,,,,\"multi\nline\"\n"
+    "9223372036854775807,\"\",1e+300,true,0001-01-01,1999-12-31 23:59:59.999999,\"\"\n"
+    "42,x@y.z,NaN,false,9999-12-31,2023-12-31 22:00:00,ünïcødé ✓\n"
+    "0,,Infinity,,,,last\n";
+
+static void test_seal_unseal_roundtrip(void)
+{
+    dcr_error err;
+    dcr_status s;
+    char path[256];
+    snprintf(path, sizeof path, "%s", tmp_path("edge.dcr"));
+    CHECK(seal_text(edge_csv, path, 0, &err) == DCR_OK);
+    size_t len;
+    char *out = unseal_text(path, &alice, &s, &err, &len);
+    CHECK(s == DCR_OK);
+    if (out && strcmp(out, edge_expected) != 0)
+        fprintf(stderr, "  got:\n%s\n  want:\n%s\n", out, edge_expected);
+    CHECK(out && strcmp(out, edge_expected) == 0);
+    /* the canonical output seals and unseals to itself, across chunk sizes */
+    for (uint32_t rows = 1; rows <= 4; rows++) {
+        CHECK(seal_text(edge_expected, path, rows, &err) == DCR_OK);
+        char *again = unseal_text(path, &alice, &s, &err, &len);
+        CHECK(again && strcmp(again, edge_expected) == 0);
+        free(again);
+    }
+    free(out);
+    CHECK(unseal_text(path, &bob, &s, &err, &len) == NULL && s == DCR_ECRYPTO);
+}
+
+static void test_empty_inputs(void)
+{
+    dcr_error err;
+    dcr_status s;
+    size_t len;
+    const char *path = tmp_path("empty.dcr");
+    CHECK(seal_text("id,email,amount,ok,day,at,note\n", path, 0, &err) == DCR_OK);
+    char *out = unseal_text(path, &alice, &s, &err, &len);
+    CHECK(out && strcmp(out, "id,email,amount,ok,day,at,note\n") == 0);
+    free(out);
+    CHECK(seal_text("", path, 0, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "header row");
+}
+
+static void test_bad_values_are_refused(void)
+{
+    static const struct {
+        const char *csv, *want;
+    } cases[] = {
+        {"id,email,amount,ok,day,at,note\n1,a,x1.5,t,2024-01-01,2024-01-01,n\n",
+         "in.csv: line 2, column \"amount\" (field 3): invalid DOUBLE PRECISION value \"x1.5\""},
+        {"id,email,amount,ok,day,at,note\n1,a,1,t,2024-01-01,2024-01-01,n\n"
+         "99999999999999999999,a,1,t,2024-01-01,2024-01-01,n\n",
+         "line 3, column \"id\" (field 1): invalid BIGINT value \"99999999999999999999\""},
+        {"id,email,amount,ok,day,at,note\n1,a,1,maybe,2024-01-01,2024-01-01,n\n",
+         "column \"ok\" (field 4): invalid BOOLEAN value \"maybe\""},
+        {"id,email,amount,ok,day,at,note\n1,a,1,t,2023-02-29,2024-01-01,n\n",
+         "column \"day\" (field 5): invalid DATE value \"2023-02-29\""},
+        {"id,email,amount,ok,day,at,note\n1,a,1,t,2024-01-01,2024-01-01 25:00,n\n",
+         "column \"at\" (field 6): invalid TIMESTAMP value"},
+        {"id,email,amount,ok,day,at,note\n1,a,1,t,2024-01-01,2024-01-01,\xc3\x28\n",
+         "column \"note\" (field 7): invalid TEXT value \"\\xc3(\": not valid UTF-8"},
+        {"id,email,amount,ok,day,at,note\n1,a,1,t\n", "line 2: expected 7 fields, found 4"},
+        {"id,email,amount,ok,day,at,note\n\"multi\nline\",a,1,t,x,y\n", "line 2"},
+        {"id,email,amount,ok,day,at,note\n1,a,1,t,2024-01-01,2024-01-01,\"open\n",
+         "line 2"},
+        {"id,email,amount,ok,day,at\n", "the header lacks column \"note\""},
+        {"id,email,amount,ok,day,at,note,extra\n", "column \"extra\" is not in the schema"},
+        {"id,id,email,amount,ok,day,at,note\n", "column \"id\" appears twice"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dcr_error err = {0};
+        CHECK(seal_text(cases[i].csv, tmp_path("bad.dcr"), 0, &err) == DCR_EINPUT);
+        CHECK_MSG(err, cases[i].want);
+    }
+}
+
+/* Offsets of each chunk frame in a sealed file. */
+static size_t chunk_offsets(const uint8_t *file, size_t len, size_t header_len, size_t *offs,
+                            size_t max)
+{
+    size_t n = 0, off = header_len;
+    while (off + 4 <= len && n < max) {
+        offs[n++] = off;
+        uint32_t l = (uint32_t)file[off] | (uint32_t)file[off + 1] << 8 |
+                     (uint32_t)file[off + 2] << 16 | (uint32_t)file[off + 3] << 24;
+        off += 4 + l;
+    }
+    offs[n] = off;
+    return n;
+}
+
+static dcr_status try_unseal(const void *data, size_t len)
+{
+    const char *path = tmp_path("tampered.dcr");
+    write_text(path, data, len);
+    dcr_error err;
+    dcr_status s;
+    size_t out_len;
+    char *out = unseal_text(path, &alice, &s, &err, &out_len);
+    free(out);
+    return s;
+}
+
+static void test_every_bit_flip_is_detected(void)
+{
+    dcr_error err;
+    const char *path = tmp_path("small.dcr");
+    CHECK(seal_text("id,email,amount,ok,day,at,note\n1,a@b.c,2.5,t,2024-01-01,2024-01-01,x\n"
+                    "2,,,,,,\n",
+                    path, 1, &err) == DCR_OK);
+    size_t len;
+    uint8_t *file = (uint8_t *)read_text(path, &len);
+    CHECK(try_unseal(file, len) == DCR_OK);
+    size_t undetected = 0;
+    for (size_t bit = 0; bit < len * 8; bit++) {
+        file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        if (try_unseal(file, len) == DCR_OK)
+            undetected++;
+        file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+    if (undetected)
+        fprintf(stderr, "  %zu of %zu bit flips went undetected\n", undetected, len * 8);
+    CHECK(undetected == 0);
+    free(file);
+}
+
+static void test_truncation_reorder_duplicate_drop(void)
+{
+    dcr_error err;
+    const char *path = tmp_path("multi.dcr");
+    const char *csv = "id,email,amount,ok,day,at,note\n1,,,,,,\n2,,,,,,\n3,,,,,,\n4,,,,,,\n";
+    CHECK(seal_text(csv, path, 1, &err) == DCR_OK);
+    size_t len;
+    uint8_t *file = (uint8_t *)read_text(path, &len);
+    dcr_sealed_header h;
+    size_t header_len;
+    CHECK(dcr_sealed_header_parse(file, len, &h, &header_len, &err) == DCR_OK);
+    dcr_sealed_header_free(&h);
+    size_t offs[16];
+    size_t n = chunk_offsets(file, len, header_len, offs, 15);
+    CHECK(n == 4 && offs[n] == len);
+    /* truncation anywhere, at and between chunk boundaries */
+    for (size_t cut = 0; cut < len; cut++)
+        CHECK(try_unseal(file, cut) != DCR_OK);
+    uint8_t *work = malloc(len * 2);
+    size_t clen[4];
+    for (size_t i = 0; i < 4; i++)
+        clen[i] = offs[i + 1] - offs[i];
+    /* swap chunks 0 and 1 (same sizes) */
+    memcpy(work, file, len);
+    memcpy(work + offs[0], file + offs[1], clen[1]);
+    memcpy(work + offs[0] + clen[1], file + offs[0], clen[0]);
+    CHECK(try_unseal(work, len) == DCR_ECRYPTO);
+    /* duplicate chunk 1 */
+    memcpy(work, file, offs[2]);
+    memcpy(work + offs[2], file + offs[1], clen[1]);
+    memcpy(work + offs[2] + clen[1], file + offs[2], len - offs[2]);
+    CHECK(try_unseal(work, len + clen[1]) == DCR_ECRYPTO);
+    /* drop chunk 1 */
+    memcpy(work, file, offs[1]);
+    memcpy(work + offs[1], file + offs[2], len - offs[2]);
+    CHECK(try_unseal(work, len - clen[1]) == DCR_ECRYPTO);
+    /* drop the last chunk (a cut exactly at a boundary) */
+    CHECK(try_unseal(file, offs[3]) == DCR_ECRYPTO);
+    /* append a copy of the last chunk after it */
+    memcpy(work, file, len);
+    memcpy(work + len, file + offs[3], clen[3]);
+    CHECK(try_unseal(work, len + clen[3]) == DCR_ECRYPTO);
+    free(work);
+    free(file);
+}
+
+static void test_splicing_between_files(void)
+{
+    dcr_error err;
+    const char *csv = "id,email,amount,ok,day,at,note\n1,,,,,,\n2,,,,,,\n";
+    const char *pa = tmp_path("a.dcr"), *pb = tmp_path("b.dcr");
+    CHECK(seal_text(csv, pa, 1, &err) == DCR_OK);
+    CHECK(seal_text(csv, pb, 1, &err) == DCR_OK);
+    size_t la, lb, ha, hb;
+    uint8_t *a = (uint8_t *)read_text(pa, &la), *b = (uint8_t *)read_text(pb, &lb);
+    dcr_sealed_header h;
+    CHECK(dcr_sealed_header_parse(a, la, &h, &ha, &err) == DCR_OK);
+    dcr_sealed_header_free(&h);
+    CHECK(dcr_sealed_header_parse(b, lb, &h, &hb, &err) == DCR_OK);
+    dcr_sealed_header_free(&h);
+    CHECK(la == lb && ha == hb);
+    /* header of a, chunks of b */
+    uint8_t *mix = malloc(la);
+    memcpy(mix, a, ha);
+    memcpy(mix + ha, b + hb, lb - hb);
+    CHECK(try_unseal(mix, la) == DCR_ECRYPTO);
+    /* a with its first chunk taken from b */
+    size_t offs[8];
+    chunk_offsets(a, la, ha, offs, 7);
+    memcpy(mix, a, la);
+    memcpy(mix + offs[0], b + offs[0], offs[1] - offs[0]);
+    CHECK(try_unseal(mix, la) == DCR_ECRYPTO);
+    free(mix);
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    dcr_error err;
+    if (!mkdtemp(tmpdir) || dcr_party_key_generate(&alice, &err) != DCR_OK ||
+        dcr_party_key_generate(&bob, &err) != DCR_OK) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
+    RUN(test_column_roundtrip);
+    RUN(test_column_decode_rejects);
+    RUN(test_header_roundtrip_and_keys);
+    RUN(test_seal_unseal_roundtrip);
+    RUN(test_empty_inputs);
+    RUN(test_bad_values_are_refused);
+    RUN(test_every_bit_flip_is_detected);
+    RUN(test_truncation_reorder_duplicate_drop);
+    RUN(test_splicing_between_files);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return check_summary();
+}
