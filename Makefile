@@ -74,7 +74,7 @@ bench: build/dcr
 
 # libFuzzer targets; FUZZ_SECONDS per target (default 60).
 FUZZ_B := build/fuzz
-FUZZ_F := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_F := -O1 -g -Ifuzz -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 $(eval $(call flavour,$(FUZZ_B),clang,$(FUZZ_F)))
 $(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/fuzz/fuzz_%.o $(FUZZ_B)/libdcr.a
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)

@@ -28,4 +28,18 @@ dcr_status dcr_aes256gcm_open(const uint8_t key[DCR_AES256GCM_KEY_LEN],
                               size_t aad_len, const uint8_t *ct, size_t ct_len, void *pt,
                               dcr_error *err);
 
+/* AES-128-GCM, the same layout and in-place rules: the AEAD of the HPKE
+ * suite (crypto/hpke.c) that wraps data keys. */
+#define DCR_AES128GCM_KEY_LEN 16
+
+dcr_status dcr_aes128gcm_seal(const uint8_t key[DCR_AES128GCM_KEY_LEN],
+                              const uint8_t nonce[DCR_AES256GCM_NONCE_LEN], const void *aad,
+                              size_t aad_len, const void *pt, size_t pt_len, uint8_t *ct,
+                              dcr_error *err);
+
+dcr_status dcr_aes128gcm_open(const uint8_t key[DCR_AES128GCM_KEY_LEN],
+                              const uint8_t nonce[DCR_AES256GCM_NONCE_LEN], const void *aad,
+                              size_t aad_len, const uint8_t *ct, size_t ct_len, void *pt,
+                              dcr_error *err);
+
 #endif
