@@ -16,7 +16,10 @@ typedef struct {
     size_t cap;
 } dcr_buf;
 
-#define DCR_BUF_INIT {NULL, 0, 0}
+#define DCR_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Makes room for at least `extra` more bytes. */
 dcr_status dcr_buf_reserve(dcr_buf *b, size_t extra, dcr_error *err);

@@ -27,9 +27,12 @@ static const char usage[] =
 static const char *norm_name(uint8_t n)
 {
     switch (n & DCR_NORM_ALL) {
-    case DCR_NORM_TRIM: return " normalize=trim";
-    case DCR_NORM_LOWER: return " normalize=lower";
-    case DCR_NORM_ALL: return " normalize=trim,lower";
+    case DCR_NORM_TRIM:
+        return " normalize=trim";
+    case DCR_NORM_LOWER:
+        return " normalize=lower";
+    case DCR_NORM_ALL:
+        return " normalize=trim,lower";
     }
     return "";
 }
@@ -40,7 +43,8 @@ static void print_header(const dcr_sealed_reader *r)
     char hex[2 * DCR_SEALED_CONTEXT_MAX + 1];
     printf("file:        %s (%llu bytes)\n", r->path, (unsigned long long)r->file_size);
     printf("format:      dcr sealed dataset v%d, AES-256-GCM STREAM chunks, data key wrapped "
-           "with HPKE X25519/HKDF-SHA256/AES-128-GCM\n", DCR_SEALED_VERSION);
+           "with HPKE X25519/HKDF-SHA256/AES-128-GCM\n",
+           DCR_SEALED_VERSION);
     printf("dataset:     %s\n", h->schema.dataset);
     dcr_hex_encode(hex, h->context, h->context_len);
     printf("context:     %s\n", h->context_len ? hex : "(none)");
@@ -50,8 +54,8 @@ static void print_header(const dcr_sealed_reader *r)
     printf("columns:     %zu\n", h->schema.ncols);
     for (size_t i = 0; i < h->schema.ncols; i++) {
         const dcr_column_def *c = &h->schema.cols[i];
-        printf("  %-24s %s%s%s\n", c->name, dcr_type_name(c->type),
-               c->not_null ? " NOT NULL" : "", norm_name(c->normalize));
+        printf("  %-24s %s%s%s\n", c->name, dcr_type_name(c->type), c->not_null ? " NOT NULL" : "",
+               norm_name(c->normalize));
     }
     printf("recipients:  %zu\n", h->nrecipients);
     for (size_t i = 0; i < h->nrecipients; i++) {
@@ -67,8 +71,7 @@ static dcr_status print_chunk_detail(const dcr_sealed_reader *r, const dcr_buf *
     dcr_chunk_column_info info[DCR_COLUMNS_MAX];
     uint32_t nrows;
     dcr_status st = dcr_chunk_describe(&r->header, plain->data, plain->len, &nrows, info, err);
-    if (st != DCR_OK)
-        return st;
+    if (st != DCR_OK) return st;
     *rows += nrows;
     printf(" rows=%u\n", nrows);
     for (size_t c = 0; c < s->ncols; c++)
@@ -89,8 +92,7 @@ static dcr_status walk_chunks(dcr_sealed_reader *r, const uint8_t *data_key, dcr
         size_t len;
         uint32_t index;
         bool last;
-        if ((s = dcr_sealed_reader_next(r, &ct, &len, &index, &last, err)) || !ct)
-            break;
+        if ((s = dcr_sealed_reader_next(r, &ct, &len, &index, &last, err)) || !ct) break;
         printf("  #%-6u %10zu bytes%s", index, len, last ? " (last)" : "");
         total += len;
         count++;
@@ -103,11 +105,9 @@ static dcr_status walk_chunks(dcr_sealed_reader *r, const uint8_t *data_key, dcr
             break;
     }
     dcr_buf_wipe_free(&plain);
-    if (s != DCR_OK)
-        return s;
+    if (s != DCR_OK) return s;
     printf("total:       %u chunks, %llu ciphertext bytes", count, (unsigned long long)total);
-    if (data_key)
-        printf(", %llu rows, all chunks authenticated", (unsigned long long)rows);
+    if (data_key) printf(", %llu rows, all chunks authenticated", (unsigned long long)rows);
     printf("\n");
     return DCR_OK;
 }
@@ -141,16 +141,16 @@ static int run(int argc, char **argv)
             s = dcr_sealed_unwrap_key(&r.header, &key, data_key, &err);
             have_key = s == DCR_OK;
         }
-        if (s == DCR_OK)
-            s = walk_chunks(&r, have_key ? data_key : NULL, &err);
+        if (s == DCR_OK) s = walk_chunks(&r, have_key ? data_key : NULL, &err);
         dcr_sealed_reader_close(&r);
     }
     dcr_wipe(data_key, sizeof data_key);
-    if (key_path)
-        dcr_party_key_wipe(&key);
+    if (key_path) dcr_party_key_wipe(&key);
     fflush(stdout);
     return s == DCR_OK ? 0 : cli_report("inspect", &err);
 }
 
-const dcr_command dcr_cmd_inspect = {"inspect", "describe a sealed dataset without decrypting "
-                                     "its data", usage, run};
+const dcr_command dcr_cmd_inspect = {"inspect",
+                                     "describe a sealed dataset without decrypting "
+                                     "its data",
+                                     usage, run};

@@ -47,25 +47,52 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, seal_args *a)
 {
-    enum { O_SCHEMA = 1, O_IN, O_OUT, O_TO, O_CONTEXT, O_THREADS, O_LEVEL, O_ROWS, O_FORCE, O_STATS };
-    static const struct option opts[] = {
-        {"schema", required_argument, 0, O_SCHEMA}, {"in", required_argument, 0, O_IN},
-        {"out", required_argument, 0, O_OUT},       {"to", required_argument, 0, O_TO},
-        {"context", required_argument, 0, O_CONTEXT}, {"threads", required_argument, 0, O_THREADS},
-        {"zstd-level", required_argument, 0, O_LEVEL}, {"chunk-rows", required_argument, 0, O_ROWS},
-        {"force", no_argument, 0, O_FORCE},
-        {"stats", no_argument, 0, O_STATS},         {0, 0, 0, 0}};
+    enum {
+        O_SCHEMA = 1,
+        O_IN,
+        O_OUT,
+        O_TO,
+        O_CONTEXT,
+        O_THREADS,
+        O_LEVEL,
+        O_ROWS,
+        O_FORCE,
+        O_STATS
+    };
+    static const struct option opts[] = {{"schema", required_argument, 0, O_SCHEMA},
+                                         {"in", required_argument, 0, O_IN},
+                                         {"out", required_argument, 0, O_OUT},
+                                         {"to", required_argument, 0, O_TO},
+                                         {"context", required_argument, 0, O_CONTEXT},
+                                         {"threads", required_argument, 0, O_THREADS},
+                                         {"zstd-level", required_argument, 0, O_LEVEL},
+                                         {"chunk-rows", required_argument, 0, O_ROWS},
+                                         {"force", no_argument, 0, O_FORCE},
+                                         {"stats", no_argument, 0, O_STATS},
+                                         {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_SCHEMA: a->schema = optarg; break;
-        case O_IN: a->in = optarg; break;
-        case O_OUT: a->out = optarg; break;
-        case O_CONTEXT: a->context_hex = optarg; break;
-        case O_FORCE: a->force = 1; break;
-        case O_STATS: a->stats = 1; break;
+        case O_SCHEMA:
+            a->schema = optarg;
+            break;
+        case O_IN:
+            a->in = optarg;
+            break;
+        case O_OUT:
+            a->out = optarg;
+            break;
+        case O_CONTEXT:
+            a->context_hex = optarg;
+            break;
+        case O_FORCE:
+            a->force = 1;
+            break;
+        case O_STATS:
+            a->stats = 1;
+            break;
         case O_TO:
             if (a->nto == DCR_SEALED_RECIPIENTS_MAX)
                 return cli_usage_error(&dcr_cmd_seal, "at most %d --to recipients",
@@ -100,8 +127,7 @@ static dcr_status load_recipients(const seal_args *a, dcr_party_pub *pubs, dcr_e
 {
     for (size_t i = 0; i < a->nto; i++) {
         dcr_status s = dcr_party_pub_load(a->to[i], &pubs[i], err);
-        if (s != DCR_OK)
-            return s;
+        if (s != DCR_OK) return s;
     }
     return DCR_OK;
 }
@@ -109,12 +135,13 @@ static dcr_status load_recipients(const seal_args *a, dcr_party_pub *pubs, dcr_e
 static dcr_status parse_context(const char *hex, uint8_t *ctx, size_t *len, dcr_error *err)
 {
     *len = 0;
-    if (!hex)
-        return DCR_OK;
+    if (!hex) return DCR_OK;
     size_t n = strlen(hex);
     if (n % 2 || n / 2 > DCR_SEALED_CONTEXT_MAX || !dcr_hex_decode(ctx, n / 2, hex, n))
-        return dcr_fail(err, DCR_EUSAGE, "--context must be an even number of hex digits, at "
-                        "most %d bytes", DCR_SEALED_CONTEXT_MAX);
+        return dcr_fail(err, DCR_EUSAGE,
+                        "--context must be an even number of hex digits, at "
+                        "most %d bytes",
+                        DCR_SEALED_CONTEXT_MAX);
     *len = n / 2;
     return DCR_OK;
 }
@@ -134,8 +161,7 @@ static dcr_status seal_files(const seal_args *a, dcr_seal_options *opt, dcr_seal
         else
             dcr_atomic_abort(&out);
     }
-    if (in_fd != 0)
-        close(in_fd);
+    if (in_fd != 0) close(in_fd);
     return s;
 }
 
@@ -143,38 +169,41 @@ static int run(int argc, char **argv)
 {
     seal_args a = {0};
     int rc = parse_args(argc, argv, &a);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     dcr_error err = {0};
     dcr_schema schema;
     dcr_party_pub pubs[DCR_SEALED_RECIPIENTS_MAX];
     uint8_t context[DCR_SEALED_CONTEXT_MAX];
     size_t context_len;
     dcr_status s = parse_context(a.context_hex, context, &context_len, &err);
-    if (s == DCR_OK)
-        s = load_recipients(&a, pubs, &err);
-    if (s == DCR_OK)
-        s = dcr_schema_load(a.schema, &schema, &err);
-    if (s != DCR_OK)
-        return cli_report("seal", &err);
+    if (s == DCR_OK) s = load_recipients(&a, pubs, &err);
+    if (s == DCR_OK) s = dcr_schema_load(a.schema, &schema, &err);
+    if (s != DCR_OK) return cli_report("seal", &err);
     dcr_seal_options opt = {
-        .schema = &schema, .recipients = pubs, .nrecipients = a.nto,
-        .context = context, .context_len = context_len, .threads = (int)a.threads,
-        .zstd_level = (int)a.level, .chunk_rows = (uint32_t)a.chunk_rows, .in_name = strcmp(a.in, "-") ? a.in : "<stdin>",
+        .schema = &schema,
+        .recipients = pubs,
+        .nrecipients = a.nto,
+        .context = context,
+        .context_len = context_len,
+        .threads = (int)a.threads,
+        .zstd_level = (int)a.level,
+        .chunk_rows = (uint32_t)a.chunk_rows,
+        .in_name = strcmp(a.in, "-") ? a.in : "<stdin>",
     };
     dcr_seal_stats st;
     double t0 = cli_now();
     s = seal_files(&a, &opt, &st, &err);
     double secs = cli_now() - t0;
     dcr_schema_free(&schema);
-    if (s != DCR_OK)
-        return cli_report("seal", &err);
+    if (s != DCR_OK) return cli_report("seal", &err);
     fprintf(stderr, "sealed %llu rows into %s (%llu chunks, %llu bytes)\n",
             (unsigned long long)st.rows, a.out, (unsigned long long)st.chunks,
             (unsigned long long)st.bytes_out);
     if (a.stats)
-        fprintf(stderr, "stats: in %llu bytes, %.3f s, %.1f MB/s, output %.1f%% of input, "
-                "peak RSS %.1f MiB\n", (unsigned long long)st.bytes_in, secs,
+        fprintf(stderr,
+                "stats: in %llu bytes, %.3f s, %.1f MB/s, output %.1f%% of input, "
+                "peak RSS %.1f MiB\n",
+                (unsigned long long)st.bytes_in, secs,
                 secs > 0 ? (double)st.bytes_in / 1e6 / secs : 0.0,
                 st.bytes_in ? 100.0 * (double)st.bytes_out / (double)st.bytes_in : 0.0,
                 cli_peak_rss_mib());

@@ -21,8 +21,9 @@ static const dcr_command *const commands[] = {
 
 static void print_help(FILE *out)
 {
-    fprintf(out, "dcr %s: a confidential data clean room\n\n"
-                 "Usage: dcr <command> [options]\n\nCommands:\n",
+    fprintf(out,
+            "dcr %s: a confidential data clean room\n\n"
+            "Usage: dcr <command> [options]\n\nCommands:\n",
             DCR_VERSION);
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
@@ -39,8 +40,7 @@ static void print_help(FILE *out)
 static const dcr_command *find_command(const char *name)
 {
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(commands[i]->name, name) == 0)
-            return commands[i];
+        if (strcmp(commands[i]->name, name) == 0) return commands[i];
     return NULL;
 }
 

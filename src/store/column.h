@@ -21,10 +21,10 @@
 typedef struct {
     dcr_type type;
     size_t nrows;
-    size_t cap;     /* rows allocated */
+    size_t cap; /* rows allocated */
     size_t nnulls;
-    uint8_t *valid; /* (cap + 7) / 8 bytes */
-    void *values;   /* fixed-width types: cap elements */
+    uint8_t *valid;    /* (cap + 7) / 8 bytes */
+    void *values;      /* fixed-width types: cap elements */
     uint32_t *offsets; /* TEXT: cap + 1 entries */
     char *text;        /* TEXT: bytes */
     size_t text_len, text_cap;

@@ -23,10 +23,10 @@
 #include "csv/value.h"
 #include "store/sealed.h"
 
-#define BLOCK_BYTES (4u << 20)        /* CSV bytes handed to a worker at a time */
-#define RECORD_MAX (64u << 20)        /* longest single CSV record accepted */
-#define CHUNK_ROWS_MAX (1u << 20)     /* rows per chunk */
-#define CHUNK_BYTES_MAX (128u << 20)  /* bound on a chunk's decoded size */
+#define BLOCK_BYTES (4u << 20)         /* CSV bytes handed to a worker at a time */
+#define RECORD_MAX (64u << 20)         /* longest single CSV record accepted */
+#define CHUNK_ROWS_MAX (1u << 20)      /* rows per chunk */
+#define CHUNK_BYTES_MAX (128u << 20)   /* bound on a chunk's decoded size */
 #define CHUNK_TARGET_BYTES (32u << 20) /* start a new chunk past this estimate */
 #define DEFAULT_ZSTD_LEVEL 1
 
@@ -61,8 +61,7 @@ typedef struct {
 
 static void wipe_free(void *p, size_t len)
 {
-    if (p)
-        dcr_wipe(p, len);
+    if (p) dcr_wipe(p, len);
     free(p);
 }
 
@@ -94,8 +93,7 @@ static dcr_status job_next_payload(job *j, dcr_buf **out, dcr_error *err)
     if (j->npayloads == j->payload_cap) {
         size_t cap = j->payload_cap ? 2 * j->payload_cap : 2;
         dcr_buf *p = realloc(j->payloads, cap * sizeof *p);
-        if (!p)
-            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        if (!p) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
         for (size_t i = j->payload_cap; i < cap; i++)
             p[i] = (dcr_buf)DCR_BUF_INIT;
         j->payloads = p;
@@ -134,20 +132,21 @@ static void normalize(const dcr_column_def *def, char **s, size_t *len)
     if (def->normalize & DCR_NORM_LOWER) {
         for (size_t i = 0; i < *len; i++) {
             char c = (*s)[i];
-            if (c >= 'A' && c <= 'Z')
-                (*s)[i] = (char)(c + ('a' - 'A'));
+            if (c >= 'A' && c <= 'Z') (*s)[i] = (char)(c + ('a' - 'A'));
         }
     }
 }
 
-static dcr_status value_error(const worker *w, uint64_t line, size_t col, const char *s,
-                              size_t len, const char *reason, dcr_error *err)
+static dcr_status value_error(const worker *w, uint64_t line, size_t col, const char *s, size_t len,
+                              const char *reason, dcr_error *err)
 {
     const dcr_column_def *def = &w->pl->opt->schema->cols[col];
     char quoted[80];
     dcr_error_quote(quoted, sizeof quoted, s, len);
-    return dcr_fail(err, DCR_EINPUT, "%s: line %llu, column \"%s\" (field %zu): invalid %s value "
-                    "\"%s\": %s", w->pl->opt->in_name, (unsigned long long)line, def->name,
+    return dcr_fail(err, DCR_EINPUT,
+                    "%s: line %llu, column \"%s\" (field %zu): invalid %s value "
+                    "\"%s\": %s",
+                    w->pl->opt->in_name, (unsigned long long)line, def->name,
                     w->pl->csv_index[col] + 1, dcr_type_name(def->type), quoted, reason);
 }
 
@@ -169,8 +168,7 @@ static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t
         is_null = a == b;
     }
     if (is_null) {
-        if (def->not_null)
-            return value_error(w, line, col, s, len, "the column is NOT NULL", err);
+        if (def->not_null) return value_error(w, line, col, s, len, "the column is NOT NULL", err);
         return dcr_column_push_null(c, err);
     }
     const char *why = NULL;
@@ -178,39 +176,33 @@ static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t
     case DCR_TYPE_TEXT: {
         normalize(def, &s, &len);
         size_t bad = dcr_utf8_check(s, len);
-        if (bad != len)
-            return value_error(w, line, col, s, len, "not valid UTF-8", err);
+        if (bad != len) return value_error(w, line, col, s, len, "not valid UTF-8", err);
         w->text_bytes += len;
         return dcr_column_push_text(c, s, len, err);
     }
     case DCR_TYPE_BIGINT: {
         int64_t v;
-        if (!(why = dcr_parse_bigint(s, len, &v)))
-            return dcr_column_push_i64(c, v, err);
+        if (!(why = dcr_parse_bigint(s, len, &v))) return dcr_column_push_i64(c, v, err);
         break;
     }
     case DCR_TYPE_DOUBLE: {
         double v;
-        if (!(why = dcr_parse_double(s, len, &v)))
-            return dcr_column_push_f64(c, v, err);
+        if (!(why = dcr_parse_double(s, len, &v))) return dcr_column_push_f64(c, v, err);
         break;
     }
     case DCR_TYPE_BOOLEAN: {
         bool v;
-        if (!(why = dcr_parse_bool(s, len, &v)))
-            return dcr_column_push_bool(c, v, err);
+        if (!(why = dcr_parse_bool(s, len, &v))) return dcr_column_push_bool(c, v, err);
         break;
     }
     case DCR_TYPE_DATE: {
         int32_t v;
-        if (!(why = dcr_parse_date(s, len, &v)))
-            return dcr_column_push_i32(c, v, err);
+        if (!(why = dcr_parse_date(s, len, &v))) return dcr_column_push_i32(c, v, err);
         break;
     }
     case DCR_TYPE_TIMESTAMP: {
         int64_t v;
-        if (!(why = dcr_parse_timestamp(s, len, &v)))
-            return dcr_column_push_i64(c, v, err);
+        if (!(why = dcr_parse_timestamp(s, len, &v))) return dcr_column_push_i64(c, v, err);
         break;
     }
     }
@@ -219,12 +211,10 @@ static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t
 
 static dcr_status flush_chunk(worker *w, job *j, dcr_error *err)
 {
-    if (w->chunk.nrows == 0)
-        return DCR_OK;
+    if (w->chunk.nrows == 0) return DCR_OK;
     dcr_buf *payload = NULL;
     dcr_status s = job_next_payload(j, &payload, err);
-    if (s == DCR_OK)
-        s = dcr_chunk_encode(w->enc, w->pl->header, &w->chunk, payload, err);
+    if (s == DCR_OK) s = dcr_chunk_encode(w->enc, w->pl->header, &w->chunk, payload, err);
     for (size_t i = 0; i < w->chunk.ncols; i++)
         dcr_column_clear(&w->chunk.cols[i]);
     w->chunk.nrows = 0;
@@ -244,22 +234,18 @@ static dcr_status process_block(worker *w, job *j, dcr_error *err)
         dcr_status s = dcr_csv_next_record(&r, w->fields, pl->csv_fields + 1, &n, &line, err);
         if (s != DCR_OK && err->code == DCR_EINPUT && strncmp(err->msg, "line ", 5) == 0)
             return dcr_error_prefix(err, "%s", pl->opt->in_name);
-        if (s != DCR_OK)
-            return s;
-        if (n == 0)
-            break;
+        if (s != DCR_OK) return s;
+        if (n == 0) break;
         if (n != pl->csv_fields)
             return dcr_fail(err, DCR_EINPUT, "%s: line %llu: expected %zu fields, found %zu",
                             pl->opt->in_name, (unsigned long long)line, pl->csv_fields, n);
         for (size_t c = 0; c < schema->ncols; c++)
-            if ((s = append_field(w, c, &w->fields[pl->csv_index[c]], line, err)))
-                return s;
+            if ((s = append_field(w, c, &w->fields[pl->csv_index[c]], line, err))) return s;
         w->chunk.nrows++;
         j->rows++;
         size_t estimate = w->chunk.nrows * w->row_fixed_bytes + w->text_bytes;
         if (w->chunk.nrows >= w->pl->header->chunk_rows_max || estimate >= CHUNK_TARGET_BYTES)
-            if ((s = flush_chunk(w, j, err)))
-                return s;
+            if ((s = flush_chunk(w, j, err))) return s;
     }
     return flush_chunk(w, j, err);
 }
@@ -304,12 +290,10 @@ static dcr_status worker_init(worker *w, const pipeline *pl, dcr_error *err)
         w->row_fixed_bytes += width ? width : 4;
     }
     w->fields = calloc(pl->csv_fields + 1, sizeof *w->fields);
-    if (!w->fields)
-        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!w->fields) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     int level = pl->opt->zstd_level ? pl->opt->zstd_level : DEFAULT_ZSTD_LEVEL;
     dcr_status s = dcr_chunk_encoder_new(&w->enc, level, err);
-    if (s == DCR_OK)
-        s = dcr_chunk_init(&w->chunk, schema, err);
+    if (s == DCR_OK) s = dcr_chunk_init(&w->chunk, schema, err);
     return s;
 }
 
@@ -335,10 +319,8 @@ typedef struct {
 static dcr_status fill(block_reader *br, dcr_error *err)
 {
     size_t got;
-    dcr_status s = dcr_read_full(br->fd, br->buf + br->len, br->cap - br->len, &got, br->name,
-                                 err);
-    if (s != DCR_OK)
-        return s;
+    dcr_status s = dcr_read_full(br->fd, br->buf + br->len, br->cap - br->len, &got, br->name, err);
+    if (s != DCR_OK) return s;
     br->eof = br->len + got < br->cap;
     br->len += got;
     br->bytes += got;
@@ -366,20 +348,16 @@ static dcr_status next_block(block_reader *br, char **block, size_t *len, size_t
     for (;;) {
         if (!br->eof && br->len < br->cap) {
             dcr_status s = fill(br, err);
-            if (s != DCR_OK)
-                return s;
+            if (s != DCR_OK) return s;
         }
-        if (br->len == 0)
-            return DCR_OK;
+        if (br->len == 0) return DCR_OK;
         size_t n = dcr_csv_complete_prefix(br->buf, br->len, br->eof);
-        if (n == 0 && br->eof)
-            n = br->len; /* an open quote at the end: let the parser say so */
+        if (n == 0 && br->eof) n = br->len; /* an open quote at the end: let the parser say so */
         if (n > 0) {
             size_t rest = br->len - n;
             size_t new_cap = rest > BLOCK_BYTES ? rest + BLOCK_BYTES : BLOCK_BYTES;
             char *next = malloc(new_cap);
-            if (!next)
-                return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+            if (!next) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
             memcpy(next, br->buf + n, rest);
             dcr_wipe(br->buf + n, rest);
             *block = br->buf;
@@ -393,12 +371,12 @@ static dcr_status next_block(block_reader *br, char **block, size_t *len, size_t
             return DCR_OK;
         }
         if (br->cap >= RECORD_MAX)
-            return dcr_fail(err, DCR_EINPUT, "%s: line %llu: a record longer than %u MiB "
-                            "(or an unterminated quote)", br->name,
-                            (unsigned long long)br->line, RECORD_MAX >> 20);
+            return dcr_fail(err, DCR_EINPUT,
+                            "%s: line %llu: a record longer than %u MiB "
+                            "(or an unterminated quote)",
+                            br->name, (unsigned long long)br->line, RECORD_MAX >> 20);
         char *bigger = realloc(br->buf, br->cap * 2);
-        if (!bigger)
-            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        if (!bigger) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
         br->buf = bigger;
         br->cap *= 2;
     }
@@ -409,14 +387,11 @@ static dcr_status next_block(block_reader *br, char **block, size_t *len, size_t
 static bool ascii_ieq(const char *a, size_t alen, const char *b)
 {
     size_t blen = strlen(b);
-    if (alen != blen)
-        return false;
+    if (alen != blen) return false;
     for (size_t i = 0; i < alen; i++) {
         char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x + 32);
-        if (x != y)
-            return false;
+        if (x >= 'A' && x <= 'Z') x = (char)(x + 32);
+        if (x != y) return false;
     }
     return true;
 }
@@ -440,11 +415,15 @@ static dcr_status match_header(const dcr_schema *schema, dcr_csv_field *f, size_
         while (c < schema->ncols && !ascii_ieq(s, len, schema->cols[c].name))
             c++;
         if (c == schema->ncols)
-            return dcr_fail(err, DCR_EINPUT, "%s: line 1, field %zu: column \"%s\" is not in "
-                            "the schema of dataset \"%s\"", name, i + 1, quoted, schema->dataset);
+            return dcr_fail(err, DCR_EINPUT,
+                            "%s: line 1, field %zu: column \"%s\" is not in "
+                            "the schema of dataset \"%s\"",
+                            name, i + 1, quoted, schema->dataset);
         if (csv_index[c] != SIZE_MAX)
-            return dcr_fail(err, DCR_EINPUT, "%s: line 1, field %zu: column \"%s\" appears "
-                            "twice", name, i + 1, quoted);
+            return dcr_fail(err, DCR_EINPUT,
+                            "%s: line 1, field %zu: column \"%s\" appears "
+                            "twice",
+                            name, i + 1, quoted);
         csv_index[c] = i;
     }
     for (size_t c = 0; c < schema->ncols; c++)
@@ -466,8 +445,7 @@ static dcr_status read_header(const dcr_schema *schema, char **block, size_t *le
     }
     size_t max = DCR_COLUMNS_MAX;
     dcr_csv_field *f = calloc(max + 1, sizeof *f);
-    if (!f)
-        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!f) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     dcr_csv_reader r;
     dcr_csv_reader_init(&r, *block, *len, 1);
     uint64_t line;
@@ -475,13 +453,14 @@ static dcr_status read_header(const dcr_schema *schema, char **block, size_t *le
     if (s != DCR_OK)
         dcr_error_prefix(err, "%s (header row)", name);
     else if (*nfields == 0)
-        s = dcr_fail(err, DCR_EINPUT, "%s: empty input: a header row naming the columns is "
-                     "required", name);
+        s = dcr_fail(err, DCR_EINPUT,
+                     "%s: empty input: a header row naming the columns is "
+                     "required",
+                     name);
     for (size_t i = 0; s == DCR_OK && i < *nfields; i++)
         if (dcr_utf8_check(f[i].ptr, f[i].len) != f[i].len)
             s = dcr_fail(err, DCR_EINPUT, "%s: line 1, field %zu: not valid UTF-8", name, i + 1);
-    if (s == DCR_OK)
-        s = match_header(schema, f, *nfields, csv_index, name, err);
+    if (s == DCR_OK) s = match_header(schema, f, *nfields, csv_index, name, err);
     free(f);
     if (s == DCR_OK) {
         *len -= (size_t)(r.pos - *block);
@@ -512,8 +491,7 @@ static dcr_status write_chunk(writer *wr, const uint8_t *payload, size_t len, bo
     wr->out.len = 0;
     dcr_status s =
         dcr_chunk_encrypt(wr->header, wr->key, wr->index, last, payload, len, &wr->out, err);
-    if (s == DCR_OK)
-        s = dcr_write_all(wr->fd, wr->out.data, wr->out.len, "output", err);
+    if (s == DCR_OK) s = dcr_write_all(wr->fd, wr->out.data, wr->out.len, "output", err);
     if (s == DCR_OK) {
         wr->index++;
         wr->stats->chunks++;
@@ -527,8 +505,7 @@ static dcr_status writer_push(writer *wr, dcr_buf *payload, dcr_error *err)
 {
     if (wr->have_pending) {
         dcr_status s = write_chunk(wr, wr->pending.data, wr->pending.len, false, err);
-        if (s != DCR_OK)
-            return s;
+        if (s != DCR_OK) return s;
     }
     dcr_buf t = wr->pending; /* swap, so buffers are reused, not copied */
     wr->pending = *payload;
@@ -539,18 +516,14 @@ static dcr_status writer_push(writer *wr, dcr_buf *payload, dcr_error *err)
 
 static dcr_status writer_finish(writer *wr, const dcr_schema *schema, dcr_error *err)
 {
-    if (wr->have_pending)
-        return write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
+    if (wr->have_pending) return write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
     /* no rows at all: one empty final chunk still proves nothing was cut off */
     dcr_chunk empty;
     dcr_chunk_encoder *enc = NULL;
     dcr_status s = dcr_chunk_init(&empty, schema, err);
-    if (s == DCR_OK)
-        s = dcr_chunk_encoder_new(&enc, DEFAULT_ZSTD_LEVEL, err);
-    if (s == DCR_OK)
-        s = dcr_chunk_encode(enc, wr->header, &empty, &wr->pending, err);
-    if (s == DCR_OK)
-        s = write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
+    if (s == DCR_OK) s = dcr_chunk_encoder_new(&enc, DEFAULT_ZSTD_LEVEL, err);
+    if (s == DCR_OK) s = dcr_chunk_encode(enc, wr->header, &empty, &wr->pending, err);
+    if (s == DCR_OK) s = write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
     dcr_chunk_encoder_free(enc);
     dcr_chunk_free(&empty);
     return s;
@@ -566,8 +539,7 @@ static dcr_status wait_and_write(pipeline *pl, writer *wr, dcr_error *err)
         pthread_cond_wait(&pl->done_cv, &pl->mu);
     pthread_mutex_unlock(&pl->mu);
     dcr_status s = j->status;
-    if (s != DCR_OK)
-        *err = j->err;
+    if (s != DCR_OK) *err = j->err;
     for (size_t i = 0; s == DCR_OK && i < j->npayloads; i++)
         s = writer_push(wr, &j->payloads[i], err);
     wr->stats->rows += j->rows;
@@ -601,8 +573,8 @@ static dcr_status submit(pipeline *pl, writer *wr, char *block, size_t len, size
 
 /* Feeds every block through the workers and writes the results. */
 static dcr_status run_blocks(pipeline *pl, writer *wr, block_reader *br, char *first,
-                             size_t first_len, size_t first_cap, uint64_t first_line,
-                             size_t skip, dcr_error *err)
+                             size_t first_len, size_t first_cap, uint64_t first_line, size_t skip,
+                             dcr_error *err)
 {
     dcr_status s = DCR_OK;
     if (first_len > 0) {
@@ -616,8 +588,7 @@ static dcr_status run_blocks(pipeline *pl, writer *wr, block_reader *br, char *f
         char *block;
         size_t len, cap;
         uint64_t line;
-        if ((s = next_block(br, &block, &len, &cap, &line, err)) || len == 0)
-            break;
+        if ((s = next_block(br, &block, &len, &cap, &line, err)) || len == 0) break;
         s = submit(pl, wr, block, len, cap, line, err);
     }
     while (s == DCR_OK && pl->head < pl->tail)
@@ -627,8 +598,7 @@ static dcr_status run_blocks(pipeline *pl, writer *wr, block_reader *br, char *f
 
 static int worker_count(const dcr_seal_options *opt)
 {
-    if (opt->threads > 0)
-        return opt->threads > 64 ? 64 : opt->threads;
+    if (opt->threads > 0) return opt->threads > 64 ? 64 : opt->threads;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
@@ -644,8 +614,8 @@ static void stop_workers(pipeline *pl, pthread_t *tids, int started)
 }
 
 static dcr_status run_pipeline(pipeline *pl, writer *wr, block_reader *br, char *first,
-                               size_t first_len, size_t first_cap, uint64_t first_line,
-                               size_t skip, dcr_error *err)
+                               size_t first_len, size_t first_cap, uint64_t first_line, size_t skip,
+                               dcr_error *err)
 {
     int n = worker_count(pl->opt);
     worker *workers = calloc((size_t)n, sizeof *workers);
@@ -698,8 +668,7 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
         s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
         goto done;
     }
-    if ((s = next_block(&br, &first, &first_len, &first_cap, &first_line, err)))
-        goto done;
+    if ((s = next_block(&br, &first, &first_len, &first_cap, &first_line, err))) goto done;
     char *records = first;
     size_t records_len = first_len;
     if ((s = read_header(schema, &records, &records_len, &first_line, csv_index, &pl.csv_fields,
@@ -716,8 +685,7 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
         stats->bytes_out += hbuf.len;
     }
     dcr_buf_free(&hbuf);
-    if (s != DCR_OK)
-        goto done;
+    if (s != DCR_OK) goto done;
     pl.header = wr.header = &header;
     wr.key = key;
     pthread_mutex_init(&pl.mu, NULL);
@@ -726,8 +694,7 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
     s = run_pipeline(&pl, &wr, &br, first, records_len, first_cap, first_line,
                      (size_t)(records - first), err);
     first = NULL; /* handed over */
-    if (s == DCR_OK)
-        s = writer_finish(&wr, schema, err);
+    if (s == DCR_OK) s = writer_finish(&wr, schema, err);
     pthread_mutex_destroy(&pl.mu);
     pthread_cond_destroy(&pl.work_cv);
     pthread_cond_destroy(&pl.done_cv);
@@ -742,7 +709,6 @@ done:
     dcr_buf_wipe_free(&wr.pending);
     dcr_buf_free(&wr.out);
     dcr_wipe(key, sizeof key);
-    if (have_header)
-        dcr_sealed_header_free(&header);
+    if (have_header) dcr_sealed_header_free(&header);
     return s;
 }

@@ -128,8 +128,7 @@ dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
  * others are left empty). scratch holds decompressed bytes; the caller
  * wipes and frees it. */
 dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
-                            const bool *want, dcr_chunk *chunk, dcr_buf *scratch,
-                            dcr_error *err);
+                            const bool *want, dcr_chunk *chunk, dcr_buf *scratch, dcr_error *err);
 
 /* Per-column sizes of a decrypted payload, for `dcr inspect --key`. */
 typedef struct {

@@ -20,12 +20,10 @@ static dcr_status pread_exact(const dcr_sealed_reader *r, void *buf, size_t len,
     size_t done = 0;
     while (done < len) {
         ssize_t n = pread(r->fd, p + done, len - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0)
             return dcr_fail(err, DCR_EINPUT, "%s: read failed: %s", r->path, strerror(errno));
-        if (n == 0)
-            return dcr_fail(err, DCR_EINPUT, "%s: file changed while being read", r->path);
+        if (n == 0) return dcr_fail(err, DCR_EINPUT, "%s: file changed while being read", r->path);
         done += (size_t)n;
     }
     return DCR_OK;
@@ -36,8 +34,7 @@ dcr_status dcr_sealed_reader_open(dcr_sealed_reader *r, const char *path, dcr_er
     memset(r, 0, sizeof *r);
     r->path = path;
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0)
-        return dcr_fail(err, DCR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (r->fd < 0) return dcr_fail(err, DCR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         dcr_sealed_reader_close(r);
@@ -48,17 +45,13 @@ dcr_status dcr_sealed_reader_open(dcr_sealed_reader *r, const char *path, dcr_er
     size_t need = sizeof pre;
     dcr_status s = r->file_size < need ? dcr_fail(err, DCR_EINPUT, "too short for a sealed file")
                                        : pread_exact(r, pre, need, 0, err);
-    if (s == DCR_OK)
-        s = dcr_sealed_preamble_parse(pre, sizeof pre, &need, err);
+    if (s == DCR_OK) s = dcr_sealed_preamble_parse(pre, sizeof pre, &need, err);
     uint8_t *hbuf = NULL;
     if (s == DCR_OK && need > r->file_size)
         s = dcr_fail(err, DCR_EINPUT, "the file ends inside its header");
-    if (s == DCR_OK && !(hbuf = malloc(need)))
-        s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
-    if (s == DCR_OK)
-        s = pread_exact(r, hbuf, need, 0, err);
-    if (s == DCR_OK)
-        s = dcr_sealed_header_parse(hbuf, need, &r->header, &need, err);
+    if (s == DCR_OK && !(hbuf = malloc(need))) s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (s == DCR_OK) s = pread_exact(r, hbuf, need, 0, err);
+    if (s == DCR_OK) s = dcr_sealed_header_parse(hbuf, need, &r->header, &need, err);
     free(hbuf);
     if (s != DCR_OK) {
         dcr_error_prefix(err, "%s", path);
@@ -71,8 +64,7 @@ dcr_status dcr_sealed_reader_open(dcr_sealed_reader *r, const char *path, dcr_er
 
 void dcr_sealed_reader_close(dcr_sealed_reader *r)
 {
-    if (r->fd >= 0)
-        close(r->fd);
+    if (r->fd >= 0) close(r->fd);
     r->fd = -1;
     dcr_sealed_header_free(&r->header);
     dcr_buf_free(&r->ct);
@@ -91,18 +83,19 @@ dcr_status dcr_sealed_reader_next(dcr_sealed_reader *r, const uint8_t **ct, size
     *ct_len = 0;
     if (r->offset == r->file_size) {
         if (r->index == 0)
-            return dcr_fail(err, DCR_EINPUT, "%s: the file has no chunks (truncated after its "
-                            "header)", r->path);
+            return dcr_fail(err, DCR_EINPUT,
+                            "%s: the file has no chunks (truncated after its "
+                            "header)",
+                            r->path);
         return DCR_OK;
     }
     uint64_t left = r->file_size - r->offset;
     uint8_t len_bytes[4];
     if (left < 4)
-        return dcr_fail(err, DCR_EINPUT, "%s: the file ends inside the length of chunk %u",
-                        r->path, r->index);
+        return dcr_fail(err, DCR_EINPUT, "%s: the file ends inside the length of chunk %u", r->path,
+                        r->index);
     dcr_status s = pread_exact(r, len_bytes, 4, r->offset, err);
-    if (s != DCR_OK)
-        return s;
+    if (s != DCR_OK) return s;
     uint32_t len = dcr_get_u32le(len_bytes);
     if (len < 16 || len - 16 > r->header.chunk_bytes_max)
         return dcr_fail(err, DCR_EINPUT, "%s: chunk %u at byte %llu has an invalid length %u",
@@ -133,8 +126,9 @@ dcr_status dcr_sealed_reader_decrypt(const dcr_sealed_reader *r,
 {
     dcr_status s = dcr_chunk_decrypt(&r->header, key, index, last, ct, ct_len, plain, err);
     if (s == DCR_ECRYPTO)
-        return dcr_fail(err, DCR_ECRYPTO, "%s: chunk %u failed authentication: the file was "
-                        "modified, truncated, reordered or spliced%s", r->path, index,
-                        last ? " (or the final chunk is missing)" : "");
+        return dcr_fail(err, DCR_ECRYPTO,
+                        "%s: chunk %u failed authentication: the file was "
+                        "modified, truncated, reordered or spliced%s",
+                        r->path, index, last ? " (or the final chunk is missing)" : "");
     return s;
 }

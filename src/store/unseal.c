@@ -24,15 +24,12 @@ dcr_status dcr_unseal_verify(dcr_sealed_reader *r, const uint8_t key[DCR_DATA_KE
         size_t ct_len;
         uint32_t index;
         bool last;
-        if ((s = dcr_sealed_reader_next(r, &ct, &ct_len, &index, &last, err)) || !ct)
-            break;
-        if ((s = dcr_sealed_reader_decrypt(r, key, ct, ct_len, index, last, &plain, err)))
-            break;
+        if ((s = dcr_sealed_reader_next(r, &ct, &ct_len, &index, &last, err)) || !ct) break;
+        if ((s = dcr_sealed_reader_decrypt(r, key, ct, ct_len, index, last, &plain, err))) break;
         saw_last = last;
         (*chunks)++;
     }
-    if (s == DCR_OK && !saw_last)
-        s = dcr_fail(err, DCR_EINPUT, "%s: no final chunk", r->path);
+    if (s == DCR_OK && !saw_last) s = dcr_fail(err, DCR_EINPUT, "%s: no final chunk", r->path);
     dcr_buf_wipe_free(&plain);
     dcr_sealed_reader_rewind(r);
     return s;
@@ -40,8 +37,7 @@ dcr_status dcr_unseal_verify(dcr_sealed_reader *r, const uint8_t key[DCR_DATA_KE
 
 static dcr_status write_value(const dcr_column *c, size_t row, dcr_buf *out, dcr_error *err)
 {
-    if (dcr_column_is_null(c, row))
-        return DCR_OK;
+    if (dcr_column_is_null(c, row)) return DCR_OK;
     char text[DCR_VALUE_TEXT_MAX];
     size_t n = 0;
     switch (c->type) {
@@ -49,10 +45,18 @@ static dcr_status write_value(const dcr_column *c, size_t row, dcr_buf *out, dcr
         uint32_t a = c->offsets[row], b = c->offsets[row + 1];
         return dcr_csv_write_field(out, c->text + a, b - a, a == b, err);
     }
-    case DCR_TYPE_BIGINT: n = dcr_format_bigint(((const int64_t *)c->values)[row], text); break;
-    case DCR_TYPE_DOUBLE: n = dcr_format_double(((const double *)c->values)[row], text); break;
-    case DCR_TYPE_BOOLEAN: n = dcr_format_bool(((const uint8_t *)c->values)[row], text); break;
-    case DCR_TYPE_DATE: n = dcr_format_date(((const int32_t *)c->values)[row], text); break;
+    case DCR_TYPE_BIGINT:
+        n = dcr_format_bigint(((const int64_t *)c->values)[row], text);
+        break;
+    case DCR_TYPE_DOUBLE:
+        n = dcr_format_double(((const double *)c->values)[row], text);
+        break;
+    case DCR_TYPE_BOOLEAN:
+        n = dcr_format_bool(((const uint8_t *)c->values)[row], text);
+        break;
+    case DCR_TYPE_DATE:
+        n = dcr_format_date(((const int32_t *)c->values)[row], text);
+        break;
     case DCR_TYPE_TIMESTAMP:
         n = dcr_format_timestamp(((const int64_t *)c->values)[row], text);
         break;
@@ -65,13 +69,10 @@ static dcr_status write_chunk_rows(const dcr_chunk *chunk, dcr_buf *out, dcr_err
     dcr_status s = DCR_OK;
     for (size_t row = 0; s == DCR_OK && row < chunk->nrows; row++) {
         for (size_t c = 0; s == DCR_OK && c < chunk->ncols; c++) {
-            if (c > 0)
-                s = dcr_buf_append(out, ",", 1, err);
-            if (s == DCR_OK)
-                s = write_value(&chunk->cols[c], row, out, err);
+            if (c > 0) s = dcr_buf_append(out, ",", 1, err);
+            if (s == DCR_OK) s = write_value(&chunk->cols[c], row, out, err);
         }
-        if (s == DCR_OK)
-            s = dcr_buf_append(out, "\n", 1, err);
+        if (s == DCR_OK) s = dcr_buf_append(out, "\n", 1, err);
     }
     return s;
 }
@@ -80,8 +81,7 @@ static dcr_status write_header_row(const dcr_schema *schema, dcr_buf *out, dcr_e
 {
     dcr_status s = DCR_OK;
     for (size_t c = 0; s == DCR_OK && c < schema->ncols; c++) {
-        if (c > 0)
-            s = dcr_buf_append(out, ",", 1, err);
+        if (c > 0) s = dcr_buf_append(out, ",", 1, err);
         if (s == DCR_OK)
             s = dcr_buf_append(out, schema->cols[c].name, strlen(schema->cols[c].name), err);
     }
@@ -102,8 +102,7 @@ dcr_status dcr_unseal_csv(dcr_sealed_reader *r, const uint8_t key[DCR_DATA_KEY_L
     memset(stats, 0, sizeof *stats);
     uint64_t verified;
     dcr_status s = dcr_unseal_verify(r, key, &verified, err);
-    if (s != DCR_OK)
-        return s;
+    if (s != DCR_OK) return s;
     dcr_buf plain = DCR_BUF_INIT, scratch = DCR_BUF_INIT, out = DCR_BUF_INIT;
     dcr_chunk chunk = {0};
     if ((s = dcr_chunk_init(&chunk, &r->header.schema, err)) ||
@@ -114,26 +113,21 @@ dcr_status dcr_unseal_csv(dcr_sealed_reader *r, const uint8_t key[DCR_DATA_KEY_L
         size_t ct_len;
         uint32_t index;
         bool last;
-        if ((s = dcr_sealed_reader_next(r, &ct, &ct_len, &index, &last, err)) || !ct)
-            break;
-        if ((s = dcr_sealed_reader_decrypt(r, key, ct, ct_len, index, last, &plain, err)))
-            break;
+        if ((s = dcr_sealed_reader_next(r, &ct, &ct_len, &index, &last, err)) || !ct) break;
+        if ((s = dcr_sealed_reader_decrypt(r, key, ct, ct_len, index, last, &plain, err))) break;
         if ((s = dcr_chunk_decode(&r->header, plain.data, plain.len, NULL, &chunk, &scratch,
                                   err))) {
             dcr_error_prefix(err, "%s: chunk %u", r->path, index);
             break;
         }
-        if ((s = write_chunk_rows(&chunk, &out, err)))
-            break;
+        if ((s = write_chunk_rows(&chunk, &out, err))) break;
         stats->rows += chunk.nrows;
         stats->chunks++;
-        if (out.len >= FLUSH_BYTES && (s = flush(out_fd, &out, stats, err)))
-            break;
+        if (out.len >= FLUSH_BYTES && (s = flush(out_fd, &out, stats, err))) break;
     }
     if (s == DCR_OK && stats->chunks != verified)
         s = dcr_fail(err, DCR_EINPUT, "%s: file changed while being read", r->path);
-    if (s == DCR_OK)
-        s = flush(out_fd, &out, stats, err);
+    if (s == DCR_OK) s = flush(out_fd, &out, stats, err);
 done:
     dcr_chunk_free(&chunk);
     dcr_buf_wipe_free(&plain);

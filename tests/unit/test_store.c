@@ -75,8 +75,12 @@ static dcr_status seal_text(const char *csv, const char *out_path, uint32_t chun
     const char *in_path = tmp_path("in.csv");
     write_text(in_path, csv, strlen(csv));
     dcr_party_pub pubs[2] = {alice.pub, bob.pub};
-    dcr_seal_options opt = {.schema = &schema, .recipients = pubs, .nrecipients = 1,
-                            .threads = 2, .chunk_rows = chunk_rows, .in_name = "in.csv"};
+    dcr_seal_options opt = {.schema = &schema,
+                            .recipients = pubs,
+                            .nrecipients = 1,
+                            .threads = 2,
+                            .chunk_rows = chunk_rows,
+                            .in_name = "in.csv"};
     int in = open(in_path, O_RDONLY);
     int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dcr_seal_stats st;
@@ -94,14 +98,12 @@ static char *unseal_text(const char *path, const dcr_party_key *key, dcr_status 
     dcr_sealed_reader r;
     uint8_t dk[DCR_DATA_KEY_LEN];
     *status = dcr_sealed_reader_open(&r, path, err);
-    if (*status != DCR_OK)
-        return NULL;
+    if (*status != DCR_OK) return NULL;
     *status = dcr_sealed_unwrap_key(&r.header, key, dk, err);
     const char *out_path = tmp_path("out.csv");
     int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dcr_unseal_stats st;
-    if (*status == DCR_OK)
-        *status = dcr_unseal_csv(&r, dk, fd, &st, err);
+    if (*status == DCR_OK) *status = dcr_unseal_csv(&r, dk, fd, &st, err);
     close(fd);
     dcr_sealed_reader_close(&r);
     size_t len;
@@ -120,8 +122,8 @@ static char *unseal_text(const char *path, const dcr_party_key *key, dcr_status 
 static void test_column_roundtrip(void)
 {
     dcr_error err;
-    dcr_type types[] = {DCR_TYPE_BIGINT, DCR_TYPE_DOUBLE, DCR_TYPE_TEXT,
-                        DCR_TYPE_BOOLEAN, DCR_TYPE_DATE, DCR_TYPE_TIMESTAMP};
+    dcr_type types[] = {DCR_TYPE_BIGINT,  DCR_TYPE_DOUBLE, DCR_TYPE_TEXT,
+                        DCR_TYPE_BOOLEAN, DCR_TYPE_DATE,   DCR_TYPE_TIMESTAMP};
     for (size_t t = 0; t < 6; t++) {
         dcr_column c, d;
         dcr_column_init(&c, types[t]);
@@ -133,10 +135,18 @@ static void test_column_roundtrip(void)
             }
             switch (types[t]) {
             case DCR_TYPE_BIGINT:
-            case DCR_TYPE_TIMESTAMP: dcr_column_push_i64(&c, (int64_t)i * 1000003, &err); break;
-            case DCR_TYPE_DOUBLE: dcr_column_push_f64(&c, i / 3.0, &err); break;
-            case DCR_TYPE_BOOLEAN: dcr_column_push_bool(&c, i & 1, &err); break;
-            case DCR_TYPE_DATE: dcr_column_push_i32(&c, i - 1500, &err); break;
+            case DCR_TYPE_TIMESTAMP:
+                dcr_column_push_i64(&c, (int64_t)i * 1000003, &err);
+                break;
+            case DCR_TYPE_DOUBLE:
+                dcr_column_push_f64(&c, i / 3.0, &err);
+                break;
+            case DCR_TYPE_BOOLEAN:
+                dcr_column_push_bool(&c, i & 1, &err);
+                break;
+            case DCR_TYPE_DATE:
+                dcr_column_push_i32(&c, i - 1500, &err);
+                break;
             case DCR_TYPE_TEXT: {
                 char s[32];
                 int n = snprintf(s, sizeof s, "v%d", i * 31);
@@ -209,8 +219,8 @@ static void test_header_roundtrip_and_keys(void)
     memset(ctx, 0xab, sizeof ctx);
     dcr_sealed_header h, p;
     dcr_buf buf = DCR_BUF_INIT;
-    CHECK(dcr_sealed_header_create(&h, &schema, ctx, sizeof ctx, 1000, 1 << 20, pubs, 2, key,
-                                   &buf, &err) == DCR_OK);
+    CHECK(dcr_sealed_header_create(&h, &schema, ctx, sizeof ctx, 1000, 1 << 20, pubs, 2, key, &buf,
+                                   &err) == DCR_OK);
     size_t need;
     CHECK(dcr_sealed_header_parse(buf.data, buf.len, &p, &need, &err) == DCR_OK);
     CHECK(need == buf.len && p.header_len == buf.len);
@@ -256,7 +266,8 @@ static void test_header_roundtrip_and_keys(void)
 static const char edge_csv[] =
     "note,at,day,ok,amount,email,id\r\n" /* columns in another order, CRLF */
     "\"a,b\",2024-03-01 12:34:56,2024-02-29,true,1.5,  Alice@Example.COM ,1\r\n"
-    "\"say \"\"hi\"\"\",2024-03-01T00:00:00.25Z,1970-01-01,f,-0.001,bob@x.org,-9223372036854775808\n"
+    "\"say "
+    "\"\"hi\"\"\",2024-03-01T00:00:00.25Z,1970-01-01,f,-0.001,bob@x.org,-9223372036854775808\n"
     "\"multi\nline\",,,,,,\n"
     "\"\",1999-12-31 23:59:59.999999,0001-01-01,yes,1e300,\"\",9223372036854775807\n"
     "ünïcødé ✓,2024-01-01 00:00:00+02:00,9999-12-31,0,NaN,x@y.z, 42 \n"
@@ -330,8 +341,7 @@ static void test_bad_values_are_refused(void)
          "column \"note\" (field 7): invalid TEXT value \"\\xc3(\": not valid UTF-8"},
         {"id,email,amount,ok,day,at,note\n1,a,1,t\n", "line 2: expected 7 fields, found 4"},
         {"id,email,amount,ok,day,at,note\n\"multi\nline\",a,1,t,x,y\n", "line 2"},
-        {"id,email,amount,ok,day,at,note\n1,a,1,t,2024-01-01,2024-01-01,\"open\n",
-         "line 2"},
+        {"id,email,amount,ok,day,at,note\n1,a,1,t,2024-01-01,2024-01-01,\"open\n", "line 2"},
         {"id,email,amount,ok,day,at\n", "the header lacks column \"note\""},
         {"id,email,amount,ok,day,at,note,extra\n", "column \"extra\" is not in the schema"},
         {"id,id,email,amount,ok,day,at,note\n", "column \"id\" appears twice"},
@@ -383,8 +393,7 @@ static void test_every_bit_flip_is_detected(void)
     size_t undetected = 0;
     for (size_t bit = 0; bit < len * 8; bit++) {
         file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        if (try_unseal(file, len) == DCR_OK)
-            undetected++;
+        if (try_unseal(file, len) == DCR_OK) undetected++;
         file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
     if (undetected)
@@ -489,7 +498,6 @@ int main(void)
     RUN(test_splicing_between_files);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
     return check_summary();
 }
