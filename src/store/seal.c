@@ -5,19 +5,19 @@
  *   workers (N threads)      parse, check and encode each block into payloads
  *   writer (calling thread)  encrypts payloads in order, writes them
  *
- * Jobs sit in a ring of fixed size, so at most `ring` blocks are in memory at
- * once whatever the input size. The writer holds back one payload so that it
- * can mark the final chunk as last. Plaintext buffers are wiped when freed.
+ * Jobs sit in the fixed ring of an ordered pool (base/ordered_pool.h), so at
+ * most threads + 2 blocks are in memory at once whatever the input size. The writer holds back one
+ * payload so that it can mark the final chunk as last. Plaintext buffers are wiped when freed.
  */
 #include "store/seal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/buffer.h"
 #include "base/fileio.h"
+#include "base/ordered_pool.h"
 #include "crypto/util.h"
 #include "csv/csv.h"
 #include "csv/value.h"
@@ -30,8 +30,7 @@
 #define CHUNK_TARGET_BYTES (32u << 20) /* start a new chunk past this estimate */
 #define DEFAULT_ZSTD_LEVEL 1
 
-typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
-
+/* One block of CSV in, its chunk payloads out: a task of the ordered pool. */
 typedef struct {
     char *block; /* owned CSV bytes, writable (fields are unescaped in place) */
     size_t len, cap;
@@ -39,25 +38,15 @@ typedef struct {
     dcr_buf *payloads; /* owned */
     size_t npayloads, payload_cap;
     uint64_t rows;
-    job_state state;
-    dcr_status status;
-    dcr_error err;
 } job;
 
+/* What every worker reads and nobody writes during the run. */
 typedef struct {
-    /* fixed for the whole run */
     const dcr_seal_options *opt;
     const dcr_sealed_header *header;
     const size_t *csv_index; /* schema column -> CSV field */
     size_t csv_fields;
-
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv, done_cv;
-    job *ring;
-    size_t ring_cap;
-    uint64_t head, tail, next_take; /* job sequence numbers; slot = seq % ring_cap */
-    bool stop;
-} pipeline;
+} seal_plan;
 
 static void wipe_free(void *p, size_t len)
 {
@@ -74,8 +63,6 @@ static void job_reset(job *j)
         j->payloads[i].len = 0; /* keep allocations for reuse */
     j->npayloads = 0;
     j->rows = 0;
-    j->status = DCR_OK;
-    j->err.msg[0] = '\0';
 }
 
 static void job_free(job *j)
@@ -106,7 +93,7 @@ static dcr_status job_next_payload(job *j, dcr_buf **out, dcr_error *err)
 /* ---- worker: CSV block -> payloads ---- */
 
 typedef struct {
-    const pipeline *pl;
+    const seal_plan *pl;
     dcr_chunk chunk;
     dcr_chunk_encoder *enc;
     dcr_csv_field *fields;
@@ -224,7 +211,7 @@ static dcr_status flush_chunk(worker *w, job *j, dcr_error *err)
 
 static dcr_status process_block(worker *w, job *j, dcr_error *err)
 {
-    const pipeline *pl = w->pl;
+    const seal_plan *pl = w->pl;
     const dcr_schema *schema = pl->opt->schema;
     dcr_csv_reader r;
     dcr_csv_reader_init(&r, j->block, j->len, j->first_line);
@@ -250,37 +237,21 @@ static dcr_status process_block(worker *w, job *j, dcr_error *err)
     return flush_chunk(w, j, err);
 }
 
-static void *worker_main(void *arg)
+/* The pool's work function: one block, on one worker. */
+static dcr_status run_job(void *ctx, void *task, dcr_error *err)
 {
-    worker *w = arg;
-    pipeline *pl = (pipeline *)w->pl;
-    for (;;) {
-        pthread_mutex_lock(&pl->mu);
-        while (pl->next_take == pl->tail && !pl->stop)
-            pthread_cond_wait(&pl->work_cv, &pl->mu);
-        if (pl->stop) {
-            pthread_mutex_unlock(&pl->mu);
-            return NULL;
-        }
-        job *j = &pl->ring[pl->next_take++ % pl->ring_cap];
-        j->state = JOB_RUNNING;
-        pthread_mutex_unlock(&pl->mu);
-
-        j->status = process_block(w, j, &j->err);
-        if (j->status != DCR_OK) { /* leave no half-built chunk for the next job */
-            for (size_t i = 0; i < w->chunk.ncols; i++)
-                dcr_column_clear(&w->chunk.cols[i]);
-            w->chunk.nrows = 0;
-            w->text_bytes = 0;
-        }
-        pthread_mutex_lock(&pl->mu);
-        j->state = JOB_DONE;
-        pthread_cond_broadcast(&pl->done_cv);
-        pthread_mutex_unlock(&pl->mu);
+    worker *w = ctx;
+    dcr_status s = process_block(w, task, err);
+    if (s != DCR_OK) { /* leave no half-built chunk for the next job */
+        for (size_t i = 0; i < w->chunk.ncols; i++)
+            dcr_column_clear(&w->chunk.cols[i]);
+        w->chunk.nrows = 0;
+        w->text_bytes = 0;
     }
+    return s;
 }
 
-static dcr_status worker_init(worker *w, const pipeline *pl, dcr_error *err)
+static dcr_status worker_init(worker *w, const seal_plan *pl, dcr_error *err)
 {
     memset(w, 0, sizeof *w);
     w->pl = pl;
@@ -531,48 +502,41 @@ static dcr_status writer_finish(writer *wr, const dcr_schema *schema, dcr_error 
 
 /* ---- the run ---- */
 
-static dcr_status wait_and_write(pipeline *pl, writer *wr, dcr_error *err)
+/* Waits for the oldest job, writes its payloads, frees its slot. */
+static dcr_status write_oldest(dcr_ordered_pool *pool, writer *wr, dcr_error *err)
 {
-    job *j = &pl->ring[pl->head % pl->ring_cap];
-    pthread_mutex_lock(&pl->mu);
-    while (j->state != JOB_DONE)
-        pthread_cond_wait(&pl->done_cv, &pl->mu);
-    pthread_mutex_unlock(&pl->mu);
-    dcr_status s = j->status;
-    if (s != DCR_OK) *err = j->err;
+    dcr_status s;
+    job *j = dcr_pool_wait_oldest(pool, &s, err);
     for (size_t i = 0; s == DCR_OK && i < j->npayloads; i++)
         s = writer_push(wr, &j->payloads[i], err);
     wr->stats->rows += j->rows;
     job_reset(j);
-    pl->head++;
+    dcr_pool_release_oldest(pool);
     return s;
 }
 
-static dcr_status submit(pipeline *pl, writer *wr, char *block, size_t len, size_t cap,
+/* Queues a block (taking ownership of it), writing finished jobs to make room. */
+static dcr_status submit(dcr_ordered_pool *pool, writer *wr, char *block, size_t len, size_t cap,
                          uint64_t first_line, dcr_error *err)
 {
-    if (pl->tail - pl->head == pl->ring_cap) {
-        dcr_status s = wait_and_write(pl, wr, err);
+    job *j;
+    while (!(j = dcr_pool_free_slot(pool))) {
+        dcr_status s = write_oldest(pool, wr, err);
         if (s != DCR_OK) {
             wipe_free(block, cap);
             return s;
         }
     }
-    job *j = &pl->ring[pl->tail % pl->ring_cap];
     j->block = block;
     j->len = len;
     j->cap = cap;
     j->first_line = first_line;
-    pthread_mutex_lock(&pl->mu);
-    j->state = JOB_QUEUED;
-    pl->tail++;
-    pthread_cond_signal(&pl->work_cv);
-    pthread_mutex_unlock(&pl->mu);
+    dcr_pool_submit(pool);
     return DCR_OK;
 }
 
-/* Feeds every block through the workers and writes the results. */
-static dcr_status run_blocks(pipeline *pl, writer *wr, block_reader *br, char *first,
+/* Feeds every block through the workers and writes the results in order. */
+static dcr_status run_blocks(dcr_ordered_pool *pool, writer *wr, block_reader *br, char *first,
                              size_t first_len, size_t first_cap, uint64_t first_line, size_t skip,
                              dcr_error *err)
 {
@@ -580,7 +544,7 @@ static dcr_status run_blocks(pipeline *pl, writer *wr, block_reader *br, char *f
     if (first_len > 0) {
         /* the first block minus its header row: move the records to the front */
         memmove(first, first + skip, first_len);
-        s = submit(pl, wr, first, first_len, first_cap, first_line, err);
+        s = submit(pool, wr, first, first_len, first_cap, first_line, err);
     } else {
         wipe_free(first, first_cap);
     }
@@ -589,58 +553,40 @@ static dcr_status run_blocks(pipeline *pl, writer *wr, block_reader *br, char *f
         size_t len, cap;
         uint64_t line;
         if ((s = next_block(br, &block, &len, &cap, &line, err)) || len == 0) break;
-        s = submit(pl, wr, block, len, cap, line, err);
+        s = submit(pool, wr, block, len, cap, line, err);
     }
-    while (s == DCR_OK && pl->head < pl->tail)
-        s = wait_and_write(pl, wr, err);
+    while (s == DCR_OK && dcr_pool_pending(pool) > 0)
+        s = write_oldest(pool, wr, err);
     return s;
 }
 
-static int worker_count(const dcr_seal_options *opt)
+static dcr_status run_pipeline(const seal_plan *plan, job *ring, size_t ring_cap, writer *wr,
+                               block_reader *br, char *first, size_t first_len, size_t first_cap,
+                               uint64_t first_line, size_t skip, dcr_error *err)
 {
-    if (opt->threads > 0) return opt->threads > 64 ? 64 : opt->threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
-
-static void stop_workers(pipeline *pl, pthread_t *tids, int started)
-{
-    pthread_mutex_lock(&pl->mu);
-    pl->stop = true;
-    pthread_cond_broadcast(&pl->work_cv);
-    pthread_mutex_unlock(&pl->mu);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-}
-
-static dcr_status run_pipeline(pipeline *pl, writer *wr, block_reader *br, char *first,
-                               size_t first_len, size_t first_cap, uint64_t first_line, size_t skip,
-                               dcr_error *err)
-{
-    int n = worker_count(pl->opt);
-    worker *workers = calloc((size_t)n, sizeof *workers);
-    pthread_t *tids = calloc((size_t)n, sizeof *tids);
-    dcr_status s = (workers && tids) ? DCR_OK : dcr_fail(err, DCR_EINTERNAL, "out of memory");
-    int started = 0;
-    for (; s == DCR_OK && started < n; started++) {
-        s = worker_init(&workers[started], pl, err);
-        if (s == DCR_OK &&
-            pthread_create(&tids[started], NULL, worker_main, &workers[started]) != 0)
-            s = dcr_fail(err, DCR_EINTERNAL, "cannot start a worker thread");
-        if (s != DCR_OK) {
-            worker_free(&workers[started]);
-            break;
-        }
+    size_t n = plan->opt->threads > 0 ? (size_t)plan->opt->threads : dcr_pool_default_workers();
+    worker *workers = calloc(n, sizeof *workers);
+    void **ctx = calloc(n, sizeof *ctx);
+    dcr_status s = (workers && ctx) ? DCR_OK : dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    size_t ready = 0;
+    while (s == DCR_OK && ready < n) {
+        ctx[ready] = &workers[ready];
+        if ((s = worker_init(&workers[ready], plan, err)) != DCR_OK)
+            worker_free(&workers[ready]);
+        else
+            ready++;
     }
+    dcr_ordered_pool *pool = NULL;
+    if (s == DCR_OK) s = dcr_pool_start(&pool, n, ctx, ring, ring_cap, sizeof *ring, run_job, err);
     if (s == DCR_OK)
-        s = run_blocks(pl, wr, br, first, first_len, first_cap, first_line, skip, err);
+        s = run_blocks(pool, wr, br, first, first_len, first_cap, first_line, skip, err);
     else
         wipe_free(first, first_cap);
-    stop_workers(pl, tids, started);
-    for (int i = 0; i < started; i++)
+    dcr_pool_stop(pool);
+    for (size_t i = 0; i < ready; i++)
         worker_free(&workers[i]);
     free(workers);
-    free(tids);
+    free(ctx);
     return s;
 }
 
@@ -653,9 +599,9 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
     br.cap = BLOCK_BYTES;
     br.buf = malloc(br.cap);
     size_t *csv_index = calloc(schema->ncols, sizeof *csv_index);
-    pipeline pl = {.opt = opt, .csv_index = csv_index};
-    pl.ring_cap = (size_t)worker_count(opt) + 2;
-    pl.ring = calloc(pl.ring_cap, sizeof *pl.ring);
+    seal_plan plan = {.opt = opt, .csv_index = csv_index};
+    size_t ring_cap = (opt->threads > 0 ? (size_t)opt->threads : dcr_pool_default_workers()) + 2;
+    job *ring = calloc(ring_cap, sizeof *ring);
     writer wr = {.fd = out_fd, .stats = stats};
     dcr_sealed_header header;
     uint8_t key[DCR_DATA_KEY_LEN];
@@ -664,14 +610,14 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
     size_t first_len = 0, first_cap = 0;
     uint64_t first_line = 1;
     dcr_status s = DCR_OK;
-    if (!br.buf || !csv_index || !pl.ring) {
+    if (!br.buf || !csv_index || !ring) {
         s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
         goto done;
     }
     if ((s = next_block(&br, &first, &first_len, &first_cap, &first_line, err))) goto done;
     char *records = first;
     size_t records_len = first_len;
-    if ((s = read_header(schema, &records, &records_len, &first_line, csv_index, &pl.csv_fields,
+    if ((s = read_header(schema, &records, &records_len, &first_line, csv_index, &plan.csv_fields,
                          opt->in_name, err)))
         goto done;
     dcr_buf hbuf = DCR_BUF_INIT;
@@ -686,25 +632,19 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
     }
     dcr_buf_free(&hbuf);
     if (s != DCR_OK) goto done;
-    pl.header = wr.header = &header;
+    plan.header = wr.header = &header;
     wr.key = key;
-    pthread_mutex_init(&pl.mu, NULL);
-    pthread_cond_init(&pl.work_cv, NULL);
-    pthread_cond_init(&pl.done_cv, NULL);
-    s = run_pipeline(&pl, &wr, &br, first, records_len, first_cap, first_line,
+    s = run_pipeline(&plan, ring, ring_cap, &wr, &br, first, records_len, first_cap, first_line,
                      (size_t)(records - first), err);
     first = NULL; /* handed over */
     if (s == DCR_OK) s = writer_finish(&wr, schema, err);
-    pthread_mutex_destroy(&pl.mu);
-    pthread_cond_destroy(&pl.work_cv);
-    pthread_cond_destroy(&pl.done_cv);
 done:
     stats->bytes_in = br.bytes;
     wipe_free(first, first_cap);
     wipe_free(br.buf, br.cap);
-    for (size_t i = 0; pl.ring && i < pl.ring_cap; i++)
-        job_free(&pl.ring[i]);
-    free(pl.ring);
+    for (size_t i = 0; ring && i < ring_cap; i++)
+        job_free(&ring[i]);
+    free(ring);
     free(csv_index);
     dcr_buf_wipe_free(&wr.pending);
     dcr_buf_free(&wr.out);
