@@ -40,6 +40,17 @@ void dcr_column_clear(dcr_column *c)
     if (c->offsets) c->offsets[0] = 0;
 }
 
+void dcr_column_pop(dcr_column *c)
+{
+    if (c->nrows == 0)
+        return;
+    c->nrows--;
+    if (dcr_column_is_null(c, c->nrows))
+        c->nnulls--;
+    if (c->type == DCR_TYPE_TEXT)
+        c->text_len = c->offsets[c->nrows];
+}
+
 static dcr_status grow_rows(dcr_column *c, size_t want, dcr_error *err)
 {
     if (want <= c->cap) return DCR_OK;

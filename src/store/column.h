@@ -43,6 +43,9 @@ dcr_status dcr_column_push_i32(dcr_column *c, int32_t v, dcr_error *err);
 dcr_status dcr_column_push_bool(dcr_column *c, bool v, dcr_error *err);
 dcr_status dcr_column_push_text(dcr_column *c, const char *s, size_t len, dcr_error *err);
 
+/* Removes the last row (used to take back a partly appended bad row). */
+void dcr_column_pop(dcr_column *c);
+
 static inline bool dcr_column_is_null(const dcr_column *c, size_t row)
 {
     return !(c->valid[row >> 3] & (1u << (row & 7)));

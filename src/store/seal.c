@@ -29,6 +29,7 @@
 #define CHUNK_BYTES_MAX (128u << 20)   /* bound on a chunk's decoded size */
 #define CHUNK_TARGET_BYTES (32u << 20) /* start a new chunk past this estimate */
 #define DEFAULT_ZSTD_LEVEL 1
+#define BAD_ROWS_REPORTED 20 /* messages kept for skipped rows */
 
 /* One block of CSV in, its chunk payloads out: a task of the ordered pool. */
 typedef struct {
@@ -38,6 +39,8 @@ typedef struct {
     dcr_buf *payloads; /* owned */
     size_t npayloads, payload_cap;
     uint64_t rows;
+    uint64_t bad_rows;
+    dcr_buf bad_report; /* messages of the first BAD_ROWS_REPORTED skipped rows */
 } job;
 
 /* What every worker reads and nobody writes during the run. */
@@ -63,6 +66,8 @@ static void job_reset(job *j)
         j->payloads[i].len = 0; /* keep allocations for reuse */
     j->npayloads = 0;
     j->rows = 0;
+    j->bad_rows = 0;
+    dcr_buf_wipe_free(&j->bad_report);
 }
 
 static void job_free(job *j)
@@ -209,10 +214,39 @@ static dcr_status flush_chunk(worker *w, job *j, dcr_error *err)
     return s;
 }
 
+/* Appends one record's fields to the chunk, all or nothing. */
+static dcr_status append_record(worker *w, size_t n, uint64_t line, dcr_error *err)
+{
+    const seal_plan *pl = w->pl;
+    if (n != pl->csv_fields)
+        return dcr_fail(err, DCR_EINPUT, "%s: line %llu: expected %zu fields, found %zu",
+                        pl->opt->in_name, (unsigned long long)line, pl->csv_fields, n);
+    for (size_t c = 0; c < pl->opt->schema->ncols; c++) {
+        dcr_status s = append_field(w, c, &w->fields[pl->csv_index[c]], line, err);
+        if (s != DCR_OK) {
+            for (size_t k = 0; k < c; k++)
+                dcr_column_pop(&w->chunk.cols[k]);
+            return s;
+        }
+    }
+    w->chunk.nrows++;
+    return DCR_OK;
+}
+
+/* Records a skipped row, or refuses the input when skipping is off. */
+static dcr_status skip_row(const worker *w, job *j, dcr_error *err)
+{
+    if (w->pl->opt->max_bad_rows == 0 || err->code != DCR_EINPUT)
+        return err->code;
+    if (++j->bad_rows > BAD_ROWS_REPORTED)
+        return DCR_OK;
+    dcr_status s = dcr_buf_append(&j->bad_report, err->msg, strlen(err->msg), err);
+    return s == DCR_OK ? dcr_buf_append(&j->bad_report, "\n", 1, err) : s;
+}
+
 static dcr_status process_block(worker *w, job *j, dcr_error *err)
 {
     const seal_plan *pl = w->pl;
-    const dcr_schema *schema = pl->opt->schema;
     dcr_csv_reader r;
     dcr_csv_reader_init(&r, j->block, j->len, j->first_line);
     for (;;) {
@@ -221,18 +255,20 @@ static dcr_status process_block(worker *w, job *j, dcr_error *err)
         dcr_status s = dcr_csv_next_record(&r, w->fields, pl->csv_fields + 1, &n, &line, err);
         if (s != DCR_OK && err->code == DCR_EINPUT && strncmp(err->msg, "line ", 5) == 0)
             return dcr_error_prefix(err, "%s", pl->opt->in_name);
-        if (s != DCR_OK) return s;
-        if (n == 0) break;
-        if (n != pl->csv_fields)
-            return dcr_fail(err, DCR_EINPUT, "%s: line %llu: expected %zu fields, found %zu",
-                            pl->opt->in_name, (unsigned long long)line, pl->csv_fields, n);
-        for (size_t c = 0; c < schema->ncols; c++)
-            if ((s = append_field(w, c, &w->fields[pl->csv_index[c]], line, err))) return s;
-        w->chunk.nrows++;
+        if (s != DCR_OK)
+            return s;
+        if (n == 0)
+            break;
+        if ((s = append_record(w, n, line, err)) != DCR_OK) {
+            if ((s = skip_row(w, j, err)) != DCR_OK)
+                return s;
+            continue;
+        }
         j->rows++;
         size_t estimate = w->chunk.nrows * w->row_fixed_bytes + w->text_bytes;
-        if (w->chunk.nrows >= w->pl->header->chunk_rows_max || estimate >= CHUNK_TARGET_BYTES)
-            if ((s = flush_chunk(w, j, err))) return s;
+        if (w->chunk.nrows >= pl->header->chunk_rows_max || estimate >= CHUNK_TARGET_BYTES)
+            if ((s = flush_chunk(w, j, err)))
+                return s;
     }
     return flush_chunk(w, j, err);
 }
@@ -452,6 +488,8 @@ typedef struct {
     dcr_buf out;
     uint32_t index;
     dcr_seal_stats *stats;
+    uint64_t max_bad_rows;
+    const char *in_name;
 } writer;
 
 static dcr_status write_chunk(writer *wr, const uint8_t *payload, size_t len, bool last,
@@ -502,6 +540,29 @@ static dcr_status writer_finish(writer *wr, const dcr_schema *schema, dcr_error 
 
 /* ---- the run ---- */
 
+/* Adds a job's skipped rows to the run's, refusing past the limit. */
+static dcr_status note_bad_rows(writer *wr, job *j, dcr_error *err)
+{
+    dcr_seal_stats *st = wr->stats;
+    size_t room = st->bad_rows < BAD_ROWS_REPORTED ? BAD_ROWS_REPORTED - st->bad_rows : 0;
+    const char *p = (const char *)j->bad_report.data;
+    const char *end = p ? p + j->bad_report.len : p;
+    for (; room > 0 && p < end; room--) { /* keep the run's first messages, in file order */
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)(nl - p) + 1;
+        dcr_status s = dcr_buf_append(&st->bad_report, p, len, err);
+        if (s != DCR_OK)
+            return s;
+        p += len;
+    }
+    st->bad_rows += j->bad_rows;
+    if (j->bad_rows && st->bad_rows > wr->max_bad_rows)
+        return dcr_fail(err, DCR_EINPUT, "%s: more than %llu rows with bad values (the limit "
+                        "set by --max-bad-rows); the first ones were reported", wr->in_name,
+                        (unsigned long long)wr->max_bad_rows);
+    return DCR_OK;
+}
+
 /* Waits for the oldest job, writes its payloads, frees its slot. */
 static dcr_status write_oldest(dcr_ordered_pool *pool, writer *wr, dcr_error *err)
 {
@@ -510,6 +571,7 @@ static dcr_status write_oldest(dcr_ordered_pool *pool, writer *wr, dcr_error *er
     for (size_t i = 0; s == DCR_OK && i < j->npayloads; i++)
         s = writer_push(wr, &j->payloads[i], err);
     wr->stats->rows += j->rows;
+    s = s == DCR_OK ? note_bad_rows(wr, j, err) : s;
     job_reset(j);
     dcr_pool_release_oldest(pool);
     return s;
@@ -593,7 +655,7 @@ static dcr_status run_pipeline(const seal_plan *plan, job *ring, size_t ring_cap
 dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_seal_stats *stats,
                         dcr_error *err)
 {
-    memset(stats, 0, sizeof *stats);
+    *stats = (dcr_seal_stats){.bad_report = DCR_BUF_INIT};
     const dcr_schema *schema = opt->schema;
     block_reader br = {.fd = in_fd, .name = opt->in_name, .line = 1};
     br.cap = BLOCK_BYTES;
@@ -602,7 +664,8 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
     seal_plan plan = {.opt = opt, .csv_index = csv_index};
     size_t ring_cap = (opt->threads > 0 ? (size_t)opt->threads : dcr_pool_default_workers()) + 2;
     job *ring = calloc(ring_cap, sizeof *ring);
-    writer wr = {.fd = out_fd, .stats = stats};
+    writer wr = {.fd = out_fd, .stats = stats, .max_bad_rows = opt->max_bad_rows,
+                 .in_name = opt->in_name};
     dcr_sealed_header header;
     uint8_t key[DCR_DATA_KEY_LEN];
     bool have_header = false;

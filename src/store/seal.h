@@ -6,6 +6,10 @@
  * the calling thread encrypts them in file order and writes them. A bad value
  * anywhere refuses the whole input: the error names the input, line, column
  * and value, and nothing is returned for the output (the caller discards it).
+ * With max_bad_rows, rows with bad values (wrong field count, a value that
+ * does not parse, NULL in a NOT NULL column, invalid UTF-8) are skipped and
+ * reported instead, up to that many; CSV syntax errors stay fatal, since
+ * after one the record boundaries cannot be trusted.
  */
 #ifndef DCR_STORE_SEAL_H
 #define DCR_STORE_SEAL_H
@@ -13,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buffer.h"
 #include "base/error.h"
 #include "crypto/party_key.h"
 #include "store/schema.h"
@@ -26,6 +31,7 @@ typedef struct {
     int threads;         /* worker threads; 0 = one per online CPU */
     int zstd_level;      /* 0 = default */
     uint32_t chunk_rows; /* rows per chunk; 0 = default (1 Mi) */
+    uint64_t max_bad_rows; /* rows with bad values to skip before refusing; 0 = none */
     const char *in_name; /* for messages */
 } dcr_seal_options;
 
@@ -34,6 +40,8 @@ typedef struct {
     uint64_t chunks;
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t bad_rows;  /* skipped under max_bad_rows */
+    dcr_buf bad_report; /* the first skipped rows' messages, one per line; caller frees */
 } dcr_seal_stats;
 
 /* Reads CSV (with a header row) from in_fd and writes the sealed file to
