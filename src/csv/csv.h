@@ -36,7 +36,11 @@ typedef struct {
  * records, assuming buf starts at a record boundary. If at_eof, a final
  * record without a line ending counts as complete (so the whole buffer is
  * returned unless it ends inside an open quote, in which case the parse will
- * report the unterminated quote). Returns 0 when no record is complete. */
+ * report the unterminated quote). Returns 0 when no record is complete.
+ * (So at_eof with a trailing open quote gives the prefix before that record,
+ * possibly 0: the caller must still parse the remaining bytes to get the
+ * error. Parsing the prefix and then the rest always gives the same records
+ * and the same first error as parsing the whole.) */
 size_t dcr_csv_complete_prefix(const char *buf, size_t len, bool at_eof);
 
 typedef struct {
@@ -51,7 +55,10 @@ void dcr_csv_reader_init(dcr_csv_reader *r, char *block, size_t len, uint64_t fi
  * *record_line the line it starts on; *nfields == 0 means the block is
  * exhausted. Fails with DCR_EINPUT and a message "line L, field F: reason"
  * for an unterminated quote, a stray quote, text after a closing quote, or
- * more than max_fields fields (the message then says how many were allowed). */
+ * more than max_fields fields (the message then says how many were allowed).
+ * L is the physical line of the offending byte; for an unterminated quote the
+ * line it was opened on; for too many fields ("line L: more than N fields")
+ * the line the record starts on. */
 dcr_status dcr_csv_next_record(dcr_csv_reader *r, dcr_csv_field *fields, size_t max_fields,
                                size_t *nfields, uint64_t *record_line, dcr_error *err);
 

@@ -16,9 +16,15 @@
  *   BOOLEAN    t, f, true, false, yes, no, on, off, 1, 0 (any case);
  *              written as true / false.
  *   DATE       YYYY-MM-DD, years 0001..9999.
- *   TIMESTAMP  YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]]][Z|(+|-)HH[:MM]]; an
+ *   TIMESTAMP  YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]]][Z|(+|-)HH[[:]MM]]; an
  *              offset is converted to UTC; written as
  *              YYYY-MM-DD HH:MM:SS[.ffffff] with trailing zeros dropped.
+ *              T and Z may be lower case, one space may precede the offset
+ *              (as date(1) writes it), offsets are at most 15:59, and the
+ *              UTC result must lie within DCR_TIMESTAMP_MIN..MAX.
+ *
+ * DOUBLE is written as the shortest of %.15g, %.16g, %.17g that reads back
+ * exactly, "-0" for negative zero, and NaN, Infinity, -Infinity.
  */
 #ifndef DCR_CSV_VALUE_H
 #define DCR_CSV_VALUE_H
@@ -43,7 +49,8 @@ size_t dcr_format_date(int32_t days, char *out);
 size_t dcr_format_timestamp(int64_t micros, char *out);
 
 /* Returns len when s is valid UTF-8 (no overlongs, no surrogates, at most
- * U+10FFFF), otherwise the offset of the first invalid byte. */
+ * U+10FFFF), otherwise the offset of the first invalid byte (the lead byte
+ * of the first invalid or truncated sequence). NUL is valid. */
 size_t dcr_utf8_check(const char *s, size_t len);
 
 #endif

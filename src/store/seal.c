@@ -168,7 +168,10 @@ static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t
     case DCR_TYPE_TEXT: {
         normalize(def, &s, &len);
         size_t bad = dcr_utf8_check(s, len);
-        if (bad != len) return value_error(w, line, col, s, len, "not valid UTF-8", err);
+        if (bad != len)
+            return value_error(w, line, col, s, len, "not valid UTF-8", err);
+        if (memchr(s, '\0', len)) /* as in PostgreSQL: NUL cannot be stored in TEXT */
+            return value_error(w, line, col, s, len, "contains a NUL byte", err);
         w->text_bytes += len;
         return dcr_column_push_text(c, s, len, err);
     }

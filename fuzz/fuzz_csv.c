@@ -1,0 +1,163 @@
+/*
+ * fuzz_csv.c: libFuzzer target for the CSV layer (csv.h, value.h).
+ *
+ * The input is treated as a CSV file arriving in one read. It is cut with
+ * dcr_csv_complete_prefix (at_eof false; at_eof true may only differ by
+ * taking everything) and the two blocks are tokenized on exactly sized heap copies, so ASan catches
+ * any read past a block. The invariants that would otherwise fail silently are checked with
+ * abort():
+ *
+ *   - the prefix ends with '\n' and parsing prefix then rest (line numbers
+ *     carried over) gives the same records and error as parsing the whole;
+ *   - every field that a parser accepts formats to text that parses back to
+ *     the identical value (bit-identical doubles, -0.0 included; any NaN
+ *     stays NaN), and formatted text is canonical (formatting it again gives
+ *     the same bytes);
+ *   - dcr_utf8_check returns an offset within the field.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv/csv.h"
+#include "csv/value.h"
+
+#define MAX_FIELDS 16
+
+/* A running digest of a parse, so two parses compare without storing them. */
+typedef struct {
+    uint64_t hash;
+    uint64_t records;
+    char error[DCR_ERROR_MSG_MAX];
+} digest;
+
+static void mix(digest *d, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        d->hash = (d->hash ^ p[i]) * 0x100000001b3ULL; /* FNV-1a */
+}
+
+/* s is not NUL-terminated: the parsers must respect len alone. */
+static void check_text_round_trip(const char *s, size_t len)
+{
+    char out[DCR_VALUE_TEXT_MAX], again[DCR_VALUE_TEXT_MAX];
+    int64_t i, i2;
+    if (!dcr_parse_bigint(s, len, &i)) {
+        size_t n = dcr_format_bigint(i, out);
+        if (dcr_parse_bigint(out, n, &i2) || i2 != i)
+            abort();
+    }
+    double d, d2;
+    if (!dcr_parse_double(s, len, &d)) {
+        if (isinf(d) && !memchr(s, 'i', len) && !memchr(s, 'I', len))
+            abort(); /* overflow must be refused; only "inf" text gives inf */
+        size_t n = dcr_format_double(d, out);
+        if (n >= DCR_VALUE_TEXT_MAX || dcr_parse_double(out, n, &d2))
+            abort();
+        if (isnan(d) ? !isnan(d2) : memcmp(&d, &d2, sizeof d) != 0)
+            abort();
+        if (dcr_format_double(d2, again) != n || memcmp(out, again, n) != 0)
+            abort();
+    }
+    bool b, b2;
+    if (!dcr_parse_bool(s, len, &b)) {
+        size_t n = dcr_format_bool(b, out);
+        if (dcr_parse_bool(out, n, &b2) || b2 != b)
+            abort();
+    }
+    int32_t day, day2;
+    if (!dcr_parse_date(s, len, &day)) {
+        size_t n = dcr_format_date(day, out);
+        if (dcr_parse_date(out, n, &day2) || day2 != day)
+            abort();
+    }
+    int64_t ts, ts2;
+    if (!dcr_parse_timestamp(s, len, &ts)) {
+        size_t n = dcr_format_timestamp(ts, out);
+        if (dcr_parse_timestamp(out, n, &ts2) || ts2 != ts)
+            abort();
+        if (dcr_format_timestamp(ts2, again) != n || memcmp(out, again, n) != 0)
+            abort();
+    }
+    if (dcr_utf8_check(s, len) > len)
+        abort();
+}
+
+/* Tokenizes data[0..len) on a private copy, checks every field and folds the
+ * records into d. Returns false when the parse stopped at an error. */
+static bool parse_block(const uint8_t *data, size_t len, uint64_t first_line, digest *d)
+{
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        abort();
+    if (len)
+        memcpy(copy, data, len);
+    dcr_csv_reader r;
+    dcr_csv_reader_init(&r, copy, len, first_line);
+    dcr_csv_field f[MAX_FIELDS];
+    bool ok = true;
+    for (;;) {
+        size_t n;
+        uint64_t line;
+        dcr_error err;
+        if (dcr_csv_next_record(&r, f, MAX_FIELDS, &n, &line, &err) != DCR_OK) {
+            snprintf(d->error, sizeof d->error, "%s", err.msg);
+            ok = false;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (n > MAX_FIELDS || r.pos > r.end)
+            abort();
+        d->records++;
+        mix(d, &line, sizeof line);
+        for (size_t i = 0; i < n; i++) {
+            if (f[i].ptr < copy || f[i].ptr + f[i].len > copy + len)
+                abort();
+            mix(d, &f[i].len, sizeof f[i].len);
+            mix(d, &f[i].quoted, 1);
+            mix(d, f[i].ptr, f[i].len);
+            check_text_round_trip(f[i].ptr, f[i].len);
+        }
+    }
+    free(copy);
+    return ok;
+}
+
+static uint64_t count_newlines(const uint8_t *p, size_t n)
+{
+    uint64_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += p[i] == '\n';
+    return c;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *text = (const char *)data;
+    size_t cut = dcr_csv_complete_prefix(text, size, false);
+    if (cut > size || (cut > 0 && data[cut - 1] != '\n'))
+        abort();
+    size_t at_eof = dcr_csv_complete_prefix(text, size, true);
+    if (at_eof != size && at_eof != cut)
+        abort(); /* only a trailing open quote keeps bytes */
+    if (dcr_csv_complete_prefix(text, cut, false) != cut)
+        abort(); /* a prefix of whole records is its own complete prefix */
+
+    digest whole = {0xcbf29ce484222325ULL, 0, ""};
+    parse_block(data, size, 1, &whole);
+
+    digest split = {0xcbf29ce484222325ULL, 0, ""};
+    if (parse_block(data, cut, 1, &split))
+        parse_block(data + cut, size - cut, 1 + count_newlines(data, cut), &split);
+
+    if (whole.hash != split.hash || whole.records != split.records ||
+        strcmp(whole.error, split.error) != 0)
+        abort();
+    return 0;
+}
