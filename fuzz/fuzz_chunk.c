@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h.chunk_bytes_max = 1 << 22;
     dcr_chunk chunk;
     dcr_buf scratch = DCR_BUF_INIT;
-    if (dcr_chunk_init(&chunk, &h.schema, &err)) __builtin_trap();
+    if (dcr_chunk_init(&chunk, &h.schema, &err))
+        __builtin_trap();
     bool want[6] = {true, false, true, true, false, true};
     uint32_t nrows;
     dcr_chunk_column_info info[6];
@@ -43,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             second.nrows != chunk.nrows)
             __builtin_trap();
         for (size_t i = 0; i < chunk.ncols; i++)
-            if (second.cols[i].nnulls != chunk.cols[i].nnulls) __builtin_trap();
+            if (second.cols[i].nnulls != chunk.cols[i].nnulls)
+                __builtin_trap();
         dcr_chunk_free(&second);
         dcr_buf_free(&again);
         dcr_chunk_encoder_free(enc);

@@ -29,9 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(path, sizeof path, "/tmp/dcr-fuzz-sealed-%d.dcr", (int)getpid());
         null_fd = open("/dev/null", O_WRONLY);
     }
-    if (dcr_party_key_parse(test_key, sizeof test_key - 1, &key, "test", &err)) __builtin_trap();
+    if (dcr_party_key_parse(test_key, sizeof test_key - 1, &key, "test", &err))
+        __builtin_trap();
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, data, size) != (ssize_t)size) __builtin_trap();
+    if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+        __builtin_trap();
     close(fd);
     dcr_sealed_reader r;
     if (dcr_sealed_reader_open(&r, path, &err) == DCR_OK) {

@@ -7,7 +7,7 @@ set -euo pipefail
 # Build: compiler, libraries. Test: clang for sanitizers and fuzzing, GNU time.
 packages=(
   build-essential pkg-config clang libclang-rt-14-dev
-  libssl-dev openssl libzstd-dev libjansson-dev
+  libssl-dev openssl libzstd-dev libjansson-dev libyajl-dev
   time
 )
 

@@ -9,14 +9,17 @@
 
 dcr_status dcr_buf_reserve(dcr_buf *b, size_t extra, dcr_error *err)
 {
-    if (extra <= b->cap - b->len) return DCR_OK;
-    if (extra > SIZE_MAX / 2 - b->len) return dcr_fail(err, DCR_EINTERNAL, "buffer size overflow");
+    if (extra <= b->cap - b->len)
+        return DCR_OK;
+    if (extra > SIZE_MAX / 2 - b->len)
+        return dcr_fail(err, DCR_EINTERNAL, "buffer size overflow");
     size_t want = b->len + extra;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < want)
         cap *= 2;
     uint8_t *p = realloc(b->data, cap);
-    if (!p) return dcr_fail(err, DCR_EINTERNAL, "out of memory (%zu bytes)", cap);
+    if (!p)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory (%zu bytes)", cap);
     b->data = p;
     b->cap = cap;
     return DCR_OK;
@@ -25,8 +28,10 @@ dcr_status dcr_buf_reserve(dcr_buf *b, size_t extra, dcr_error *err)
 dcr_status dcr_buf_append(dcr_buf *b, const void *data, size_t len, dcr_error *err)
 {
     dcr_status s = dcr_buf_reserve(b, len, err);
-    if (s != DCR_OK) return s;
-    if (len) memcpy(b->data + b->len, data, len);
+    if (s != DCR_OK)
+        return s;
+    if (len)
+        memcpy(b->data + b->len, data, len);
     b->len += len;
     return DCR_OK;
 }
@@ -40,6 +45,7 @@ void dcr_buf_free(dcr_buf *b)
 
 void dcr_buf_wipe_free(dcr_buf *b)
 {
-    if (b->data) OPENSSL_cleanse(b->data, b->cap);
+    if (b->data)
+        OPENSSL_cleanse(b->data, b->cap);
     dcr_buf_free(b);
 }

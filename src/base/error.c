@@ -21,7 +21,8 @@ dcr_status dcr_fail(dcr_error *err, dcr_status code, const char *fmt, ...)
 
 dcr_status dcr_error_prefix(dcr_error *err, const char *fmt, ...)
 {
-    if (!err) return DCR_EINTERNAL;
+    if (!err)
+        return DCR_EINTERNAL;
     char prefix[DCR_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -46,7 +47,8 @@ void dcr_error_quote(char *out, size_t out_size, const char *data, size_t len)
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     if (out_size < 8) {
-        if (out_size) out[0] = '\0';
+        if (out_size)
+            out[0] = '\0';
         return;
     }
     for (size_t i = 0; i < len; i++) {

@@ -18,7 +18,8 @@ dcr_status dcr_read_file(const char *path, size_t max_len, char **out, size_t *l
     *out = NULL;
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return dcr_fail(err, DCR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0)
+        return dcr_fail(err, DCR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
@@ -54,7 +55,8 @@ dcr_status dcr_write_all(int fd, const void *buf, size_t len, const char *what, 
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return dcr_fail(err, DCR_EINPUT, "%s: write failed: %s", what, strerror(errno));
         }
         p += n;
@@ -71,11 +73,13 @@ dcr_status dcr_read_full(int fd, void *buf, size_t len, size_t *got, const char 
     while (total < len) {
         ssize_t n = read(fd, p + total, len - total);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             *got = total;
             return dcr_fail(err, DCR_EINPUT, "%s: read failed: %s", what, strerror(errno));
         }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         total += (size_t)n;
     }
     *got = total;
@@ -85,7 +89,8 @@ dcr_status dcr_read_full(int fd, void *buf, size_t len, size_t *got, const char 
 static dcr_status fsync_parent_dir(const char *path, dcr_error *err)
 {
     char *copy = strdup(path);
-    if (!copy) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!copy)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(copy);
     if (dfd < 0)
@@ -118,7 +123,8 @@ dcr_status dcr_atomic_open(dcr_atomic_file *f, const char *path, mode_t mode, bo
     for (int attempt = 0; attempt < 100; attempt++) {
         snprintf(f->temp_path, n, "%s.tmp-%ld-%d", path, (long)getpid(), attempt);
         f->fd = open(f->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-        if (f->fd >= 0 || errno != EEXIST) break;
+        if (f->fd >= 0 || errno != EEXIST)
+            break;
     }
     if (f->fd < 0) {
         dcr_status s = dcr_fail(err, DCR_EINPUT, "%s: cannot create: %s", path, strerror(errno));
@@ -166,9 +172,11 @@ dcr_status dcr_atomic_commit(dcr_atomic_file *f, dcr_error *err)
 
 void dcr_atomic_abort(dcr_atomic_file *f)
 {
-    if (f->fd >= 0) close(f->fd);
+    if (f->fd >= 0)
+        close(f->fd);
     f->fd = -1;
-    if (f->temp_path) unlink(f->temp_path);
+    if (f->temp_path)
+        unlink(f->temp_path);
     free(f->temp_path);
     free(f->final_path);
     f->temp_path = NULL;

@@ -72,7 +72,8 @@ dcr_status dcr_pool_start(dcr_ordered_pool **pool, size_t nworkers, void **worke
 {
     *pool = NULL;
     dcr_ordered_pool *p = calloc(1, sizeof *p);
-    if (!p) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!p)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
@@ -126,7 +127,8 @@ void *dcr_pool_wait_oldest(dcr_ordered_pool *p, dcr_status *status, dcr_error *e
         pthread_cond_wait(&p->done_cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
     *status = st->status;
-    if (st->status != DCR_OK && err) *err = st->err;
+    if (st->status != DCR_OK && err)
+        *err = st->err;
     return slot_task(p, p->head);
 }
 
@@ -137,7 +139,8 @@ void dcr_pool_release_oldest(dcr_ordered_pool *p)
 
 void dcr_pool_stop(dcr_ordered_pool *p)
 {
-    if (!p) return;
+    if (!p)
+        return;
     if (p->nthreads) {
         pthread_mutex_lock(&p->mu);
         p->stop = true;

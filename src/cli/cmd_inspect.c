@@ -71,7 +71,8 @@ static dcr_status print_chunk_detail(const dcr_sealed_reader *r, const dcr_buf *
     dcr_chunk_column_info info[DCR_COLUMNS_MAX];
     uint32_t nrows;
     dcr_status st = dcr_chunk_describe(&r->header, plain->data, plain->len, &nrows, info, err);
-    if (st != DCR_OK) return st;
+    if (st != DCR_OK)
+        return st;
     *rows += nrows;
     printf(" rows=%u\n", nrows);
     for (size_t c = 0; c < s->ncols; c++)
@@ -92,7 +93,8 @@ static dcr_status walk_chunks(dcr_sealed_reader *r, const uint8_t *data_key, dcr
         size_t len;
         uint32_t index;
         bool last;
-        if ((s = dcr_sealed_reader_next(r, &ct, &len, &index, &last, err)) || !ct) break;
+        if ((s = dcr_sealed_reader_next(r, &ct, &len, &index, &last, err)) || !ct)
+            break;
         printf("  #%-6u %10zu bytes%s", index, len, last ? " (last)" : "");
         total += len;
         count++;
@@ -105,9 +107,11 @@ static dcr_status walk_chunks(dcr_sealed_reader *r, const uint8_t *data_key, dcr
             break;
     }
     dcr_buf_wipe_free(&plain);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     printf("total:       %u chunks, %llu ciphertext bytes", count, (unsigned long long)total);
-    if (data_key) printf(", %llu rows, all chunks authenticated", (unsigned long long)rows);
+    if (data_key)
+        printf(", %llu rows, all chunks authenticated", (unsigned long long)rows);
     printf("\n");
     return DCR_OK;
 }
@@ -141,11 +145,13 @@ static int run(int argc, char **argv)
             s = dcr_sealed_unwrap_key(&r.header, &key, data_key, &err);
             have_key = s == DCR_OK;
         }
-        if (s == DCR_OK) s = walk_chunks(&r, have_key ? data_key : NULL, &err);
+        if (s == DCR_OK)
+            s = walk_chunks(&r, have_key ? data_key : NULL, &err);
         dcr_sealed_reader_close(&r);
     }
     dcr_wipe(data_key, sizeof data_key);
-    if (key_path) dcr_party_key_wipe(&key);
+    if (key_path)
+        dcr_party_key_wipe(&key);
     fflush(stdout);
     return s == DCR_OK ? 0 : cli_report("inspect", &err);
 }

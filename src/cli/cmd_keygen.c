@@ -66,7 +66,8 @@ static int parse_args(int argc, char **argv, const char **name)
     }
     if (optind < argc)
         return cli_usage_error(&dcr_cmd_keygen, "unexpected argument '%s'", argv[optind]);
-    if (!*name || !**name) return cli_usage_error(&dcr_cmd_keygen, "--out NAME is required");
+    if (!*name || !**name)
+        return cli_usage_error(&dcr_cmd_keygen, "--out NAME is required");
     size_t n = strlen(*name);
     if ((n >= 4 && (strcmp(*name + n - 4, ".key") == 0 || strcmp(*name + n - 4, ".pub") == 0)) ||
         (*name)[n - 1] == '/')
@@ -81,7 +82,8 @@ static int parse_args(int argc, char **argv, const char **name)
 static dcr_status open_output(dcr_atomic_file *f, const char *path, mode_t mode, dcr_error *err)
 {
     dcr_status s = dcr_atomic_open(f, path, mode, false, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     if (fchmod(f->fd, mode) != 0) {
         dcr_atomic_abort(f);
         return dcr_fail(err, DCR_EINPUT, "%s: cannot set mode %04o", path, (unsigned)mode);
@@ -100,9 +102,12 @@ static dcr_status write_keys(const char *key_path, const char *pub_path, const d
     /* Both temp files exist before either is renamed into place, so a
      * failure to create NAME.pub cannot leave a lone NAME.key behind. */
     dcr_status s = open_output(&kf, key_path, 0600, err);
-    if (s == DCR_OK) s = open_output(&pf, pub_path, 0644, err);
-    if (s == DCR_OK) s = dcr_write_all(kf.fd, key_text, strlen(key_text), key_path, err);
-    if (s == DCR_OK) s = dcr_write_all(pf.fd, pub_text, strlen(pub_text), pub_path, err);
+    if (s == DCR_OK)
+        s = open_output(&pf, pub_path, 0644, err);
+    if (s == DCR_OK)
+        s = dcr_write_all(kf.fd, key_text, strlen(key_text), key_path, err);
+    if (s == DCR_OK)
+        s = dcr_write_all(pf.fd, pub_text, strlen(pub_text), pub_path, err);
     dcr_wipe(key_text, sizeof key_text);
     if (s != DCR_OK) {
         dcr_atomic_abort(&kf);
@@ -115,7 +120,8 @@ static dcr_status write_keys(const char *key_path, const char *pub_path, const d
         return s;
     }
     s = dcr_atomic_commit(&pf, err);
-    if (s != DCR_OK) unlink(key_path); /* a private key with no public half is no use */
+    if (s != DCR_OK)
+        unlink(key_path); /* a private key with no public half is no use */
     return s;
 }
 
@@ -123,7 +129,8 @@ static int run(int argc, char **argv)
 {
     const char *name = NULL;
     int rc = parse_args(argc, argv, &name);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
 
     dcr_error err = {0};
     size_t n = strlen(name) + 5;
@@ -147,10 +154,13 @@ static int run(int argc, char **argv)
 
     dcr_party_key key;
     memset(&key, 0, sizeof key);
-    if (s == DCR_OK) s = dcr_party_key_generate(&key, &err);
-    if (s == DCR_OK) s = write_keys(key_path, pub_path, &key, &err);
+    if (s == DCR_OK)
+        s = dcr_party_key_generate(&key, &err);
+    if (s == DCR_OK)
+        s = write_keys(key_path, pub_path, &key, &err);
     uint8_t id[8];
-    if (s == DCR_OK) s = dcr_hpke_key_id(key.pub.hpke_pub, id, &err);
+    if (s == DCR_OK)
+        s = dcr_hpke_key_id(key.pub.hpke_pub, id, &err);
     if (s == DCR_OK) {
         char pub_text[DCR_PUB_TEXT_LEN + 2], id_hex[17];
         dcr_party_pub_format(&key.pub, pub_text, sizeof pub_text);
@@ -160,7 +170,8 @@ static int run(int argc, char **argv)
                "key id:      %s\n"
                "%s",
                key_path, pub_path, id_hex, pub_text);
-        if (fflush(stdout) != 0) s = dcr_fail(&err, DCR_EINPUT, "cannot write to standard output");
+        if (fflush(stdout) != 0)
+            s = dcr_fail(&err, DCR_EINPUT, "cannot write to standard output");
     }
     dcr_party_key_wipe(&key);
     free(key_path);

@@ -11,37 +11,46 @@
 #include "base/bytes.h"
 #include "base/fileio.h"
 #include "cli/command.h"
+#include "contract/contract.h"
 #include "crypto/util.h"
 #include "store/seal.h"
 #include "store/sealed.h"
 
 static const char usage[] =
-    "Usage: dcr seal --schema SCHEMA.json --in DATA.csv --out DATA.dcr --to NAME.pub [options]\n"
+    "Usage: dcr seal --contract CONTRACT.json --dataset NAME --in DATA.csv --out DATA.dcr\n"
+    "                --to NAME.pub [options]\n"
+    "       dcr seal --schema SCHEMA.json --in DATA.csv --out DATA.dcr --to NAME.pub [options]\n"
     "\n"
     "Encrypts a CSV file into a sealed dataset that only the holders of the\n"
     "recipients' private keys can open. Values are checked against the schema's\n"
     "types and normalised; any bad value refuses the whole file and writes nothing.\n"
     "\n"
     "Options:\n"
-    "  --schema FILE     schema JSON: dataset name, columns, types, normalisation\n"
+    "  --contract FILE   take the dataset's columns, types and normalisation from\n"
+    "                    this contract (it must lint clean) and bind the file to\n"
+    "                    the contract: its context is the contract's SHA-256 hash\n"
+    "  --dataset NAME    the contract's dataset to seal (with --contract)\n"
+    "  --schema FILE     low-level alternative to --contract: a schema JSON file\n"
     "  --in FILE         CSV input with a header row ('-' for standard input)\n"
     "  --out FILE        sealed output; refused if it exists unless --force\n"
     "  --to FILE.pub     a recipient's public key (repeat for up to 16 recipients)\n"
-    "  --context HEX     up to 64 bytes bound into the file (e.g. a contract hash)\n"
+    "  --context HEX     up to 64 bytes bound into the file (not with --contract)\n"
     "  --threads N       worker threads (default: one per CPU)\n"
     "  --chunk-rows N    rows per chunk, 1-1048576 (default 1048576; chunks are\n"
     "                    also cut at about 32 MB of column data)\n"
     "  --zstd-level N    compression level 1-19 (default 1)\n"
+    "  --max-bad-rows N  skip and report up to N rows with bad values instead of\n"
+    "                    refusing the file (CSV syntax errors are always fatal)\n"
     "  --force           replace an existing output file\n"
     "  --stats           print rows, sizes, throughput and peak memory to stderr\n"
     "\n"
     "Exit codes: 0 ok, 2 usage, 3 input (bad CSV value, schema, file), 4 crypto, 5 internal.\n";
 
 typedef struct {
-    const char *schema, *in, *out, *context_hex;
+    const char *schema, *contract, *dataset, *in, *out, *context_hex;
     const char *to[DCR_SEALED_RECIPIENTS_MAX];
     size_t nto;
-    long threads, level, chunk_rows;
+    long threads, level, chunk_rows, max_bad_rows;
     int force, stats;
 } seal_args;
 
@@ -56,10 +65,15 @@ static int parse_args(int argc, char **argv, seal_args *a)
         O_THREADS,
         O_LEVEL,
         O_ROWS,
+        O_BAD,
         O_FORCE,
-        O_STATS
+        O_STATS,
+        O_CONTRACT,
+        O_DATASET
     };
     static const struct option opts[] = {{"schema", required_argument, 0, O_SCHEMA},
+                                         {"contract", required_argument, 0, O_CONTRACT},
+                                         {"dataset", required_argument, 0, O_DATASET},
                                          {"in", required_argument, 0, O_IN},
                                          {"out", required_argument, 0, O_OUT},
                                          {"to", required_argument, 0, O_TO},
@@ -67,6 +81,7 @@ static int parse_args(int argc, char **argv, seal_args *a)
                                          {"threads", required_argument, 0, O_THREADS},
                                          {"zstd-level", required_argument, 0, O_LEVEL},
                                          {"chunk-rows", required_argument, 0, O_ROWS},
+                                         {"max-bad-rows", required_argument, 0, O_BAD},
                                          {"force", no_argument, 0, O_FORCE},
                                          {"stats", no_argument, 0, O_STATS},
                                          {0, 0, 0, 0}};
@@ -77,6 +92,12 @@ static int parse_args(int argc, char **argv, seal_args *a)
         switch (c) {
         case O_SCHEMA:
             a->schema = optarg;
+            break;
+        case O_CONTRACT:
+            a->contract = optarg;
+            break;
+        case O_DATASET:
+            a->dataset = optarg;
             break;
         case O_IN:
             a->in = optarg;
@@ -107,6 +128,10 @@ static int parse_args(int argc, char **argv, seal_args *a)
             if (!cli_parse_int(optarg, 1, 1 << 20, &a->chunk_rows))
                 return cli_usage_error(&dcr_cmd_seal, "--chunk-rows must be 1-1048576");
             break;
+        case O_BAD:
+            if (!cli_parse_int(optarg, 0, 1000000000L, &a->max_bad_rows))
+                return cli_usage_error(&dcr_cmd_seal, "--max-bad-rows must be 0-1000000000");
+            break;
         case O_LEVEL:
             if (!cli_parse_int(optarg, 1, 19, &a->level))
                 return cli_usage_error(&dcr_cmd_seal, "--zstd-level must be 1-19");
@@ -118,8 +143,17 @@ static int parse_args(int argc, char **argv, seal_args *a)
     }
     if (optind < argc)
         return cli_usage_error(&dcr_cmd_seal, "unexpected argument '%s'", argv[optind]);
-    if (!a->schema || !a->in || !a->out || a->nto == 0)
-        return cli_usage_error(&dcr_cmd_seal, "--schema, --in, --out and --to are required");
+    if (!a->schema == !a->contract)
+        return cli_usage_error(&dcr_cmd_seal, "give exactly one of --schema or --contract");
+    if (!a->contract != !a->dataset)
+        return cli_usage_error(&dcr_cmd_seal,
+                               "--dataset NAME goes with --contract, and only there");
+    if (a->contract && a->context_hex)
+        return cli_usage_error(&dcr_cmd_seal,
+                               "--context cannot be used with --contract (the context is then "
+                               "the contract's hash)");
+    if (!a->in || !a->out || a->nto == 0)
+        return cli_usage_error(&dcr_cmd_seal, "--in, --out and --to are required");
     return 0;
 }
 
@@ -127,7 +161,8 @@ static dcr_status load_recipients(const seal_args *a, dcr_party_pub *pubs, dcr_e
 {
     for (size_t i = 0; i < a->nto; i++) {
         dcr_status s = dcr_party_pub_load(a->to[i], &pubs[i], err);
-        if (s != DCR_OK) return s;
+        if (s != DCR_OK)
+            return s;
     }
     return DCR_OK;
 }
@@ -135,7 +170,8 @@ static dcr_status load_recipients(const seal_args *a, dcr_party_pub *pubs, dcr_e
 static dcr_status parse_context(const char *hex, uint8_t *ctx, size_t *len, dcr_error *err)
 {
     *len = 0;
-    if (!hex) return DCR_OK;
+    if (!hex)
+        return DCR_OK;
     size_t n = strlen(hex);
     if (n % 2 || n / 2 > DCR_SEALED_CONTEXT_MAX || !dcr_hex_decode(ctx, n / 2, hex, n))
         return dcr_fail(err, DCR_EUSAGE,
@@ -144,6 +180,37 @@ static dcr_status parse_context(const char *hex, uint8_t *ctx, size_t *len, dcr_
                         DCR_SEALED_CONTEXT_MAX);
     *len = n / 2;
     return DCR_OK;
+}
+
+/* The schema from the contract's dataset; the context becomes the
+ * contract's hash so the sealed header names the contract it belongs to. */
+static dcr_status schema_from_contract(const seal_args *a, dcr_schema *schema, uint8_t *ctx,
+                                       size_t *ctx_len, dcr_error *err)
+{
+    dcr_contract c;
+    dcr_contract_diags diags;
+    dcr_status s = dcr_contract_load(a->contract, &c, &diags, NULL, NULL, err);
+    if (s == DCR_EINPUT && diags.n)
+        dcr_contract_diags_print(&diags, a->contract, stderr);
+    dcr_contract_diags_free(&diags);
+    if (s == DCR_OK)
+        s = dcr_contract_dataset_schema(&c, a->dataset, schema, err);
+    if (s == DCR_EINPUT && strstr(err->msg, "has no dataset"))
+        dcr_error_prefix(err, "%s", a->contract);
+    if (s == DCR_OK) {
+        memcpy(ctx, c.hash, DCR_SHA256_LEN);
+        *ctx_len = DCR_SHA256_LEN;
+    }
+    dcr_contract_free(&c);
+    return s;
+}
+
+static dcr_status load_schema(const seal_args *a, dcr_schema *schema, uint8_t *ctx, size_t *ctx_len,
+                              dcr_error *err)
+{
+    if (a->contract)
+        return schema_from_contract(a, schema, ctx, ctx_len, err);
+    return dcr_schema_load(a->schema, schema, err);
 }
 
 static dcr_status seal_files(const seal_args *a, dcr_seal_options *opt, dcr_seal_stats *st,
@@ -161,7 +228,8 @@ static dcr_status seal_files(const seal_args *a, dcr_seal_options *opt, dcr_seal
         else
             dcr_atomic_abort(&out);
     }
-    if (in_fd != 0) close(in_fd);
+    if (in_fd != 0)
+        close(in_fd);
     return s;
 }
 
@@ -169,16 +237,20 @@ static int run(int argc, char **argv)
 {
     seal_args a = {0};
     int rc = parse_args(argc, argv, &a);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     dcr_error err = {0};
     dcr_schema schema;
     dcr_party_pub pubs[DCR_SEALED_RECIPIENTS_MAX];
     uint8_t context[DCR_SEALED_CONTEXT_MAX];
     size_t context_len;
     dcr_status s = parse_context(a.context_hex, context, &context_len, &err);
-    if (s == DCR_OK) s = load_recipients(&a, pubs, &err);
-    if (s == DCR_OK) s = dcr_schema_load(a.schema, &schema, &err);
-    if (s != DCR_OK) return cli_report("seal", &err);
+    if (s == DCR_OK)
+        s = load_recipients(&a, pubs, &err);
+    if (s == DCR_OK)
+        s = load_schema(&a, &schema, context, &context_len, &err);
+    if (s != DCR_OK)
+        return cli_report("seal", &err);
     dcr_seal_options opt = {
         .schema = &schema,
         .recipients = pubs,
@@ -188,17 +260,29 @@ static int run(int argc, char **argv)
         .threads = (int)a.threads,
         .zstd_level = (int)a.level,
         .chunk_rows = (uint32_t)a.chunk_rows,
+        .max_bad_rows = (uint64_t)a.max_bad_rows,
         .in_name = strcmp(a.in, "-") ? a.in : "<stdin>",
     };
-    dcr_seal_stats st;
+    dcr_seal_stats st = {0};
     double t0 = cli_now();
     s = seal_files(&a, &opt, &st, &err);
     double secs = cli_now() - t0;
     dcr_schema_free(&schema);
-    if (s != DCR_OK) return cli_report("seal", &err);
-    fprintf(stderr, "sealed %llu rows into %s (%llu chunks, %llu bytes)\n",
+    if (st.bad_report.len) {
+        fprintf(stderr, "skipped rows with bad values:\n");
+        fwrite(st.bad_report.data, 1, st.bad_report.len, stderr);
+        if (st.bad_rows > 20)
+            fprintf(stderr, "... and %llu more\n", (unsigned long long)(st.bad_rows - 20));
+    }
+    dcr_buf_free(&st.bad_report);
+    if (s != DCR_OK)
+        return cli_report("seal", &err);
+    fprintf(stderr, "sealed %llu rows into %s (%llu chunks, %llu bytes",
             (unsigned long long)st.rows, a.out, (unsigned long long)st.chunks,
             (unsigned long long)st.bytes_out);
+    if (st.bad_rows)
+        fprintf(stderr, "; %llu bad rows skipped", (unsigned long long)st.bad_rows);
+    fprintf(stderr, ")\n");
     if (a.stats)
         fprintf(stderr,
                 "stats: in %llu bytes, %.3f s, %.1f MB/s, output %.1f%% of input, "

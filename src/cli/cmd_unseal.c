@@ -60,22 +60,27 @@ static int parse_args(int argc, char **argv, const char **key, const char **out,
     if (optind != argc - 1)
         return cli_usage_error(&dcr_cmd_unseal, "exactly one sealed file is needed");
     *in = argv[optind];
-    if (!*key) return cli_usage_error(&dcr_cmd_unseal, "--key is required");
+    if (!*key)
+        return cli_usage_error(&dcr_cmd_unseal, "--key is required");
     return 0;
 }
 
 static dcr_status unseal_to(dcr_sealed_reader *r, const uint8_t *data_key, const char *out,
                             int force, dcr_unseal_stats *st, dcr_error *err)
 {
-    if (!out) return dcr_unseal_csv(r, data_key, STDOUT_FILENO, st, err);
+    if (!out)
+        return dcr_unseal_csv(r, data_key, STDOUT_FILENO, st, err);
     /* Authenticate first so a refused file does not even create the output. */
     uint64_t chunks;
     dcr_status s = dcr_unseal_verify(r, data_key, &chunks, err);
     dcr_atomic_file f;
-    if (s == DCR_OK) s = dcr_atomic_open(&f, out, 0600, force, err);
-    if (s != DCR_OK) return s;
+    if (s == DCR_OK)
+        s = dcr_atomic_open(&f, out, 0600, force, err);
+    if (s != DCR_OK)
+        return s;
     s = dcr_unseal_csv(r, data_key, f.fd, st, err);
-    if (s == DCR_OK) return dcr_atomic_commit(&f, err);
+    if (s == DCR_OK)
+        return dcr_atomic_commit(&f, err);
     dcr_atomic_abort(&f);
     return s;
 }
@@ -85,7 +90,8 @@ static int run(int argc, char **argv)
     const char *key_path = NULL, *out = NULL, *in = NULL;
     int force = 0, stats = 0;
     int rc = parse_args(argc, argv, &key_path, &out, &in, &force, &stats);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     dcr_error err = {0};
     dcr_party_key key;
     dcr_sealed_reader r;
@@ -93,7 +99,8 @@ static int run(int argc, char **argv)
     dcr_unseal_stats st = {0};
     double t0 = cli_now();
     dcr_status s = dcr_party_key_load(key_path, &key, &err);
-    if (s != DCR_OK) return cli_report("unseal", &err);
+    if (s != DCR_OK)
+        return cli_report("unseal", &err);
     s = dcr_sealed_reader_open(&r, in, &err);
     if (s == DCR_OK) {
         s = dcr_sealed_unwrap_key(&r.header, &key, data_key, &err);
@@ -105,7 +112,8 @@ static int run(int argc, char **argv)
         dcr_sealed_reader_close(&r);
     }
     dcr_party_key_wipe(&key);
-    if (s != DCR_OK) return cli_report("unseal", &err);
+    if (s != DCR_OK)
+        return cli_report("unseal", &err);
     double secs = cli_now() - t0;
     if (out || stats)
         fprintf(stderr, "unsealed %llu rows from %s\n", (unsigned long long)st.rows, in);

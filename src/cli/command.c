@@ -31,8 +31,10 @@ int cli_usage_error(const dcr_command *cmd, const char *fmt, ...)
 int cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0) return 0;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
     }
     return 0;
 }
@@ -47,7 +49,8 @@ double cli_now(void)
 double cli_peak_rss_mib(void)
 {
     struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
     return (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
 }
 
@@ -56,7 +59,8 @@ int cli_parse_int(const char *s, long min, long max, long *out)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max) return 0;
+    if (errno || end == s || *end || v < min || v > max)
+        return 0;
     *out = v;
     return 1;
 }

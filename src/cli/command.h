@@ -22,6 +22,7 @@ extern const dcr_command dcr_cmd_keygen;
 extern const dcr_command dcr_cmd_seal;
 extern const dcr_command dcr_cmd_inspect;
 extern const dcr_command dcr_cmd_unseal;
+extern const dcr_command dcr_cmd_contract;
 
 /* Prints "dcr CMD: MESSAGE" to stderr and returns err->code. */
 int cli_report(const char *cmd, const dcr_error *err);

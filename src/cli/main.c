@@ -12,10 +12,7 @@
 #endif
 
 static const dcr_command *const commands[] = {
-    &dcr_cmd_keygen,
-    &dcr_cmd_seal,
-    &dcr_cmd_inspect,
-    &dcr_cmd_unseal,
+    &dcr_cmd_keygen, &dcr_cmd_contract, &dcr_cmd_seal, &dcr_cmd_inspect, &dcr_cmd_unseal,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -40,7 +37,8 @@ static void print_help(FILE *out)
 static const dcr_command *find_command(const char *name)
 {
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(commands[i]->name, name) == 0) return commands[i];
+        if (strcmp(commands[i]->name, name) == 0)
+            return commands[i];
     return NULL;
 }
 

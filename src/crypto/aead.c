@@ -34,11 +34,14 @@ static int update_all(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t
     while (len > 0) {
         size_t n = len > CHUNK ? CHUNK : len;
         int got = 0;
-        if (EVP_CipherUpdate(c, out, &got, in, (int)n) != 1) return 0;
+        if (EVP_CipherUpdate(c, out, &got, in, (int)n) != 1)
+            return 0;
         /* GCM is a stream mode: every input byte comes straight back out. */
-        if (out && (size_t)got != n) return 0;
+        if (out && (size_t)got != n)
+            return 0;
         in += n;
-        if (out) out += n;
+        if (out)
+            out += n;
         len -= n;
     }
     return 1;
@@ -73,7 +76,8 @@ static dcr_status gcm_seal(const EVP_CIPHER *cipher, const uint8_t *key, const u
         return dcr_fail(err, DCR_EINTERNAL, "AES-GCM: plaintext too long");
     dcr_status s;
     EVP_CIPHER_CTX *c = gcm_init(cipher, 1, key, nonce, err, &s);
-    if (!c) return s;
+    if (!c)
+        return s;
     int fin = 0;
     if (!update_all(c, NULL, aad, aad_len) || !update_all(c, ct, pt, pt_len))
         s = ossl_fail(err, "encrypt");
@@ -103,7 +107,8 @@ static dcr_status gcm_open(const EVP_CIPHER *cipher, const uint8_t *key, const u
 
     dcr_status s;
     EVP_CIPHER_CTX *c = gcm_init(cipher, 0, key, nonce, err, &s);
-    if (!c) return s;
+    if (!c)
+        return s;
     int fin = 0;
     if (!update_all(c, NULL, aad, aad_len) || !update_all(c, pt, ct, pt_len)) {
         s = ossl_fail(err, "decrypt");
@@ -117,7 +122,8 @@ static dcr_status gcm_open(const EVP_CIPHER *cipher, const uint8_t *key, const u
                      "modified, or the key is wrong");
     }
     EVP_CIPHER_CTX_free(c);
-    if (s != DCR_OK && pt_len) OPENSSL_cleanse(pt, pt_len);
+    if (s != DCR_OK && pt_len)
+        OPENSSL_cleanse(pt, pt_len);
     return s;
 }
 

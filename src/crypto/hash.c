@@ -89,9 +89,11 @@ dcr_status dcr_hash_init(dcr_hash_ctx **ctx, dcr_hash_alg alg, dcr_error *err)
 {
     *ctx = NULL;
     const EVP_MD *md = hash_md(alg);
-    if (!md) return dcr_fail(err, DCR_EINTERNAL, "unknown hash algorithm %d", (int)alg);
+    if (!md)
+        return dcr_fail(err, DCR_EINTERNAL, "unknown hash algorithm %d", (int)alg);
     dcr_hash_ctx *c = OPENSSL_zalloc(sizeof *c);
-    if (!c) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!c)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     c->alg = alg;
     c->md_ctx = EVP_MD_CTX_new();
     if (!c->md_ctx) {
@@ -109,8 +111,10 @@ dcr_status dcr_hash_init(dcr_hash_ctx **ctx, dcr_hash_alg alg, dcr_error *err)
 
 dcr_status dcr_hash_update(dcr_hash_ctx *ctx, const void *data, size_t len, dcr_error *err)
 {
-    if (len == 0) return DCR_OK;
-    if (EVP_DigestUpdate(ctx->md_ctx, data, len) != 1) return ossl_fail(err, "digest update");
+    if (len == 0)
+        return DCR_OK;
+    if (EVP_DigestUpdate(ctx->md_ctx, data, len) != 1)
+        return ossl_fail(err, "digest update");
     return DCR_OK;
 }
 
@@ -130,7 +134,8 @@ dcr_status dcr_hash_final(dcr_hash_ctx *ctx, uint8_t *out, dcr_error *err)
 
 void dcr_hash_free(dcr_hash_ctx *ctx)
 {
-    if (!ctx) return;
+    if (!ctx)
+        return;
     EVP_MD_CTX_free(ctx->md_ctx);
     OPENSSL_free(ctx);
 }
@@ -144,10 +149,12 @@ static dcr_status hkdf(int mode, const uint8_t *key, size_t key_len, const uint8
     /* OSSL_PARAM octet strings want non-NULL pointers even when empty. */
     static const uint8_t empty[1] = {0};
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
-    if (!kdf) return ossl_fail(err, "HKDF fetch");
+    if (!kdf)
+        return ossl_fail(err, "HKDF fetch");
     EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(kdf);
     EVP_KDF_free(kdf);
-    if (!kctx) return ossl_fail(err, "HKDF context");
+    if (!kctx)
+        return ossl_fail(err, "HKDF context");
 
     OSSL_PARAM params[6];
     size_t n = 0;
@@ -164,7 +171,8 @@ static dcr_status hkdf(int mode, const uint8_t *key, size_t key_len, const uint8
     params[n] = OSSL_PARAM_construct_end();
 
     dcr_status s = DCR_OK;
-    if (EVP_KDF_derive(kctx, out, out_len, params) != 1) s = ossl_fail(err, "HKDF derive");
+    if (EVP_KDF_derive(kctx, out, out_len, params) != 1)
+        s = ossl_fail(err, "HKDF derive");
     EVP_KDF_CTX_free(kctx);
     return s;
 }
@@ -181,7 +189,8 @@ dcr_status dcr_hkdf_sha256_extract(const uint8_t *salt, size_t salt_len, const u
 dcr_status dcr_hkdf_sha256_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info,
                                   size_t info_len, uint8_t *out, size_t out_len, dcr_error *err)
 {
-    if (out_len == 0) return DCR_OK;
+    if (out_len == 0)
+        return DCR_OK;
     if (out_len > 255 * DCR_SHA256_LEN)
         return dcr_fail(err, DCR_EINTERNAL, "HKDF-Expand: %zu bytes requested, at most %d allowed",
                         out_len, 255 * DCR_SHA256_LEN);

@@ -54,10 +54,12 @@ static dcr_status concat(const part *parts, size_t n, uint8_t **out, size_t *out
         total += parts[i].len;
     }
     uint8_t *buf = OPENSSL_malloc(total ? total : 1);
-    if (!buf) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!buf)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (parts[i].len) memcpy(buf + o, parts[i].p, parts[i].len);
+        if (parts[i].len)
+            memcpy(buf + o, parts[i].p, parts[i].len);
         o += parts[i].len;
     }
     *out = buf;
@@ -79,7 +81,8 @@ static dcr_status labeled_extract(const uint8_t *suite_id, size_t suite_id_len, 
     uint8_t *labeled_ikm;
     size_t len;
     dcr_status s = concat(parts, sizeof parts / sizeof parts[0], &labeled_ikm, &len, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     s = dcr_hkdf_sha256_extract(salt, salt_len, labeled_ikm, len, prk, err);
     OPENSSL_clear_free(labeled_ikm, len);
     return s;
@@ -105,7 +108,8 @@ static dcr_status labeled_expand(const uint8_t *suite_id, size_t suite_id_len,
     uint8_t *labeled_info;
     size_t len;
     dcr_status s = concat(parts, sizeof parts / sizeof parts[0], &labeled_info, &len, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     s = dcr_hkdf_sha256_expand(prk, NH, labeled_info, len, out, L, err);
     OPENSSL_clear_free(labeled_info, len);
     return s;
@@ -125,7 +129,8 @@ dcr_status dcr_x25519_public_from_private(const uint8_t sk[DCR_X25519_KEY_LEN],
     /* OpenSSL keeps the raw scalar and clamps it at use, as RFC 7748 does;
      * DeriveKeyPair's output is therefore imported unchanged. */
     EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, DCR_X25519_KEY_LEN);
-    if (!key) return ossl_fail(err, "private key import");
+    if (!key)
+        return ossl_fail(err, "private key import");
     size_t len = DCR_X25519_KEY_LEN;
     dcr_status s = DCR_OK;
     if (EVP_PKEY_get_raw_public_key(key, pk, &len) != 1)
@@ -142,8 +147,10 @@ dcr_status dcr_x25519_keypair(uint8_t sk[DCR_X25519_KEY_LEN], uint8_t pk[DCR_X25
 {
     /* Every 32-byte string is a usable X25519 private key (RFC 7748 5). */
     dcr_status s = dcr_random_bytes(sk, DCR_X25519_KEY_LEN, err);
-    if (s == DCR_OK) s = dcr_x25519_public_from_private(sk, pk, err);
-    if (s != DCR_OK) dcr_wipe(sk, DCR_X25519_KEY_LEN);
+    if (s == DCR_OK)
+        s = dcr_x25519_public_from_private(sk, pk, err);
+    if (s != DCR_OK)
+        dcr_wipe(sk, DCR_X25519_KEY_LEN);
     return s;
 }
 
@@ -194,10 +201,12 @@ static dcr_status x25519_dh(const uint8_t sk[DCR_X25519_KEY_LEN],
     uint8_t acc = 0;
     for (size_t i = 0; i < NSECRET; i++)
         acc |= out[i];
-    if (acc == 0) s = dcr_fail(err, bad_code, "%s", bad_msg);
+    if (acc == 0)
+        s = dcr_fail(err, bad_code, "%s", bad_msg);
 
 done:
-    if (s != DCR_OK) OPENSSL_cleanse(out, NSECRET);
+    if (s != DCR_OK)
+        OPENSSL_cleanse(out, NSECRET);
     EVP_PKEY_CTX_free(pctx);
     EVP_PKEY_free(peer);
     EVP_PKEY_free(priv);
@@ -220,9 +229,11 @@ dcr_status dcr_hpke_derive_keypair(const uint8_t *ikm, size_t ikm_len,
     if (s == DCR_OK)
         s = labeled_expand(kem_suite_id, sizeof kem_suite_id, dkp_prk, "sk", NULL, 0, sk,
                            DCR_X25519_KEY_LEN, err);
-    if (s == DCR_OK) s = dcr_x25519_public_from_private(sk, pk, err);
+    if (s == DCR_OK)
+        s = dcr_x25519_public_from_private(sk, pk, err);
     OPENSSL_cleanse(dkp_prk, sizeof dkp_prk);
-    if (s != DCR_OK) OPENSSL_cleanse(sk, DCR_X25519_KEY_LEN);
+    if (s != DCR_OK)
+        OPENSSL_cleanse(sk, DCR_X25519_KEY_LEN);
     return s;
 }
 
@@ -257,7 +268,8 @@ dcr_status dcr_hpke_internal_encap(const uint8_t pk_r[DCR_X25519_KEY_LEN],
         s = extract_and_expand(dh, kem_context, shared_secret, err);
     }
     OPENSSL_cleanse(dh, sizeof dh);
-    if (s != DCR_OK) OPENSSL_cleanse(shared_secret, NSECRET);
+    if (s != DCR_OK)
+        OPENSSL_cleanse(shared_secret, NSECRET);
     return s;
 }
 
@@ -273,9 +285,11 @@ dcr_status dcr_hpke_internal_decap(const uint8_t enc[DCR_HPKE_ENC_LEN],
         memcpy(kem_context, enc, DCR_HPKE_ENC_LEN);
         s = dcr_x25519_public_from_private(sk_r, kem_context + DCR_HPKE_ENC_LEN, err);
     }
-    if (s == DCR_OK) s = extract_and_expand(dh, kem_context, shared_secret, err);
+    if (s == DCR_OK)
+        s = extract_and_expand(dh, kem_context, shared_secret, err);
     OPENSSL_cleanse(dh, sizeof dh);
-    if (s != DCR_OK) OPENSSL_cleanse(shared_secret, NSECRET);
+    if (s != DCR_OK)
+        OPENSSL_cleanse(shared_secret, NSECRET);
     return s;
 }
 
@@ -307,8 +321,10 @@ dcr_status dcr_hpke_internal_key_schedule(dcr_hpke_ctx *ctx, const uint8_t share
                            ctx->exporter_secret, NH, err);
     ctx->seq = 0;
     if (s == DCR_OK) {
-        if (ksc_out) memcpy(ksc_out, ksc, sizeof ksc);
-        if (secret_out) memcpy(secret_out, secret, sizeof secret);
+        if (ksc_out)
+            memcpy(ksc_out, ksc, sizeof ksc);
+        if (secret_out)
+            memcpy(secret_out, secret, sizeof secret);
     } else {
         dcr_hpke_ctx_wipe(ctx);
     }
@@ -396,11 +412,13 @@ dcr_status dcr_hpke_ctx_seal(dcr_hpke_ctx *ctx, const uint8_t *aad, size_t aad_l
                              const uint8_t *pt, size_t pt_len, uint8_t *ct, dcr_error *err)
 {
     dcr_status s = check_seq(ctx, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     uint8_t nonce[NN];
     dcr_hpke_internal_nonce(ctx, nonce);
     s = dcr_aes128gcm_seal(ctx->key, nonce, aad, aad_len, pt, pt_len, ct, err);
-    if (s == DCR_OK) ctx->seq++;
+    if (s == DCR_OK)
+        ctx->seq++;
     return s;
 }
 
@@ -408,7 +426,8 @@ dcr_status dcr_hpke_ctx_open(dcr_hpke_ctx *ctx, const uint8_t *aad, size_t aad_l
                              const uint8_t *ct, size_t ct_len, uint8_t *pt, dcr_error *err)
 {
     dcr_status s = check_seq(ctx, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     uint8_t nonce[NN];
     dcr_hpke_internal_nonce(ctx, nonce);
     /* A failed open leaves seq alone (section 5.2), so a forged message
@@ -440,7 +459,8 @@ dcr_status dcr_hpke_seal(const uint8_t pk_r[DCR_X25519_KEY_LEN], const uint8_t *
 {
     dcr_hpke_ctx ctx;
     dcr_status s = dcr_hpke_setup_sender(&ctx, enc, pk_r, info, info_len, err);
-    if (s == DCR_OK) s = dcr_hpke_ctx_seal(&ctx, aad, aad_len, pt, pt_len, ct, err);
+    if (s == DCR_OK)
+        s = dcr_hpke_ctx_seal(&ctx, aad, aad_len, pt, pt_len, ct, err);
     dcr_hpke_ctx_wipe(&ctx);
     return s;
 }
@@ -452,7 +472,8 @@ dcr_status dcr_hpke_open(const uint8_t sk_r[DCR_X25519_KEY_LEN],
 {
     dcr_hpke_ctx ctx;
     dcr_status s = dcr_hpke_setup_recipient(&ctx, enc, sk_r, info, info_len, err);
-    if (s == DCR_OK) s = dcr_hpke_ctx_open(&ctx, aad, aad_len, ct, ct_len, pt, err);
+    if (s == DCR_OK)
+        s = dcr_hpke_ctx_open(&ctx, aad, aad_len, ct, ct_len, pt, err);
     dcr_hpke_ctx_wipe(&ctx);
     return s;
 }

@@ -43,9 +43,9 @@ dcr_status dcr_hpke_setup_sender(dcr_hpke_ctx *ctx, uint8_t enc[DCR_HPKE_ENC_LEN
                                  size_t info_len, dcr_error *err);
 /* SetupBaseS with the ephemeral key derived from ikm_e: for test vectors only. */
 dcr_status dcr_hpke_setup_sender_derand(dcr_hpke_ctx *ctx, uint8_t enc[DCR_HPKE_ENC_LEN],
-                                        const uint8_t pk_r[DCR_X25519_KEY_LEN],
-                                        const uint8_t *info, size_t info_len,
-                                        const uint8_t *ikm_e, size_t ikm_e_len, dcr_error *err);
+                                        const uint8_t pk_r[DCR_X25519_KEY_LEN], const uint8_t *info,
+                                        size_t info_len, const uint8_t *ikm_e, size_t ikm_e_len,
+                                        dcr_error *err);
 /* SetupBaseR. */
 dcr_status dcr_hpke_setup_recipient(dcr_hpke_ctx *ctx, const uint8_t enc[DCR_HPKE_ENC_LEN],
                                     const uint8_t sk_r[DCR_X25519_KEY_LEN], const uint8_t *info,
@@ -66,11 +66,10 @@ void dcr_hpke_ctx_wipe(dcr_hpke_ctx *ctx);
 /* Single-shot SealBase / OpenBase (one message, seq 0). */
 dcr_status dcr_hpke_seal(const uint8_t pk_r[DCR_X25519_KEY_LEN], const uint8_t *info,
                          size_t info_len, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                         size_t pt_len, uint8_t enc[DCR_HPKE_ENC_LEN], uint8_t *ct,
-                         dcr_error *err);
+                         size_t pt_len, uint8_t enc[DCR_HPKE_ENC_LEN], uint8_t *ct, dcr_error *err);
 dcr_status dcr_hpke_open(const uint8_t sk_r[DCR_X25519_KEY_LEN],
-                         const uint8_t enc[DCR_HPKE_ENC_LEN], const uint8_t *info,
-                         size_t info_len, const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-                         size_t ct_len, uint8_t *pt, dcr_error *err);
+                         const uint8_t enc[DCR_HPKE_ENC_LEN], const uint8_t *info, size_t info_len,
+                         const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                         uint8_t *pt, dcr_error *err);
 
 #endif

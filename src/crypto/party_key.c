@@ -35,8 +35,10 @@
 dcr_status dcr_party_key_generate(dcr_party_key *key, dcr_error *err)
 {
     dcr_status s = dcr_ed25519_keypair(key->sign_seed, key->pub.sign_pub, err);
-    if (s == DCR_OK) s = dcr_x25519_keypair(key->hpke_priv, key->pub.hpke_pub, err);
-    if (s != DCR_OK) dcr_party_key_wipe(key);
+    if (s == DCR_OK)
+        s = dcr_x25519_keypair(key->hpke_priv, key->pub.hpke_pub, err);
+    if (s != DCR_OK)
+        dcr_party_key_wipe(key);
     return s;
 }
 
@@ -51,7 +53,8 @@ static void format_line(const char *prefix, const uint8_t a[32], const uint8_t b
     size_t plen = strlen(prefix);
     if (out_size < plen + 64 + 1 + 64 + 2) {
         /* Too small for the line: an empty string is safer than half a key. */
-        if (out_size) out[0] = '\0';
+        if (out_size)
+            out[0] = '\0';
         return;
     }
     memcpy(out, prefix, plen);
@@ -80,7 +83,8 @@ static dcr_status parse_line(const char *text, size_t len, const char *prefix, c
                              uint8_t a[32], uint8_t b[32], const char *what, dcr_error *err)
 {
     size_t plen = strlen(prefix);
-    if (len > 0 && text[len - 1] == '\n') len--;
+    if (len > 0 && text[len - 1] == '\n')
+        len--;
     if (len >= plen && memcmp(text, other, plen) == 0)
         return dcr_fail(err, DCR_EINPUT, "%s: this is a %s, not a %s (it starts with \"%s\")", what,
                         strcmp(kind, "public key") == 0 ? "private key" : "public key", kind,
@@ -123,9 +127,12 @@ dcr_status dcr_party_key_parse(const char *text, size_t len, dcr_party_key *key,
     dcr_status s =
         parse_line(text, len, DCR_KEY_PREFIX, DCR_PUB_PREFIX, "private key", "Ed25519 seed",
                    "X25519 private key", key->sign_seed, key->hpke_priv, what, err);
-    if (s == DCR_OK) s = dcr_ed25519_public_from_seed(key->sign_seed, key->pub.sign_pub, err);
-    if (s == DCR_OK) s = dcr_x25519_public_from_private(key->hpke_priv, key->pub.hpke_pub, err);
-    if (s != DCR_OK) dcr_party_key_wipe(key);
+    if (s == DCR_OK)
+        s = dcr_ed25519_public_from_seed(key->sign_seed, key->pub.sign_pub, err);
+    if (s == DCR_OK)
+        s = dcr_x25519_public_from_private(key->hpke_priv, key->pub.hpke_pub, err);
+    if (s != DCR_OK)
+        dcr_party_key_wipe(key);
     return s;
 }
 
@@ -134,7 +141,8 @@ dcr_status dcr_party_pub_load(const char *path, dcr_party_pub *pub, dcr_error *e
     char *text;
     size_t len;
     dcr_status s = dcr_read_file(path, KEY_FILE_MAX, &text, &len, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     s = dcr_party_pub_parse(text, len, pub, path, err);
     free(text);
     return s;
@@ -146,7 +154,8 @@ static dcr_status read_private_file(const char *path, char *buf, size_t buf_size
                                     dcr_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return dcr_fail(err, DCR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0)
+        return dcr_fail(err, DCR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     dcr_status s = DCR_OK;
     if (fstat(fd, &st) != 0) {
@@ -174,9 +183,11 @@ static dcr_status read_private_file(const char *path, char *buf, size_t buf_size
 static dcr_status check_sibling_pub(const char *path, const dcr_party_key *key, dcr_error *err)
 {
     size_t n = strlen(path);
-    if (n < 4 || strcmp(path + n - 4, ".key") != 0) return DCR_OK;
+    if (n < 4 || strcmp(path + n - 4, ".key") != 0)
+        return DCR_OK;
     char *pub_path = malloc(n + 1);
-    if (!pub_path) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!pub_path)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     memcpy(pub_path, path, n - 4);
     memcpy(pub_path + n - 4, ".pub", 5);
     dcr_status s = DCR_OK;
@@ -198,10 +209,13 @@ dcr_status dcr_party_key_load(const char *path, dcr_party_key *key, dcr_error *e
     char buf[KEY_FILE_MAX];
     size_t len = 0;
     dcr_status s = read_private_file(path, buf, sizeof buf, &len, err);
-    if (s == DCR_OK) s = dcr_party_key_parse(buf, len, key, path, err);
+    if (s == DCR_OK)
+        s = dcr_party_key_parse(buf, len, key, path, err);
     dcr_wipe(buf, sizeof buf);
-    if (s == DCR_OK) s = check_sibling_pub(path, key, err);
-    if (s != DCR_OK) dcr_party_key_wipe(key);
+    if (s == DCR_OK)
+        s = check_sibling_pub(path, key, err);
+    if (s != DCR_OK)
+        dcr_party_key_wipe(key);
     return s;
 }
 
@@ -213,6 +227,7 @@ dcr_status dcr_hpke_key_id(const uint8_t pk[32], uint8_t id[8], dcr_error *err)
     memcpy(buf, label, sizeof label - 1);
     memcpy(buf + sizeof label - 1, pk, 32);
     dcr_status s = dcr_sha256(buf, sizeof buf, digest, err);
-    if (s == DCR_OK) memcpy(id, digest, 8);
+    if (s == DCR_OK)
+        memcpy(id, digest, 8);
     return s;
 }

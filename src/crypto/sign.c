@@ -26,7 +26,8 @@ static EVP_PKEY *priv_key(const uint8_t seed[DCR_ED25519_SEED_LEN], dcr_error *e
 {
     /* OpenSSL copies the seed into secure storage and cleanses it on free. */
     EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, DCR_ED25519_SEED_LEN);
-    if (!pk) ossl_fail(err, "private key import");
+    if (!pk)
+        ossl_fail(err, "private key import");
     return pk;
 }
 
@@ -34,7 +35,8 @@ dcr_status dcr_ed25519_public_from_seed(const uint8_t seed[DCR_ED25519_SEED_LEN]
                                         uint8_t pub[DCR_ED25519_PUBLIC_LEN], dcr_error *err)
 {
     EVP_PKEY *pk = priv_key(seed, err);
-    if (!pk) return DCR_EINTERNAL;
+    if (!pk)
+        return DCR_EINTERNAL;
     size_t len = DCR_ED25519_PUBLIC_LEN;
     dcr_status s = DCR_OK;
     if (EVP_PKEY_get_raw_public_key(pk, pub, &len) != 1)
@@ -52,8 +54,10 @@ dcr_status dcr_ed25519_keypair(uint8_t seed[DCR_ED25519_SEED_LEN],
     /* Any 32 random bytes are a valid seed (RFC 8032 5.1.5), so drawing
      * from the CSPRNG ourselves keeps generation and import one path. */
     dcr_status s = dcr_random_bytes(seed, DCR_ED25519_SEED_LEN, err);
-    if (s == DCR_OK) s = dcr_ed25519_public_from_seed(seed, pub, err);
-    if (s != DCR_OK) dcr_wipe(seed, DCR_ED25519_SEED_LEN);
+    if (s == DCR_OK)
+        s = dcr_ed25519_public_from_seed(seed, pub, err);
+    if (s != DCR_OK)
+        dcr_wipe(seed, DCR_ED25519_SEED_LEN);
     return s;
 }
 
@@ -61,7 +65,8 @@ dcr_status dcr_ed25519_sign(const uint8_t seed[DCR_ED25519_SEED_LEN], const void
                             size_t msg_len, uint8_t sig[DCR_ED25519_SIG_LEN], dcr_error *err)
 {
     EVP_PKEY *pk = priv_key(seed, err);
-    if (!pk) return DCR_EINTERNAL;
+    if (!pk)
+        return DCR_EINTERNAL;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     dcr_status s = DCR_OK;
     size_t sig_len = DCR_ED25519_SIG_LEN;

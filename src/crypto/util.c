@@ -32,11 +32,13 @@ dcr_status dcr_random_bytes(void *buf, size_t len, dcr_error *err)
 
 bool dcr_ct_equal(const void *a, const void *b, size_t len)
 {
-    if (len == 0) return true;
+    if (len == 0)
+        return true;
     return CRYPTO_memcmp(a, b, len) == 0;
 }
 
 void dcr_wipe(void *p, size_t len)
 {
-    if (p && len) OPENSSL_cleanse(p, len);
+    if (p && len)
+        OPENSSL_cleanse(p, len);
 }

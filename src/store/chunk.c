@@ -36,7 +36,8 @@ dcr_status dcr_chunk_init(dcr_chunk *c, const dcr_schema *schema, dcr_error *err
     c->nrows = 0;
     c->ncols = schema->ncols;
     c->cols = calloc(schema->ncols, sizeof *c->cols);
-    if (!c->cols) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!c->cols)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     for (size_t i = 0; i < schema->ncols; i++)
         dcr_column_init(&c->cols[i], schema->cols[i].type);
     return DCR_OK;
@@ -65,7 +66,8 @@ dcr_status dcr_chunk_encoder_new(dcr_chunk_encoder **out, int level, dcr_error *
 
 void dcr_chunk_encoder_free(dcr_chunk_encoder *e)
 {
-    if (!e) return;
+    if (!e)
+        return;
     ZSTD_freeCCtx(e->zctx);
     dcr_buf_wipe_free(&e->raw);
     free(e);
@@ -77,9 +79,11 @@ static dcr_status encode_column(dcr_chunk_encoder *e, const dcr_column *col, uin
 {
     e->raw.len = 0;
     dcr_status s = dcr_column_encode(col, &e->raw, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     size_t bound = ZSTD_compressBound(e->raw.len);
-    if ((s = dcr_buf_reserve(payload, bound, err))) return s;
+    if ((s = dcr_buf_reserve(payload, bound, err)))
+        return s;
     size_t n = ZSTD_compressCCtx(e->zctx, payload->data + payload->len, bound, e->raw.data,
                                  e->raw.len, e->level);
     if (ZSTD_isError(n))
@@ -109,7 +113,8 @@ dcr_status dcr_chunk_encode(dcr_chunk_encoder *e, const dcr_sealed_header *h,
     size_t dir_len = PAYLOAD_HEAD + chunk->ncols * COLUMN_DIR_ENTRY;
     payload->len = 0;
     dcr_status s = dcr_buf_reserve(payload, dir_len, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     dcr_put_u32le(payload->data, (uint32_t)chunk->nrows);
     dcr_put_u16le(payload->data + 4, (uint16_t)chunk->ncols);
     payload->len = dir_len;
@@ -117,7 +122,8 @@ dcr_status dcr_chunk_encode(dcr_chunk_encoder *e, const dcr_sealed_header *h,
     for (size_t i = 0; i < chunk->ncols; i++) {
         /* payload->data may move as it grows, so address the directory by offset */
         uint8_t dir[COLUMN_DIR_ENTRY];
-        if ((s = encode_column(e, &chunk->cols[i], dir, payload, err))) return s;
+        if ((s = encode_column(e, &chunk->cols[i], dir, payload, err)))
+            return s;
         memcpy(payload->data + PAYLOAD_HEAD + i * COLUMN_DIR_ENTRY, dir, sizeof dir);
         raw_total += dcr_get_u32le(dir + 2);
     }
@@ -133,16 +139,19 @@ dcr_status dcr_chunk_encrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
                              uint32_t index, bool last, const uint8_t *payload, size_t len,
                              dcr_buf *out, dcr_error *err)
 {
-    if (len > h->chunk_bytes_max) return dcr_fail(err, DCR_EINTERNAL, "chunk payload too large");
+    if (len > h->chunk_bytes_max)
+        return dcr_fail(err, DCR_EINTERNAL, "chunk payload too large");
     size_t ct_len = len + DCR_AES256GCM_TAG_LEN;
     dcr_status s = dcr_buf_reserve(out, 4 + ct_len, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     uint8_t nonce[12];
     dcr_sealed_nonce(h, index, last, nonce);
     uint8_t *p = out->data + out->len;
     dcr_put_u32le(p, (uint32_t)ct_len);
     s = dcr_aes256gcm_seal(key, nonce, h->core_hash, sizeof h->core_hash, payload, len, p + 4, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     out->len += 4 + ct_len;
     return DCR_OK;
 }
@@ -156,12 +165,14 @@ dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
     size_t len = ct_len - DCR_AES256GCM_TAG_LEN;
     plain->len = 0;
     dcr_status s = dcr_buf_reserve(plain, len + 1, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     uint8_t nonce[12];
     dcr_sealed_nonce(h, index, last, nonce);
     s = dcr_aes256gcm_open(key, nonce, h->core_hash, sizeof h->core_hash, ct, ct_len, plain->data,
                            err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     plain->len = len;
     return DCR_OK;
 }
@@ -171,7 +182,8 @@ static dcr_status read_directory(const dcr_sealed_header *h, const uint8_t *plai
                                  uint32_t *nrows, dcr_chunk_column_info *info, dcr_error *err)
 {
     size_t ncols = h->schema.ncols;
-    if (len < PAYLOAD_HEAD) return dcr_fail(err, DCR_EINPUT, "chunk payload truncated");
+    if (len < PAYLOAD_HEAD)
+        return dcr_fail(err, DCR_EINPUT, "chunk payload truncated");
     *nrows = dcr_get_u32le(plain);
     if (*nrows > h->chunk_rows_max)
         return dcr_fail(err, DCR_EINPUT, "chunk has %u rows, more than the header's limit %u",
@@ -179,7 +191,8 @@ static dcr_status read_directory(const dcr_sealed_header *h, const uint8_t *plai
     if (dcr_get_u16le(plain + 4) != ncols)
         return dcr_fail(err, DCR_EINPUT, "chunk column count does not match the schema");
     size_t dir_len = PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
-    if (len < dir_len) return dcr_fail(err, DCR_EINPUT, "chunk directory truncated");
+    if (len < dir_len)
+        return dcr_fail(err, DCR_EINPUT, "chunk directory truncated");
     uint64_t stored_total = 0, raw_total = 0;
     for (size_t i = 0; i < ncols; i++) {
         const uint8_t *d = plain + PAYLOAD_HEAD + i * COLUMN_DIR_ENTRY;
@@ -216,7 +229,8 @@ static dcr_status decode_column(const dcr_chunk_column_info *ci, const uint8_t *
             return dcr_fail(err, DCR_EINPUT, "compressed size header does not match");
         scratch->len = 0;
         dcr_status s = dcr_buf_reserve(scratch, ci->raw_len + 1, err);
-        if (s != DCR_OK) return s;
+        if (s != DCR_OK)
+            return s;
         size_t n = ZSTD_decompress(scratch->data, ci->raw_len, stored, ci->stored_len);
         if (ZSTD_isError(n) || n != ci->raw_len)
             return dcr_fail(err, DCR_EINPUT, "decompression failed");
@@ -230,7 +244,8 @@ dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, si
 {
     size_t ncols = h->schema.ncols;
     dcr_chunk_column_info *info = malloc(ncols * sizeof *info);
-    if (!info) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!info)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     uint32_t nrows;
     dcr_status s = read_directory(h, plain, len, &nrows, info, err);
     const uint8_t *p = plain + PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
@@ -239,7 +254,8 @@ dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, si
             s = decode_column(&info[i], p, nrows, &chunk->cols[i], scratch, err);
             if (s == DCR_OK && h->schema.cols[i].not_null && chunk->cols[i].nnulls)
                 s = dcr_fail(err, DCR_EINPUT, "NULL in a NOT NULL column");
-            if (s != DCR_OK) dcr_error_prefix(err, "column \"%s\"", h->schema.cols[i].name);
+            if (s != DCR_OK)
+                dcr_error_prefix(err, "column \"%s\"", h->schema.cols[i].name);
         } else {
             dcr_column_clear(&chunk->cols[i]);
         }

@@ -23,8 +23,10 @@ void dcr_column_init(dcr_column *c, dcr_type type)
 void dcr_column_free(dcr_column *c)
 {
     size_t w = dcr_type_width(c->type);
-    if (c->values) OPENSSL_cleanse(c->values, c->cap * w);
-    if (c->text) OPENSSL_cleanse(c->text, c->text_cap);
+    if (c->values)
+        OPENSSL_cleanse(c->values, c->cap * w);
+    if (c->text)
+        OPENSSL_cleanse(c->text, c->text_cap);
     free(c->valid);
     free(c->values);
     free(c->offsets);
@@ -37,7 +39,8 @@ void dcr_column_clear(dcr_column *c)
     c->nrows = 0;
     c->nnulls = 0;
     c->text_len = 0;
-    if (c->offsets) c->offsets[0] = 0;
+    if (c->offsets)
+        c->offsets[0] = 0;
 }
 
 void dcr_column_pop(dcr_column *c)
@@ -53,22 +56,28 @@ void dcr_column_pop(dcr_column *c)
 
 static dcr_status grow_rows(dcr_column *c, size_t want, dcr_error *err)
 {
-    if (want <= c->cap) return DCR_OK;
+    if (want <= c->cap)
+        return DCR_OK;
     size_t cap = c->cap ? c->cap : 1024;
     while (cap < want)
         cap *= 2;
-    if (cap > UINT32_MAX) return dcr_fail(err, DCR_EINPUT, "too many rows in one chunk");
+    if (cap > UINT32_MAX)
+        return dcr_fail(err, DCR_EINPUT, "too many rows in one chunk");
     uint8_t *valid = realloc(c->valid, (cap + 7) / 8);
-    if (!valid) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!valid)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     c->valid = valid;
     if (c->type == DCR_TYPE_TEXT) {
         uint32_t *off = realloc(c->offsets, (cap + 1) * sizeof *off);
-        if (!off) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-        if (!c->offsets) off[0] = 0;
+        if (!off)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        if (!c->offsets)
+            off[0] = 0;
         c->offsets = off;
     } else {
         void *v = realloc(c->values, cap * dcr_type_width(c->type));
-        if (!v) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        if (!v)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
         c->values = v;
     }
     c->cap = cap;
@@ -97,7 +106,8 @@ static inline dcr_status reserve_one(dcr_column *c, dcr_error *err)
 dcr_status dcr_column_push_null(dcr_column *c, dcr_error *err)
 {
     dcr_status s = reserve_one(c, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     if (c->type == DCR_TYPE_TEXT)
         c->offsets[c->nrows + 1] = (uint32_t)c->text_len;
     else
@@ -111,7 +121,8 @@ dcr_status dcr_column_push_null(dcr_column *c, dcr_error *err)
     dcr_status fn(dcr_column *c, ctype v, dcr_error *err)                                          \
     {                                                                                              \
         dcr_status s = reserve_one(c, err);                                                        \
-        if (s != DCR_OK) return s;                                                                 \
+        if (s != DCR_OK)                                                                           \
+            return s;                                                                              \
         ((ctype *)c->values)[c->nrows] = v;                                                        \
         set_valid(c, true);                                                                        \
         return DCR_OK;                                                                             \
@@ -124,7 +135,8 @@ DEFINE_PUSH(dcr_column_push_i32, int32_t)
 dcr_status dcr_column_push_bool(dcr_column *c, bool v, dcr_error *err)
 {
     dcr_status s = reserve_one(c, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     ((uint8_t *)c->values)[c->nrows] = v ? 1 : 0;
     set_valid(c, true);
     return DCR_OK;
@@ -133,7 +145,8 @@ dcr_status dcr_column_push_bool(dcr_column *c, bool v, dcr_error *err)
 dcr_status dcr_column_push_text(dcr_column *c, const char *str, size_t len, dcr_error *err)
 {
     dcr_status s = reserve_one(c, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     if (len > UINT32_MAX - c->text_len)
         return dcr_fail(err, DCR_EINPUT, "text data of one chunk exceeds 4 GiB");
     if (c->text_len + len > c->text_cap) {
@@ -141,11 +154,13 @@ dcr_status dcr_column_push_text(dcr_column *c, const char *str, size_t len, dcr_
         while (cap < c->text_len + len)
             cap *= 2;
         char *t = realloc(c->text, cap);
-        if (!t) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        if (!t)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
         c->text = t;
         c->text_cap = cap;
     }
-    if (len) memcpy(c->text + c->text_len, str, len);
+    if (len)
+        memcpy(c->text + c->text_len, str, len);
     c->text_len += len;
     c->offsets[c->nrows + 1] = (uint32_t)c->text_len;
     set_valid(c, true);
@@ -156,7 +171,8 @@ static size_t encoded_size(const dcr_column *c)
 {
     size_t n = c->nrows;
     size_t size = 1 + (c->nnulls ? (n + 7) / 8 : 0);
-    if (c->type == DCR_TYPE_TEXT) return size + 4 * (n + 1) + c->text_len;
+    if (c->type == DCR_TYPE_TEXT)
+        return size + 4 * (n + 1) + c->text_len;
     return size + n * dcr_type_width(c->type);
 }
 
@@ -164,7 +180,8 @@ dcr_status dcr_column_encode(const dcr_column *c, dcr_buf *out, dcr_error *err)
 {
     size_t n = c->nrows;
     dcr_status s = dcr_buf_reserve(out, encoded_size(c), err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     uint8_t *p = out->data + out->len;
     *p++ = c->nnulls ? 1 : 0;
     if (c->nnulls) {
@@ -182,12 +199,14 @@ dcr_status dcr_column_encode(const dcr_column *c, dcr_buf *out, dcr_error *err)
             for (size_t i = 0; i <= n; i++, p += 4)
                 dcr_put_u32le(p, c->offsets[i]);
         }
-        if (c->text_len) memcpy(p, c->text, c->text_len);
+        if (c->text_len)
+            memcpy(p, c->text, c->text_len);
         p += c->text_len;
     } else {
         /* x86-64 and aarch64 are little-endian, the format's byte order. */
         size_t bytes = n * dcr_type_width(c->type);
-        if (bytes) memcpy(p, c->values, bytes);
+        if (bytes)
+            memcpy(p, c->values, bytes);
         p += bytes;
     }
     out->len = (size_t)(p - out->data);
@@ -219,10 +238,12 @@ static dcr_status check_fixed(const dcr_column *c, dcr_error *err)
 static dcr_status decode_text(dcr_column *c, const uint8_t *p, size_t left, dcr_error *err)
 {
     size_t n = c->nrows;
-    if (left / 4 < n + 1) return dcr_fail(err, DCR_EINPUT, "TEXT offsets truncated");
+    if (left / 4 < n + 1)
+        return dcr_fail(err, DCR_EINPUT, "TEXT offsets truncated");
     const uint8_t *off = p;
     size_t data_len = left - 4 * (n + 1);
-    if (dcr_get_u32le(off) != 0) return dcr_fail(err, DCR_EINPUT, "TEXT offsets do not start at 0");
+    if (dcr_get_u32le(off) != 0)
+        return dcr_fail(err, DCR_EINPUT, "TEXT offsets do not start at 0");
     c->offsets[0] = 0;
     for (size_t i = 1; i <= n; i++) {
         uint32_t o = dcr_get_u32le(off + 4 * i);
@@ -238,11 +259,13 @@ static dcr_status decode_text(dcr_column *c, const uint8_t *p, size_t left, dcr_
         return dcr_fail(err, DCR_EINPUT, "TEXT data is not valid UTF-8 (byte %zu)", bad);
     if (data_len > c->text_cap) {
         char *t = realloc(c->text, data_len);
-        if (!t) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        if (!t)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
         c->text = t;
         c->text_cap = data_len;
     }
-    if (data_len) memcpy(c->text, text, data_len);
+    if (data_len)
+        memcpy(c->text, text, data_len);
     c->text_len = data_len;
     return DCR_OK;
 }
@@ -252,12 +275,15 @@ dcr_status dcr_column_decode(dcr_column *c, size_t nrows, const uint8_t *data, s
 {
     dcr_column_clear(c);
     dcr_status s = grow_rows(c, nrows ? nrows : 1, err);
-    if (s != DCR_OK) return s;
-    if (len < 1 || data[0] > 1) return dcr_fail(err, DCR_EINPUT, "bad column flags");
+    if (s != DCR_OK)
+        return s;
+    if (len < 1 || data[0] > 1)
+        return dcr_fail(err, DCR_EINPUT, "bad column flags");
     bool has_nulls = data[0] == 1;
     size_t pos = 1, bitmap = (nrows + 7) / 8;
     if (has_nulls) {
-        if (len - pos < bitmap) return dcr_fail(err, DCR_EINPUT, "validity bitmap truncated");
+        if (len - pos < bitmap)
+            return dcr_fail(err, DCR_EINPUT, "validity bitmap truncated");
         memcpy(c->valid, data + pos, bitmap);
         if ((nrows & 7) && (c->valid[bitmap - 1] >> (nrows & 7)))
             return dcr_fail(err, DCR_EINPUT, "validity bitmap has bits past the last row");
@@ -272,11 +298,13 @@ dcr_status dcr_column_decode(dcr_column *c, size_t nrows, const uint8_t *data, s
     c->nnulls = nulls;
     if (has_nulls && nulls == 0)
         return dcr_fail(err, DCR_EINPUT, "column says it has NULLs but has none");
-    if (c->type == DCR_TYPE_TEXT) return decode_text(c, data + pos, len - pos, err);
+    if (c->type == DCR_TYPE_TEXT)
+        return decode_text(c, data + pos, len - pos, err);
     size_t bytes = nrows * dcr_type_width(c->type);
     if (len - pos != bytes)
         return dcr_fail(err, DCR_EINPUT, "column has %zu value bytes, expected %zu", len - pos,
                         bytes);
-    if (bytes) memcpy(c->values, data + pos, bytes);
+    if (bytes)
+        memcpy(c->values, data + pos, bytes);
     return check_fixed(c, err);
 }

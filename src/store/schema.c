@@ -13,10 +13,12 @@
 
 bool dcr_name_valid(const char *name, size_t len)
 {
-    if (len == 0 || len > DCR_NAME_MAX || (name[0] >= '0' && name[0] <= '9')) return false;
+    if (len == 0 || len > DCR_NAME_MAX || (name[0] >= '0' && name[0] <= '9'))
+        return false;
     for (size_t i = 0; i < len; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
     }
     return true;
 }
@@ -48,7 +50,8 @@ static dcr_status check_keys(json_t *obj, const char *const *allowed, const char
         bool ok = false;
         for (const char *const *a = allowed; *a; a++)
             ok |= strcmp(key, *a) == 0;
-        if (!ok) return dcr_fail(err, DCR_EINPUT, "%s: %s: unknown key \"%.64s\"", what, path, key);
+        if (!ok)
+            return dcr_fail(err, DCR_EINPUT, "%s: %s: unknown key \"%.64s\"", what, path, key);
     }
     return DCR_OK;
 }
@@ -73,7 +76,8 @@ static dcr_status parse_normalize(json_t *v, uint8_t *out, const char *what, con
                                   dcr_error *err)
 {
     *out = 0;
-    if (!v) return DCR_OK;
+    if (!v)
+        return DCR_OK;
     if (!json_is_array(v))
         return dcr_fail(err, DCR_EINPUT, "%s: %s: must be an array like [\"trim\", \"lower\"]",
                         what, path);
@@ -104,10 +108,12 @@ static dcr_status parse_column(json_t *c, size_t idx, dcr_column_def *def, const
     if (!json_is_object(c))
         return dcr_fail(err, DCR_EINPUT, "%s: %s: must be an object", what, path);
     dcr_status s = check_keys(c, keys, what, path, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     char sub[96];
     snprintf(sub, sizeof sub, "%s.name", path);
-    if ((s = parse_name(json_object_get(c, "name"), def->name, what, sub, err)) != DCR_OK) return s;
+    if ((s = parse_name(json_object_get(c, "name"), def->name, what, sub, err)) != DCR_OK)
+        return s;
     json_t *type = json_object_get(c, "type");
     if (!json_is_string(type) || !dcr_type_from_name(json_string_value(type), &def->type))
         return dcr_fail(err, DCR_EINPUT,
@@ -133,7 +139,8 @@ static dcr_status parse_schema(json_t *root, const char *what, dcr_schema *out, 
     if (!json_is_object(root))
         return dcr_fail(err, DCR_EINPUT, "%s: the schema must be a JSON object", what);
     dcr_status s = check_keys(root, keys, what, "schema", err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     if ((s = parse_name(json_object_get(root, "dataset"), out->dataset, what, "dataset", err)))
         return s;
     json_t *cols = json_object_get(root, "columns");
@@ -144,10 +151,12 @@ static dcr_status parse_schema(json_t *root, const char *what, dcr_schema *out, 
         return dcr_fail(err, DCR_EINPUT, "%s: columns: %zu columns, more than the %d allowed", what,
                         n, DCR_COLUMNS_MAX);
     out->cols = calloc(n, sizeof *out->cols);
-    if (!out->cols) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!out->cols)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     out->ncols = n;
     for (size_t i = 0; i < n; i++) {
-        if ((s = parse_column(json_array_get(cols, i), i, &out->cols[i], what, err))) return s;
+        if ((s = parse_column(json_array_get(cols, i), i, &out->cols[i], what, err)))
+            return s;
         for (size_t j = 0; j < i; j++)
             if (strcmp(out->cols[j].name, out->cols[i].name) == 0)
                 return dcr_fail(err, DCR_EINPUT, "%s: columns[%zu]: duplicate column \"%s\"", what,
@@ -167,7 +176,8 @@ dcr_status dcr_schema_parse_json(const char *json, size_t len, const char *what,
                         jerr.text);
     dcr_status s = parse_schema(root, what, out, err);
     json_decref(root);
-    if (s != DCR_OK) dcr_schema_free(out);
+    if (s != DCR_OK)
+        dcr_schema_free(out);
     return s;
 }
 
@@ -177,7 +187,8 @@ dcr_status dcr_schema_load(const char *path, dcr_schema *out, dcr_error *err)
     size_t len;
     memset(out, 0, sizeof *out);
     dcr_status s = dcr_read_file(path, SCHEMA_FILE_MAX, &text, &len, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     s = dcr_schema_parse_json(text, len, path, out, err);
     free(text);
     return s;

@@ -53,7 +53,8 @@ typedef struct {
 
 static void wipe_free(void *p, size_t len)
 {
-    if (p) dcr_wipe(p, len);
+    if (p)
+        dcr_wipe(p, len);
     free(p);
 }
 
@@ -85,7 +86,8 @@ static dcr_status job_next_payload(job *j, dcr_buf **out, dcr_error *err)
     if (j->npayloads == j->payload_cap) {
         size_t cap = j->payload_cap ? 2 * j->payload_cap : 2;
         dcr_buf *p = realloc(j->payloads, cap * sizeof *p);
-        if (!p) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        if (!p)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
         for (size_t i = j->payload_cap; i < cap; i++)
             p[i] = (dcr_buf)DCR_BUF_INIT;
         j->payloads = p;
@@ -124,7 +126,8 @@ static void normalize(const dcr_column_def *def, char **s, size_t *len)
     if (def->normalize & DCR_NORM_LOWER) {
         for (size_t i = 0; i < *len; i++) {
             char c = (*s)[i];
-            if (c >= 'A' && c <= 'Z') (*s)[i] = (char)(c + ('a' - 'A'));
+            if (c >= 'A' && c <= 'Z')
+                (*s)[i] = (char)(c + ('a' - 'A'));
         }
     }
 }
@@ -160,7 +163,8 @@ static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t
         is_null = a == b;
     }
     if (is_null) {
-        if (def->not_null) return value_error(w, line, col, s, len, "the column is NOT NULL", err);
+        if (def->not_null)
+            return value_error(w, line, col, s, len, "the column is NOT NULL", err);
         return dcr_column_push_null(c, err);
     }
     const char *why = NULL;
@@ -177,27 +181,32 @@ static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t
     }
     case DCR_TYPE_BIGINT: {
         int64_t v;
-        if (!(why = dcr_parse_bigint(s, len, &v))) return dcr_column_push_i64(c, v, err);
+        if (!(why = dcr_parse_bigint(s, len, &v)))
+            return dcr_column_push_i64(c, v, err);
         break;
     }
     case DCR_TYPE_DOUBLE: {
         double v;
-        if (!(why = dcr_parse_double(s, len, &v))) return dcr_column_push_f64(c, v, err);
+        if (!(why = dcr_parse_double(s, len, &v)))
+            return dcr_column_push_f64(c, v, err);
         break;
     }
     case DCR_TYPE_BOOLEAN: {
         bool v;
-        if (!(why = dcr_parse_bool(s, len, &v))) return dcr_column_push_bool(c, v, err);
+        if (!(why = dcr_parse_bool(s, len, &v)))
+            return dcr_column_push_bool(c, v, err);
         break;
     }
     case DCR_TYPE_DATE: {
         int32_t v;
-        if (!(why = dcr_parse_date(s, len, &v))) return dcr_column_push_i32(c, v, err);
+        if (!(why = dcr_parse_date(s, len, &v)))
+            return dcr_column_push_i32(c, v, err);
         break;
     }
     case DCR_TYPE_TIMESTAMP: {
         int64_t v;
-        if (!(why = dcr_parse_timestamp(s, len, &v))) return dcr_column_push_i64(c, v, err);
+        if (!(why = dcr_parse_timestamp(s, len, &v)))
+            return dcr_column_push_i64(c, v, err);
         break;
     }
     }
@@ -206,10 +215,12 @@ static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t
 
 static dcr_status flush_chunk(worker *w, job *j, dcr_error *err)
 {
-    if (w->chunk.nrows == 0) return DCR_OK;
+    if (w->chunk.nrows == 0)
+        return DCR_OK;
     dcr_buf *payload = NULL;
     dcr_status s = job_next_payload(j, &payload, err);
-    if (s == DCR_OK) s = dcr_chunk_encode(w->enc, w->pl->header, &w->chunk, payload, err);
+    if (s == DCR_OK)
+        s = dcr_chunk_encode(w->enc, w->pl->header, &w->chunk, payload, err);
     for (size_t i = 0; i < w->chunk.ncols; i++)
         dcr_column_clear(&w->chunk.cols[i]);
     w->chunk.nrows = 0;
@@ -300,10 +311,12 @@ static dcr_status worker_init(worker *w, const seal_plan *pl, dcr_error *err)
         w->row_fixed_bytes += width ? width : 4;
     }
     w->fields = calloc(pl->csv_fields + 1, sizeof *w->fields);
-    if (!w->fields) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!w->fields)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     int level = pl->opt->zstd_level ? pl->opt->zstd_level : DEFAULT_ZSTD_LEVEL;
     dcr_status s = dcr_chunk_encoder_new(&w->enc, level, err);
-    if (s == DCR_OK) s = dcr_chunk_init(&w->chunk, schema, err);
+    if (s == DCR_OK)
+        s = dcr_chunk_init(&w->chunk, schema, err);
     return s;
 }
 
@@ -330,7 +343,8 @@ static dcr_status fill(block_reader *br, dcr_error *err)
 {
     size_t got;
     dcr_status s = dcr_read_full(br->fd, br->buf + br->len, br->cap - br->len, &got, br->name, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     br->eof = br->len + got < br->cap;
     br->len += got;
     br->bytes += got;
@@ -358,16 +372,20 @@ static dcr_status next_block(block_reader *br, char **block, size_t *len, size_t
     for (;;) {
         if (!br->eof && br->len < br->cap) {
             dcr_status s = fill(br, err);
-            if (s != DCR_OK) return s;
+            if (s != DCR_OK)
+                return s;
         }
-        if (br->len == 0) return DCR_OK;
+        if (br->len == 0)
+            return DCR_OK;
         size_t n = dcr_csv_complete_prefix(br->buf, br->len, br->eof);
-        if (n == 0 && br->eof) n = br->len; /* an open quote at the end: let the parser say so */
+        if (n == 0 && br->eof)
+            n = br->len; /* an open quote at the end: let the parser say so */
         if (n > 0) {
             size_t rest = br->len - n;
             size_t new_cap = rest > BLOCK_BYTES ? rest + BLOCK_BYTES : BLOCK_BYTES;
             char *next = malloc(new_cap);
-            if (!next) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+            if (!next)
+                return dcr_fail(err, DCR_EINTERNAL, "out of memory");
             memcpy(next, br->buf + n, rest);
             dcr_wipe(br->buf + n, rest);
             *block = br->buf;
@@ -386,7 +404,8 @@ static dcr_status next_block(block_reader *br, char **block, size_t *len, size_t
                             "(or an unterminated quote)",
                             br->name, (unsigned long long)br->line, RECORD_MAX >> 20);
         char *bigger = realloc(br->buf, br->cap * 2);
-        if (!bigger) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        if (!bigger)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
         br->buf = bigger;
         br->cap *= 2;
     }
@@ -397,11 +416,14 @@ static dcr_status next_block(block_reader *br, char **block, size_t *len, size_t
 static bool ascii_ieq(const char *a, size_t alen, const char *b)
 {
     size_t blen = strlen(b);
-    if (alen != blen) return false;
+    if (alen != blen)
+        return false;
     for (size_t i = 0; i < alen; i++) {
         char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = (char)(x + 32);
-        if (x != y) return false;
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x + 32);
+        if (x != y)
+            return false;
     }
     return true;
 }
@@ -455,7 +477,8 @@ static dcr_status read_header(const dcr_schema *schema, char **block, size_t *le
     }
     size_t max = DCR_COLUMNS_MAX;
     dcr_csv_field *f = calloc(max + 1, sizeof *f);
-    if (!f) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!f)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     dcr_csv_reader r;
     dcr_csv_reader_init(&r, *block, *len, 1);
     uint64_t line;
@@ -470,7 +493,8 @@ static dcr_status read_header(const dcr_schema *schema, char **block, size_t *le
     for (size_t i = 0; s == DCR_OK && i < *nfields; i++)
         if (dcr_utf8_check(f[i].ptr, f[i].len) != f[i].len)
             s = dcr_fail(err, DCR_EINPUT, "%s: line 1, field %zu: not valid UTF-8", name, i + 1);
-    if (s == DCR_OK) s = match_header(schema, f, *nfields, csv_index, name, err);
+    if (s == DCR_OK)
+        s = match_header(schema, f, *nfields, csv_index, name, err);
     free(f);
     if (s == DCR_OK) {
         *len -= (size_t)(r.pos - *block);
@@ -503,7 +527,8 @@ static dcr_status write_chunk(writer *wr, const uint8_t *payload, size_t len, bo
     wr->out.len = 0;
     dcr_status s =
         dcr_chunk_encrypt(wr->header, wr->key, wr->index, last, payload, len, &wr->out, err);
-    if (s == DCR_OK) s = dcr_write_all(wr->fd, wr->out.data, wr->out.len, "output", err);
+    if (s == DCR_OK)
+        s = dcr_write_all(wr->fd, wr->out.data, wr->out.len, "output", err);
     if (s == DCR_OK) {
         wr->index++;
         wr->stats->chunks++;
@@ -517,7 +542,8 @@ static dcr_status writer_push(writer *wr, dcr_buf *payload, dcr_error *err)
 {
     if (wr->have_pending) {
         dcr_status s = write_chunk(wr, wr->pending.data, wr->pending.len, false, err);
-        if (s != DCR_OK) return s;
+        if (s != DCR_OK)
+            return s;
     }
     dcr_buf t = wr->pending; /* swap, so buffers are reused, not copied */
     wr->pending = *payload;
@@ -528,14 +554,18 @@ static dcr_status writer_push(writer *wr, dcr_buf *payload, dcr_error *err)
 
 static dcr_status writer_finish(writer *wr, const dcr_schema *schema, dcr_error *err)
 {
-    if (wr->have_pending) return write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
+    if (wr->have_pending)
+        return write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
     /* no rows at all: one empty final chunk still proves nothing was cut off */
     dcr_chunk empty;
     dcr_chunk_encoder *enc = NULL;
     dcr_status s = dcr_chunk_init(&empty, schema, err);
-    if (s == DCR_OK) s = dcr_chunk_encoder_new(&enc, DEFAULT_ZSTD_LEVEL, err);
-    if (s == DCR_OK) s = dcr_chunk_encode(enc, wr->header, &empty, &wr->pending, err);
-    if (s == DCR_OK) s = write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
+    if (s == DCR_OK)
+        s = dcr_chunk_encoder_new(&enc, DEFAULT_ZSTD_LEVEL, err);
+    if (s == DCR_OK)
+        s = dcr_chunk_encode(enc, wr->header, &empty, &wr->pending, err);
+    if (s == DCR_OK)
+        s = write_chunk(wr, wr->pending.data, wr->pending.len, true, err);
     dcr_chunk_encoder_free(enc);
     dcr_chunk_free(&empty);
     return s;
@@ -560,9 +590,10 @@ static dcr_status note_bad_rows(writer *wr, job *j, dcr_error *err)
     }
     st->bad_rows += j->bad_rows;
     if (j->bad_rows && st->bad_rows > wr->max_bad_rows)
-        return dcr_fail(err, DCR_EINPUT, "%s: more than %llu rows with bad values (the limit "
-                        "set by --max-bad-rows); the first ones were reported", wr->in_name,
-                        (unsigned long long)wr->max_bad_rows);
+        return dcr_fail(err, DCR_EINPUT,
+                        "%s: more than %llu rows with bad values (the limit "
+                        "set by --max-bad-rows); the first ones were reported",
+                        wr->in_name, (unsigned long long)wr->max_bad_rows);
     return DCR_OK;
 }
 
@@ -617,7 +648,8 @@ static dcr_status run_blocks(dcr_ordered_pool *pool, writer *wr, block_reader *b
         char *block;
         size_t len, cap;
         uint64_t line;
-        if ((s = next_block(br, &block, &len, &cap, &line, err)) || len == 0) break;
+        if ((s = next_block(br, &block, &len, &cap, &line, err)) || len == 0)
+            break;
         s = submit(pool, wr, block, len, cap, line, err);
     }
     while (s == DCR_OK && dcr_pool_pending(pool) > 0)
@@ -642,7 +674,8 @@ static dcr_status run_pipeline(const seal_plan *plan, job *ring, size_t ring_cap
             ready++;
     }
     dcr_ordered_pool *pool = NULL;
-    if (s == DCR_OK) s = dcr_pool_start(&pool, n, ctx, ring, ring_cap, sizeof *ring, run_job, err);
+    if (s == DCR_OK)
+        s = dcr_pool_start(&pool, n, ctx, ring, ring_cap, sizeof *ring, run_job, err);
     if (s == DCR_OK)
         s = run_blocks(pool, wr, br, first, first_len, first_cap, first_line, skip, err);
     else
@@ -667,8 +700,8 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
     seal_plan plan = {.opt = opt, .csv_index = csv_index};
     size_t ring_cap = (opt->threads > 0 ? (size_t)opt->threads : dcr_pool_default_workers()) + 2;
     job *ring = calloc(ring_cap, sizeof *ring);
-    writer wr = {.fd = out_fd, .stats = stats, .max_bad_rows = opt->max_bad_rows,
-                 .in_name = opt->in_name};
+    writer wr = {
+        .fd = out_fd, .stats = stats, .max_bad_rows = opt->max_bad_rows, .in_name = opt->in_name};
     dcr_sealed_header header;
     uint8_t key[DCR_DATA_KEY_LEN];
     bool have_header = false;
@@ -680,7 +713,8 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
         s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
         goto done;
     }
-    if ((s = next_block(&br, &first, &first_len, &first_cap, &first_line, err))) goto done;
+    if ((s = next_block(&br, &first, &first_len, &first_cap, &first_line, err)))
+        goto done;
     char *records = first;
     size_t records_len = first_len;
     if ((s = read_header(schema, &records, &records_len, &first_line, csv_index, &plan.csv_fields,
@@ -697,13 +731,15 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
         stats->bytes_out += hbuf.len;
     }
     dcr_buf_free(&hbuf);
-    if (s != DCR_OK) goto done;
+    if (s != DCR_OK)
+        goto done;
     plan.header = wr.header = &header;
     wr.key = key;
     s = run_pipeline(&plan, ring, ring_cap, &wr, &br, first, records_len, first_cap, first_line,
                      (size_t)(records - first), err);
     first = NULL; /* handed over */
-    if (s == DCR_OK) s = writer_finish(&wr, schema, err);
+    if (s == DCR_OK)
+        s = writer_finish(&wr, schema, err);
 done:
     stats->bytes_in = br.bytes;
     wipe_free(first, first_cap);
@@ -715,6 +751,7 @@ done:
     dcr_buf_wipe_free(&wr.pending);
     dcr_buf_free(&wr.out);
     dcr_wipe(key, sizeof key);
-    if (have_header) dcr_sealed_header_free(&header);
+    if (have_header)
+        dcr_sealed_header_free(&header);
     return s;
 }

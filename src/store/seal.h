@@ -28,11 +28,11 @@ typedef struct {
     size_t nrecipients;
     const uint8_t *context; /* e.g. a contract hash; may be NULL */
     size_t context_len;
-    int threads;         /* worker threads; 0 = one per online CPU */
-    int zstd_level;      /* 0 = default */
-    uint32_t chunk_rows; /* rows per chunk; 0 = default (1 Mi) */
+    int threads;           /* worker threads; 0 = one per online CPU */
+    int zstd_level;        /* 0 = default */
+    uint32_t chunk_rows;   /* rows per chunk; 0 = default (1 Mi) */
     uint64_t max_bad_rows; /* rows with bad values to skip before refusing; 0 = none */
-    const char *in_name; /* for messages */
+    const char *in_name;   /* for messages */
 } dcr_seal_options;
 
 typedef struct {

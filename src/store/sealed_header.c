@@ -35,7 +35,8 @@ static dcr_status write_core(const dcr_sealed_header *h, dcr_buf *out, dcr_error
     const dcr_schema *s = &h->schema;
     size_t cap = DCR_SEALED_PREAMBLE_LEN + 128 + h->context_len + s->ncols * (DCR_NAME_MAX + 4);
     dcr_status st = dcr_buf_reserve(out, cap, err);
-    if (st != DCR_OK) return st;
+    if (st != DCR_OK)
+        return st;
     uint8_t *p = out->data + out->len;
     memcpy(p, DCR_SEALED_MAGIC, 8);
     dcr_put_u16le(p + 8, DCR_SEALED_VERSION);
@@ -91,7 +92,8 @@ static dcr_status wrap_for(dcr_sealed_header *h, const dcr_party_pub *pub,
                            dcr_error *err)
 {
     dcr_status s = dcr_hpke_key_id(pub->hpke_pub, r->key_id, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     return dcr_hpke_seal(pub->hpke_pub, wrap_info, sizeof wrap_info - 1, h->core_hash,
                          sizeof h->core_hash, data_key, DCR_DATA_KEY_LEN, r->enc, r->wrapped, err);
 }
@@ -114,10 +116,12 @@ dcr_status dcr_sealed_header_create(dcr_sealed_header *h, const dcr_schema *sche
         chunk_bytes_max < 1024 || chunk_bytes_max > DCR_SEALED_CHUNK_BYTES_LIMIT)
         return dcr_fail(err, DCR_EUSAGE, "chunk limits out of range");
     dcr_status s = copy_schema(&h->schema, schema, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     h->chunk_rows_max = chunk_rows_max;
     h->chunk_bytes_max = chunk_bytes_max;
-    if (context_len) memcpy(h->context, context, context_len);
+    if (context_len)
+        memcpy(h->context, context, context_len);
     h->context_len = context_len;
     h->nrecipients = nrecipients;
     size_t start = out->len;
@@ -127,11 +131,14 @@ dcr_status dcr_sealed_header_create(dcr_sealed_header *h, const dcr_schema *sche
     size_t core_len = out->len - start;
     size_t body_len = core_len - DCR_SEALED_PREAMBLE_LEN + 1 + nrecipients * 88;
     dcr_put_u32le(out->data + start + 12, (uint32_t)body_len);
-    if ((s = dcr_sha256(out->data + start, core_len, h->core_hash, err))) goto fail;
+    if ((s = dcr_sha256(out->data + start, core_len, h->core_hash, err)))
+        goto fail;
     for (size_t i = 0; i < nrecipients; i++)
-        if ((s = wrap_for(h, &recipients[i], data_key, &h->recipients[i], err))) goto fail;
+        if ((s = wrap_for(h, &recipients[i], data_key, &h->recipients[i], err)))
+            goto fail;
     uint8_t count = (uint8_t)nrecipients;
-    if ((s = dcr_buf_append(out, &count, 1, err))) goto fail;
+    if ((s = dcr_buf_append(out, &count, 1, err)))
+        goto fail;
     for (size_t i = 0; i < nrecipients; i++) {
         const dcr_sealed_recipient *r = &h->recipients[i];
         if ((s = dcr_buf_append(out, r->key_id, sizeof r->key_id, err)) ||
@@ -160,7 +167,8 @@ static bool take(cursor *c, void *dst, size_t n, const char *field)
         dcr_fail(c->err, DCR_EINPUT, "sealed header truncated in %s", field);
         return false;
     }
-    if (dst) memcpy(dst, c->p, n);
+    if (dst)
+        memcpy(dst, c->p, n);
     c->p += n;
     c->left -= n;
     return true;
@@ -174,7 +182,8 @@ static bool take_u8(cursor *c, uint8_t *v, const char *field)
 static bool take_u16(cursor *c, uint16_t *v, const char *field)
 {
     uint8_t b[2];
-    if (!take(c, b, 2, field)) return false;
+    if (!take(c, b, 2, field))
+        return false;
     *v = dcr_get_u16le(b);
     return true;
 }
@@ -182,7 +191,8 @@ static bool take_u16(cursor *c, uint16_t *v, const char *field)
 static bool take_u32(cursor *c, uint32_t *v, const char *field)
 {
     uint8_t b[4];
-    if (!take(c, b, 4, field)) return false;
+    if (!take(c, b, 4, field))
+        return false;
     *v = dcr_get_u32le(b);
     return true;
 }
@@ -208,10 +218,12 @@ static dcr_status parse_name_field(cursor *c, char out[DCR_NAME_MAX + 1], const 
                                    dcr_error *err)
 {
     uint8_t len;
-    if (!take_u8(c, &len, field)) return err->code;
+    if (!take_u8(c, &len, field))
+        return err->code;
     if (len == 0 || len > DCR_NAME_MAX)
         return dcr_fail(err, DCR_EINPUT, "sealed header: %s has invalid length %u", field, len);
-    if (!take(c, out, len, field)) return err->code;
+    if (!take(c, out, len, field))
+        return err->code;
     out[len] = '\0';
     if (!dcr_name_valid(out, len))
         return dcr_fail(err, DCR_EINPUT, "sealed header: %s is not a valid name", field);
@@ -221,16 +233,20 @@ static dcr_status parse_name_field(cursor *c, char out[DCR_NAME_MAX + 1], const 
 static dcr_status parse_columns(cursor *c, dcr_schema *s, dcr_error *err)
 {
     uint16_t ncols;
-    if (!take_u16(c, &ncols, "column count")) return err->code;
-    if (ncols == 0 || ncols > DCR_COLUMNS_MAX) return bad(err, "column count out of range");
+    if (!take_u16(c, &ncols, "column count"))
+        return err->code;
+    if (ncols == 0 || ncols > DCR_COLUMNS_MAX)
+        return bad(err, "column count out of range");
     s->cols = calloc(ncols, sizeof *s->cols);
-    if (!s->cols) return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (!s->cols)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     s->ncols = ncols;
     for (size_t i = 0; i < ncols; i++) {
         dcr_column_def *d = &s->cols[i];
         uint8_t type, norm, flags;
         dcr_status st = parse_name_field(c, d->name, "column name", err);
-        if (st != DCR_OK) return st;
+        if (st != DCR_OK)
+            return st;
         if (!take_u8(c, &type, "column type") || !take_u8(c, &norm, "column normalisation") ||
             !take_u8(c, &flags, "column flags"))
             return err->code;
@@ -251,8 +267,10 @@ static dcr_status parse_columns(cursor *c, dcr_schema *s, dcr_error *err)
 static dcr_status parse_recipients(cursor *c, dcr_sealed_header *h, dcr_error *err)
 {
     uint8_t n;
-    if (!take_u8(c, &n, "recipient count")) return err->code;
-    if (n < 1 || n > DCR_SEALED_RECIPIENTS_MAX) return bad(err, "recipient count out of range");
+    if (!take_u8(c, &n, "recipient count"))
+        return err->code;
+    if (n < 1 || n > DCR_SEALED_RECIPIENTS_MAX)
+        return bad(err, "recipient count out of range");
     h->nrecipients = n;
     for (size_t i = 0; i < n; i++) {
         dcr_sealed_recipient *r = &h->recipients[i];
@@ -267,7 +285,8 @@ static dcr_status parse_recipients(cursor *c, dcr_sealed_header *h, dcr_error *e
 static dcr_status parse_body(cursor *c, dcr_sealed_header *h, dcr_error *err)
 {
     dcr_status s = parse_suite(c, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     uint8_t ctx_len;
     if (!take(c, h->nonce_prefix, 7, "nonce prefix") ||
         !take_u32(c, &h->chunk_rows_max, "chunk limits") ||
@@ -276,9 +295,12 @@ static dcr_status parse_body(cursor *c, dcr_sealed_header *h, dcr_error *err)
     if (h->chunk_rows_max < 1 || h->chunk_rows_max > DCR_SEALED_CHUNK_ROWS_LIMIT ||
         h->chunk_bytes_max < 1024 || h->chunk_bytes_max > DCR_SEALED_CHUNK_BYTES_LIMIT)
         return bad(err, "chunk limits out of range");
-    if (!take_u8(c, &ctx_len, "context")) return err->code;
-    if (ctx_len > DCR_SEALED_CONTEXT_MAX) return bad(err, "context too long");
-    if (!take(c, h->context, ctx_len, "context")) return err->code;
+    if (!take_u8(c, &ctx_len, "context"))
+        return err->code;
+    if (ctx_len > DCR_SEALED_CONTEXT_MAX)
+        return bad(err, "context too long");
+    if (!take(c, h->context, ctx_len, "context"))
+        return err->code;
     h->context_len = ctx_len;
     if ((s = parse_name_field(c, h->schema.dataset, "dataset name", err)) ||
         (s = parse_columns(c, &h->schema, err)))
@@ -297,9 +319,11 @@ dcr_status dcr_sealed_preamble_parse(const uint8_t *buf, size_t len, size_t *hea
                         "sealed format version %u is not supported (this dcr "
                         "reads version %d)",
                         version, DCR_SEALED_VERSION);
-    if (dcr_get_u16le(buf + 10) != 0) return bad(err, "reserved flags are set");
+    if (dcr_get_u16le(buf + 10) != 0)
+        return bad(err, "reserved flags are set");
     uint32_t body_len = dcr_get_u32le(buf + 12);
-    if (body_len > DCR_SEALED_HEADER_MAX) return bad(err, "header length out of range");
+    if (body_len > DCR_SEALED_HEADER_MAX)
+        return bad(err, "header length out of range");
     *header_len = DCR_SEALED_PREAMBLE_LEN + body_len;
     return DCR_OK;
 }
@@ -310,7 +334,8 @@ dcr_status dcr_sealed_header_parse(const uint8_t *buf, size_t len, dcr_sealed_he
     memset(h, 0, sizeof *h);
     *need = DCR_SEALED_PREAMBLE_LEN;
     dcr_status st = dcr_sealed_preamble_parse(buf, len, need, err);
-    if (st != DCR_OK) return st;
+    if (st != DCR_OK)
+        return st;
     if (len < *need)
         return dcr_fail(err, DCR_EINPUT, "sealed header truncated (%zu of %zu bytes)", len, *need);
     size_t body_len = *need - DCR_SEALED_PREAMBLE_LEN;
@@ -320,8 +345,10 @@ dcr_status dcr_sealed_header_parse(const uint8_t *buf, size_t len, dcr_sealed_he
         size_t core_len = (size_t)(c.p - buf);
         s = dcr_sha256(buf, core_len, h->core_hash, err);
     }
-    if (s == DCR_OK) s = parse_recipients(&c, h, err);
-    if (s == DCR_OK && c.left != 0) s = bad(err, "trailing bytes after the recipient list");
+    if (s == DCR_OK)
+        s = parse_recipients(&c, h, err);
+    if (s == DCR_OK && c.left != 0)
+        s = bad(err, "trailing bytes after the recipient list");
     if (s != DCR_OK) {
         dcr_sealed_header_free(h);
         return s;
@@ -335,10 +362,12 @@ dcr_status dcr_sealed_unwrap_key(const dcr_sealed_header *h, const dcr_party_key
 {
     uint8_t id[DCR_KEY_ID_LEN];
     dcr_status s = dcr_hpke_key_id(key->pub.hpke_pub, id, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     for (size_t i = 0; i < h->nrecipients; i++) {
         const dcr_sealed_recipient *r = &h->recipients[i];
-        if (memcmp(r->key_id, id, sizeof id) != 0) continue;
+        if (memcmp(r->key_id, id, sizeof id) != 0)
+            continue;
         s = dcr_hpke_open(key->hpke_priv, r->enc, wrap_info, sizeof wrap_info - 1, h->core_hash,
                           sizeof h->core_hash, r->wrapped, sizeof r->wrapped, data_key, err);
         if (s != DCR_OK)

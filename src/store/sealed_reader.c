@@ -20,10 +20,12 @@ static dcr_status pread_exact(const dcr_sealed_reader *r, void *buf, size_t len,
     size_t done = 0;
     while (done < len) {
         ssize_t n = pread(r->fd, p + done, len - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n < 0)
             return dcr_fail(err, DCR_EINPUT, "%s: read failed: %s", r->path, strerror(errno));
-        if (n == 0) return dcr_fail(err, DCR_EINPUT, "%s: file changed while being read", r->path);
+        if (n == 0)
+            return dcr_fail(err, DCR_EINPUT, "%s: file changed while being read", r->path);
         done += (size_t)n;
     }
     return DCR_OK;
@@ -34,7 +36,8 @@ dcr_status dcr_sealed_reader_open(dcr_sealed_reader *r, const char *path, dcr_er
     memset(r, 0, sizeof *r);
     r->path = path;
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0) return dcr_fail(err, DCR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (r->fd < 0)
+        return dcr_fail(err, DCR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         dcr_sealed_reader_close(r);
@@ -45,13 +48,17 @@ dcr_status dcr_sealed_reader_open(dcr_sealed_reader *r, const char *path, dcr_er
     size_t need = sizeof pre;
     dcr_status s = r->file_size < need ? dcr_fail(err, DCR_EINPUT, "too short for a sealed file")
                                        : pread_exact(r, pre, need, 0, err);
-    if (s == DCR_OK) s = dcr_sealed_preamble_parse(pre, sizeof pre, &need, err);
+    if (s == DCR_OK)
+        s = dcr_sealed_preamble_parse(pre, sizeof pre, &need, err);
     uint8_t *hbuf = NULL;
     if (s == DCR_OK && need > r->file_size)
         s = dcr_fail(err, DCR_EINPUT, "the file ends inside its header");
-    if (s == DCR_OK && !(hbuf = malloc(need))) s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
-    if (s == DCR_OK) s = pread_exact(r, hbuf, need, 0, err);
-    if (s == DCR_OK) s = dcr_sealed_header_parse(hbuf, need, &r->header, &need, err);
+    if (s == DCR_OK && !(hbuf = malloc(need)))
+        s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    if (s == DCR_OK)
+        s = pread_exact(r, hbuf, need, 0, err);
+    if (s == DCR_OK)
+        s = dcr_sealed_header_parse(hbuf, need, &r->header, &need, err);
     free(hbuf);
     if (s != DCR_OK) {
         dcr_error_prefix(err, "%s", path);
@@ -64,7 +71,8 @@ dcr_status dcr_sealed_reader_open(dcr_sealed_reader *r, const char *path, dcr_er
 
 void dcr_sealed_reader_close(dcr_sealed_reader *r)
 {
-    if (r->fd >= 0) close(r->fd);
+    if (r->fd >= 0)
+        close(r->fd);
     r->fd = -1;
     dcr_sealed_header_free(&r->header);
     dcr_buf_free(&r->ct);
@@ -95,7 +103,8 @@ dcr_status dcr_sealed_reader_next(dcr_sealed_reader *r, const uint8_t **ct, size
         return dcr_fail(err, DCR_EINPUT, "%s: the file ends inside the length of chunk %u", r->path,
                         r->index);
     dcr_status s = pread_exact(r, len_bytes, 4, r->offset, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     uint32_t len = dcr_get_u32le(len_bytes);
     if (len < 16 || len - 16 > r->header.chunk_bytes_max)
         return dcr_fail(err, DCR_EINPUT, "%s: chunk %u at byte %llu has an invalid length %u",

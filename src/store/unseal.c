@@ -19,7 +19,8 @@
 
 static dcr_status write_value(const dcr_column *c, size_t row, dcr_buf *out, dcr_error *err)
 {
-    if (dcr_column_is_null(c, row)) return DCR_OK;
+    if (dcr_column_is_null(c, row))
+        return DCR_OK;
     char text[DCR_VALUE_TEXT_MAX];
     size_t n = 0;
     switch (c->type) {
@@ -52,10 +53,13 @@ static dcr_status write_chunk_rows(const dcr_chunk *chunk, dcr_buf *out, dcr_err
     dcr_status s = DCR_OK;
     for (size_t row = 0; s == DCR_OK && row < chunk->nrows; row++) {
         for (size_t c = 0; s == DCR_OK && c < chunk->ncols; c++) {
-            if (c > 0) s = dcr_buf_append(out, ",", 1, err);
-            if (s == DCR_OK) s = write_value(&chunk->cols[c], row, out, err);
+            if (c > 0)
+                s = dcr_buf_append(out, ",", 1, err);
+            if (s == DCR_OK)
+                s = write_value(&chunk->cols[c], row, out, err);
         }
-        if (s == DCR_OK) s = dcr_buf_append(out, "\n", 1, err);
+        if (s == DCR_OK)
+            s = dcr_buf_append(out, "\n", 1, err);
     }
     return s;
 }
@@ -64,7 +68,8 @@ static dcr_status write_header_row(const dcr_schema *schema, dcr_buf *out, dcr_e
 {
     dcr_status s = DCR_OK;
     for (size_t c = 0; s == DCR_OK && c < schema->ncols; c++) {
-        if (c > 0) s = dcr_buf_append(out, ",", 1, err);
+        if (c > 0)
+            s = dcr_buf_append(out, ",", 1, err);
         if (s == DCR_OK)
             s = dcr_buf_append(out, schema->cols[c].name, strlen(schema->cols[c].name), err);
     }
@@ -96,10 +101,12 @@ static dcr_status run_task(void *ctx, void *task, dcr_error *err)
     t->rows = 0;
     dcr_status s = dcr_sealed_reader_decrypt(w->r, w->key, t->ct.data, t->ct.len, t->index, t->last,
                                              &w->plain, err);
-    if (s != DCR_OK || t->verify_only) return s;
+    if (s != DCR_OK || t->verify_only)
+        return s;
     s = dcr_chunk_decode(&w->r->header, w->plain.data, w->plain.len, NULL, &w->chunk, &w->scratch,
                          err);
-    if (s != DCR_OK) return dcr_error_prefix(err, "%s: chunk %u", w->r->path, t->index);
+    if (s != DCR_OK)
+        return dcr_error_prefix(err, "%s: chunk %u", w->r->path, t->index);
     t->rows = w->chunk.nrows;
     return write_chunk_rows(&w->chunk, &t->csv, err);
 }
@@ -128,8 +135,10 @@ static dcr_status consume_oldest(dcr_ordered_pool *pool, pass_sink *sink, dcr_er
         sink->chunks++;
         sink->rows += t->rows;
         sink->saw_last = t->last;
-        if (sink->fd >= 0) s = dcr_buf_append(&sink->out, t->csv.data, t->csv.len, err);
-        if (s == DCR_OK && sink->out.len >= FLUSH_BYTES) s = flush(sink, err);
+        if (sink->fd >= 0)
+            s = dcr_buf_append(&sink->out, t->csv.data, t->csv.len, err);
+        if (s == DCR_OK && sink->out.len >= FLUSH_BYTES)
+            s = flush(sink, err);
     }
     dcr_buf_wipe_free(&t->csv); /* plaintext: do not keep it around between chunks */
     dcr_pool_release_oldest(pool);
@@ -145,13 +154,16 @@ static dcr_status feed_chunks(dcr_sealed_reader *r, dcr_ordered_pool *pool, bool
         size_t ct_len;
         uint32_t index;
         bool last;
-        if ((s = dcr_sealed_reader_next(r, &ct, &ct_len, &index, &last, err)) || !ct) break;
+        if ((s = dcr_sealed_reader_next(r, &ct, &ct_len, &index, &last, err)) || !ct)
+            break;
         chunk_task *t;
         while (s == DCR_OK && !(t = dcr_pool_free_slot(pool)))
             s = consume_oldest(pool, sink, err);
-        if (s != DCR_OK) break;
+        if (s != DCR_OK)
+            break;
         t->ct.len = 0;
-        if ((s = dcr_buf_append(&t->ct, ct, ct_len, err))) break;
+        if ((s = dcr_buf_append(&t->ct, ct, ct_len, err)))
+            break;
         t->index = index;
         t->last = last;
         t->verify_only = verify_only;
@@ -159,7 +171,8 @@ static dcr_status feed_chunks(dcr_sealed_reader *r, dcr_ordered_pool *pool, bool
     }
     while (s == DCR_OK && dcr_pool_pending(pool) > 0)
         s = consume_oldest(pool, sink, err);
-    if (s == DCR_OK && sink->fd >= 0) s = flush(sink, err);
+    if (s == DCR_OK && sink->fd >= 0)
+        s = flush(sink, err);
     if (s == DCR_OK && !sink->saw_last)
         s = dcr_fail(err, DCR_EINPUT, "%s: no final chunk", r->path);
     return s;
@@ -178,12 +191,15 @@ static dcr_status run_pass(dcr_sealed_reader *r, const uint8_t key[DCR_DATA_KEY_
     while (s == DCR_OK && ready < n) {
         workers[ready] = (chunk_worker){.r = r, .key = key};
         ctx[ready] = &workers[ready];
-        if ((s = dcr_chunk_init(&workers[ready].chunk, &r->header.schema, err)) == DCR_OK) ready++;
+        if ((s = dcr_chunk_init(&workers[ready].chunk, &r->header.schema, err)) == DCR_OK)
+            ready++;
     }
     dcr_ordered_pool *pool = NULL;
-    if (s == DCR_OK) s = dcr_pool_start(&pool, n, ctx, tasks, ring, sizeof *tasks, run_task, err);
+    if (s == DCR_OK)
+        s = dcr_pool_start(&pool, n, ctx, tasks, ring, sizeof *tasks, run_task, err);
     dcr_sealed_reader_rewind(r);
-    if (s == DCR_OK) s = feed_chunks(r, pool, verify_only, sink, err);
+    if (s == DCR_OK)
+        s = feed_chunks(r, pool, verify_only, sink, err);
     dcr_pool_stop(pool);
     dcr_sealed_reader_rewind(r);
     for (size_t i = 0; i < ready; i++) {
@@ -216,10 +232,12 @@ dcr_status dcr_unseal_csv(dcr_sealed_reader *r, const uint8_t key[DCR_DATA_KEY_L
     memset(stats, 0, sizeof *stats);
     uint64_t verified;
     dcr_status s = dcr_unseal_verify(r, key, &verified, err);
-    if (s != DCR_OK) return s;
+    if (s != DCR_OK)
+        return s;
     pass_sink sink = {.fd = out_fd};
     s = write_header_row(&r->header.schema, &sink.out, err);
-    if (s == DCR_OK) s = run_pass(r, key, false, &sink, err);
+    if (s == DCR_OK)
+        s = run_pass(r, key, false, &sink, err);
     if (s == DCR_OK && sink.chunks != verified)
         s = dcr_fail(err, DCR_EINPUT, "%s: file changed while being read", r->path);
     stats->rows = sink.rows;

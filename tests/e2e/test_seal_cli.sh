@@ -45,7 +45,15 @@ check "--force overwrites" "$DCR" seal --schema schema.json --in data.csv --out 
 printf 'email,spend,visits,member,joined,seen,note\nok@example.com,1,1,t,2024-01-01,2024-01-01,\nbad@example.com,1,many,t,2024-01-01,2024-01-01,\n' > bad.csv
 expect_exit 3 'bad.csv: line 3, column "visits" \(field 3\): invalid BIGINT value "many"' "bad value names file, line, column and value" "$DCR" seal --schema schema.json --in bad.csv --out bad.dcr --to alice.pub
 check "a refused input leaves no output" test ! -e bad.dcr
+"$DCR" seal --schema schema.json --in bad.csv --out skip.dcr --to alice.pub --max-bad-rows 1 2> skip.err
+check "--max-bad-rows skips and reports the bad row" grep -q 'bad.csv: line 3, column "visits"' skip.err
+check "--max-bad-rows keeps the good rows" bash -c "'$DCR' unseal --key alice.key skip.dcr | grep -c example.com | grep -qx 1"
+printf 'email,spend,visits,member,joined,seen,note\nx@y,1,1,nope,2024-01-01,2024-01-01,\nx@y,1,1,t,2024-01-01,2024-01-01,\nx@y,one,1,t,2024-01-01,2024-01-01,\nx@y,1,1\n' > bad3.csv
+expect_exit 3 'more than 2 rows with bad values' "--max-bad-rows refuses past its limit" "$DCR" seal --schema schema.json --in bad3.csv --out bad3.dcr --to alice.pub --max-bad-rows 2
+check "a refused input leaves no output (limit)" test ! -e bad3.dcr
 printf 'email,spend,visits,member,joined,seen,note\n,1,1,t,2024-01-01,2024-01-01,\n' > null.csv
+printf 'email,spend,visits,member,joined,seen,note\nx@y,1,1,t,2024-01-01,2024-01-01,a\0b\n' > nul.csv
+expect_exit 3 'column "note" \(field 7\): invalid TEXT value "a\\x00b": contains a NUL byte' "a NUL byte in TEXT is refused" "$DCR" seal --schema schema.json --in nul.csv --out nul.dcr --to alice.pub
 expect_exit 3 'column "email".*NOT NULL' "NOT NULL is enforced" "$DCR" seal --schema schema.json --in null.csv --out null.dcr --to alice.pub
 expect_exit 3 'unknown key "typo"' "schema with an unknown key is refused" bash -c "echo '{\"dataset\":\"d\",\"typo\":1,\"columns\":[]}' > s2.json; '$DCR' seal --schema s2.json --in data.csv --out x.dcr --to alice.pub"
 expect_exit 3 'invalid JSON' "schema with bad JSON is refused" bash -c "echo '{\"dataset\":' > s3.json; '$DCR' seal --schema s3.json --in data.csv --out x.dcr --to alice.pub"
@@ -67,7 +75,7 @@ check "no plaintext written for tampered files" test "$leaked" -eq 0
 head -c $((size - 20)) small.dcr > trunc.dcr
 expect_exit 3 'truncated' "a truncated file is refused" "$DCR" unseal --key alice.key trunc.dcr
 
-expect_exit 2 'required' "missing options are a usage error" "$DCR" seal --in data.csv
+expect_exit 2 'required|exactly one of' "missing options are a usage error" "$DCR" seal --in data.csv
 expect_exit 2 'unknown command' "an unknown command is a usage error" "$DCR" frobnicate
 check "dcr help lists commands" bash -c "'$DCR' help | grep -q 'unseal'"
 check "dcr seal --help" bash -c "'$DCR' seal --help | grep -q 'Usage: dcr seal'"

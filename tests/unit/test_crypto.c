@@ -259,13 +259,15 @@ static void test_aes256gcm_tamper(void)
     /* Every bit of ciphertext and tag. */
     for (size_t bit = 0; bit < 8 * sizeof ct; bit++) {
         ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        if (!open_fails_wiped(key, iv, aad, sizeof aad, ct, sizeof ct)) bad++;
+        if (!open_fails_wiped(key, iv, aad, sizeof aad, ct, sizeof ct))
+            bad++;
         ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
     /* Every bit of the aad. */
     for (size_t bit = 0; bit < 8 * sizeof aad; bit++) {
         aad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        if (!open_fails_wiped(key, iv, aad, sizeof aad, ct, sizeof ct)) bad++;
+        if (!open_fails_wiped(key, iv, aad, sizeof aad, ct, sizeof ct))
+            bad++;
         aad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
     CHECK(bad == 0);
@@ -332,7 +334,8 @@ static void test_ed25519_rfc8032(void)
         int bad = 0;
         for (size_t bit = 0; bit < 512; bit++) {
             sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-            if (dcr_ed25519_verify(pub, msg, msg_len, sig, &err) != DCR_ECRYPTO) bad++;
+            if (dcr_ed25519_verify(pub, msg, msg_len, sig, &err) != DCR_ECRYPTO)
+                bad++;
             sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         }
         CHECK(bad == 0);
@@ -766,7 +769,8 @@ static void test_party_key_round_trip(void)
     CHECK(pub_text[11 + 64] == ':' && pub_text[DCR_PUB_TEXT_LEN] == '\n');
     int lower_hex = 1;
     for (size_t i = 11; i < DCR_PUB_TEXT_LEN; i++)
-        if (i != 75 && !strchr("0123456789abcdef", pub_text[i])) lower_hex = 0;
+        if (i != 75 && !strchr("0123456789abcdef", pub_text[i]))
+            lower_hex = 0;
     CHECK(lower_hex);
 
     dcr_party_key_format(&key, key_text, sizeof key_text);
@@ -783,7 +787,8 @@ static void test_party_key_round_trip(void)
 
     /* Uppercase hex is accepted. */
     for (size_t i = 11; i < DCR_PUB_TEXT_LEN; i++)
-        if (pub_text[i] >= 'a' && pub_text[i] <= 'f') pub_text[i] = (char)(pub_text[i] - 'a' + 'A');
+        if (pub_text[i] >= 'a' && pub_text[i] <= 'f')
+            pub_text[i] = (char)(pub_text[i] - 'a' + 'A');
     CHECK(dcr_party_pub_parse(pub_text, strlen(pub_text), &pub, "x.pub", &err) == DCR_OK);
     CHECK_MEM(&pub, &key.pub, sizeof pub);
 
@@ -893,7 +898,8 @@ static int write_file(const char *name, const char *text, mode_t mode, char *pat
     snprintf(path, n, "%s/%s", tmpdir, name);
     unlink(path);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return 0;
+    if (fd < 0)
+        return 0;
     ssize_t w = write(fd, text, strlen(text));
     close(fd);
     return w == (ssize_t)strlen(text) && chmod(path, mode) == 0;

@@ -98,12 +98,14 @@ static char *unseal_text(const char *path, const dcr_party_key *key, dcr_status 
     dcr_sealed_reader r;
     uint8_t dk[DCR_DATA_KEY_LEN];
     *status = dcr_sealed_reader_open(&r, path, err);
-    if (*status != DCR_OK) return NULL;
+    if (*status != DCR_OK)
+        return NULL;
     *status = dcr_sealed_unwrap_key(&r.header, key, dk, err);
     const char *out_path = tmp_path("out.csv");
     int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dcr_unseal_stats st;
-    if (*status == DCR_OK) *status = dcr_unseal_csv(&r, dk, fd, &st, err);
+    if (*status == DCR_OK)
+        *status = dcr_unseal_csv(&r, dk, fd, &st, err);
     close(fd);
     dcr_sealed_reader_close(&r);
     size_t len;
@@ -393,7 +395,8 @@ static void test_every_bit_flip_is_detected(void)
     size_t undetected = 0;
     for (size_t bit = 0; bit < len * 8; bit++) {
         file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        if (try_unseal(file, len) == DCR_OK) undetected++;
+        if (try_unseal(file, len) == DCR_OK)
+            undetected++;
         file[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
     if (undetected)
@@ -498,6 +501,7 @@ int main(void)
     RUN(test_splicing_between_files);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
     return check_summary();
 }
