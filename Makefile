@@ -21,6 +21,10 @@ REL_B  := build
 ASAN_B := build/asan
 ASAN_F := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
+# Keep intermediate objects: rebuilds stay incremental, and make prints no
+# "rm ..." after the test count (which must be the last line of `make test`).
+.SECONDARY:
+
 .PHONY: all deps test test-release test-asan demo bench fuzz fuzz-build format clean asan
 all: build/dcr
 
