@@ -37,7 +37,9 @@ typedef struct {
 } dcr_atomic_file;
 
 /* Creates a temp file beside path with the given mode. Unless overwrite is
- * true, fails when path already exists. */
+ * true, fails when path already exists; an existing path that is not a
+ * regular file (a device, a FIFO) is always refused, since the final rename
+ * would replace it. */
 dcr_status dcr_atomic_open(dcr_atomic_file *f, const char *path, mode_t mode, bool overwrite,
                            dcr_error *err);
 /* fsync, rename into place, fsync the directory; frees f's resources. */
