@@ -40,8 +40,9 @@ check "context is bound and shown" bash -c "'$DCR' seal --schema schema.json --i
 
 expect_exit 4 "not sealed to the given key" "wrong key is refused" "$DCR" unseal --key bob.key data.dcr
 expect_exit 3 "already exists" "existing output is not overwritten" "$DCR" seal --schema schema.json --in data.csv --out data.dcr --to alice.pub
-expect_exit 3 'not a regular file' "--force never replaces a device node" "$DCR" unseal --key alice.key --out /dev/null --force data.dcr
-check "/dev/null is still a device" test -c /dev/null
+mkfifo fifo  # never /dev/null itself: an old binary would replace it
+expect_exit 3 'not a regular file' "--force never replaces a FIFO or device" "$DCR" unseal --key alice.key --out fifo --force data.dcr
+check "the FIFO is still a FIFO" test -p fifo
 check "--force overwrites" "$DCR" seal --schema schema.json --in data.csv --out data.dcr --to alice.pub --force
 
 printf 'email,spend,visits,member,joined,seen,note\nok@example.com,1,1,t,2024-01-01,2024-01-01,\nbad@example.com,1,many,t,2024-01-01,2024-01-01,\n' > bad.csv
