@@ -9,7 +9,7 @@ CSTD      := -std=c17
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wformat=2
 CPPFLAGS  := -Isrc -D_FILE_OFFSET_BITS=64 -D_DEFAULT_SOURCE
 OPT       ?= -O2 -g
-LIBS      := -lssl -lcrypto -lzstd -ljansson -lyajl -lpthread -lm
+LIBS      := -lssl -lcrypto -lzstd -ljansson -lyajl -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lpthread -lm
 
 SRCS      := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))

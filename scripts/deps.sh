@@ -9,6 +9,7 @@ packages=(
   build-essential pkg-config clang libclang-rt-14-dev
   libssl-dev openssl libzstd-dev libjansson-dev libyajl-dev
   time
+  libtss2-dev swtpm swtpm-tools tpm2-tools
 )
 
 missing=()

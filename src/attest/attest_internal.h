@@ -1,0 +1,82 @@
+/*
+ * attest_internal.h: what the per-type verifiers in src/attest share: X.509
+ * chain checks against the pinned roots, raw ECDSA/RSA checks, the policy
+ * checks, and the per-type entry points verify.c dispatches to. Not for use
+ * outside src/attest (and its tests).
+ */
+#ifndef DCR_ATTEST_INTERNAL_H
+#define DCR_ATTEST_INTERNAL_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "attest/attest.h"
+
+struct dcr_certset {
+    STACK_OF(X509) * certs;
+    STACK_OF(X509_CRL) * crls;
+};
+
+/* Pinned vendor certificates (roots.c), NULL-terminated PEM lists. */
+const char *const *dcr_pinned_amd_roots(void);
+const char *const *dcr_pinned_amd_intermediates(void);
+const char *const *dcr_pinned_intel_roots(void);
+
+/* Appends every certificate (and CRL, when crls is not NULL) in data: PEM
+ * with any number of objects, or one DER certificate / CRL. */
+dcr_status dcr_x509_load(const uint8_t *data, size_t len, STACK_OF(X509) * certs,
+                         STACK_OF(X509_CRL) * crls, const char *what, dcr_error *err);
+
+/* Verifies leaf up to one of the trust anchors at time at (0 = now).
+ * untrusted may hold intermediates (self-signed certificates in it are
+ * ignored: a root is never taken from evidence). With CRLs, the leaf's
+ * issuer's CRL must be present and must not list it. On failure the message
+ * is "<prefix>: <chain_name> chain does not lead to <anchor_name> (<why>)". */
+dcr_status dcr_x509_verify_chain(X509 *leaf, STACK_OF(X509) * untrusted,
+                                 const char *const *anchors_pem, STACK_OF(X509_CRL) * crls,
+                                 time_t at, const char *prefix, const char *chain_name,
+                                 const char *anchor_name, dcr_error *err);
+
+/* Builds a stack of the certificates in a NULL-terminated PEM list. */
+dcr_status dcr_x509_from_pem_list(const char *const *pems, STACK_OF(X509) * out, dcr_error *err);
+
+/* ECDSA over msg with the named curve key; r and s are big-endian of
+ * scalar_len bytes each. Returns DCR_OK or DCR_ECRYPTO (no message set). */
+dcr_status dcr_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md, const uint8_t *msg, size_t len,
+                               const uint8_t *r, const uint8_t *s, size_t scalar_len);
+/* Makes a P-256 public key from raw x||y (64 bytes). */
+EVP_PKEY *dcr_p256_from_xy(const uint8_t xy[64]);
+
+/* Hex of data as a new JSON string. */
+json_t *dcr_json_hex(const uint8_t *data, size_t len);
+
+/* Policy checks shared by every type; each names itself on failure. */
+dcr_status dcr_policy_report_data(const dcr_attest_policy *pol, const uint8_t rd[64],
+                                  dcr_error *err);
+dcr_status dcr_policy_measurement(const dcr_attest_policy *pol, const uint8_t m[48],
+                                  dcr_error *err);
+/* min_tcb component-wise: every byte of have must be >= the policy's. */
+dcr_status dcr_policy_min_tcb(const dcr_attest_policy *pol, const uint8_t *have, size_t len,
+                              const char *what, dcr_error *err);
+
+/* Per-type verifiers: add their claims to the claims object. SNP's cert
+ * bytes are the evidence's own (PEM, DER or an AMD certificate table). */
+dcr_status dcr_snp_verify(const uint8_t *report, size_t len, const dcr_buf *ev_certs,
+                          const dcr_attest_policy *pol, json_t *claims, dcr_error *err);
+dcr_status dcr_tdx_verify(const uint8_t *quote, size_t len, const dcr_attest_policy *pol,
+                          json_t *claims, dcr_error *err);
+dcr_status dcr_azure_verify(const dcr_evidence *ev, const dcr_attest_policy *pol, json_t *claims,
+                            dcr_error *err);
+dcr_status dcr_sim_verify(const uint8_t *report, size_t len, const dcr_attest_policy *pol,
+                          json_t *claims, dcr_error *err);
+
+/* Appends the bytes of base64 or base64url text s (padding optional). */
+dcr_status dcr_attest_b64_decode(const char *s, dcr_buf *out, const char *what, dcr_error *err);
+
+/* Sizes the recogniser needs. */
+#define DCR_SNP_REPORT_LEN 1184
+#define DCR_SIM_MAGIC "DCRSIM01"
+#define DCR_CONTAINER_MAGIC "DCREVID1"
+#define DCR_HCL_MAGIC "HCLA"
+
+#endif

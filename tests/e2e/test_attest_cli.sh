@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# dcr attest through the real binary: sim evidence round trip; genuine SEV-SNP,
+# TDX and Azure evidence (tests/data/attestation) verifying; refusals naming
+# the failed check with exit 4; and the Azure vTPM producer end to end
+# against swtpm, provisioned the way Azure does (AK at 0x81000003, HCL report
+# in NV 0x01400001). The HCL report put into swtpm is SYNTHETIC: a genuine
+# SNP report with our own runtime JSON (swtpm's AK), so every check up to the
+# runtime-data binding passes and the binding check must refuse it.
+. "$(dirname "$0")/lib.sh"
+D=$ROOT/tests/data/attestation
+[[ -f $D/sev-snp/attestation.bin ]] || { bad "test data missing: $D"; finish; exit 1; }
+RD=$(printf '%0128x' 0 | sed 's/^00/ab/')
+
+# sim
+check "sim evidence" "$DCR" attest evidence --tee sim --report-data "$RD" --out "$T/sim.ev"
+check "sim verifies" "$DCR" attest verify --evidence "$T/sim.ev" --report-data "$RD"
+"$DCR" attest verify --evidence "$T/sim.ev" >"$T/sim.json" 2>"$T/sim.err"
+if grep -q '"marker": "simulated, insecure"' "$T/sim.json" && grep -q '"type": "sim"' "$T/sim.json" &&
+   grep -q 'simulated, insecure' "$T/sim.err"; then ok "sim claims carry the insecure marker"
+else bad "sim claims carry the insecure marker"; fi
+expect_exit 4 'policy: report data mismatch' "sim: wrong report data" \
+  "$DCR" attest verify --evidence "$T/sim.ev" --report-data "$(printf '%0128x' 1)"
+expect_exit 2 'report-data' "evidence: bad report data" \
+  "$DCR" attest evidence --tee sim --report-data abc --out "$T/x.ev"
+expect_exit 3 'no hardware TEE' "auto: nothing here, explains" \
+  "$DCR" attest evidence --tee auto --tcti device:/nonexistent --report-data "$RD" --out "$T/x.ev"
+grep -q 'sev-snp' "$T/.err" && grep -q 'azure-vtpm' "$T/.err" && ok "auto names every backend" ||
+  bad "auto names every backend"
+
+# genuine evidence
+check "SNP Milan VCEK" "$DCR" attest verify --evidence "$D/sev-snp/attestation.bin" \
+  --certs "$D/sev-snp/vcek.testcer" --allow-debug \
+  --report-data "0102030405$(printf '%0118x' 0)"
+check "SNP trustee VCEK" "$DCR" attest verify --evidence "$D/sev-snp/trustee-test-report.bin" \
+  --certs "$D/sev-snp/trustee-test-vcek.der" --type snp
+check "SNP VLEK at a time it was valid" "$DCR" attest verify \
+  --evidence "$D/sev-snp/trustee-test-vlek-report.bin" --certs "$D/sev-snp/trustee-test-vlek.der" \
+  --at 2025-06-01T00:00:00Z
+for q in tdx_prod_quote_SPR_E4.dat quote_v5_sample.dat azure-td_quote_v4.dat azure-td_quote_v5.dat; do
+  check "TDX $q" "$DCR" attest verify --evidence "$D/tdx/$q"
+done
+check "TDX with CRL" "$DCR" attest verify --evidence "$D/tdx/tdx_prod_quote_SPR_E4.dat" \
+  --certs "$D/tdx/pckcrl" --at 2023-06-20T00:00:00Z
+check "Azure SNP vTPM" "$DCR" attest verify --evidence "$D/azure-snp-vtpm/hcl-report.bin" \
+  --certs "$D/azure-snp-vtpm/vcek.pem" --quote "$D/azure-snp-vtpm/quote.bin" --nonce 6368616c6c656e6765
+check "Azure evidence-v1 bundle" "$DCR" attest verify --evidence "$D/azure-snp-vtpm/evidence-v1.json"
+
+# refusals
+expect_exit 4 'policy: debug is allowed by the guest policy' "SNP debug policy" \
+  "$DCR" attest verify --evidence "$D/sev-snp/attestation.bin" --certs "$D/sev-snp/vcek.testcer"
+expect_exit 4 'certificate has expired' "SNP expired VLEK without --at" \
+  "$DCR" attest verify --evidence "$D/sev-snp/trustee-test-vlek-report.bin" \
+  --certs "$D/sev-snp/trustee-test-vlek.der"
+expect_exit 4 'VCEK hwID does not match CHIP_ID' "SNP other chip's VCEK" \
+  "$DCR" attest verify --evidence "$D/sev-snp/trustee-test-report.bin" --certs "$D/sev-snp/vcek.testcer"
+expect_exit 4 'sev-snp: VCEK chain does not lead' "SNP corrupted VCEK" \
+  "$DCR" attest verify --evidence "$D/sev-snp/trustee-test-report.bin" \
+  --certs "$D/sev-snp/trustee-test-vcek-invalid-new.der"
+cp "$D/sev-snp/trustee-test-report.bin" "$T/flip.bin"; chmod u+w "$T/flip.bin"
+printf '\x01' | dd of="$T/flip.bin" bs=1 seek=$((0x90)) conv=notrunc 2>/dev/null
+expect_exit 4 'report signature does not verify with the VCEK' "SNP flipped measurement" \
+  "$DCR" attest verify --evidence "$T/flip.bin" --certs "$D/sev-snp/trustee-test-vcek.der"
+expect_exit 4 'policy: measurement is not an accepted measurement' "TDX wrong measurement" \
+  "$DCR" attest verify --evidence "$D/tdx/azure-td_quote_v4.dat" --measurement "$(printf '%096x' 7)"
+cp "$D/tdx/azure-td_quote_v5.dat" "$T/tdx.dat"; chmod u+w "$T/tdx.dat"
+printf '\x00' | dd of="$T/tdx.dat" bs=1 seek=200 conv=notrunc 2>/dev/null
+expect_exit 4 'tdx: quote signature does not verify' "TDX flipped body" \
+  "$DCR" attest verify --evidence "$T/tdx.dat"
+expect_exit 4 'nonce \(extraData\) mismatch' "Azure wrong nonce" \
+  "$DCR" attest verify --evidence "$D/azure-snp-vtpm/hcl-report.bin" \
+  --certs "$D/azure-snp-vtpm/vcek.pem" --quote "$D/azure-snp-vtpm/quote.bin" --nonce 6368616c6c656e6766
+expect_exit 3 'unrecognised' "junk evidence" "$DCR" attest verify --evidence "$D/README.md"
+expect_exit 2 'RFC 3339' "bad --at" "$DCR" attest verify --evidence "$T/sim.ev" --at yesterday
+
+# Azure vTPM producer against swtpm
+if ! command -v swtpm >/dev/null || ! command -v tpm2_createprimary >/dev/null; then
+  bad "swtpm and tpm2-tools are needed (scripts/deps.sh installs them)"; finish; exit 1
+fi
+P=$((20000 + RANDOM % 20000))
+mkdir -p "$T/tpm"
+swtpm socket --tpm2 --server type=tcp,port=$P,bindaddr=127.0.0.1 \
+  --ctrl type=tcp,port=$((P + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
+  --tpmstate dir="$T/tpm" >"$T/swtpm.log" 2>&1 &
+SWTPM=$!
+trap 'kill $SWTPM 2>/dev/null; rm -rf "$T"' EXIT
+export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$P"
+for _ in $(seq 50); do tpm2_getrandom 4 >/dev/null 2>&1 && break; sleep 0.1; done
+q() { "$@" >>"$T/tpm2.log" 2>&1; }
+q tpm2_createprimary -C o -g sha256 -G rsa2048:rsassa-sha256:null \
+  -a "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign|noda" -c "$T/ak.ctx" &&
+q tpm2_evictcontrol -C o -c "$T/ak.ctx" 0x81000003 &&
+q tpm2_readpublic -c 0x81000003 -f pem -o "$T/ak.pem" && ok "swtpm: AK persisted at 0x81000003" ||
+  bad "swtpm: AK persisted at 0x81000003 ($(tail -3 "$T/tpm2.log"))"
+# synthetic HCL report: genuine SNP report + runtime JSON with swtpm's AK
+n=$(openssl rsa -pubin -in "$T/ak.pem" -modulus -noout | sed 's/Modulus=//' |
+    perl -ne 'chomp; print pack("H*", $_)' | basenc --base64url -w0 | tr -d '=')
+json="{\"keys\":[{\"kid\":\"HCLAkPub\",\"key_ops\":[\"sign\"],\"kty\":\"RSA\",\"e\":\"AQAB\",\"n\":\"$n\"}],\"user-data\":\"${RD^^}\"}"
+printf '%s' "$json" >"$T/runtime.json"
+jl=$(stat -c %s "$T/runtime.json")
+perl -e 'print pack("a4VVVVx12", "HCLA", 1, 1236 + $ARGV[0], 2, 0)' "$jl" >"$T/hcl.bin"
+dd if="$D/azure-snp-vtpm/hcl-report.bin" bs=1 skip=32 count=1184 2>/dev/null >>"$T/hcl.bin"
+perl -e 'print pack("VVVVV", 20 + $ARGV[0], 1, 2, 1, $ARGV[0])' "$jl" >>"$T/hcl.bin"
+cat "$T/runtime.json" >>"$T/hcl.bin"
+hs=$(stat -c %s "$T/hcl.bin")
+q tpm2_nvdefine 0x01400001 -C o -s "$hs" -a "ownerread|ownerwrite|authread|authwrite" &&
+q tpm2_nvwrite 0x01400001 -C o -i "$T/hcl.bin" && ok "swtpm: synthetic HCL report in NV 0x01400001" ||
+  bad "swtpm: synthetic HCL report in NV 0x01400001 ($(tail -3 "$T/tpm2.log"))"
+TCTI="swtpm:host=127.0.0.1,port=$P"
+check "azure-vtpm evidence from swtpm" "$DCR" attest evidence --tee azure-vtpm --tcti "$TCTI" \
+  --report-data "$RD" --out "$T/az.ev"
+"$DCR" attest evidence --tee auto --tcti "$TCTI" --report-data "$RD" --out "$T/az2.ev" 2>"$T/auto.err"
+grep -q 'azure-vtpm chosen' "$T/auto.err" && ok "auto chooses azure-vtpm and says why" ||
+  bad "auto chooses azure-vtpm ($(cat "$T/auto.err"))"
+tpm2_nvread 0x01400002 -C o -s 64 2>/dev/null | od -An -v -tx1 | tr -d ' \n' >"$T/nv2.hex"
+[[ $(cat "$T/nv2.hex") == "$RD" ]] && ok "report data written to NV 0x01400002" ||
+  bad "report data written to NV 0x01400002 ($(cat "$T/nv2.hex"))"
+# Quote signature by the AK, nonce, PCR digest and the SNP report all pass;
+# only the binding of the synthetic runtime JSON must fail.
+expect_exit 4 'REPORT_DATA does not bind the HCL runtime data' "swtpm evidence: all TPM checks pass, synthetic binding refused" \
+  "$DCR" attest verify --evidence "$T/az.ev" --certs "$D/azure-snp-vtpm/vcek.pem" --nonce "$RD"
+expect_exit 4 'nonce \(extraData\) mismatch' "swtpm evidence: wrong nonce" \
+  "$DCR" attest verify --evidence "$T/az.ev" --certs "$D/azure-snp-vtpm/vcek.pem" --nonce "${RD/ab/ac}"
+cp "$T/az.ev" "$T/az-bad.ev"
+sz=$(stat -c %s "$T/az-bad.ev")
+printf '\x55' | dd of="$T/az-bad.ev" bs=1 seek=$((sz - 100)) conv=notrunc 2>/dev/null
+expect_exit 4 'PCR digest does not match' "swtpm evidence: tampered PCR value" \
+  "$DCR" attest verify --evidence "$T/az-bad.ev" --certs "$D/azure-snp-vtpm/vcek.pem"
+finish
