@@ -9,7 +9,7 @@ CSTD      := -std=c17
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wformat=2
 CPPFLAGS  := -Isrc -D_FILE_OFFSET_BITS=64 -D_DEFAULT_SOURCE
 OPT       ?= -O2 -g
-LIBS      := -lssl -lcrypto -lzstd -ljansson -lyajl -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lpthread -lm
+LIBS      := -lssl -lcrypto -lzstd -ljansson -lyajl -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lpg_query -lpthread -lm
 
 SRCS      := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -56,6 +56,14 @@ endef
 
 $(eval $(call flavour,$(REL_B),$(CC),$(OPT)))
 $(eval $(call flavour,$(ASAN_B),clang,$(ASAN_F)))
+
+# The differential SQL test checks the engine against SQLite; only it links it.
+$(REL_B)/tests/test_sql_diff: $(REL_B)/obj/tests/unit/test_sql_diff.o $(REL_B)/libdcr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -o $@ $^ $(LIBS) -lsqlite3
+$(ASAN_B)/tests/test_sql_diff: $(ASAN_B)/obj/tests/unit/test_sql_diff.o $(ASAN_B)/libdcr.a
+	@mkdir -p $(dir $@)
+	clang $(ASAN_F) -o $@ $^ $(LIBS) -lsqlite3
 
 asan: $(ASAN_B)/tests-all
 

@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config clang libclang-rt-14-dev
   libssl-dev openssl libzstd-dev libjansson-dev libyajl-dev
+  libpg-query-dev libprotobuf-c-dev libsqlite3-dev
   time
   libtss2-dev swtpm swtpm-tools tpm2-tools
 )

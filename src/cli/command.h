@@ -24,6 +24,7 @@ extern const dcr_command dcr_cmd_inspect;
 extern const dcr_command dcr_cmd_unseal;
 extern const dcr_command dcr_cmd_contract;
 extern const dcr_command dcr_cmd_attest;
+extern const dcr_command dcr_cmd_sql;
 
 /* Prints "dcr CMD: MESSAGE" to stderr and returns err->code. */
 int cli_report(const char *cmd, const dcr_error *err);

@@ -1,0 +1,220 @@
+/*
+ * batch.c: batches and the per-value helpers operators share (batch.h).
+ */
+#include "exec/batch.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+dcr_status dcr_batch_init(dcr_batch *b, const dcr_type *types, size_t ncols, dcr_error *err)
+{
+    b->nrows = 0;
+    b->ncols = ncols;
+    b->cols = calloc(ncols ? ncols : 1, sizeof *b->cols);
+    if (!b->cols)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < ncols; i++)
+        dcr_column_init(&b->cols[i], types[i]);
+    return DCR_OK;
+}
+
+void dcr_batch_free(dcr_batch *b)
+{
+    for (size_t i = 0; b->cols && i < b->ncols; i++)
+        dcr_column_free(&b->cols[i]);
+    free(b->cols);
+    b->cols = NULL;
+    b->ncols = b->nrows = 0;
+}
+
+void dcr_batch_clear(dcr_batch *b)
+{
+    for (size_t i = 0; i < b->ncols; i++)
+        dcr_column_clear(&b->cols[i]);
+    b->nrows = 0;
+}
+
+size_t dcr_column_bytes(const dcr_column *c)
+{
+    size_t n = (c->cap + 7) / 8 + c->text_cap;
+    n += c->type == DCR_TYPE_TEXT ? (c->cap + 1) * sizeof(uint32_t)
+                                  : c->cap * dcr_type_width(c->type);
+    return n;
+}
+
+size_t dcr_batch_bytes(const dcr_batch *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->ncols; i++)
+        n += dcr_column_bytes(&b->cols[i]);
+    return n;
+}
+
+dcr_status dcr_vec_push_from(dcr_column *dst, const dcr_column *src, size_t row, dcr_error *err)
+{
+    if (dcr_column_is_null(src, row))
+        return dcr_column_push_null(dst, err);
+    switch (src->type) {
+    case DCR_TYPE_BIGINT:
+    case DCR_TYPE_TIMESTAMP:
+        return dcr_column_push_i64(dst, ((const int64_t *)src->values)[row], err);
+    case DCR_TYPE_DOUBLE:
+        return dcr_column_push_f64(dst, ((const double *)src->values)[row], err);
+    case DCR_TYPE_DATE:
+        return dcr_column_push_i32(dst, ((const int32_t *)src->values)[row], err);
+    case DCR_TYPE_BOOLEAN:
+        return dcr_column_push_bool(dst, ((const uint8_t *)src->values)[row] != 0, err);
+    case DCR_TYPE_TEXT: {
+        size_t len;
+        const char *s = dcr_vec_text(src, row, &len);
+        return dcr_column_push_text(dst, s, len, err);
+    }
+    }
+    return dcr_fail(err, DCR_EINTERNAL, "unknown column type");
+}
+
+dcr_status dcr_batch_append_rows(dcr_batch *dst, const dcr_batch *src, const uint32_t *rows,
+                                 size_t first, size_t n, dcr_error *err)
+{
+    for (size_t c = 0; c < src->ncols; c++) {
+        dcr_column *d = &dst->cols[c];
+        const dcr_column *s = &src->cols[c];
+        for (size_t i = 0; i < n; i++) {
+            dcr_status st = dcr_vec_push_from(d, s, rows ? rows[i] : first + i, err);
+            if (st != DCR_OK)
+                return st;
+        }
+    }
+    dst->nrows += n;
+    return DCR_OK;
+}
+
+dcr_status dcr_vec_alloc(dcr_column *c, dcr_type t, size_t n, dcr_error *err)
+{
+    dcr_column_init(c, t);
+    size_t cap = n ? n : 1;
+    c->valid = malloc((cap + 7) / 8);
+    c->values = calloc(cap, dcr_type_width(t));
+    if (!c->valid || !c->values) {
+        dcr_column_free(c);
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    }
+    memset(c->valid, 0xff, (cap + 7) / 8);
+    c->cap = cap;
+    c->nrows = n;
+    return DCR_OK;
+}
+
+void dcr_vec_set_null(dcr_column *c, size_t i)
+{
+    if (dcr_column_is_null(c, i))
+        return;
+    c->valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+    c->nnulls++;
+    size_t w = dcr_type_width(c->type);
+    memset((uint8_t *)c->values + i * w, 0, w);
+}
+
+dcr_status dcr_vec_copy(dcr_column *dst, const dcr_column *src, dcr_error *err)
+{
+    dcr_column_free(dst);
+    dcr_column_init(dst, src->type);
+    for (size_t i = 0; i < src->nrows; i++) {
+        dcr_status s = dcr_vec_push_from(dst, src, i, err);
+        if (s != DCR_OK)
+            return s;
+    }
+    return DCR_OK;
+}
+
+int dcr_f64_cmp(double a, double b)
+{
+    bool na = isnan(a), nb = isnan(b);
+    if (na || nb)
+        return na && nb ? 0 : na ? 1 : -1;
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+int dcr_value_cmp(const dcr_column *a, size_t ia, const dcr_column *b, size_t ib)
+{
+    switch (a->type) {
+    case DCR_TYPE_BIGINT:
+    case DCR_TYPE_TIMESTAMP: {
+        int64_t x = ((const int64_t *)a->values)[ia], y = ((const int64_t *)b->values)[ib];
+        return x < y ? -1 : x > y;
+    }
+    case DCR_TYPE_DOUBLE:
+        return dcr_f64_cmp(((const double *)a->values)[ia], ((const double *)b->values)[ib]);
+    case DCR_TYPE_DATE: {
+        int32_t x = ((const int32_t *)a->values)[ia], y = ((const int32_t *)b->values)[ib];
+        return x < y ? -1 : x > y;
+    }
+    case DCR_TYPE_BOOLEAN:
+        return (int)((const uint8_t *)a->values)[ia] - (int)((const uint8_t *)b->values)[ib];
+    case DCR_TYPE_TEXT: {
+        size_t la, lb;
+        const char *x = dcr_vec_text(a, ia, &la), *y = dcr_vec_text(b, ib, &lb);
+        int c = memcmp(x, y, la < lb ? la : lb);
+        return c ? (c < 0 ? -1 : 1) : la < lb ? -1 : la > lb;
+    }
+    }
+    return 0;
+}
+
+bool dcr_value_equal(const dcr_column *a, size_t ia, const dcr_column *b, size_t ib)
+{
+    bool na = dcr_column_is_null(a, ia), nb = dcr_column_is_null(b, ib);
+    if (na || nb)
+        return na && nb;
+    return dcr_value_cmp(a, ia, b, ib) == 0;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+uint64_t dcr_value_hash(const dcr_column *c, size_t row, uint64_t h)
+{
+    if (dcr_column_is_null(c, row))
+        return mix(h, 0x5bd1e995u);
+    switch (c->type) {
+    case DCR_TYPE_BIGINT:
+    case DCR_TYPE_TIMESTAMP:
+        return mix(h, (uint64_t)((const int64_t *)c->values)[row]);
+    case DCR_TYPE_DOUBLE: {
+        double d = ((const double *)c->values)[row];
+        if (d == 0)
+            d = 0; /* -0 and 0 are equal, so must hash alike */
+        if (isnan(d))
+            d = NAN;
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        return mix(h, bits);
+    }
+    case DCR_TYPE_DATE:
+        return mix(h, (uint64_t)(uint32_t)((const int32_t *)c->values)[row]);
+    case DCR_TYPE_BOOLEAN:
+        return mix(h, ((const uint8_t *)c->values)[row]);
+    case DCR_TYPE_TEXT: {
+        size_t len;
+        const char *s = dcr_vec_text(c, row, &len);
+        uint64_t x = mix(h, len);
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            x = mix(x, w);
+        }
+        uint64_t tail = 0;
+        memcpy(&tail, s + i, len - i);
+        return mix(x, tail);
+    }
+    }
+    return h;
+}

@@ -1,0 +1,85 @@
+/*
+ * internal.h: what the executor's files share: the per-query context
+ * (memory accounting, error position), the operator node interface,
+ * vectorised expression evaluation and the hash table of keys.
+ */
+#ifndef DCR_EXEC_INTERNAL_H
+#define DCR_EXEC_INTERNAL_H
+
+#include "exec/exec.h"
+
+typedef struct {
+    size_t mem_limit, mem_used;
+    size_t batch_rows;
+    int err_location; /* SQL offset of the expression that failed, or -1 */
+    const dcr_exec_source *sources;
+    size_t nsources;
+} dcr_exec_ctx;
+
+/* Takes bytes from the memory budget, or fails saying the limit is hit. */
+dcr_status dcr_exec_charge(dcr_exec_ctx *ctx, size_t bytes, dcr_error *err);
+void dcr_exec_release(dcr_exec_ctx *ctx, size_t bytes);
+
+/* An operator. next() sets *out to a batch it owns (valid until the next
+ * call) or to NULL at the end. */
+typedef struct dcr_exec_node dcr_exec_node;
+struct dcr_exec_node {
+    const dcr_plan *plan;
+    dcr_exec_ctx *ctx;
+    dcr_exec_node *child[2];
+    dcr_status (*next)(dcr_exec_node *n, dcr_batch **out, dcr_error *err);
+    void (*destroy)(dcr_exec_node *n); /* frees the state, not the node or children */
+    void *state;
+};
+
+/* Builds the operator tree for plan (run.c). */
+dcr_status dcr_exec_build(dcr_exec_ctx *ctx, const dcr_plan *plan, dcr_exec_node **out,
+                          dcr_error *err);
+void dcr_exec_node_free(dcr_exec_node *n);
+
+/* Operator constructors (one file each); they fill n->next/destroy/state. */
+dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err);
+dcr_status dcr_exec_sort_init(dcr_exec_node *n, dcr_error *err);
+dcr_status dcr_exec_join_init(dcr_exec_node *n, dcr_error *err);
+
+/* A vector produced by evaluation: either a column of the input batch
+ * (borrowed) or one the evaluator made (own). */
+typedef struct {
+    const dcr_column *c;
+    dcr_column own;
+} dcr_vec;
+
+void dcr_vec_free(dcr_vec *v);
+
+/* Evaluates e over the rows of in. active (NULL = all) selects rows to
+ * compute; the others come out NULL and raise no errors, which is how CASE,
+ * COALESCE, AND and OR avoid evaluating what SQL says they skip. */
+dcr_status dcr_eval(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch *in,
+                    const uint8_t *active, dcr_vec *out, dcr_error *err);
+
+/* Records an evaluation error at e's position. */
+dcr_status dcr_eval_fail(dcr_exec_ctx *ctx, const dcr_expr *e, dcr_error *err, const char *msg);
+
+/* Open-addressing hash table of distinct composite keys; entry i's key is
+ * row i of keys[0..nkeys). NULL keys are equal to each other. */
+typedef struct {
+    size_t nkeys;
+    dcr_column *keys;
+    uint64_t *hashes;
+    size_t n, hcap;
+    uint32_t *slots; /* entry + 1; 0 = empty */
+    size_t nslots;   /* power of two */
+} dcr_keytab;
+
+dcr_status dcr_keytab_init(dcr_keytab *t, const dcr_type *types, size_t nkeys, dcr_error *err);
+void dcr_keytab_free(dcr_keytab *t);
+size_t dcr_keytab_bytes(const dcr_keytab *t);
+uint64_t dcr_keytab_hash(const dcr_column *const *cols, size_t nkeys, size_t row);
+/* Finds the key cols[*][row]; inserts it when missing. */
+dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
+                             size_t *id, bool *inserted, dcr_error *err);
+/* Finds the key; false when absent. */
+bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
+                     size_t *id);
+
+#endif

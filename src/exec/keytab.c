@@ -1,0 +1,141 @@
+/*
+ * keytab.c: the hash table behind GROUP BY, DISTINCT, COUNT(DISTINCT) and
+ * hash joins. Keys are stored column-wise (one dcr_column per key part);
+ * the table maps a key to its dense entry number, so callers keep their
+ * per-entry state in plain arrays. Linear probing, load factor <= 1/2.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/internal.h"
+
+dcr_status dcr_keytab_init(dcr_keytab *t, const dcr_type *types, size_t nkeys, dcr_error *err)
+{
+    memset(t, 0, sizeof *t);
+    t->keys = calloc(nkeys ? nkeys : 1, sizeof *t->keys);
+    t->nslots = 64;
+    t->slots = calloc(t->nslots, sizeof *t->slots);
+    if (!t->keys || !t->slots) {
+        free(t->keys);
+        free(t->slots);
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    }
+    t->nkeys = nkeys;
+    for (size_t i = 0; i < nkeys; i++)
+        dcr_column_init(&t->keys[i], types[i]);
+    return DCR_OK;
+}
+
+void dcr_keytab_free(dcr_keytab *t)
+{
+    for (size_t i = 0; t->keys && i < t->nkeys; i++)
+        dcr_column_free(&t->keys[i]);
+    free(t->keys);
+    free(t->hashes);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+size_t dcr_keytab_bytes(const dcr_keytab *t)
+{
+    size_t n = t->nslots * sizeof *t->slots + t->hcap * sizeof *t->hashes;
+    for (size_t i = 0; i < t->nkeys; i++)
+        n += dcr_column_bytes(&t->keys[i]);
+    return n;
+}
+
+uint64_t dcr_keytab_hash(const dcr_column *const *cols, size_t nkeys, size_t row)
+{
+    uint64_t h = 0x243f6a8885a308d3ull;
+    for (size_t k = 0; k < nkeys; k++)
+        h = dcr_value_hash(cols[k], row, h);
+    return h;
+}
+
+static bool key_equal(const dcr_keytab *t, size_t id, const dcr_column *const *cols, size_t row)
+{
+    for (size_t k = 0; k < t->nkeys; k++)
+        if (!dcr_value_equal(&t->keys[k], id, cols[k], row))
+            return false;
+    return true;
+}
+
+static dcr_status grow_slots(dcr_keytab *t, dcr_error *err)
+{
+    size_t ns = t->nslots * 2;
+    uint32_t *s = calloc(ns, sizeof *s);
+    if (!s)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    for (size_t id = 0; id < t->n; id++) {
+        size_t i = t->hashes[id] & (ns - 1);
+        while (s[i])
+            i = (i + 1) & (ns - 1);
+        s[i] = (uint32_t)(id + 1);
+    }
+    free(t->slots);
+    t->slots = s;
+    t->nslots = ns;
+    return DCR_OK;
+}
+
+bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
+                     size_t *id)
+{
+    for (size_t i = h & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
+        uint32_t e = t->slots[i];
+        if (!e)
+            return false;
+        if (t->hashes[e - 1] == h && key_equal(t, e - 1, cols, row)) {
+            *id = e - 1;
+            return true;
+        }
+    }
+}
+
+static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
+                            dcr_error *err)
+{
+    if (t->n == UINT32_MAX - 1)
+        return dcr_fail(err, DCR_EINPUT, "more than 4 billion distinct keys");
+    if (t->n == t->hcap) {
+        size_t cap = t->hcap ? t->hcap * 2 : 256;
+        uint64_t *hs = realloc(t->hashes, cap * sizeof *hs);
+        if (!hs)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        t->hashes = hs;
+        t->hcap = cap;
+    }
+    for (size_t k = 0; k < t->nkeys; k++) {
+        dcr_status s = dcr_vec_push_from(&t->keys[k], cols[k], row, err);
+        if (s != DCR_OK) {
+            for (size_t j = 0; j < k; j++)
+                dcr_column_pop(&t->keys[j]);
+            return s;
+        }
+    }
+    t->hashes[t->n++] = h;
+    return DCR_OK;
+}
+
+dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
+                             size_t *id, bool *inserted, dcr_error *err)
+{
+    size_t i = h & (t->nslots - 1);
+    for (;; i = (i + 1) & (t->nslots - 1)) {
+        uint32_t e = t->slots[i];
+        if (!e)
+            break;
+        if (t->hashes[e - 1] == h && key_equal(t, e - 1, cols, row)) {
+            *id = e - 1;
+            *inserted = false;
+            return DCR_OK;
+        }
+    }
+    dcr_status s = add_entry(t, cols, row, h, err);
+    if (s != DCR_OK)
+        return s;
+    t->slots[i] = (uint32_t)t->n;
+    *id = t->n - 1;
+    *inserted = true;
+    return 2 * t->n > t->nslots ? grow_slots(t, err) : DCR_OK;
+}

@@ -1,0 +1,68 @@
+/*
+ * bind.h: the binder's shared state, internal to src/sql/. bind.c binds a
+ * SELECT statement (FROM, WHERE, GROUP BY, ..., into operators); bind_expr.c
+ * binds expressions (names, types, implicit coercions) against the FROM
+ * scope; typing.c holds PostgreSQL's typing rules.
+ *
+ * While binding, a column reference is (rel, col): FROM item rel, dataset
+ * column col. Once every clause is bound, bind.c knows which columns each
+ * scan must read and rewrites these into positions of the operator inputs.
+ */
+#ifndef DCR_SQL_BIND_H
+#define DCR_SQL_BIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sql/parse.h"
+#include "sql/plan.h"
+#include "sql/sql.h"
+
+#define DCR_SQL_MAX_RELS 16
+
+typedef struct {
+    char alias[DCR_NAME_MAX + 1];
+    size_t dataset;
+    const dcr_schema *schema;
+    int location;
+} dcr_bind_rel;
+
+typedef struct {
+    const char *sql;
+    const dcr_catalog *cat;
+    dcr_error *err;
+    size_t nrels; /* FROM items in scope */
+    dcr_bind_rel rels[DCR_SQL_MAX_RELS];
+    /* Aggregates: allowed only in the select list, HAVING and ORDER BY of
+     * one query; `clause` names where binding is, for refusals. */
+    bool aggs_allowed;
+    bool in_agg; /* inside an aggregate's argument: no nesting */
+    const char *clause;
+    size_t naggs;
+    dcr_expr **aggs; /* distinct aggregates seen, owned */
+} dcr_binder;
+
+/* Binds an expression against the FROM scope. String literals and NULL may
+ * come back untyped (e->untyped); callers coerce them. */
+dcr_status dcr_bind_expr(dcr_binder *b, const PgQuery__Node *n, dcr_expr **out);
+/* Binds an expression that must be BOOLEAN (WHERE, HAVING, ON). */
+dcr_status dcr_bind_bool(dcr_binder *b, const PgQuery__Node *n, const char *what, dcr_expr **out);
+/* Gives untyped literals their final type (TEXT) and checks nothing is left open. */
+dcr_status dcr_bind_finish_type(dcr_binder *b, dcr_expr *e);
+
+/* Typing (typing.c). Each takes ownership of *e and may replace it. */
+/* Converts *e to type t: an untyped literal is parsed as t (refused with
+ * its text if invalid), BIGINT widens to DOUBLE and DATE to TIMESTAMP
+ * implicitly; anything else is refused with `what` naming the context. */
+dcr_status dcr_coerce(dcr_binder *b, dcr_expr **e, dcr_type t, const char *what);
+/* The type several expressions are compared or merged as (PostgreSQL's
+ * rules for our types); refuses with `what` when there is none. */
+dcr_status dcr_common_type(dcr_binder *b, dcr_expr **es, size_t n, const char *what, int location,
+                           dcr_type *out);
+/* Whether CAST(from AS to) exists. */
+bool dcr_cast_allowed(dcr_type from, dcr_type to);
+
+/* A name for a column a PostgreSQL client would see ("?column?" if none). */
+const char *dcr_bind_colname(const PgQuery__Node *n);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * test_exec.c: the executor: expression semantics (NULLs, three-valued
+ * logic, overflow, integer division, casts), operators (filter, aggregate,
+ * DISTINCT, join, sort, limit) across batch boundaries, the memory limit,
+ * and the result formats. Queries go through the SQL front end over
+ * in-memory tables served in small chunks and run with tiny batches.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "exec/source.h"
+#include "sql/sql.h"
+
+static dcr_column_def t_defs[] = {{"id", DCR_TYPE_BIGINT, 0, false},
+                                  {"g", DCR_TYPE_TEXT, 0, false},
+                                  {"x", DCR_TYPE_DOUBLE, 0, false},
+                                  {"ok", DCR_TYPE_BOOLEAN, 0, false}};
+static dcr_column_def e_defs[] = {{"n", DCR_TYPE_BIGINT, 0, false}};
+static dcr_schema t_schema = {"t", 4, t_defs};
+static dcr_schema e_schema = {"e", 1, e_defs};
+static dcr_column t_cols[4], e_cols[1];
+static dcr_table_source t_src = {4, t_cols, 3}, e_src = {1, e_cols, 0};
+
+/* t: id 1..10, g cycles a,b,NULL, x = id/2 with NULL at id 5, ok alternates with NULL at 7 */
+static void make_tables(void)
+{
+    for (int i = 0; i < 4; i++)
+        dcr_column_init(&t_cols[i], t_defs[i].type);
+    dcr_column_init(&e_cols[0], DCR_TYPE_BIGINT);
+    for (int id = 1; id <= 10; id++) {
+        dcr_column_push_i64(&t_cols[0], id, NULL);
+        if (id % 3 == 0)
+            dcr_column_push_null(&t_cols[1], NULL);
+        else
+            dcr_column_push_text(&t_cols[1], id % 3 == 1 ? "a" : "b", 1, NULL);
+        if (id == 5)
+            dcr_column_push_null(&t_cols[2], NULL);
+        else
+            dcr_column_push_f64(&t_cols[2], id / 2.0, NULL);
+        if (id == 7)
+            dcr_column_push_null(&t_cols[3], NULL);
+        else
+            dcr_column_push_bool(&t_cols[3], id % 2 == 0, NULL);
+    }
+}
+
+static size_t mem_limit;
+
+/* Runs sql; returns its CSV (without the header) or "ERR <message>". */
+static char *run(const char *sql)
+{
+    dcr_catalog_entry ent[2] = {{"t", &t_schema}, {"e", &e_schema}};
+    dcr_catalog cat = {2, ent};
+    dcr_exec_source src[2];
+    dcr_table_source_bind(&src[0], &t_src);
+    dcr_table_source_bind(&src[1], &e_src);
+    dcr_plan *p;
+    dcr_error err = {0};
+    dcr_result r;
+    int loc = -1;
+    dcr_exec_opts opts = {.batch_rows = 4, .mem_limit = mem_limit};
+    dcr_status s = dcr_sql_compile(sql, &cat, &p, NULL, &err);
+    if (s == DCR_OK) {
+        s = dcr_exec_run(p, src, 2, &opts, &r, &loc, &err);
+        dcr_plan_free(p);
+    }
+    if (s != DCR_OK) {
+        if (loc >= 0)
+            dcr_sql_locate(&err, sql, loc);
+        char *m = malloc(strlen(err.msg) + 5);
+        sprintf(m, "ERR %s", err.msg);
+        return m;
+    }
+    dcr_buf b = DCR_BUF_INIT;
+    dcr_result_format(&r, DCR_FORMAT_CSV, &b, &err);
+    dcr_buf_append(&b, "", 1, &err);
+    dcr_result_free(&r);
+    char *nl = strchr((char *)b.data, '\n');
+    char *out = strdup(nl ? nl + 1 : "");
+    dcr_buf_free(&b);
+    return out;
+}
+
+#define EXPECT(sql, want)                                                                          \
+    do {                                                                                           \
+        char *got_ = run(sql);                                                                     \
+        if (strcmp(got_, want) != 0) {                                                             \
+            fprintf(stderr, "  %s:%d: %s\n    got:  %s\n    want: %s\n", __FILE__, __LINE__, sql,  \
+                    got_, want);                                                                   \
+            check_current_failed = 1;                                                              \
+        }                                                                                          \
+        free(got_);                                                                                \
+    } while (0)
+
+static void test_three_valued_logic(void)
+{
+    EXPECT("SELECT NULL::boolean AND false, NULL::boolean AND true, NULL::boolean OR true, "
+           "NULL::boolean OR false, NOT NULL::boolean",
+           "false,,true,,\n");
+    EXPECT("SELECT 1 IN (2, NULL), 1 IN (1, NULL), 1 NOT IN (2, NULL), NULL::bigint IN (1)",
+           ",true,,\n");
+    EXPECT("SELECT count(*) FROM t WHERE ok", "5\n");
+    EXPECT("SELECT count(*) FROM t WHERE NOT ok", "4\n");
+    EXPECT("SELECT count(*) FROM t WHERE ok IS NULL", "1\n");
+    EXPECT("SELECT NULL = NULL, NULL IS NULL, 1 + NULL", ",true,\n");
+}
+
+static void test_integer_semantics(void)
+{
+    EXPECT("SELECT 7 / 2, -7 / 2, 7 % -3, -7 % 3, 7.0 / 2", "3,-3,1,-1,3.5\n");
+    EXPECT("SELECT 1 / 0", "ERR SQL:1:10: division by zero");
+    EXPECT("SELECT 1 % 0", "ERR SQL:1:10: division by zero");
+    EXPECT("SELECT 1.5 / 0", "ERR SQL:1:12: division by zero");
+    EXPECT("SELECT 9223372036854775807 + 1", "ERR SQL:1:28: bigint out of range");
+    EXPECT("SELECT -9223372036854775807 - 2", "ERR SQL:1:29: bigint out of range");
+    EXPECT("SELECT 4611686018427387904 * 2", "ERR SQL:1:28: bigint out of range");
+    EXPECT("SELECT (-9223372036854775807 - 1) / -1", "ERR SQL:1:35: bigint out of range");
+    EXPECT("SELECT (-9223372036854775807 - 1) % -1", "0\n");
+    EXPECT("SELECT 1e308 * 10", "ERR SQL:1:14: value out of range: overflow");
+    /* CASE only evaluates branches on rows that reach them */
+    EXPECT("SELECT CASE WHEN id > 10 THEN 1 / 0 ELSE id END FROM t WHERE id = 1", "1\n");
+    EXPECT("SELECT count(*) FROM t WHERE id > 100 AND 1 / (id - id) = 1", "0\n");
+}
+
+static void test_casts(void)
+{
+    EXPECT("SELECT CAST(2.5 AS BIGINT), CAST(3.5 AS BIGINT), CAST(-2.5 AS BIGINT)", "2,4,-2\n");
+    EXPECT("SELECT CAST('12' AS BIGINT) + 1, CAST(1.5 AS TEXT), CAST(true AS TEXT)",
+           "13,1.5,true\n");
+    EXPECT("SELECT CAST(g AS BIGINT) FROM t",
+           "ERR SQL:1:8: invalid input syntax for type BIGINT in CAST");
+    EXPECT("SELECT DATE '2024-03-01' < TIMESTAMP '2024-03-01 00:00:01', "
+           "CAST(TIMESTAMP '1969-12-31 23:00:00' AS DATE)",
+           "true,1969-12-31\n");
+    EXPECT("SELECT CAST(1e19 AS BIGINT)", "ERR SQL:1:8: bigint out of range");
+}
+
+static void test_aggregates(void)
+{
+    EXPECT("SELECT g, count(*), count(x), sum(id), avg(x), min(x), max(id) FROM t GROUP BY g "
+           "ORDER BY g",
+           "a,4,4,22,2.75,0.5,10\nb,3,2,15,2.5,1,8\n,3,3,18,3,1.5,9\n");
+    EXPECT("SELECT count(DISTINCT g), count(DISTINCT ok), sum(DISTINCT id % 3) FROM t", "2,2,3\n");
+    EXPECT("SELECT count(*), sum(n), avg(n), min(n) FROM e", "0,,,\n");
+    EXPECT("SELECT n, count(*) FROM e GROUP BY n", "");
+    EXPECT("SELECT g FROM t GROUP BY g HAVING sum(id) > 16 ORDER BY 1 NULLS FIRST", "\na\n");
+    EXPECT("SELECT max(g), min(g) FROM t", "b,a\n");
+    EXPECT("SELECT sum(9223372036854775807) FROM t", "ERR SQL:1:8: bigint out of range (SUM)");
+    EXPECT("SELECT DISTINCT ok FROM t ORDER BY 1", "false\ntrue\n\n");
+}
+
+static void test_order_limit(void)
+{
+    EXPECT("SELECT id FROM t ORDER BY x DESC LIMIT 3", "5\n10\n9\n");
+    EXPECT("SELECT id FROM t ORDER BY x LIMIT 2 OFFSET 8", "10\n5\n");
+    EXPECT("SELECT id FROM t ORDER BY x NULLS FIRST, id DESC LIMIT 2", "5\n1\n");
+    EXPECT("SELECT g, id FROM t ORDER BY g DESC, id LIMIT 4", ",3\n,6\n,9\nb,2\n");
+    EXPECT("SELECT id FROM t LIMIT 0", "");
+    EXPECT("SELECT id FROM t ORDER BY id OFFSET 9", "10\n");
+    EXPECT("SELECT id FROM t ORDER BY id LIMIT NULL OFFSET 8", "9\n10\n");
+}
+
+static void test_join(void)
+{
+    EXPECT("SELECT a.id, b.id FROM t a JOIN t b ON a.id = b.id * 2 WHERE a.id > 4 ORDER BY 1",
+           "6,3\n8,4\n10,5\n");
+    EXPECT("SELECT a.g, count(*) FROM t a JOIN t b ON a.g = b.g GROUP BY 1 ORDER BY 1",
+           "a,16\nb,9\n");
+    EXPECT("SELECT count(*) FROM t JOIN e ON t.id = e.n", "0\n");
+    EXPECT("SELECT count(*) FROM t a JOIN t b ON a.id = b.id AND a.x > 2", "5\n");
+}
+
+static void test_memory_limit(void)
+{
+    mem_limit = 200;
+    EXPECT("SELECT id FROM t ORDER BY id",
+           "ERR the query needs more than its memory limit of 0 MiB; raise it with "
+           "--memory-limit or make the query smaller");
+    mem_limit = 0;
+}
+
+static void test_formats(void)
+{
+    dcr_catalog_entry ent[1] = {{"t", &t_schema}};
+    dcr_catalog cat = {1, ent};
+    dcr_exec_source src;
+    dcr_table_source_bind(&src, &t_src);
+    dcr_plan *p;
+    dcr_error err = {0};
+    dcr_result r;
+    CHECK(dcr_sql_compile("SELECT id, g AS \"the g\", x, ok, '' AS e FROM t WHERE id IN (3, 4)",
+                          &cat, &p, NULL, &err) == DCR_OK);
+    CHECK(dcr_exec_run(p, &src, 1, NULL, &r, NULL, &err) == DCR_OK);
+    dcr_buf b = DCR_BUF_INIT;
+    CHECK(dcr_result_format(&r, DCR_FORMAT_JSON, &b, &err) == DCR_OK);
+    dcr_buf_append(&b, "", 1, &err);
+    CHECK_STR((char *)b.data,
+              "[\n {\"id\": 3, \"the g\": null, \"x\": 1.5, \"ok\": false, \"e\": \"\"},\n"
+              " {\"id\": 4, \"the g\": \"a\", \"x\": 2, \"ok\": true, \"e\": \"\"}\n]\n");
+    b.len = 0;
+    CHECK(dcr_result_format(&r, DCR_FORMAT_TABLE, &b, &err) == DCR_OK);
+    dcr_buf_append(&b, "", 1, &err);
+    CHECK_STR((char *)b.data, " id | the g | x   | ok    | e\n"
+                              "----+-------+-----+-------+---\n"
+                              "  3 |       | 1.5 | false | \n"
+                              "  4 | a     |   2 | true  | \n"
+                              "(2 rows)\n");
+    b.len = 0;
+    CHECK(dcr_result_format(&r, DCR_FORMAT_CSV, &b, &err) == DCR_OK);
+    dcr_buf_append(&b, "", 1, &err);
+    CHECK_STR((char *)b.data, "id,the g,x,ok,e\n3,,1.5,false,\"\"\n4,a,2,true,\"\"\n");
+    dcr_buf_free(&b);
+    dcr_result_free(&r);
+    dcr_plan_free(p);
+}
+
+int main(void)
+{
+    make_tables();
+    RUN(test_three_valued_logic);
+    RUN(test_integer_semantics);
+    RUN(test_casts);
+    RUN(test_aggregates);
+    RUN(test_order_limit);
+    RUN(test_join);
+    RUN(test_memory_limit);
+    RUN(test_formats);
+    for (int i = 0; i < 4; i++)
+        dcr_column_free(&t_cols[i]);
+    dcr_column_free(&e_cols[0]);
+    return check_summary();
+}
