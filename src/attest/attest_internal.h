@@ -79,4 +79,64 @@ dcr_status dcr_attest_b64_decode(const char *s, dcr_buf *out, const char *what, 
 #define DCR_CONTAINER_MAGIC "DCREVID1"
 #define DCR_HCL_MAGIC "HCLA"
 
+/* ---- Hardware producers (tee_hw.c, tee_configfs.c, tee_sevguest.c) ---- */
+
+/* An AMD certificate table (SEV-SNP extended report; configfs-tsm auxblob
+ * for sev_guest): 24-byte entries {GUID, u32 offset, u32 length} ended by an
+ * all-zero entry, offsets relative to the table's start. Parsed strictly
+ * (every bound, no overlaps, no duplicates); the VCEK, VLEK, ASK and ARK
+ * certificates are appended to pem as PEM, other GUIDs are bounds-checked
+ * and skipped. An empty table (len 0, or only the terminator) yields no
+ * certificates. *found counts the certificates appended (may be NULL). */
+dcr_status dcr_snp_cert_table_to_pem(const uint8_t *table, size_t len, dcr_buf *pem, size_t *found,
+                                     dcr_error *err);
+
+/* configfs-tsm (Documentation/ABI/testing/configfs-tsm-report). */
+typedef enum { DCR_TSM_CREATED, DCR_TSM_WROTE, DCR_TSM_REMOVING } dcr_tsm_event;
+typedef struct {
+    const char *root;      /* report root; NULL = /sys/kernel/config/tsm/report */
+    const char *privlevel; /* "0".."3" written to privlevel, or NULL to leave it */
+    /* Test seam. A plain directory is not configfs: mkdir makes no
+     * attributes and writing inblob makes no outblob. Tests stand in for the
+     * kernel here: called after our mkdir (create the attributes), after
+     * each attribute we write (attr names it: regenerate outblob, bump
+     * generation) and before our rmdir (remove the attribute files). NULL
+     * in production, where the kernel does all three. */
+    void (*fake_kernel)(dcr_tsm_event ev, const char *dir, const char *attr, void *ctx);
+    void *fake_ctx;
+} dcr_tsm_opts;
+
+/* The provider of the report root (e.g. "sev_guest"), by creating an entry,
+ * reading its provider attribute and removing it. */
+dcr_status dcr_tsm_provider(const dcr_tsm_opts *o, char *out, size_t out_len, dcr_error *err);
+/* Evidence of type want (DCR_EV_SNP: provider sev_guest, the report in
+ * outblob and certificates from auxblob; DCR_EV_TDX: provider tdx_guest,
+ * the quote in outblob) whose report data is rd. Retries once when another
+ * writer raced us (generation moved); removes its entry on every path. */
+dcr_status dcr_tsm_get_evidence(const dcr_tsm_opts *o, dcr_attest_type want, const uint8_t rd[64],
+                                dcr_evidence *ev, dcr_error *err);
+
+/* /dev/sev-guest (linux/sev-guest.h). */
+typedef struct {
+    const char *dev;       /* NULL = /dev/sev-guest */
+    const char *privlevel; /* "0".."3", or NULL for VMPL 0 */
+    /* Test seam: stands in for ioctl(2) so the certificate buffer
+     * negotiation runs without the device. NULL = ioctl(2). */
+    int (*ioctl_fn)(int fd, unsigned long req, void *arg);
+} dcr_sevguest_opts;
+
+dcr_status dcr_sevguest_get_evidence(const dcr_sevguest_opts *o, const uint8_t rd[64],
+                                     dcr_evidence *ev, dcr_error *err);
+/* Parses the firmware's MSG_REPORT_RSP (status, report size, 24 reserved
+ * bytes, the report) into report, checking the status, every length and,
+ * when rd is not NULL, that the report carries rd. */
+dcr_status dcr_sevguest_parse_report_resp(const uint8_t *resp, size_t len, const uint8_t rd[64],
+                                          dcr_buf *report, dcr_error *err);
+
+/* Checks that an SNP report or TDX quote from the kernel is what we asked
+ * for: the right shape and our 64 bytes of report data. what names the
+ * interface in messages. */
+dcr_status dcr_hw_check_binding(dcr_attest_type t, const uint8_t *d, size_t len,
+                                const uint8_t rd[64], const char *what, dcr_error *err);
+
 #endif

@@ -23,6 +23,9 @@ typedef struct {
     const char *configfs_dir; /* default /sys/kernel/config/tsm/report */
     const char *sev_guest;    /* default /dev/sev-guest */
     const char *tcti;         /* default $DCR_TCTI, else device:/dev/tpmrm0 */
+    /* SEV-SNP: the VMPL to ask the report for ("0".."3"). NULL = do not
+     * ask: configfs-tsm keeps the kernel's default, /dev/sev-guest uses 0. */
+    const char *privlevel;
 } dcr_tee_options;
 
 typedef struct {

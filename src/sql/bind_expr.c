@@ -447,8 +447,14 @@ dcr_status dcr_bind_bool(dcr_binder *b, const PgQuery__Node *n, const char *what
 {
     dcr_status s = dcr_bind_expr(b, n, out);
     if (s == DCR_OK && ((*out)->untyped || (*out)->type != DCR_TYPE_BOOLEAN)) {
-        if ((*out)->untyped)
-            return dcr_coerce(b, out, DCR_TYPE_BOOLEAN, what);
+        if ((*out)->untyped) {
+            s = dcr_coerce(b, out, DCR_TYPE_BOOLEAN, what);
+            if (s != DCR_OK) { /* dcr_coerce leaves the expression to us */
+                dcr_expr_free(*out);
+                *out = NULL;
+            }
+            return s;
+        }
         s = dcr_sql_fail(b->err, b->sql, (*out)->location,
                          "argument of %s must be type boolean, not type %s", what,
                          dcr_type_name((*out)->type));
@@ -486,8 +492,8 @@ static dcr_status bind_null_test(dcr_binder *b, const PgQuery__NullTest *t, dcr_
 {
     dcr_expr *x;
     dcr_status s = dcr_bind_expr(b, t->arg, &x);
-    if (s == DCR_OK && x->untyped)
-        s = dcr_coerce(b, &x, DCR_TYPE_TEXT, "IS NULL");
+    if (s == DCR_OK && x->untyped && (s = dcr_coerce(b, &x, DCR_TYPE_TEXT, "IS NULL")))
+        dcr_expr_free(x);
     if (s == DCR_OK)
         s = mk_node(b, DCR_EXPR_IS_NULL, DCR_TYPE_BOOLEAN, t->location, &x, 1, out);
     if (s == DCR_OK)
@@ -667,6 +673,8 @@ static dcr_status bind_typecast(dcr_binder *b, const PgQuery__TypeCast *c, dcr_e
         return s;
     if (x->untyped) { /* DATE '2024-01-01', '5'::bigint: typed at bind time */
         s = dcr_coerce(b, &x, t, "CAST");
+        if (s != DCR_OK)
+            dcr_expr_free(x);
         *out = s == DCR_OK ? x : NULL;
         return s;
     }

@@ -125,4 +125,25 @@ sz=$(stat -c %s "$T/az-bad.ev")
 printf '\x55' | dd of="$T/az-bad.ev" bs=1 seek=$((sz - 100)) conv=notrunc 2>/dev/null
 expect_exit 4 'PCR digest does not match' "swtpm evidence: tampered PCR value" \
   "$DCR" attest verify --evidence "$T/az-bad.ev" --certs "$D/azure-snp-vtpm/vcek.pem"
+# SEV-SNP and TDX producers through the real binary. This machine has no
+# TEE: each must refuse and name every interface it looked for. (On a real
+# guest they produce evidence instead; the unit tests drive them with
+# genuine recorded reports through a fake configfs-tsm tree.)
+if [[ ! -e /sys/kernel/config/tsm/report && ! -e /dev/sev-guest ]]; then
+  expect_exit 3 'sev-snp: not an SEV-SNP guest here: configfs-tsm /sys/kernel/config/tsm/report absent; /dev/sev-guest absent' \
+    "sev-snp without hardware: names configfs-tsm and /dev/sev-guest" \
+    "$DCR" attest evidence --tee sev-snp --report-data "$RD" --out "$T/snp.ev"
+  expect_exit 3 'tdx: not a TDX guest here: configfs-tsm /sys/kernel/config/tsm/report absent; /dev/tdx_guest' \
+    "tdx without hardware: names configfs-tsm" \
+    "$DCR" attest evidence --tee tdx --report-data "$RD" --out "$T/tdx.ev"
+  [[ ! -e $T/snp.ev && ! -e $T/tdx.ev ]] && ok "no evidence file written on refusal" ||
+    bad "no evidence file written on refusal"
+  expect_exit 3 'no hardware TEE' "auto explains the SNP and TDX interfaces" \
+    "$DCR" attest evidence --tee auto --tcti device:/nonexistent --report-data "$RD" --out "$T/x.ev"
+  grep -q 'sev-snp    skipped: configfs-tsm .* absent; /dev/sev-guest absent' "$T/.err" &&
+    grep -q 'tdx        skipped: configfs-tsm' "$T/.err" && ok "auto: sev-snp and tdx say what they looked for" ||
+    bad "auto: sev-snp and tdx say what they looked for ($(cat "$T/.err"))"
+else
+  ok "SEV-SNP/TDX interfaces present: refusal checks do not apply on this machine"
+fi
 finish

@@ -1,0 +1,1 @@
+SELECT campaign, COUNT(DISTINCT email), SUM(cost) FROM impressions WHERE clicked AND shown_at >= '2024-03-01' GROUP BY 1 HAVING COUNT(*) > 2 ORDER BY 2 DESC NULLS LAST LIMIT 10

@@ -1,0 +1,1 @@
+SELECT i.campaign, SUM(p.amount) FROM impressions i JOIN purchases p ON i.email = p.email AND p.qty > 0 GROUP BY i.campaign
