@@ -2,10 +2,12 @@
 # bench/run.sh: seal/unseal throughput of dcr against two references
 # (OpenSSL's AES-256-GCM speed and DuckDB's read_csv). See bench/README.md.
 #
-#   ./bench/run.sh [--quick] [--refs-only] [--no-duckdb] [--no-openssl]
+#   ./bench/run.sh [--quick] [--refs-only] [--no-duckdb] [--no-openssl] [--query]
 #
 # Environment: BENCH_ROWS (default 10000000; 200000 with --quick),
 # BENCH_RUNS (default 3, best run is reported), DCR (default build/dcr).
+# --query (or BENCH_QUERY=1, e.g. `BENCH_QUERY=1 make bench`) then also runs
+# bench/query.sh, the join benchmark (with --quick and --no-duckdb passed on).
 # Generated data, keys, npm installs and results live in bench/work/ and
 # bench/node_modules/ (both git-ignored).
 set -euo pipefail
@@ -13,16 +15,18 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
-quick=0 refs_only=0 use_duckdb=1 use_openssl=1
+quick=0 refs_only=0 use_duckdb=1 use_openssl=1 with_query=${BENCH_QUERY:-0}
+[[ "$with_query" == 1 ]] || with_query=0
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --refs-only) refs_only=1 ;;
     --no-duckdb) use_duckdb=0 ;;
     --no-openssl) use_openssl=0 ;;
+    --query) with_query=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
   esac
@@ -222,3 +226,16 @@ results=$work/results-seal.txt
   printf '%-44s %12s\n' "ratio dcr unseal / openssl 1 core" "$(ratio "$unseal_mbps" "$ossl1")"
 } | tee "$results"
 log "results written to $results"
+
+# ---------------------------------------------------------------- query
+if ((with_query)); then
+  if ((refs_only)); then
+    log "--query ignored with --refs-only (the query benchmark needs $dcr)"
+  else
+    query_args=()
+    ((quick)) && query_args+=(--quick)
+    ((use_duckdb)) || query_args+=(--no-duckdb)
+    echo
+    DCR=$dcr BENCH_RUNS=$runs ./bench/query.sh "${query_args[@]}"
+  fi
+fi
