@@ -505,6 +505,30 @@ static dcr_status eval_cast(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batc
     return s;
 }
 
+static dcr_status eval_func(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch *in,
+                            const uint8_t *active, dcr_column *out, dcr_error *err)
+{
+    dcr_vec v[3] = {{0}};
+    const dcr_column *a[3] = {NULL, NULL, NULL};
+    if (e->nargs > 3)
+        return dcr_fail(err, DCR_EINTERNAL, "too many function arguments");
+    dcr_status s = DCR_OK;
+    size_t got = 0;
+    for (size_t i = 0; s == DCR_OK && i < e->nargs; i++) {
+        s = dcr_eval(ctx, e->args[i], in, active, &v[i], err);
+        if (s == DCR_OK)
+            a[got++] = v[i].c;
+    }
+    dcr_func_eval f = e->fn <= DCR_FN_ILIKE   ? dcr_fn_like
+                      : e->fn <= DCR_FN_RTRIM ? dcr_fn_text
+                      : e->fn <= DCR_FN_CEIL  ? dcr_fn_math
+                                              : dcr_fn_date;
+    s = s ? s : f(ctx, e, a, active, in->nrows, out, err);
+    for (size_t i = 0; i < got; i++)
+        dcr_vec_free(&v[i]);
+    return s;
+}
+
 static dcr_status eval_own(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch *in,
                            const uint8_t *active, dcr_column *out, dcr_error *err)
 {
@@ -532,6 +556,8 @@ static dcr_status eval_own(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch
         return eval_coalesce(ctx, e, in, active, out, err);
     case DCR_EXPR_CAST:
         return eval_cast(ctx, e, in, active, out, err);
+    case DCR_EXPR_FUNC:
+        return eval_func(ctx, e, in, active, out, err);
     default:
         return dcr_fail(err, DCR_EINTERNAL, "expression kind %d cannot be evaluated here",
                         (int)e->kind);

@@ -57,6 +57,34 @@ void dcr_vec_free(dcr_vec *v);
 dcr_status dcr_eval(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch *in,
                     const uint8_t *active, dcr_vec *out, dcr_error *err);
 
+/* Scalar functions (DCR_EXPR_FUNC) over argument vectors a[0..e->nargs):
+ * out is an initialised, empty column of e->type that receives n rows; a
+ * row is NULL when it is not active or an argument is NULL. like.c,
+ * func_text.c, func_math.c, func_date.c. */
+typedef dcr_status (*dcr_func_eval)(dcr_exec_ctx *ctx, const dcr_expr *e,
+                                    const dcr_column *const *a, const uint8_t *active, size_t n,
+                                    dcr_column *out, dcr_error *err);
+dcr_status dcr_fn_like(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *const *a,
+                       const uint8_t *active, size_t n, dcr_column *out, dcr_error *err);
+dcr_status dcr_fn_text(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *const *a,
+                       const uint8_t *active, size_t n, dcr_column *out, dcr_error *err);
+dcr_status dcr_fn_math(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *const *a,
+                       const uint8_t *active, size_t n, dcr_column *out, dcr_error *err);
+dcr_status dcr_fn_date(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *const *a,
+                       const uint8_t *active, size_t n, dcr_column *out, dcr_error *err);
+
+/* Whether row i of a function call is computed (active, no NULL argument). */
+static inline bool dcr_fn_row_on(const dcr_expr *e, const dcr_column *const *a,
+                                 const uint8_t *active, size_t i)
+{
+    if (active && !active[i])
+        return false;
+    for (size_t k = 0; k < e->nargs; k++)
+        if (dcr_column_is_null(a[k], i))
+            return false;
+    return true;
+}
+
 /* Records an evaluation error at e's position. */
 dcr_status dcr_eval_fail(dcr_exec_ctx *ctx, const dcr_expr *e, dcr_error *err, const char *msg);
 

@@ -319,6 +319,35 @@ void dcr_exec_node_free(dcr_exec_node *n)
     free(n);
 }
 
+/* ---- union all: child 0's batches, then child 1's ---- */
+
+static dcr_status union_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
+{
+    int *cur = n->state;
+    *out = NULL;
+    while (*cur < 2) {
+        dcr_status s = n->child[*cur]->next(n->child[*cur], out, err);
+        if (s != DCR_OK || *out)
+            return s;
+        (*cur)++;
+    }
+    return DCR_OK;
+}
+
+static void union_destroy(dcr_exec_node *n)
+{
+    free(n->state);
+}
+
+static dcr_status union_init(dcr_exec_node *n, dcr_error *err)
+{
+    if (!(n->state = calloc(1, sizeof(int))))
+        return oom(err);
+    n->next = union_next;
+    n->destroy = union_destroy;
+    return DCR_OK;
+}
+
 dcr_status dcr_exec_build(dcr_exec_ctx *ctx, const dcr_plan *plan, dcr_exec_node **out,
                           dcr_error *err)
 {
@@ -356,6 +385,9 @@ dcr_status dcr_exec_build(dcr_exec_ctx *ctx, const dcr_plan *plan, dcr_exec_node
             break;
         case DCR_PLAN_JOIN:
             s = dcr_exec_join_init(n, err);
+            break;
+        case DCR_PLAN_UNION_ALL:
+            s = union_init(n, err);
             break;
         }
     }

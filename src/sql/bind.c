@@ -3,7 +3,8 @@
  *
  * The operators are stacked in SQL's evaluation order:
  *
- *   FROM (Scan, Join) -> Filter (WHERE and extra join conditions)
+ *   FROM (Scan, Join) -> Filter (WHERE and extra INNER JOIN conditions;
+ *     a LEFT JOIN keeps its extra ON conditions in the Join itself)
  *     -> Aggregate (GROUP BY, aggregates) -> Filter (HAVING)
  *     -> Project (select list + ORDER BY expressions not in it)
  *     -> Aggregate (DISTINCT) -> Sort -> Limit -> Project (drop the extras)
@@ -13,6 +14,12 @@
  * ORDER BY items may be output names or positions (these win) or
  * expressions. With aggregation, every column outside an aggregate must be
  * (part of) a GROUP BY expression.
+ *
+ * A subquery in FROM or a WITH query is bound by its own binder into its own
+ * plan, which becomes a FROM item whose "dataset columns" are the plan's
+ * output; a Project over it (from_subquery) reads the columns used. A
+ * UNION ALL is a statement whose only FROM item is a Union All of its sides
+ * and whose select list is that item's columns.
  *
  * Columns are bound as (FROM item, dataset column) and turned into operator
  * input positions at the end (layout()), when it is known which columns each
@@ -103,15 +110,245 @@ static dcr_status and_into(dcr_binder *b, dcr_expr **acc, dcr_expr *more)
 
 /* ---- FROM ---- */
 
+static dcr_status bind_select(dcr_binder *b, const PgQuery__SelectStmt *s, dcr_plan **out);
+static int select_location(const PgQuery__SelectStmt *s);
+
+static void binder_cleanup(dcr_binder *b)
+{
+    for (size_t i = 0; i < b->naggs; i++)
+        dcr_expr_free(b->aggs[i]);
+    free(b->aggs);
+    b->aggs = NULL;
+    b->naggs = 0;
+    for (size_t r = 0; r < b->nrels; r++)
+        free(b->rels[r].sub_schema.cols);
+}
+
+static dcr_status check_new_alias(dcr_binder *b, const char *alias, int location)
+{
+    if (b->nrels == DCR_SQL_MAX_RELS)
+        return dcr_sql_fail(b->err, b->sql, location, "more than %d tables in FROM",
+                            DCR_SQL_MAX_RELS);
+    if (strlen(alias) > DCR_NAME_MAX)
+        return dcr_sql_fail(b->err, b->sql, location, "alias \"%.63s...\" is too long", alias);
+    for (size_t r = 0; r < b->nrels; r++)
+        if (strcmp(b->rels[r].alias, alias) == 0)
+            return dcr_sql_fail(b->err, b->sql, location,
+                                "table name \"%s\" specified more than once", alias);
+    return DCR_OK;
+}
+
+/* The output columns of a bound subquery as a schema. */
+static dcr_status sub_schema(dcr_binder *b, const dcr_plan *sub, bool dup_names, int location,
+                             dcr_schema *sc)
+{
+    sc->ncols = sub->ncols;
+    sc->cols = calloc(sub->ncols ? sub->ncols : 1, sizeof *sc->cols);
+    if (!sc->cols)
+        return oom(b);
+    for (size_t i = 0; i < sub->ncols; i++) {
+        if (strlen(sub->names[i]) > DCR_NAME_MAX)
+            return dcr_sql_fail(b->err, b->sql, location, "column name \"%.63s...\" is too long",
+                                sub->names[i]);
+        for (size_t k = 0; !dup_names && k < i; k++)
+            if (strcmp(sc->cols[k].name, sub->names[i]) == 0)
+                return dcr_sql_unsupported(b->err, b->sql, location,
+                                           "a subquery with two output columns of the same name");
+        snprintf(sc->cols[i].name, sizeof sc->cols[i].name, "%s", sub->names[i]);
+        sc->cols[i].type = sub->types[i];
+    }
+    return DCR_OK;
+}
+
+/* A bound plan as FROM item `alias`: the plan under a PROJECT that layout()
+ * fills with the columns the outer query uses. Takes ownership of sub. */
+static dcr_status add_plan_rel(dcr_binder *b, const char *alias, dcr_plan *sub, bool dup_names,
+                               int location, dcr_plan **out)
+{
+    dcr_status s = check_new_alias(b, alias, location);
+    dcr_bind_rel *R = &b->rels[b->nrels];
+    dcr_plan *p = NULL;
+    memset(R, 0, sizeof *R);
+    s = s ? s : sub_schema(b, sub, dup_names, location, &R->sub_schema);
+    if (s == DCR_OK && !(p = dcr_plan_new(DCR_PLAN_PROJECT)))
+        s = oom(b);
+    if (s != DCR_OK) {
+        free(R->sub_schema.cols);
+        R->sub_schema.cols = NULL;
+        dcr_plan_free(sub);
+        return s;
+    }
+    snprintf(R->alias, sizeof R->alias, "%s", alias);
+    R->dataset = SIZE_MAX;
+    R->schema = &R->sub_schema;
+    R->location = location;
+    p->child[0] = sub;
+    p->from_subquery = true;
+    p->from_item = b->nrels++;
+    *out = p;
+    return DCR_OK;
+}
+
+/* Binds stmt as a subquery (it sees the first nwith WITH queries). */
+static dcr_status bind_subselect(dcr_binder *b, const PgQuery__SelectStmt *stmt, size_t nwith,
+                                 dcr_plan **sub)
+{
+    dcr_binder in = {.sql = b->sql,
+                     .cat = b->cat,
+                     .err = b->err,
+                     .with = b->with,
+                     .nwith = nwith,
+                     .depth = b->depth + 1};
+    dcr_status s = bind_select(&in, stmt, sub);
+    binder_cleanup(&in);
+    return s;
+}
+
+/* A subquery or WITH query as FROM item `alias`. */
+static dcr_status add_subquery_rel(dcr_binder *b, const char *alias,
+                                   const PgQuery__SelectStmt *stmt, size_t nwith, int location,
+                                   dcr_plan **out)
+{
+    dcr_status s = check_new_alias(b, alias, location);
+    dcr_plan *sub = NULL;
+    s = s ? s : bind_subselect(b, stmt, nwith, &sub);
+    return s ? s : add_plan_rel(b, alias, sub, false, location, out);
+}
+
+/* Makes `*p` output `types` (widening BIGINT to DOUBLE, DATE to TIMESTAMP). */
+static dcr_status cast_outputs(dcr_binder *b, dcr_plan **p, const dcr_type *types)
+{
+    dcr_plan *below = *p;
+    bool same = true;
+    for (size_t i = 0; i < below->ncols; i++)
+        same = same && below->types[i] == types[i];
+    if (same)
+        return DCR_OK;
+    dcr_plan *q = dcr_plan_new(DCR_PLAN_PROJECT);
+    dcr_status s = q ? dcr_plan_set_ncols(q, below->ncols, b->err) : oom(b);
+    if (s == DCR_OK && !(q->exprs = calloc(below->ncols ? below->ncols : 1, sizeof *q->exprs)))
+        s = oom(b);
+    if (s != DCR_OK) {
+        dcr_plan_free(q);
+        return s;
+    }
+    q->child[0] = below;
+    *p = q;
+    for (size_t i = 0; s == DCR_OK && i < below->ncols; i++) {
+        dcr_expr *c = dcr_expr_new(DCR_EXPR_COLUMN, below->types[i], -1);
+        if (!c || !(c->label = strdup(below->names[i]))) {
+            dcr_expr_free(c);
+            return oom(b);
+        }
+        c->col = i;
+        c->rel = SIZE_MAX;
+        q->exprs[i] = c;
+        if (types[i] != below->types[i]) {
+            dcr_expr *cast = dcr_expr_new(DCR_EXPR_CAST, types[i], -1);
+            if (!cast)
+                return oom(b); /* c is freed with q */
+            q->exprs[i] = cast;
+            s = dcr_expr_add_arg(cast, c, b->err);
+        }
+        q->types[i] = types[i];
+        s = s ? s : dcr_plan_set_name(q, i, below->names[i], b->err);
+    }
+    return s;
+}
+
+static bool union_type(dcr_type a, dcr_type b, dcr_type *t)
+{
+    *t = a;
+    if (a == b)
+        return true;
+    if ((a == DCR_TYPE_BIGINT && b == DCR_TYPE_DOUBLE) ||
+        (a == DCR_TYPE_DATE && b == DCR_TYPE_TIMESTAMP)) {
+        *t = b;
+        return true;
+    }
+    return (b == DCR_TYPE_BIGINT && a == DCR_TYPE_DOUBLE) ||
+           (b == DCR_TYPE_DATE && a == DCR_TYPE_TIMESTAMP);
+}
+
+/* a UNION ALL b as the only FROM item of the statement. */
+static dcr_status bind_union_from(dcr_binder *b, const PgQuery__SelectStmt *st, dcr_plan **out)
+{
+    dcr_plan *side[2] = {NULL, NULL}, *u = NULL;
+    int loc = select_location(st->rarg);
+    dcr_status s = bind_subselect(b, st->larg, b->nwith, &side[0]);
+    s = s ? s : bind_subselect(b, st->rarg, b->nwith, &side[1]);
+    if (s == DCR_OK && side[0]->ncols != side[1]->ncols)
+        s = dcr_sql_fail(b->err, b->sql, loc,
+                         "each UNION query must have the same number of columns");
+    size_t n = s == DCR_OK ? side[0]->ncols : 0;
+    dcr_type *types = calloc(n ? n : 1, sizeof *types);
+    if (s == DCR_OK && !types)
+        s = oom(b);
+    for (size_t i = 0; s == DCR_OK && i < n; i++)
+        if (!union_type(side[0]->types[i], side[1]->types[i], &types[i]))
+            s = dcr_sql_fail(b->err, b->sql, loc, "UNION types %s and %s cannot be matched",
+                             dcr_type_name(side[0]->types[i]), dcr_type_name(side[1]->types[i]));
+    s = s ? s : cast_outputs(b, &side[0], types);
+    s = s ? s : cast_outputs(b, &side[1], types);
+    if (s == DCR_OK && !(u = dcr_plan_new(DCR_PLAN_UNION_ALL)))
+        s = oom(b);
+    s = s ? s : dcr_plan_set_ncols(u, n, b->err);
+    for (size_t i = 0; s == DCR_OK && i < n; i++) {
+        u->types[i] = types[i];
+        s = dcr_plan_set_name(u, i, side[0]->names[i], b->err);
+    }
+    free(types);
+    if (s != DCR_OK) {
+        dcr_plan_free(u);
+        dcr_plan_free(side[0]);
+        dcr_plan_free(side[1]);
+        return s;
+    }
+    u->child[0] = side[0];
+    u->child[1] = side[1];
+    return add_plan_rel(b, "*UNION*", u, true, loc, out);
+}
+
+static dcr_status add_range_subselect(dcr_binder *b, const PgQuery__RangeSubselect *rs,
+                                      dcr_plan **out)
+{
+    const PgQuery__Node *q = rs->subquery;
+    int loc = q && q->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
+                  ? select_location(q->select_stmt)
+                  : -1;
+    if (!q || q->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        return dcr_sql_unsupported(b->err, b->sql, loc, "this subquery in FROM");
+    if (rs->lateral)
+        return dcr_sql_unsupported(b->err, b->sql, loc, "LATERAL");
+    if (!rs->alias)
+        return dcr_sql_fail(b->err, b->sql, loc, "subquery in FROM must have an alias");
+    if (rs->alias->n_colnames)
+        return dcr_sql_unsupported(b->err, b->sql, loc, "column aliases in FROM");
+    return add_subquery_rel(b, rs->alias->aliasname, q->select_stmt, b->nwith, loc, out);
+}
+
 static dcr_status add_rel(dcr_binder *b, const PgQuery__RangeVar *rv, dcr_plan **out)
 {
     if (rv->catalogname[0] || rv->schemaname[0])
         return dcr_sql_unsupported(b->err, b->sql, rv->location, "a schema-qualified table name");
     if (rv->alias && rv->alias->n_colnames)
         return dcr_sql_unsupported(b->err, b->sql, rv->location, "column aliases in FROM");
-    if (b->nrels == DCR_SQL_MAX_RELS)
-        return dcr_sql_fail(b->err, b->sql, rv->location, "more than %d tables in FROM",
-                            DCR_SQL_MAX_RELS);
+    /* A WITH query of that name (only earlier ones are visible) wins. */
+    for (size_t i = b->nwith; i-- > 0;) {
+        const PgQuery__CommonTableExpr *c = b->with->ctes[i]->common_table_expr;
+        if (strcmp(c->ctename, rv->relname) != 0)
+            continue;
+        if (c->n_aliascolnames)
+            return dcr_sql_unsupported(b->err, b->sql, c->location, "column names on a WITH query");
+        if (!c->ctequery || c->ctequery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+            return dcr_sql_unsupported(b->err, b->sql, c->location,
+                                       "a WITH query that is not SELECT");
+        return add_subquery_rel(b, rv->alias ? rv->alias->aliasname : rv->relname,
+                                c->ctequery->select_stmt, i, rv->location, out);
+    }
+    dcr_status s = check_new_alias(b, rv->alias ? rv->alias->aliasname : rv->relname, rv->location);
+    if (s != DCR_OK)
+        return s;
     size_t d = 0;
     while (d < b->cat->n && strcmp(b->cat->entries[d].name, rv->relname) != 0)
         d++;
@@ -119,13 +356,8 @@ static dcr_status add_rel(dcr_binder *b, const PgQuery__RangeVar *rv, dcr_plan *
         return dcr_sql_fail(b->err, b->sql, rv->location, "relation \"%s\" does not exist",
                             rv->relname);
     const char *alias = rv->alias ? rv->alias->aliasname : rv->relname;
-    if (strlen(alias) > DCR_NAME_MAX)
-        return dcr_sql_fail(b->err, b->sql, rv->location, "alias \"%.63s...\" is too long", alias);
-    for (size_t r = 0; r < b->nrels; r++)
-        if (strcmp(b->rels[r].alias, alias) == 0)
-            return dcr_sql_fail(b->err, b->sql, rv->location,
-                                "table name \"%s\" specified more than once", alias);
     dcr_bind_rel *R = &b->rels[b->nrels];
+    memset(R, 0, sizeof *R);
     snprintf(R->alias, sizeof R->alias, "%s", alias);
     R->dataset = d;
     R->schema = b->cat->entries[d].schema;
@@ -224,23 +456,24 @@ static dcr_status bind_join(dcr_binder *b, const PgQuery__JoinExpr *je, dcr_plan
                             dcr_expr **residual)
 {
     int loc = dcr_sql_node_location(je->rarg);
-    if (je->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT)
-        return dcr_sql_unsupported(b->err, b->sql, loc, "LEFT JOIN");
-    if (je->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER)
-        return dcr_sql_unsupported(b->err, b->sql, loc, "this join type (only INNER JOIN)");
+    bool outer = je->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT;
+    if (je->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER && !outer)
+        return dcr_sql_unsupported(b->err, b->sql, loc,
+                                   "this join type (only INNER and LEFT JOIN)");
     if (je->is_natural || je->n_using_clause)
         return dcr_sql_unsupported(b->err, b->sql, loc, "NATURAL JOIN and JOIN ... USING");
     if (je->alias)
         return dcr_sql_unsupported(b->err, b->sql, loc, "an alias on a join");
     if (!je->quals)
         return dcr_sql_unsupported(b->err, b->sql, loc, "a join without ON (cross join)");
-    if (!je->rarg || je->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+    if (!je->rarg || (je->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_VAR &&
+                      je->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_SUBSELECT))
         return dcr_sql_unsupported(b->err, b->sql, loc,
-                                   "a parenthesised join or subquery on the right of JOIN");
+                                   "a parenthesised join on the right of JOIN");
     dcr_plan *left = NULL, *right = NULL, *j = NULL;
     dcr_status s = bind_from_item(b, je->larg, &left, residual);
     if (s == DCR_OK)
-        s = add_rel(b, je->rarg->range_var, &right);
+        s = bind_from_item(b, je->rarg, &right, residual);
     if (s == DCR_OK && !(j = dcr_plan_new(DCR_PLAN_JOIN)))
         s = oom(b);
     if (s != DCR_OK) {
@@ -250,12 +483,13 @@ static dcr_status bind_join(dcr_binder *b, const PgQuery__JoinExpr *je, dcr_plan
     }
     j->child[0] = left;
     j->child[1] = right;
+    j->left_outer = outer;
     dcr_expr *cond;
     b->aggs_allowed = false;
     b->clause = "JOIN conditions";
     s = dcr_bind_bool(b, je->quals, "JOIN/ON", &cond);
     if (s == DCR_OK)
-        s = split_join_cond(b, j, cond, b->nrels - 1, residual);
+        s = split_join_cond(b, j, cond, b->nrels - 1, outer ? &j->pred : residual);
     if (s == DCR_OK && j->nkeys == 0)
         s = dcr_sql_unsupported(b->err, b->sql, dcr_sql_node_location(je->quals),
                                 "a join without an equality between columns of its two sides");
@@ -281,14 +515,9 @@ static int select_location(const PgQuery__SelectStmt *s)
 static dcr_status bind_from_item(dcr_binder *b, const PgQuery__Node *n, dcr_plan **out,
                                  dcr_expr **residual)
 {
-    if (n->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT) {
-        const PgQuery__Node *q = n->range_subselect->subquery;
-        int loc = q && q->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
-                      ? select_location(q->select_stmt)
-                      : -1;
-        return dcr_sql_unsupported(b->err, b->sql, loc, "a subquery in FROM");
-    }
     switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
+        return add_range_subselect(b, n->range_subselect, out);
     case PG_QUERY__NODE__NODE_RANGE_VAR:
         return add_rel(b, n->range_var, out);
     case PG_QUERY__NODE__NODE_JOIN_EXPR:
@@ -850,7 +1079,7 @@ static void walk_from_exprs(dcr_plan *p, void (*fn)(void *, dcr_expr *, bool), v
         fn(ctx, p->left_keys[i], false);
         fn(ctx, p->right_keys[i], true);
     }
-    if (p->kind != DCR_PLAN_SCAN) {
+    if (p->kind != DCR_PLAN_SCAN && !p->from_subquery) {
         walk_from_exprs(p->child[0], fn, ctx);
         walk_from_exprs(p->child[1], fn, ctx);
     }
@@ -870,6 +1099,26 @@ static void remap_fn(void *ctx, dcr_expr *e, bool relative)
 /* Sets each Scan's columns and each Join's output row from the layout. */
 static dcr_status set_from_rows(dcr_binder *b, const layout_t *l, dcr_plan *p)
 {
+    if (p->from_subquery) { /* the used columns of the subquery's output */
+        size_t r = p->from_item;
+        const dcr_schema *sc = b->rels[r].schema;
+        p->exprs = calloc(l->nused[r] ? l->nused[r] : 1, sizeof *p->exprs);
+        dcr_status s = p->exprs ? dcr_plan_set_ncols(p, l->nused[r], b->err) : oom(b);
+        for (size_t c = 0, k = 0; s == DCR_OK && c < sc->ncols; c++) {
+            if (!l->used[r][c])
+                continue;
+            dcr_expr *e = dcr_expr_new(DCR_EXPR_COLUMN, sc->cols[c].type, -1);
+            if (!e || !(e->label = strdup(sc->cols[c].name))) {
+                dcr_expr_free(e);
+                return oom(b);
+            }
+            e->col = c;
+            p->exprs[k] = e;
+            p->types[k] = sc->cols[c].type;
+            s = dcr_plan_set_name(p, k++, sc->cols[c].name, b->err);
+        }
+        return s;
+    }
     if (p->kind == DCR_PLAN_SCAN) {
         size_t r = p->from_item;
         const dcr_schema *sc = b->rels[r].schema;
@@ -938,11 +1187,15 @@ static dcr_status layout(dcr_binder *b, dcr_plan *consumer)
 
 static dcr_status check_select_shape(dcr_binder *b, const PgQuery__SelectStmt *s)
 {
-    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE &&
+        !(s->op == PG_QUERY__SET_OPERATION__SETOP_UNION && s->all))
         return dcr_sql_unsupported(b->err, b->sql, select_location(s->rarg),
-                                   "UNION / INTERSECT / EXCEPT");
-    if (s->with_clause)
-        return dcr_sql_unsupported(b->err, b->sql, s->with_clause->location, "WITH");
+                                   "UNION without ALL / INTERSECT / EXCEPT");
+    if (s->with_clause && s->with_clause->recursive)
+        return dcr_sql_unsupported(b->err, b->sql, s->with_clause->location, "WITH RECURSIVE");
+    if (s->with_clause && b->depth > 0)
+        return dcr_sql_unsupported(b->err, b->sql, s->with_clause->location,
+                                   "WITH inside a subquery");
     if (s->n_values_lists)
         return dcr_sql_unsupported(b->err, b->sql,
                                    dcr_sql_node_location(s->values_lists[0]->list->n_items
@@ -965,9 +1218,30 @@ static dcr_status check_select_shape(dcr_binder *b, const PgQuery__SelectStmt *s
     return DCR_OK;
 }
 
+/* The select list of a UNION ALL: every column of its FROM item. */
+static dcr_status union_targets(dcr_binder *b, select_state *st)
+{
+    const dcr_schema *sc = b->rels[0].schema;
+    dcr_status s = DCR_OK;
+    b->aggs_allowed = false;
+    b->clause = "ORDER BY of a UNION";
+    for (size_t i = 0; s == DCR_OK && i < sc->ncols; i++) {
+        dcr_expr *e = dcr_expr_new(DCR_EXPR_COLUMN, sc->cols[i].type, -1);
+        if (!e || !(e->label = strdup(sc->cols[i].name))) {
+            dcr_expr_free(e);
+            return oom(b);
+        }
+        e->rel = 0;
+        e->col = i;
+        s = add_target(b, st, e, sc->cols[i].name, false);
+    }
+    return s;
+}
+
 static dcr_status bind_clauses(dcr_binder *b, const PgQuery__SelectStmt *s, select_state *st)
 {
-    dcr_status r = bind_targets(b, s, st);
+    dcr_status r = s->op != PG_QUERY__SET_OPERATION__SETOP_NONE ? union_targets(b, st)
+                                                                : bind_targets(b, s, st);
     r = r ? r : bind_groups(b, s, st);
     if (r == DCR_OK && s->having_clause) {
         b->aggs_allowed = true;
@@ -984,9 +1258,14 @@ static dcr_status bind_select(dcr_binder *b, const PgQuery__SelectStmt *s, dcr_p
     dcr_status r = check_select_shape(b, s);
     if (r != DCR_OK)
         return r;
+    if (s->with_clause) {
+        b->with = s->with_clause;
+        b->nwith = s->with_clause->n_ctes;
+    }
     select_state st = {.b = b, .distinct = s->n_distinct_clause > 0};
     dcr_plan *top = NULL;
-    r = bind_from(b, s, &st, &top);
+    bool setop = s->op != PG_QUERY__SET_OPERATION__SETOP_NONE;
+    r = setop ? bind_union_from(b, s, &top) : bind_from(b, s, &st, &top);
     if (r == DCR_OK && s->where_clause) {
         dcr_expr *w;
         b->aggs_allowed = false;
@@ -1065,9 +1344,7 @@ dcr_status dcr_sql_compile(const char *sql, const dcr_catalog *cat, dcr_plan **p
                          "exactly one statement is needed, got %zu", tree.tree->n_stmts);
     else
         s = bind_statement(&b, tree.tree->stmts[0], plan, explain);
-    for (size_t i = 0; i < b.naggs; i++)
-        dcr_expr_free(b.aggs[i]);
-    free(b.aggs);
+    binder_cleanup(&b);
     dcr_sql_tree_free(&tree);
     return s;
 }

@@ -22,8 +22,9 @@
 
 typedef struct {
     char alias[DCR_NAME_MAX + 1];
-    size_t dataset;
+    size_t dataset; /* SIZE_MAX for a subquery or WITH query */
     const dcr_schema *schema;
+    dcr_schema sub_schema; /* a subquery's output columns (owned), schema points here */
     int location;
 } dcr_bind_rel;
 
@@ -40,6 +41,11 @@ typedef struct {
     const char *clause;
     size_t naggs;
     dcr_expr **aggs; /* distinct aggregates seen, owned */
+    /* WITH queries in scope (the first nwith of with->ctes); depth > 0
+     * inside a subquery, where WITH is refused. */
+    const PgQuery__WithClause *with;
+    size_t nwith;
+    int depth;
 } dcr_binder;
 
 /* Binds an expression against the FROM scope. String literals and NULL may
@@ -61,6 +67,12 @@ dcr_status dcr_common_type(dcr_binder *b, dcr_expr **es, size_t n, const char *w
                            dcr_type *out);
 /* Whether CAST(from AS to) exists. */
 bool dcr_cast_allowed(dcr_type from, dcr_type to);
+
+/* bind_func.c: x [NOT] LIKE/ILIKE p; and scalar function calls (*handled
+ * is false, nothing done, when name is not a scalar function dcr knows). */
+dcr_status dcr_bind_like(dcr_binder *b, const PgQuery__AExpr *a, bool ilike, dcr_expr **out);
+dcr_status dcr_bind_scalar_func(dcr_binder *b, const PgQuery__FuncCall *f, const char *name,
+                                bool *handled, dcr_expr **out);
 
 /* A name for a column a PostgreSQL client would see ("?column?" if none). */
 const char *dcr_bind_colname(const PgQuery__Node *n);

@@ -425,9 +425,9 @@ static dcr_status bind_aexpr(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr **
     case PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF:
         return bind_nullif(b, a, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_LIKE:
-        return dcr_sql_unsupported(b->err, b->sql, a->location, "LIKE");
+        return dcr_bind_like(b, a, false, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE:
-        return dcr_sql_unsupported(b->err, b->sql, a->location, "ILIKE");
+        return dcr_bind_like(b, a, true, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_SIMILAR:
         return dcr_sql_unsupported(b->err, b->sql, a->location, "SIMILAR TO");
     case PG_QUERY__A__EXPR__KIND__AEXPR_DISTINCT:
@@ -828,6 +828,10 @@ static dcr_status bind_func(dcr_binder *b, const PgQuery__FuncCall *f, dcr_expr 
     dcr_agg_func func;
     if (name && f->n_funcname <= 2 && agg_from_name(name, &func))
         return bind_agg(b, f, name, func, out);
+    bool handled = false;
+    dcr_status s = name ? dcr_bind_scalar_func(b, f, name, &handled, out) : DCR_OK;
+    if (handled || s != DCR_OK)
+        return s;
     return dcr_sql_fail(b->err, b->sql, f->location, "function %s() is not supported",
                         name ? name : "?");
 }

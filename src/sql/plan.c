@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto/util.h"
 #include "csv/value.h"
@@ -161,6 +162,10 @@ bool dcr_expr_equal(const dcr_expr *a, const dcr_expr *b)
         if (a->agg != b->agg || a->distinct != b->distinct)
             return false;
         break;
+    case DCR_EXPR_FUNC:
+        if (a->fn != b->fn)
+            return false;
+        break;
     default:
         break;
     }
@@ -237,6 +242,37 @@ const char *dcr_expr_op_name(dcr_expr_op op)
 {
     static const char *const names[] = {"+", "-", "*", "/", "%", "=", "<>", "<", "<=", ">", ">="};
     return names[op];
+}
+
+const char *dcr_func_name(dcr_func f)
+{
+    static const char *const names[] = {"like",   "ilike", "lower", "upper",      "length",
+                                        "substr", "btrim", "ltrim", "rtrim",      "abs",
+                                        "round",  "floor", "ceil",  "date_trunc", "date_part"};
+    return names[f];
+}
+
+bool dcr_date_trunc_unit(const char *s, int *unit)
+{
+    static const char *const units[] = {"minute", "hour", "day", "week", "month", "year"};
+    for (int i = 0; i < 6; i++)
+        if (strcasecmp(s, units[i]) == 0) {
+            *unit = i;
+            return true;
+        }
+    return false;
+}
+
+bool dcr_date_part_field(const char *s, int *field)
+{
+    static const char *const fields[] = {"year",   "month", "day", "hour", "minute",
+                                         "second", "dow",   "doy", "epoch"};
+    for (int i = 0; i < 9; i++)
+        if (strcasecmp(s, fields[i]) == 0) {
+            *field = i;
+            return true;
+        }
+    return false;
 }
 
 const char *dcr_plan_agg_name(dcr_agg_func f)
@@ -393,6 +429,19 @@ dcr_status dcr_expr_explain(const dcr_expr *e, dcr_buf *out, dcr_error *err)
         return s ? s : put(out, ")", err);
     case DCR_EXPR_AGG:
         return put_agg(e, out, err);
+    case DCR_EXPR_FUNC:
+        if (e->fn == DCR_FN_LIKE || e->fn == DCR_FN_ILIKE) {
+            s = put(out, "(", err);
+            s = s ? s : dcr_expr_explain(e->args[0], out, err);
+            s = s ? s : put(out, e->negated ? " NOT " : " ", err);
+            s = s ? s : put(out, e->fn == DCR_FN_LIKE ? "LIKE " : "ILIKE ", err);
+            s = s ? s : dcr_expr_explain(e->args[1], out, err);
+            return s ? s : put(out, ")", err);
+        }
+        s = put(out, dcr_func_name(e->fn), err);
+        s = s ? s : put(out, "(", err);
+        s = s ? s : put_args(e, 0, ", ", out, err);
+        return s ? s : put(out, ")", err);
     }
     return s;
 }
@@ -440,12 +489,16 @@ static dcr_status put_node(const dcr_plan *p, dcr_buf *out, dcr_error *err)
         s = put(out, "Filter ", err);
         return s ? s : dcr_expr_explain(p->pred, out, err);
     case DCR_PLAN_JOIN:
-        s = put(out, "Hash Join (inner) on ", err);
+        s = put(out, p->left_outer ? "Hash Join (left) on " : "Hash Join (inner) on ", err);
         for (size_t i = 0; s == DCR_OK && i < p->nkeys; i++) {
             s = i ? put(out, " AND ", err) : DCR_OK;
             s = s ? s : dcr_expr_explain(p->left_keys[i], out, err);
             s = s ? s : put(out, " = ", err);
             s = s ? s : dcr_expr_explain(p->right_keys[i], out, err);
+        }
+        if (s == DCR_OK && p->pred) {
+            s = put(out, " AND ", err);
+            s = s ? s : dcr_expr_explain(p->pred, out, err);
         }
         return s;
     case DCR_PLAN_AGGREGATE:
@@ -468,6 +521,8 @@ static dcr_status put_node(const dcr_plan *p, dcr_buf *out, dcr_error *err)
             s = s ? s : put(out, k->nulls_first ? " NULLS FIRST" : " NULLS LAST", err);
         }
         return s;
+    case DCR_PLAN_UNION_ALL:
+        return put(out, "Union All", err);
     case DCR_PLAN_LIMIT:
         if (p->limit >= 0)
             snprintf(b, sizeof b, "Limit %lld offset %lld", (long long)p->limit,

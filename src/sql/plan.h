@@ -7,11 +7,13 @@
  *   SCAN(dataset, columns)   reads some columns of one dataset
  *   VALUES                   one row, no columns (SELECT without FROM)
  *   FILTER(pred)             rows where pred is TRUE (not FALSE, not NULL)
- *   JOIN(left, right, keys)  inner equi-join; output = left ++ right
+ *   JOIN(left, right, keys)  inner or left outer equi-join; output = left ++ right;
+ *                            pred (may be NULL) = the rest of ON, over that output
  *   AGGREGATE(groups, aggs)  one row per distinct group key; output = groups ++ aggs
  *   PROJECT(exprs)           one output column per expression
  *   SORT(keys)               reorders rows; keys are input column positions
  *   LIMIT(count, offset)
+ *   UNION_ALL(a, b)          the rows of a, then those of b (same output types)
  *
  * Expressions are typed trees. A COLUMN expression refers to a position in
  * its operator's input row (for JOIN keys: the side's own input). Every
@@ -59,7 +61,27 @@ typedef enum {
     DCR_EXPR_COALESCE, /* first non-NULL of args */
     DCR_EXPR_CAST,     /* args[0] converted to `type` */
     DCR_EXPR_AGG,      /* aggregate `agg` of args[0] (none for COUNT(*)); only in AGGREGATE */
+    DCR_EXPR_FUNC,     /* scalar function `fn` of args (NULL in, NULL out); negated: NOT LIKE */
 } dcr_expr_kind;
+
+/* Scalar functions (DCR_EXPR_FUNC); argument types are fixed by the binder. */
+typedef enum {
+    DCR_FN_LIKE,       /* TEXT LIKE TEXT pattern, backslash escape */
+    DCR_FN_ILIKE,      /* LIKE with ASCII case folding */
+    DCR_FN_LOWER,      /* TEXT; ASCII letters only */
+    DCR_FN_UPPER,      /* TEXT; ASCII letters only */
+    DCR_FN_LENGTH,     /* TEXT -> BIGINT, in characters */
+    DCR_FN_SUBSTR,     /* TEXT, BIGINT start [, BIGINT count] */
+    DCR_FN_BTRIM,      /* TEXT [, TEXT characters] */
+    DCR_FN_LTRIM,      /* TEXT [, TEXT characters] */
+    DCR_FN_RTRIM,      /* TEXT [, TEXT characters] */
+    DCR_FN_ABS,        /* BIGINT or DOUBLE */
+    DCR_FN_ROUND,      /* DOUBLE [, BIGINT digits] */
+    DCR_FN_FLOOR,      /* DOUBLE */
+    DCR_FN_CEIL,       /* DOUBLE */
+    DCR_FN_DATE_TRUNC, /* TEXT unit (constant), TIMESTAMP */
+    DCR_FN_DATE_PART,  /* TEXT field (constant), TIMESTAMP or DATE -> DOUBLE */
+} dcr_func;
 
 typedef enum {
     DCR_OP_ADD,
@@ -90,7 +112,8 @@ typedef struct dcr_expr {
     int location;  /* byte offset in the SQL text, or -1 */
     dcr_expr_op op;
     dcr_agg_func agg;
-    bool negated;  /* IS NOT NULL, NOT IN */
+    dcr_func fn;   /* FUNC */
+    bool negated;  /* IS NOT NULL, NOT IN, NOT LIKE */
     bool distinct; /* aggregate over distinct values */
     bool has_else; /* CASE */
     bool untyped;  /* binder-internal: a string literal or NULL whose type is still open */
@@ -111,6 +134,7 @@ typedef enum {
     DCR_PLAN_PROJECT,
     DCR_PLAN_SORT,
     DCR_PLAN_LIMIT,
+    DCR_PLAN_UNION_ALL,
 } dcr_plan_kind;
 
 typedef struct {
@@ -121,14 +145,15 @@ typedef struct {
 
 typedef struct dcr_plan {
     dcr_plan_kind kind;
-    struct dcr_plan *child[2]; /* owned; child[1] only for JOIN */
+    struct dcr_plan *child[2]; /* owned; child[1] only for JOIN and UNION_ALL */
     /* Output row. */
     size_t ncols;
     dcr_type *types;
     char **names;
     /* SCAN: dataset index in the catalog; cols[i] = dataset column of output i. */
     size_t dataset;
-    size_t from_item; /* position among the FROM items (binder-internal) */
+    size_t from_item;   /* position among the FROM items (binder-internal) */
+    bool from_subquery; /* PROJECT: reads a subquery FROM item (binder-internal) */
     char *dataset_name, *alias;
     size_t *scan_cols;
     /* FILTER */
@@ -137,7 +162,11 @@ typedef struct dcr_plan {
      * DCR_EXPR_AGG expressions (exprs has ngroups + naggs entries). */
     dcr_expr **exprs;
     size_t ngroups, naggs;
-    /* JOIN: nkeys pairs, left_keys over child[0]'s row, right_keys over child[1]'s. */
+    /* JOIN: nkeys pairs, left_keys over child[0]'s row, right_keys over child[1]'s.
+     * left_outer: LEFT JOIN (left rows without a pair where the keys are
+     * equal and pred is TRUE come out once, NULLs on the right). pred is
+     * evaluated over the joined row, like a FILTER's. */
+    bool left_outer;
     size_t nkeys;
     dcr_expr **left_keys, **right_keys;
     /* SORT */
@@ -171,6 +200,12 @@ dcr_status dcr_datum_copy(dcr_datum *dst, const dcr_datum *src, dcr_error *err);
 /* The operator and aggregate names ("+", "<=", "count", ...). */
 const char *dcr_expr_op_name(dcr_expr_op op);
 const char *dcr_plan_agg_name(dcr_agg_func f);
+const char *dcr_func_name(dcr_func f);
+/* date_trunc units (0 minute, 1 hour, 2 day, 3 week, 4 month, 5 year) and
+ * date_part fields (0 year, 1 month, 2 day, 3 hour, 4 minute, 5 second,
+ * 6 dow, 7 doy, 8 epoch), case-insensitive; false when unknown. */
+bool dcr_date_trunc_unit(const char *s, int *unit);
+bool dcr_date_part_field(const char *s, int *field);
 
 /* Appends an expression in SQL-like form (for EXPLAIN and messages). */
 dcr_status dcr_expr_explain(const dcr_expr *e, dcr_buf *out, dcr_error *err);

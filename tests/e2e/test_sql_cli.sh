@@ -36,9 +36,9 @@ check "explain shows only the scanned columns" grep -q 'Scan sales \[region, amo
 "${Q[@]}" "EXPLAIN SELECT count(*) FROM sales" >"$T/plan2.txt"
 check "EXPLAIN statement" grep -q 'Aggregate by \[\] compute \[count(\*)\]' "$T/plan2.txt"
 
-expect_exit 3 'SQL:2:26: LIKE is not supported' "refusal names construct and line:column" \
+expect_exit 3 'SQL:2:26: SIMILAR TO is not supported' "refusal names construct and line:column" \
   "${Q[@]}" "SELECT id
- FROM sales WHERE region LIKE 'n%'"
+ FROM sales WHERE region SIMILAR TO 'n%'"
 expect_exit 3 'SQL:1:11: division by zero' "runtime error points into the SQL" \
   "${Q[@]}" "SELECT id / (id - 3) FROM sales"
 expect_exit 3 'column "nope" does not exist' "unknown column" "${Q[@]}" "SELECT nope FROM sales"

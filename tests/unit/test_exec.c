@@ -171,6 +171,152 @@ static void test_join(void)
     EXPECT("SELECT count(*) FROM t a JOIN t b ON a.id = b.id AND a.x > 2", "5\n");
 }
 
+static void test_left_join(void)
+{
+    EXPECT("SELECT a.id, b.id FROM t a LEFT JOIN t b ON a.id = b.id * 2 ORDER BY 1",
+           "1,\n2,1\n3,\n4,2\n5,\n6,3\n7,\n8,4\n9,\n10,5\n");
+    /* Extra ON conditions decide matches; they never drop left rows. */
+    EXPECT("SELECT a.id, b.id FROM t a LEFT OUTER JOIN t b ON a.id = b.id AND b.id > 8 "
+           "ORDER BY 1 DESC LIMIT 4",
+           "10,10\n9,9\n8,\n7,\n");
+    EXPECT("SELECT count(*), count(b.id) FROM t a LEFT JOIN t b ON a.id = b.id AND a.id < 3",
+           "10,2\n");
+    EXPECT("SELECT count(*), count(b.id) FROM t a LEFT JOIN t b ON a.id = b.id AND b.x > 2",
+           "10,5\n");
+    EXPECT("SELECT count(*) FROM t a LEFT JOIN t b ON a.id = b.id AND b.id > 8 "
+           "WHERE b.id IS NULL",
+           "8\n");
+    /* NULL keys never match; their rows come out padded. */
+    EXPECT("SELECT count(*), count(b.id) FROM t a LEFT JOIN t b ON a.g = b.g", "28,25\n");
+    EXPECT("SELECT count(*), count(e.n) FROM t LEFT JOIN e ON t.id = e.n", "10,0\n");
+    EXPECT("SELECT count(*) FROM e LEFT JOIN t ON t.id = e.n", "0\n");
+    EXPECT("SELECT a.id, b.id, c.id FROM t a LEFT JOIN t b ON a.id = b.id * 2 "
+           "LEFT JOIN t c ON b.id = c.id * 2 ORDER BY 1",
+           "1,,\n2,1,\n3,,\n4,2,1\n5,,\n6,3,\n7,,\n8,4,2\n9,,\n10,5,\n");
+    EXPECT("SELECT count(*) FROM t a JOIN t b ON a.id = b.id LEFT JOIN e ON e.n = a.id", "10\n");
+    EXPECT("SELECT a.g, count(b.id) FROM t a LEFT JOIN t b ON a.g = b.g AND b.id < 3 "
+           "GROUP BY 1 ORDER BY 1",
+           "a,4\nb,3\n,0\n");
+}
+
+static void test_like(void)
+{
+    EXPECT("SELECT 'abc' LIKE 'a%', 'abc' LIKE 'a_c', 'abc' LIKE 'ab', 'abc' LIKE '%c', "
+           "'abc' LIKE '%', '' LIKE '%', '' LIKE '_'",
+           "true,true,false,true,true,true,false\n");
+    /* _ is one character, not one byte; backslash escapes; case matters */
+    EXPECT("SELECT '\xc3\xa9t\xc3\xa9' LIKE '_t_', 'a%b' LIKE 'a\\%b', 'axb' LIKE 'a\\%b', "
+           "'a_b' LIKE 'a\\_b', 'a\\b' LIKE 'a\\\\b', 'ABC' LIKE 'abc'",
+           "true,true,false,true,true,false\n");
+    EXPECT("SELECT 'ABC' ILIKE 'a%c', 'abc' NOT LIKE 'a%', 'abc' NOT ILIKE 'X%', "
+           "'aXbXc' LIKE '%X%c', 'mississippi' LIKE '%iss%ppi', 'ab' LIKE '%%%b'",
+           "true,false,true,true,true,true\n");
+    EXPECT("SELECT count(*) FROM t WHERE g LIKE 'a%'", "4\n");
+    EXPECT("SELECT count(*) FROM t WHERE g NOT LIKE 'a%'", "3\n"); /* NULL stays NULL */
+    EXPECT("SELECT 'abc' LIKE NULL, NULL LIKE 'a'", ",\n");
+    EXPECT("SELECT 'abc' LIKE 'ab\\'",
+           "ERR SQL:1:14: LIKE pattern must not end with escape character");
+}
+
+static void test_text_functions(void)
+{
+    EXPECT("SELECT lower('AbC\xc3\x89'), upper('aBc\xc3\xa9'), length('\xc3\xa9t\xc3\xa9'), "
+           "length(''), char_length('ab')",
+           "abc\xc3\x89,ABC\xc3\xa9,3,0,2\n");
+    /* PostgreSQL's out-of-range rules for substring */
+    EXPECT("SELECT substr('hello', 2, 3), substr('hello', 0, 3), substr('hello', -5, 3), "
+           "substr('hello', 4), substr('hello', 9), SUBSTRING('h\xc3\xa9llo' FROM 2 FOR 2), "
+           "substr('hello', 2, 0)",
+           "ell,he,\"\",lo,\"\",\xc3\xa9l,\"\"\n");
+    EXPECT("SELECT substr('hello', 1, 9223372036854775807), substr('hello', 3, NULL)", "hello,\n");
+    EXPECT("SELECT substr('hello', 1, -1)", "ERR SQL:1:8: negative substring length not allowed");
+    EXPECT("SELECT TRIM('  a b  '), LTRIM('  a  '), RTRIM('  a  '), BTRIM('xxaxx', 'x'), "
+           "TRIM(BOTH 'xy' FROM 'xyaxy'), TRIM(TRAILING 'y' FROM 'yay'), TRIM(LEADING FROM ' a'), "
+           "btrim('\xc3\xa9"
+           "a\xc3\xa9', '\xc3\xa9'), btrim('xx', 'x')",
+           "a b,\"a  \",\"  a\",a,a,ya,a,a,\"\"\n");
+    EXPECT("SELECT count(*) FROM t WHERE upper(g) = 'A'", "4\n");
+}
+
+static void test_math_functions(void)
+{
+    EXPECT("SELECT abs(-5), abs(5), abs(-2.5), abs(NULL::bigint)", "5,5,2.5,\n");
+    EXPECT("SELECT abs(-9223372036854775807 - 1)", "ERR SQL:1:8: bigint out of range");
+    /* round on DOUBLE PRECISION: half to even, like PostgreSQL's float8 round */
+    EXPECT("SELECT round(2.5), round(3.5), round(-2.5), round(2.6), round(7)", "2,4,-2,3,7\n");
+    /* round(x, n): half away from zero */
+    EXPECT("SELECT round(2.25, 1), round(-2.25, 1), round(1234.5, -2), round(0.125, 2)",
+           "2.3,-2.3,1200,0.13\n");
+    EXPECT("SELECT floor(-1.5), floor(1.5), ceil(-1.5), ceiling(1.5), floor(3)", "-2,1,-1,2,3\n");
+    EXPECT("SELECT sum(floor(x)) FROM t", "23\n");
+}
+
+static void test_date_functions(void)
+{
+    EXPECT("SELECT date_trunc('day', TIMESTAMP '2024-03-15 13:45:12.5'), "
+           "date_trunc('hour', TIMESTAMP '2024-03-15 13:45:12'), "
+           "date_trunc('minute', TIMESTAMP '2024-03-15 13:45:12')",
+           "2024-03-15 00:00:00,2024-03-15 13:00:00,2024-03-15 13:45:00\n");
+    EXPECT("SELECT date_trunc('week', TIMESTAMP '2024-03-17 10:00:00'), "
+           "date_trunc('week', DATE '2024-03-18'), date_trunc('month', DATE '2024-02-29'), "
+           "date_trunc('YEAR', TIMESTAMP '1969-12-31 23:59:59')",
+           "2024-03-11 00:00:00,2024-03-18 00:00:00,2024-02-01 00:00:00,1969-01-01 00:00:00\n");
+    EXPECT("SELECT date_part('year', DATE '2024-03-17'), EXTRACT(month FROM DATE '2024-03-17'), "
+           "EXTRACT(day FROM TIMESTAMP '2024-03-17 10:20:30.25'), "
+           "EXTRACT(hour FROM TIMESTAMP '2024-03-17 10:20:30.25'), "
+           "EXTRACT(minute FROM TIMESTAMP '2024-03-17 10:20:30.25'), "
+           "EXTRACT(second FROM TIMESTAMP '2024-03-17 10:20:30.25')",
+           "2024,3,17,10,20,30.25\n");
+    EXPECT(
+        "SELECT EXTRACT(dow FROM DATE '2024-03-17'), EXTRACT(dow FROM DATE '2024-03-16'), "
+        "EXTRACT(doy FROM DATE '2024-12-31'), EXTRACT(epoch FROM TIMESTAMP '1970-01-02 00:00:01'), "
+        "EXTRACT(epoch FROM TIMESTAMP '1969-12-31 23:59:59.5'), "
+        "date_part('doy', DATE '0001-01-01')",
+        "0,6,366,86401,-0.5,1\n");
+    EXPECT("SELECT date_part('day', NULL::date)", "\n");
+}
+
+static void test_subqueries(void)
+{
+    EXPECT("SELECT s.g, s.n FROM (SELECT g, count(*) AS n FROM t GROUP BY g) s WHERE s.n > 3 "
+           "ORDER BY 1",
+           "a,4\n");
+    EXPECT("WITH big AS (SELECT id, x FROM t WHERE id > 7) SELECT count(*), sum(x) FROM big",
+           "3,13.5\n");
+    EXPECT("WITH a AS (SELECT id FROM t WHERE id <= 4), b AS (SELECT id * 10 AS v FROM a) "
+           "SELECT sum(v) FROM b",
+           "100\n");
+    EXPECT("WITH a AS (SELECT id FROM t) SELECT count(*) FROM a JOIN a b ON a.id = b.id", "10\n");
+    EXPECT("SELECT t.id, s.m FROM t LEFT JOIN (SELECT g, max(id) AS m FROM t GROUP BY g) s "
+           "ON s.g = t.g WHERE t.id <= 3 ORDER BY 1",
+           "1,10\n2,8\n3,\n");
+    EXPECT("SELECT count(*) FROM (SELECT id FROM t LIMIT 3) s", "3\n");
+    EXPECT("SELECT * FROM (SELECT id FROM t ORDER BY id DESC LIMIT 2) s ORDER BY 1", "9\n10\n");
+    EXPECT("SELECT * FROM (SELECT * FROM (SELECT id, ok FROM t) a WHERE ok) b ORDER BY id DESC "
+           "LIMIT 2",
+           "10,true\n8,true\n");
+    /* a WITH query shadows a table; later WITH queries see earlier ones */
+    EXPECT("WITH e AS (SELECT 1 AS n) SELECT n FROM e", "1\n");
+    EXPECT("SELECT x FROM (SELECT id / 0 AS x FROM t) s", "ERR SQL:1:26: division by zero");
+}
+
+static void test_union_all(void)
+{
+    EXPECT("SELECT id FROM t WHERE id < 3 UNION ALL SELECT n FROM e UNION ALL SELECT 7 ORDER BY 1",
+           "1\n2\n7\n");
+    EXPECT("SELECT id FROM t WHERE id = 1 UNION ALL SELECT 2.5 ORDER BY 1", "1\n2.5\n");
+    EXPECT("SELECT count(*), count(g) FROM (SELECT g FROM t UNION ALL SELECT g FROM t) s",
+           "20,14\n");
+    EXPECT("SELECT id AS k FROM t UNION ALL SELECT id FROM t ORDER BY k DESC LIMIT 3",
+           "10\n10\n9\n");
+    EXPECT("WITH a AS (SELECT id FROM t) SELECT id FROM a WHERE id = 1 "
+           "UNION ALL SELECT id FROM a WHERE id = 2 ORDER BY 1",
+           "1\n2\n");
+    EXPECT("SELECT * FROM (SELECT id FROM t ORDER BY id LIMIT 1) a UNION ALL "
+           "(SELECT id FROM t ORDER BY id DESC LIMIT 1) ORDER BY 1",
+           "1\n10\n");
+}
+
 static void test_memory_limit(void)
 {
     mem_limit = 200;
@@ -224,6 +370,13 @@ int main(void)
     RUN(test_aggregates);
     RUN(test_order_limit);
     RUN(test_join);
+    RUN(test_left_join);
+    RUN(test_like);
+    RUN(test_text_functions);
+    RUN(test_math_functions);
+    RUN(test_date_functions);
+    RUN(test_subqueries);
+    RUN(test_union_all);
     RUN(test_memory_limit);
     RUN(test_formats);
     for (int i = 0; i < 4; i++)

@@ -68,6 +68,18 @@ static void test_explain_shapes(void)
     EXPECT("SELECT count(*) FROM t", "Scan t []");
     EXPECT("SELECT t.name, sum(u.v) FROM t JOIN u ON u.id = t.id GROUP BY 1",
            "Hash Join (inner) on t.id = u.id\n      Scan t [id, name]\n      Scan u [id, v]");
+    /* a subquery or WITH query: its plan under a Project of the used columns */
+    EXPECT("WITH w AS (SELECT id, name FROM t) SELECT count(*) FROM w",
+           "Aggregate by [] compute [count(*)]\n    Project \n      Project id, name\n"
+           "        Scan t [id, name]\n");
+    EXPECT("SELECT s.v FROM u JOIN (SELECT id, x AS v FROM t) s ON s.id = u.id",
+           "Hash Join (inner) on u.id = s.id\n    Scan u [id]\n    Project id, v\n");
+    EXPECT("SELECT id FROM t UNION ALL SELECT x FROM t",
+           "Union All\n      Project CAST(id AS DOUBLE PRECISION) AS id\n        Project id\n");
+    /* a LEFT JOIN keeps its extra ON conditions; WHERE stays a Filter */
+    EXPECT("SELECT t.id FROM t LEFT JOIN u ON u.id = t.id AND u.v > 1 WHERE t.x > 0",
+           "  Filter (t.x > 0::double precision)\n"
+           "    Hash Join (left) on t.id = u.id AND (u.v > 1)\n");
 }
 
 static void test_hidden_order_column(void)
@@ -90,6 +102,14 @@ static void test_typing(void)
     EXPECT("SELECT NULLIF(id, 3) FROM t", "CASE WHEN (id = 3) THEN NULL ELSE id END");
     EXPECT("SELECT ok IS TRUE FROM t", "COALESCE(ok, false)");
     EXPECT("SELECT 'a' || 'b'", "ERR SQL:1:12: operator || is not supported");
+    EXPECT("SELECT name NOT ILIKE 'a%' FROM t", "(name NOT ILIKE 'a%')");
+    EXPECT("SELECT round(id), abs(id), length(name) FROM t",
+           "round(CAST(id AS DOUBLE PRECISION)) AS round, abs(id) AS abs, length(name) AS length");
+    EXPECT("SELECT SUBSTRING(name FROM 2 FOR 3), TRIM(LEADING 'x' FROM name) FROM t",
+           "substr(name, 2, 3) AS substring, ltrim(name, 'x') AS ltrim");
+    EXPECT("SELECT EXTRACT(year FROM d), date_trunc('month', ts) FROM t",
+           "date_part('year', CAST(d AS TIMESTAMP)) AS extract, date_trunc('month', ts) AS "
+           "date_trunc");
     EXPECT("SELECT name + 1 FROM t", "ERR SQL:1:13: operator does not exist: TEXT + BIGINT");
     EXPECT("SELECT id = 'x' FROM t", "ERR SQL:1:13: invalid input syntax for type BIGINT: \"x\"");
     EXPECT("SELECT id FROM t WHERE id", "argument of WHERE must be type boolean, not type BIGINT");
@@ -101,16 +121,43 @@ static void test_typing(void)
 
 static void test_refusals_with_positions(void)
 {
-    EXPECT("SELECT id FROM t WHERE name LIKE 'a%'", "ERR SQL:1:29: LIKE is not supported");
+    EXPECT("SELECT id FROM t WHERE name SIMILAR TO 'a%'",
+           "ERR SQL:1:29: SIMILAR TO is not supported");
+    EXPECT("SELECT id FROM t WHERE name LIKE 'a!%' ESCAPE '!'",
+           "ERR SQL:1:29: LIKE ... ESCAPE is not supported");
+    EXPECT("SELECT id FROM t WHERE id LIKE 'a%'", "operator does not exist: BIGINT LIKE text");
+    EXPECT("SELECT date_trunc('decade', ts) FROM t",
+           "ERR SQL:1:19: date_trunc unit \"decade\" is not supported");
+    EXPECT("SELECT date_part(name, ts) FROM t",
+           "ERR SQL:1:8: a unit or field that is not a string constant is not supported");
+    EXPECT("SELECT abs(name) FROM t", "ERR SQL:1:8: function abs(TEXT) does not exist");
+    EXPECT("SELECT lower(id) FROM t", "function lower(BIGINT) does not exist");
+    EXPECT("SELECT substr(name, 1, 2, 3) FROM t", "does not take 4 arguments");
     EXPECT("SELECT id\nFROM t\nWHERE id IN (SELECT 1)",
            "ERR SQL:3:10: subquery expression is not supported");
-    EXPECT("SELECT lower(name) FROM t", "ERR SQL:1:8: function lower() is not supported");
-    EXPECT("SELECT * FROM t LEFT JOIN u ON t.id = u.id",
-           "ERR SQL:1:27: LEFT JOIN is not supported");
-    EXPECT("SELECT 1 UNION ALL SELECT 2",
-           "ERR SQL:1:27: UNION / INTERSECT / EXCEPT is not supported");
-    EXPECT("WITH a AS (SELECT 1) SELECT * FROM a", "ERR SQL:1:1: WITH is not supported");
-    EXPECT("SELECT * FROM (SELECT 1) s", "ERR SQL:1:23: a subquery in FROM is not supported");
+    EXPECT("SELECT initcap(name) FROM t", "ERR SQL:1:8: function initcap() is not supported");
+    EXPECT("SELECT * FROM t RIGHT JOIN u ON t.id = u.id",
+           "ERR SQL:1:28: this join type (only INNER and LEFT JOIN) is not supported");
+    EXPECT("SELECT * FROM t LEFT JOIN u ON t.id < u.id", "join without an equality");
+    EXPECT("SELECT 1 UNION SELECT 2",
+           "ERR SQL:1:23: UNION without ALL / INTERSECT / EXCEPT is not supported");
+    EXPECT("SELECT 1 INTERSECT SELECT 2",
+           "UNION without ALL / INTERSECT / EXCEPT is not supported");
+    EXPECT("SELECT 1 UNION ALL SELECT 2, 3",
+           "ERR SQL:1:27: each UNION query must have the same number of columns");
+    EXPECT("SELECT name FROM t UNION ALL SELECT id FROM t",
+           "ERR SQL:1:37: UNION types TEXT and BIGINT cannot be matched");
+    EXPECT("WITH RECURSIVE a AS (SELECT 1) SELECT * FROM a",
+           "ERR SQL:1:1: WITH RECURSIVE is not supported");
+    EXPECT("SELECT * FROM (WITH a AS (SELECT 1) SELECT * FROM a) s",
+           "ERR SQL:1:16: WITH inside a subquery is not supported");
+    EXPECT("SELECT * FROM (SELECT 1)", "ERR SQL:1:15: subquery in FROM must have an alias");
+    EXPECT("SELECT * FROM t, LATERAL (SELECT 1) s", "comma-separated FROM list");
+    EXPECT("SELECT * FROM (SELECT id, id FROM t) s",
+           "ERR SQL:1:23: a subquery with two output columns of the same name is not supported");
+    EXPECT("SELECT * FROM t JOIN (SELECT t.id FROM u) s ON s.id = t.id",
+           "ERR SQL:1:30: missing FROM-clause entry for table \"t\"");
+    EXPECT("SELECT * FROM (SELECT 1 AS a) s(b)", "column aliases in FROM is not supported");
     EXPECT("INSERT INTO t VALUES (1)", "INSERT is not supported (only SELECT)");
     EXPECT("SELECT count(*) OVER () FROM t", "window function (OVER) is not supported");
     EXPECT("SELECT é FROM t", "ERR SQL:1:8: column \"é\" does not exist");

@@ -4,7 +4,8 @@
  * A seeded generator makes random tables (every type SQLite can compare
  * meaningfully, NULLs, duplicates, skewed values, empty tables) and random
  * queries over the supported subset (expressions, WHERE, GROUP BY, HAVING,
- * aggregates incl. DISTINCT, DISTINCT, ORDER BY, LIMIT/OFFSET, joins). Each
+ * aggregates incl. DISTINCT, DISTINCT, ORDER BY, LIMIT/OFFSET, inner and
+ * left joins, subqueries in FROM, WITH, UNION ALL, LIKE, scalar functions). Each
  * query is rendered twice, in PostgreSQL's dialect for dcr and in SQLite's,
  * run by both, and the results compared: as multisets, or in order when
  * ORDER BY covers every output column.
@@ -19,10 +20,24 @@
  *   - where PostgreSQL raises an error (division by zero, overflow) SQLite
  *     returns NULL or a REAL: such queries are counted as skipped;
  *   - casts are only generated where both agree (no DOUBLE -> BIGINT,
- *     which rounds in PostgreSQL and truncates in SQLite).
+ *     which rounds in PostgreSQL and truncates in SQLite);
+ *   - LIKE: SQLite runs with PRAGMA case_sensitive_like = ON and gets
+ *     ESCAPE '\' (PostgreSQL's default escape); x ILIKE p is written
+ *     lower(x) LIKE lower(p) for SQLite (both fold ASCII only);
+ *   - functions: substr only with a start >= 1 and a length >= 0 (SQLite
+ *     counts a negative start from the end; PostgreSQL refuses a negative
+ *     length); btrim(x, c) is SQLite's trim(x, c); round only as round(x, n)
+ *     (round(x) on DOUBLE is half-to-even in PostgreSQL, half away from
+ *     zero in SQLite); date_part(f, d) is CAST(strftime(...) AS REAL) and
+ *     date_trunc(u, d) is date(d, 'start of ...') (compared as text with a
+ *     date literal, which orders the same);
+ *   - LEFT JOIN extra ON conditions are join conditions in both;
+ *   - t is sometimes read through a subquery in FROM or a WITH query; some
+ *     queries are a UNION ALL of two SELECTs of the same type.
  *
  * DCR_SQL_DIFF_QUERIES sets the number of queries (default 10000),
- * DCR_SQL_DIFF_SEED the seed.
+ * DCR_SQL_DIFF_SEED the seed; DCR_SQL_DIFF_PRINT=1 prints each query in
+ * both dialects.
  */
 #include <math.h>
 #include <sqlite3.h>
@@ -264,11 +279,58 @@ static void gen_literal(sqltext *q, int kind)
     }
 }
 
+static const char *const like_pats[] = {"%",      "a%",  "%b",        "_",  "__", "a_",
+                                        "%a%",    "\\%", "ab\\_",     "",   "A%", "_t_",
+                                        "%\\\\%", "%B",  "\xc3\xa9%", "a b"};
+
+static void gen_like(sqltext *q, int depth, const scope *sc)
+{
+    const char *pat = like_pats[pick(sizeof like_pats / sizeof like_pats[0])];
+    const char *not = pick(4) ? "" : " NOT";
+    if (pick(3)) {
+        gen_expr(q, T_TEXT, depth + 1, sc);
+        catf(q, "%s LIKE '", not );
+        cat(q, pat);
+        cat2(q, "'", "' ESCAPE '\\'");
+    } else {
+        cat2(q, "", "lower(");
+        gen_expr(q, T_TEXT, depth + 1, sc);
+        cat2(q, not, ")");
+        cat2(q, " ILIKE '", not );
+        cat2(q, "", " LIKE lower('");
+        cat(q, pat);
+        cat2(q, "'", "') ESCAPE '\\'");
+    }
+}
+
+static void gen_date_trunc(sqltext *q, const scope *sc)
+{
+    static const char *const pg[] = {"day", "week", "month", "year"};
+    static const char *const lite[] = {"", ", 'weekday 0', '-6 days'", ", 'start of month'",
+                                       ", 'start of year'"};
+    int u = pick(4);
+    cat2(q, "date_trunc('", "date(");
+    cat2(q, pg[u], "");
+    cat2(q, "', ", "");
+    gen_col(q, T_DATE, sc);
+    cat2(q, ")", lite[u]);
+    cat2(q, "", ")");
+    static const char *const cmp[] = {"=", "<>", "<", "<=", ">", ">="};
+    catf(q, " %s ", cmp[pick(6)]);
+    gen_literal(q, T_DATE);
+}
+
 static void gen_bool(sqltext *q, int depth, const scope *sc)
 {
     static const char *const cmp[] = {"=", "<>", "<", "<=", ">", ">="};
-    int k = depth > 2 ? pick(3) : pick(11);
+    int k = depth > 2 ? pick(3) : pick(13);
     switch (k) {
+    case 11:
+        gen_like(q, depth, sc);
+        break;
+    case 12:
+        gen_date_trunc(q, sc);
+        break;
     case 0: {
         int kind = pick(5) == 4 ? T_DATE : pick(3);
         gen_expr(q, kind, depth + 1, sc);
@@ -349,14 +411,66 @@ static void gen_case(sqltext *q, int kind, int depth, const scope *sc)
     cat(q, " END");
 }
 
+static void gen_func(sqltext *q, int kind, int depth, const scope *sc)
+{
+    int f = pick(4);
+    if (kind == T_TEXT && f < 2) {
+        cat(q, f ? "lower(" : "upper(");
+        gen_expr(q, T_TEXT, depth + 1, sc);
+        cat(q, ")");
+    } else if (kind == T_TEXT && f == 2) {
+        cat(q, "substr(");
+        gen_expr(q, T_TEXT, depth + 1, sc);
+        catf(q, ", %d", 1 + pick(4));
+        if (pick(2))
+            catf(q, ", %d", pick(4));
+        cat(q, ")");
+    } else if (kind == T_TEXT) {
+        static const char *const pg[] = {"btrim(", "ltrim(", "rtrim("};
+        static const char *const lite[] = {"trim(", "ltrim(", "rtrim("};
+        int t = pick(3);
+        cat2(q, pg[t], lite[t]);
+        gen_expr(q, T_TEXT, depth + 1, sc);
+        if (pick(2))
+            catf(q, ", '%s'", pick(2) ? "a" : " b");
+        cat(q, ")");
+    } else if (kind == T_INT && f < 2) {
+        cat(q, "length(");
+        gen_expr(q, T_TEXT, depth + 1, sc);
+        cat(q, ")");
+    } else if (kind == T_INT) {
+        cat(q, "abs(");
+        gen_expr(q, T_INT, depth + 1, sc);
+        cat(q, ")");
+    } else if (f == 0) {
+        static const char *const pg[] = {"year", "month", "day", "dow", "doy"};
+        static const char *const lite[] = {"%Y", "%m", "%d", "%w", "%j"};
+        int p = pick(5);
+        cat2(q, "date_part('", "CAST(strftime('");
+        cat2(q, pg[p], lite[p]);
+        cat(q, "', ");
+        gen_col(q, T_DATE, sc);
+        cat2(q, ")", ") AS REAL)");
+    } else {
+        static const char *const fn[] = {"abs(", "floor(", "ceil("};
+        cat(q, f == 3 ? "round(" : fn[pick(3)]);
+        gen_expr(q, T_DBL, depth + 1, sc);
+        if (f == 3)
+            catf(q, ", %d", pick(3));
+        cat(q, ")");
+    }
+}
+
 static void gen_expr(sqltext *q, int kind, int depth, const scope *sc)
 {
     if (kind == T_BOOL) {
         gen_bool(q, depth, sc);
         return;
     }
-    int k = depth > 2 ? pick(2) : pick(7);
-    if (k == 0 || kind == T_DATE) {
+    int k = depth > 2 ? pick(2) : pick(8);
+    if (k == 7 && kind != T_DATE) {
+        gen_func(q, kind, depth, sc);
+    } else if (k == 0 || kind == T_DATE) {
         gen_col(q, kind, sc);
     } else if (k == 1) {
         gen_literal(q, kind);
@@ -420,13 +534,33 @@ static void gen_order_all(sqltext *q, size_t ncols)
     }
 }
 
+/* Set when the FROM clause names t0, the WITH query run_one prepends. */
+static bool uses_t0;
+
+/* Table t, or the same rows (possibly fewer) through a subquery or WITH. */
+static void gen_t(sqltext *q)
+{
+    int k = pick(10);
+    if (k == 0) {
+        cat(q, "(SELECT * FROM t WHERE ");
+        gen_bool(q, 2, &(scope){0});
+        cat(q, ") t");
+    } else if (k == 1) {
+        cat(q, "t0 t");
+        uses_t0 = true;
+    } else {
+        cat(q, "t");
+    }
+}
+
 static void gen_from(sqltext *q, const scope *sc)
 {
-    if (!sc->join) {
-        cat(q, " FROM t");
+    cat(q, " FROM ");
+    gen_t(q);
+    if (!sc->join)
         return;
-    }
-    cat(q, " FROM t JOIN u ON t.b = u.k");
+    /* LEFT JOIN: SQLite also applies extra ON conditions as join conditions. */
+    cat(q, chance(40) ? " LEFT JOIN u ON t.b = u.k" : " JOIN u ON t.b = u.k");
     if (chance(20)) {
         cat(q, " AND ");
         gen_bool(q, 2, sc);
@@ -448,6 +582,29 @@ static qshape gen_plain(sqltext *q, const scope *sc)
     }
     if (chance(50)) {
         gen_order_all(q, sh.ncols);
+        sh.ordered = true;
+    }
+    return sh;
+}
+
+/* SELECT x FROM t [WHERE ...] UNION ALL SELECT y FROM t [ORDER BY 1 ...]. */
+static qshape gen_union(sqltext *q)
+{
+    scope sc = {0};
+    int kind = pick(3);
+    for (int arm = 0; arm < 2; arm++) {
+        cat(q, arm ? " UNION ALL SELECT " : "SELECT ");
+        gen_expr(q, kind, 0, &sc);
+        cat(q, " FROM ");
+        gen_t(q);
+        if (chance(50)) {
+            cat(q, " WHERE ");
+            gen_bool(q, 1, &sc);
+        }
+    }
+    qshape sh = {1, false};
+    if (chance(50)) {
+        gen_order_all(q, 1);
         sh.ordered = true;
     }
     return sh;
@@ -644,7 +801,17 @@ static void run_one(sqlite3 *db, const dcr_catalog *cat, const dcr_exec_source *
 {
     sqltext q = {"", ""};
     scope sc = {.join = chance(25)};
-    qshape sh = pick(2) ? gen_plain(&q, &sc) : gen_grouped(&q, &sc);
+    uses_t0 = false;
+    qshape sh = chance(10) ? gen_union(&q) : pick(2) ? gen_plain(&q, &sc) : gen_grouped(&q, &sc);
+    if (uses_t0) {
+        sqltext w = {"", ""};
+        const char *with = "WITH t0 AS (SELECT * FROM t WHERE a IS NULL OR a <> 3) ";
+        snprintf(w.pg, sizeof w.pg, "%s%s", with, q.pg);
+        snprintf(w.lite, sizeof w.lite, "%s%s", with, q.lite);
+        q = w;
+    }
+    if (getenv("DCR_SQL_DIFF_PRINT"))
+        printf("%s\n%s\n", q.pg, q.lite);
     dcr_plan *plan;
     dcr_error err = {0};
     if (dcr_sql_compile(q.pg, cat, &plan, NULL, &err) != DCR_OK) {
@@ -692,6 +859,7 @@ static void test_differential(void)
         rng_state = 1;
     sqlite3 *db;
     CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "PRAGMA case_sensitive_like = ON", NULL, NULL, NULL) == SQLITE_OK);
     stats st = {0};
     table t = {0}, u = {0};
     for (long i = 0; i < nq; i++) {
