@@ -34,7 +34,8 @@
 
 static uint64_t rng_state;
 
-static uint64_t next_u64(void) {
+static uint64_t next_u64(void)
+{
     uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
     z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
@@ -42,7 +43,8 @@ static uint64_t next_u64(void) {
 }
 
 /* Uniform in [0, n) (multiply-shift; the tiny bias is irrelevant here). */
-static uint32_t below(uint32_t n) {
+static uint32_t below(uint32_t n)
+{
     return (uint32_t)(((next_u64() >> 32) * (uint64_t)n) >> 32);
 }
 
@@ -50,7 +52,8 @@ static uint32_t below(uint32_t n) {
 static char out_buf[OUT_CAP];
 static size_t out_len;
 
-static void flush_out(void) {
+static void flush_out(void)
+{
     size_t off = 0;
     while (off < out_len) {
         size_t n = fwrite(out_buf + off, 1, out_len - off, stdout);
@@ -63,13 +66,15 @@ static void flush_out(void) {
     out_len = 0;
 }
 
-static char *put_str(char *p, const char *s, size_t n) {
+static char *put_str(char *p, const char *s, size_t n)
+{
     memcpy(p, s, n);
     return p + n;
 }
 
 /* Writes v as exactly `width` decimal digits (zero padded). */
-static char *put_fixed(char *p, uint32_t v, int width) {
+static char *put_fixed(char *p, uint32_t v, int width)
+{
     for (int i = width - 1; i >= 0; i--) {
         p[i] = (char)('0' + v % 10);
         v /= 10;
@@ -78,14 +83,16 @@ static char *put_fixed(char *p, uint32_t v, int width) {
 }
 
 /* Writes v in decimal without padding. */
-static char *put_uint(char *p, uint32_t v) {
+static char *put_uint(char *p, uint32_t v)
+{
     char tmp[10];
     int n = 0;
     do {
         tmp[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    while (n > 0) *p++ = tmp[--n];
+    while (n > 0)
+        *p++ = tmp[--n];
     return p;
 }
 
@@ -94,13 +101,16 @@ static char campaign_csv[CAMPAIGNS][48];
 static size_t campaign_len[CAMPAIGNS];
 static char day_str[DAYS][11]; /* "2024-MM-DD" */
 
-static void init_tables(void) {
+static void init_tables(void)
+{
     for (unsigned c = 0; c < CAMPAIGNS; c++) {
         int n;
         if (c == 48)
-            n = snprintf(campaign_csv[c], sizeof campaign_csv[c], "\"campaign_%02u, retargeting\"", c);
+            n = snprintf(campaign_csv[c], sizeof campaign_csv[c], "\"campaign_%02u, retargeting\"",
+                         c);
         else if (c == 49)
-            n = snprintf(campaign_csv[c], sizeof campaign_csv[c], "\"campaign_%02u \"\"brand\"\"\"", c);
+            n = snprintf(campaign_csv[c], sizeof campaign_csv[c], "\"campaign_%02u \"\"brand\"\"\"",
+                         c);
         else
             n = snprintf(campaign_csv[c], sizeof campaign_csv[c], "campaign_%02u", c);
         campaign_len[c] = (size_t)n;
@@ -115,7 +125,8 @@ static void init_tables(void) {
 }
 
 /* Writes the email field for `user`, sometimes messed up. */
-static char *put_email(char *p, uint32_t user) {
+static char *put_email(char *p, uint32_t user)
+{
     uint32_t r = below(1000);
     if (r >= 5) { /* 99.5%: canonical form */
         p = put_str(p, "user", 4);
@@ -125,17 +136,21 @@ static char *put_email(char *p, uint32_t user) {
     /* 0.5%: mixed case and/or surrounding spaces; always quoted. */
     *p++ = '"';
     uint32_t lead = below(3), trail = below(3);
-    if (r < 2 && lead == 0 && trail == 0) lead = 1;
-    for (uint32_t i = 0; i < lead; i++) *p++ = ' ';
+    if (r < 2 && lead == 0 && trail == 0)
+        lead = 1;
+    for (uint32_t i = 0; i < lead; i++)
+        *p++ = ' ';
     p = put_str(p, (r & 1) ? "User" : "USER", 4);
     p = put_fixed(p, user, 7);
     p = put_str(p, (r >= 3) ? "@Example.COM" : "@example.com", 12);
-    for (uint32_t i = 0; i < trail; i++) *p++ = ' ';
+    for (uint32_t i = 0; i < trail; i++)
+        *p++ = ' ';
     *p++ = '"';
     return p;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2 || argc > 3) {
         fprintf(stderr, "usage: gen_events ROWS [SEED] > events.csv\n");
         return 2;
@@ -164,7 +179,8 @@ int main(int argc, char **argv) {
     memcpy(out_buf, header, out_len);
 
     for (unsigned long long i = 0; i < rows; i++) {
-        if (out_len > OUT_CAP - 256) flush_out();
+        if (out_len > OUT_CAP - 256)
+            flush_out();
         char *p = out_buf + out_len;
 
         /* email */

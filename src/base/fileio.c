@@ -117,8 +117,10 @@ dcr_status dcr_atomic_open(dcr_atomic_file *f, const char *path, mode_t mode, bo
             return dcr_fail(err, DCR_EINPUT, "%s: already exists; refusing to overwrite", path);
         /* rename() would replace a device node or FIFO itself (as root, /dev/null) */
         if (!S_ISREG(st.st_mode))
-            return dcr_fail(err, DCR_EINPUT, "%s: exists and is not a regular file; write to "
-                            "standard output and redirect instead", path);
+            return dcr_fail(err, DCR_EINPUT,
+                            "%s: exists and is not a regular file; write to "
+                            "standard output and redirect instead",
+                            path);
     }
     f->final_path = strdup(path);
     size_t n = strlen(path) + 32;

@@ -12,8 +12,8 @@
 #endif
 
 static const dcr_command *const commands[] = {
-    &dcr_cmd_keygen, &dcr_cmd_contract, &dcr_cmd_seal, &dcr_cmd_inspect, &dcr_cmd_unseal,
-    &dcr_cmd_attest, &dcr_cmd_sql,
+    &dcr_cmd_keygen, &dcr_cmd_contract, &dcr_cmd_seal, &dcr_cmd_inspect,
+    &dcr_cmd_unseal, &dcr_cmd_attest,   &dcr_cmd_sql,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
