@@ -55,7 +55,7 @@ fi
 
 # ---------------------------------------------------------------- data
 for g in gen_events gen_purchases; do
-  if [[ ! -x "$work/$g" || "bench/$g.c" -nt "$work/$g" ]]; then
+  if [[ ! -x "$work/$g" || "bench/$g.c" -nt "$work/$g" || bench/gen_common.h -nt "$work/$g" ]]; then
     log "compiling bench/$g.c"
     cc -O2 -std=c17 -Wall -Wextra -Werror -o "$work/$g" "bench/$g.c"
   fi

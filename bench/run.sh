@@ -53,7 +53,7 @@ ratio() { if is_num "${1:-}" && is_num "${2:-}"; then calc '%.2f' "$1 / $2"; els
 
 # ---------------------------------------------------------------- data
 gen=$work/gen_events
-if [[ ! -x "$gen" || bench/gen_events.c -nt "$gen" ]]; then
+if [[ ! -x "$gen" || bench/gen_events.c -nt "$gen" || bench/gen_common.h -nt "$gen" ]]; then
   log "compiling bench/gen_events.c"
   cc -O2 -std=c17 -Wall -Wextra -Werror -o "$gen" bench/gen_events.c
 fi
