@@ -14,7 +14,6 @@ LIBS      := -lssl -lcrypto -lzstd -ljansson -lyajl -ltss2-esys -ltss2-tctildr -
 SRCS      := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
-HDRS      := $(wildcard src/*/*.h) tests/unit/check.h
 
 # Flavours: B = output dir, F = extra flags.
 REL_B  := build
@@ -35,21 +34,25 @@ build/.deps-ok: scripts/deps.sh
 
 deps: build/.deps-ok
 
+# Each object records the headers it includes (-MMD -MP -> .d files, read
+# back below), so a header change rebuilds only what uses it. LIBS and
+# EXTRA_LIBS are expanded when a recipe runs, so a test can add libraries
+# with a target-specific EXTRA_LIBS.
 define flavour
-$(1)/obj/%.o: %.c $(HDRS) build/.deps-ok
+$(1)/obj/%.o: %.c build/.deps-ok
 	@mkdir -p $$(dir $$@)
-	$(2) $(CSTD) $(WARN) $(CPPFLAGS) $(3) -c $$< -o $$@
+	$(2) $(CSTD) $(WARN) $(CPPFLAGS) $(3) -MMD -MP -c $$< -o $$@
 
 $(1)/libdcr.a: $(patsubst %.c,$(1)/obj/%.o,$(SRCS))
 	@rm -f $$@
 	ar rcs $$@ $$^
 
 $(1)/dcr: $(1)/obj/src/cli/main.o $(1)/libdcr.a
-	$(2) $(3) -o $$@ $$^ $(LIBS)
+	$(2) $(3) -o $$@ $$^ $$(LIBS)
 
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libdcr.a
 	@mkdir -p $$(dir $$@)
-	$(2) $(3) -o $$@ $$^ $(LIBS)
+	$(2) $(3) -o $$@ $$^ $$(LIBS) $$(EXTRA_LIBS)
 
 $(1)/tests-all: $(1)/dcr $(patsubst tests/unit/%.c,$(1)/tests/%,$(TEST_SRCS))
 endef
@@ -58,12 +61,9 @@ $(eval $(call flavour,$(REL_B),$(CC),$(OPT)))
 $(eval $(call flavour,$(ASAN_B),clang,$(ASAN_F)))
 
 # The differential SQL test checks the engine against SQLite; only it links it.
-$(REL_B)/tests/test_sql_diff: $(REL_B)/obj/tests/unit/test_sql_diff.o $(REL_B)/libdcr.a
-	@mkdir -p $(dir $@)
-	$(CC) $(OPT) -o $@ $^ $(LIBS) -lsqlite3
-$(ASAN_B)/tests/test_sql_diff: $(ASAN_B)/obj/tests/unit/test_sql_diff.o $(ASAN_B)/libdcr.a
-	@mkdir -p $(dir $@)
-	clang $(ASAN_F) -o $@ $^ $(LIBS) -lsqlite3
+$(REL_B)/tests/test_sql_diff $(ASAN_B)/tests/test_sql_diff: EXTRA_LIBS := -lsqlite3
+
+-include $(shell find build -name '*.d' 2>/dev/null)
 
 asan: $(ASAN_B)/tests-all
 
