@@ -7,6 +7,8 @@
 #ifndef DCR_BENCH_GEN_COMMON_H
 #define DCR_BENCH_GEN_COMMON_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,35 @@ static char *put_uint(char *p, uint32_t v)
     while (n > 0)
         *p++ = tmp[--n];
     return p;
+}
+
+/* Reads "ROWS [SEED]" from the command line and seeds the PRNG; prints
+ * usage and returns false on anything else. */
+static bool parse_args(int argc, char **argv, const char *name, uint64_t default_seed,
+                       unsigned long long *rows)
+{
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: %s ROWS [SEED] > out.csv\n", name);
+        return false;
+    }
+    char *end;
+    errno = 0;
+    *rows = strtoull(argv[1], &end, 10);
+    if (errno != 0 || *end != '\0' || argv[1][0] == '-' || end == argv[1]) {
+        fprintf(stderr, "%s: bad ROWS '%s'\n", name, argv[1]);
+        return false;
+    }
+    uint64_t seed = default_seed;
+    if (argc == 3) {
+        errno = 0;
+        seed = strtoull(argv[2], &end, 10);
+        if (errno != 0 || *end != '\0' || end == argv[2]) {
+            fprintf(stderr, "%s: bad SEED '%s'\n", name, argv[2]);
+            return false;
+        }
+    }
+    rng_state = seed;
+    return true;
 }
 
 #endif

@@ -21,7 +21,6 @@
  * The same ROWS and SEED always give the same bytes (splitmix64 PRNG, no
  * locale or time dependence). 10M rows are about 620 MB.
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,27 +88,9 @@ static char *put_email(char *p, uint32_t user)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: gen_events ROWS [SEED] > events.csv\n");
+    unsigned long long rows;
+    if (!parse_args(argc, argv, "gen_events", 20240301, &rows))
         return 2;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long rows = strtoull(argv[1], &end, 10);
-    if (errno != 0 || *end != '\0' || argv[1][0] == '-' || end == argv[1]) {
-        fprintf(stderr, "gen_events: bad ROWS '%s'\n", argv[1]);
-        return 2;
-    }
-    uint64_t seed = 20240301;
-    if (argc == 3) {
-        errno = 0;
-        seed = strtoull(argv[2], &end, 10);
-        if (errno != 0 || *end != '\0' || end == argv[2]) {
-            fprintf(stderr, "gen_events: bad SEED '%s'\n", argv[2]);
-            return 2;
-        }
-    }
-    rng_state = seed;
     init_tables();
 
     static const char header[] = "email,campaign,ts,amount\n";

@@ -22,7 +22,6 @@
  *
  * The same ROWS and SEED always give the same bytes (splitmix64 PRNG).
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,27 +69,9 @@ static char *put_email(char *p, uint32_t user)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: gen_purchases ROWS [SEED] > purchases.csv\n");
+    unsigned long long rows;
+    if (!parse_args(argc, argv, "gen_purchases", 20240714, &rows))
         return 2;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long rows = strtoull(argv[1], &end, 10);
-    if (errno != 0 || *end != '\0' || argv[1][0] == '-' || end == argv[1]) {
-        fprintf(stderr, "gen_purchases: bad ROWS '%s'\n", argv[1]);
-        return 2;
-    }
-    uint64_t seed = 20240714;
-    if (argc == 3) {
-        errno = 0;
-        seed = strtoull(argv[2], &end, 10);
-        if (errno != 0 || *end != '\0' || end == argv[2]) {
-            fprintf(stderr, "gen_purchases: bad SEED '%s'\n", argv[2]);
-            return 2;
-        }
-    }
-    rng_state = seed;
     init_tables();
 
     static const char header[] = "email,amount,ts\n";
