@@ -35,28 +35,11 @@
 #include "base/bytes.h"
 #include "base/fileio.h"
 #include "check.h"
+#include "testdata.h"
 
 #define DATA "tests/data/attestation/"
 #define AT_2024 1717200000 /* 2024-06-01T00:00:00Z */
 #define AT_2025 1748736000 /* 2025-06-01T00:00:00Z, while the VLEK was valid */
-
-typedef struct {
-    uint8_t *d;
-    size_t len;
-} blob;
-
-static blob load(const char *rel)
-{
-    blob b = {0};
-    char *d = NULL;
-    dcr_error err = {0};
-    if (dcr_read_file(rel, DCR_EVIDENCE_MAX, &d, &b.len, &err) != DCR_OK) {
-        fprintf(stderr, "  missing test data %s: %s\n", rel, err.msg);
-        b.len = 0;
-    }
-    b.d = (uint8_t *)d;
-    return b;
-}
 
 /* ---- building certificate tables from genuine certificates ---- */
 
