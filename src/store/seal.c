@@ -13,7 +13,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/buffer.h"
 #include "base/fileio.h"
@@ -213,6 +212,15 @@ static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t
     return value_error(w, line, col, s, len, why ? why : "unsupported type", err);
 }
 
+/* Empties the worker's chunk, keeping its allocations. */
+static void reset_chunk(worker *w)
+{
+    for (size_t i = 0; i < w->chunk.ncols; i++)
+        dcr_column_clear(&w->chunk.cols[i]);
+    w->chunk.nrows = 0;
+    w->text_bytes = 0;
+}
+
 static dcr_status flush_chunk(worker *w, job *j, dcr_error *err)
 {
     if (w->chunk.nrows == 0)
@@ -221,10 +229,7 @@ static dcr_status flush_chunk(worker *w, job *j, dcr_error *err)
     dcr_status s = job_next_payload(j, &payload, err);
     if (s == DCR_OK)
         s = dcr_chunk_encode(w->enc, w->pl->header, &w->chunk, payload, err);
-    for (size_t i = 0; i < w->chunk.ncols; i++)
-        dcr_column_clear(&w->chunk.cols[i]);
-    w->chunk.nrows = 0;
-    w->text_bytes = 0;
+    reset_chunk(w);
     return s;
 }
 
@@ -292,12 +297,8 @@ static dcr_status run_job(void *ctx, void *task, dcr_error *err)
 {
     worker *w = ctx;
     dcr_status s = process_block(w, task, err);
-    if (s != DCR_OK) { /* leave no half-built chunk for the next job */
-        for (size_t i = 0; i < w->chunk.ncols; i++)
-            dcr_column_clear(&w->chunk.cols[i]);
-        w->chunk.nrows = 0;
-        w->text_bytes = 0;
-    }
+    if (s != DCR_OK) /* leave no half-built chunk for the next job */
+        reset_chunk(w);
     return s;
 }
 
