@@ -257,6 +257,8 @@ static dcr_status decode_text(dcr_column *c, const uint8_t *p, size_t left, dcr_
     size_t bad = dcr_utf8_check(text, data_len);
     if (bad != data_len)
         return dcr_fail(err, DCR_EINPUT, "TEXT data is not valid UTF-8 (byte %zu)", bad);
+    if (data_len && memchr(text, '\0', data_len))
+        return dcr_fail(err, DCR_EINPUT, "TEXT data contains a NUL byte");
     if (data_len > c->text_cap) {
         char *t = realloc(c->text, data_len);
         if (!t)

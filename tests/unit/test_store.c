@@ -200,6 +200,9 @@ static void test_column_decode_rejects(void)
     const uint8_t bad_utf8[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 0xc3, 0x28};
     CHECK(dcr_column_decode(&c, 1, bad_utf8, sizeof bad_utf8, &err) == DCR_EINPUT);
     CHECK_MSG(err, "UTF-8");
+    const uint8_t nul_text[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 'a', 0};
+    CHECK(dcr_column_decode(&c, 1, nul_text, sizeof nul_text, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "NUL");
     const uint8_t huge_rows[] = {0, 0, 0, 0, 0};
     CHECK(dcr_column_decode(&c, 1u << 30, huge_rows, sizeof huge_rows, &err) != DCR_OK);
     dcr_column_free(&c);
