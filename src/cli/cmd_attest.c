@@ -19,7 +19,8 @@
 
 static const char usage[] =
     "Usage: dcr attest evidence --tee sim|sev-snp|tdx|azure-vtpm|auto --report-data HEX\n"
-    "                           --out FILE [--tcti CONF]\n"
+    "                           --out FILE [--tcti CONF] [--configfs DIR] [--sev-guest PATH]\n"
+    "                           [--privlevel 0-3]\n"
     "       dcr attest verify --evidence FILE [--type snp|tdx|azure-snp-vtpm|azure-tdx-vtpm|sim]\n"
     "                         [--certs FILE]... [--quote FILE --nonce HEX] [--report-data HEX]\n"
     "                         [--measurement HEX]... [--min-tcb HEX] [--at RFC3339]\n"
@@ -29,7 +30,10 @@ static const char usage[] =
     "(128 hex digits) and writes it as a dcr evidence container. auto picks the\n"
     "hardware backend it finds and explains its choice on stderr; sim is the\n"
     "development mode, marked \"simulated, insecure\". --tcti (or $DCR_TCTI) picks\n"
-    "the vTPM for azure-vtpm (default device:/dev/tpmrm0).\n"
+    "the vTPM for azure-vtpm (default device:/dev/tpmrm0). --configfs (default\n"
+    "/sys/kernel/config/tsm/report) and --sev-guest (default /dev/sev-guest) say\n"
+    "where the kernel's interfaces are, for containers that mount them elsewhere;\n"
+    "--privlevel asks SEV-SNP for a report at that VMPL.\n"
     "\n"
     "verify checks evidence (a dcr container, a raw SNP report, TDX quote, Azure\n"
     "HCL report or evidence-v1 JSON; the type is recognised unless --type says)\n"
@@ -110,11 +114,11 @@ static int write_out(const char *path, const dcr_evidence *ev)
 
 static int run_evidence(int argc, char **argv)
 {
-    static const struct option opts[] = {{"tee", required_argument, 0, 't'},
-                                         {"report-data", required_argument, 0, 'r'},
-                                         {"out", required_argument, 0, 'o'},
-                                         {"tcti", required_argument, 0, 'c'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"tee", required_argument, 0, 't'},       {"report-data", required_argument, 0, 'r'},
+        {"out", required_argument, 0, 'o'},       {"tcti", required_argument, 0, 'c'},
+        {"configfs", required_argument, 0, 'C'},  {"sev-guest", required_argument, 0, 'S'},
+        {"privlevel", required_argument, 0, 'p'}, {0, 0, 0, 0}};
     const char *tee = NULL, *rd_hex = NULL, *out = NULL;
     dcr_tee_options topt = {0};
     int c;
@@ -131,6 +135,18 @@ static int run_evidence(int argc, char **argv)
             break;
         case 'c':
             topt.tcti = optarg;
+            break;
+        case 'C':
+            topt.configfs_dir = optarg;
+            break;
+        case 'S':
+            topt.sev_guest = optarg;
+            break;
+        case 'p':
+            /* The kernel and the firmware accept VMPL 0..3 only. */
+            if (optarg[0] < '0' || optarg[0] > '3' || optarg[1])
+                return usage_error("--privlevel must be 0, 1, 2 or 3, got '%s'", optarg);
+            topt.privlevel = optarg;
             break;
         default:
             return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);

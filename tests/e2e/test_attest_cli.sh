@@ -26,6 +26,14 @@ expect_exit 3 'no hardware TEE' "auto: nothing here, explains" \
   "$DCR" attest evidence --tee auto --tcti device:/nonexistent --report-data "$RD" --out "$T/x.ev"
 grep -q 'sev-snp' "$T/.err" && grep -q 'azure-vtpm' "$T/.err" && ok "auto names every backend" ||
   bad "auto names every backend"
+expect_exit 2 'privlevel must be 0, 1, 2 or 3' "evidence: bad --privlevel" \
+  "$DCR" attest evidence --tee sev-snp --privlevel 4 --report-data "$RD" --out "$T/x.ev"
+mkdir "$T/cfs"
+expect_exit 3 "configfs-tsm $T/cfs unusable" "sev-snp: --configfs and --sev-guest are where it looks" \
+  "$DCR" attest evidence --tee sev-snp --configfs "$T/cfs" --sev-guest "$T/no-sev-guest" \
+  --report-data "$RD" --out "$T/x.ev"
+[ -z "$(ls -A "$T/cfs")" ] && ok "configfs: no report entry left behind" ||
+  bad "configfs: no report entry left behind"
 
 # genuine evidence
 check "SNP Milan VCEK" "$DCR" attest verify --evidence "$D/sev-snp/attestation.bin" \
