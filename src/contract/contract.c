@@ -137,17 +137,17 @@ const char *dcr_evidence_type_name(dcr_evidence_type t)
 const char *dcr_agg_name(unsigned one_func)
 {
     switch (one_func) {
-    case DCR_AGG_COUNT:
+    case DCR_AGGFN_COUNT:
         return "COUNT";
-    case DCR_AGG_COUNT_DISTINCT:
+    case DCR_AGGFN_COUNT_DISTINCT:
         return "COUNT_DISTINCT";
-    case DCR_AGG_SUM:
+    case DCR_AGGFN_SUM:
         return "SUM";
-    case DCR_AGG_AVG:
+    case DCR_AGGFN_AVG:
         return "AVG";
-    case DCR_AGG_MIN:
+    case DCR_AGGFN_MIN:
         return "MIN";
-    case DCR_AGG_MAX:
+    case DCR_AGGFN_MAX:
         return "MAX";
     }
     return "?";

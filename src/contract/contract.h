@@ -58,12 +58,12 @@ typedef enum {
 
 /* Aggregate functions, a bit set. */
 enum {
-    DCR_AGG_COUNT = 1u << 0,
-    DCR_AGG_COUNT_DISTINCT = 1u << 1,
-    DCR_AGG_SUM = 1u << 2,
-    DCR_AGG_AVG = 1u << 3,
-    DCR_AGG_MIN = 1u << 4,
-    DCR_AGG_MAX = 1u << 5,
+    DCR_AGGFN_COUNT = 1u << 0,
+    DCR_AGGFN_COUNT_DISTINCT = 1u << 1,
+    DCR_AGGFN_SUM = 1u << 2,
+    DCR_AGGFN_AVG = 1u << 3,
+    DCR_AGGFN_MIN = 1u << 4,
+    DCR_AGGFN_MAX = 1u << 5,
 };
 
 typedef enum {
@@ -107,7 +107,7 @@ typedef struct {
 
 typedef struct {
     dcr_colref col;
-    unsigned funcs; /* DCR_AGG_* */
+    unsigned funcs; /* DCR_AGGFN_* */
 } dcr_contract_aggregate;
 
 typedef struct {

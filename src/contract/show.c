@@ -127,7 +127,7 @@ static void show_aggregation(const dcr_contract *c, FILE *out)
         fprintf(out, "    %s.%s:", c->datasets[a->col.dataset].name,
                 c->datasets[a->col.dataset].cols[a->col.column].name);
         const char *sep = " ";
-        for (unsigned f = 1; f <= DCR_AGG_MAX; f <<= 1)
+        for (unsigned f = 1; f <= DCR_AGGFN_MAX; f <<= 1)
             if (a->funcs & f) {
                 fprintf(out, "%s%s", sep, dcr_agg_name(f));
                 sep = ", ";

@@ -217,7 +217,7 @@ static void test_base_is_valid(void)
     CHECK(c.datasets[0].min_units == 60); /* own k above the rule's */
     CHECK(c.datasets[1].min_units == 50); /* the rule's */
     CHECK(c.datasets[0].cols[3].has_bounds && c.datasets[0].cols[3].hi == 10);
-    CHECK(c.naggregates == 2 && c.aggregates[0].funcs == (DCR_AGG_SUM | DCR_AGG_AVG));
+    CHECK(c.naggregates == 2 && c.aggregates[0].funcs == (DCR_AGGFN_SUM | DCR_AGGFN_AVG));
     CHECK(c.njoins == 1 && c.joins[0].right.dataset == 1);
     CHECK(c.dp.enabled && c.dp.epsilon_per_query == 0.5 && c.dp.max_contributions_per_unit == 10);
     CHECK(c.ntemplates == 1 && c.templates[0].nparams == 1);

@@ -1,0 +1,183 @@
+/*
+ * guarded.c: dcr_guarded_query(), the one way a query runs under a
+ * contract (privacy.h): who may ask, parse + bind against the contract's
+ * datasets, the policy check, the threshold rewrite, execution with
+ * suppression at every aggregate, the differential-privacy seam, the
+ * budget/audit hook, and the report.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "privacy/internal.h"
+#include "sql/sql.h"
+
+/* A refusal that has no place in the SQL text. */
+static dcr_status refuse_plain(pv_ctx *x, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static dcr_status refuse_plain(pv_ctx *x, const char *rule, const char *fmt, ...)
+{
+    char why[DCR_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    snprintf(x->report->rule, sizeof x->report->rule, "%s", rule);
+    return dcr_fail(x->err, DCR_EINPUT, "refused by rule %s: %s", rule, why);
+}
+
+static void report_init(const dcr_contract *c, size_t analyst, dcr_privacy_report *r)
+{
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < c->nreceivers; i++)
+        if (c->receivers[i].analyst == analyst) {
+            r->nreceivers = c->receivers[i].n;
+            r->receivers = c->receivers[i].receivers;
+        }
+}
+
+static dcr_status check_analyst(pv_ctx *x, size_t analyst)
+{
+    const dcr_contract *c = x->c;
+    if (analyst >= c->nparties)
+        return refuse_plain(x, DCR_RULE_ANALYST, "no such party in the contract");
+    if (!(c->parties[analyst].roles & DCR_ROLE_ANALYST))
+        return refuse_plain(x, DCR_RULE_ANALYST,
+                            "party \"%s\" does not have the analyst role in the contract",
+                            c->parties[analyst].name);
+    if (x->report->nreceivers == 0)
+        return refuse_plain(x, DCR_RULE_ANALYST,
+                            "party \"%s\" has no result receivers in the contract",
+                            c->parties[analyst].name);
+    return DCR_OK;
+}
+
+typedef struct {
+    dcr_schema *schemas;
+    dcr_catalog_entry *entries;
+    dcr_catalog cat;
+    size_t n;
+} contract_catalog;
+
+static void catalog_free(contract_catalog *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        dcr_schema_free(&k->schemas[i]);
+    free(k->schemas);
+    free(k->entries);
+    memset(k, 0, sizeof *k);
+}
+
+/* The contract's datasets as SQL tables, named as in the contract. */
+static dcr_status catalog_make(const dcr_contract *c, contract_catalog *k, dcr_error *err)
+{
+    memset(k, 0, sizeof *k);
+    size_t n = c->ndatasets;
+    k->schemas = calloc(n ? n : 1, sizeof *k->schemas);
+    k->entries = calloc(n ? n : 1, sizeof *k->entries);
+    if (!k->schemas || !k->entries)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        dcr_status s = dcr_contract_dataset_schema(c, c->datasets[i].name, &k->schemas[i], err);
+        if (s != DCR_OK)
+            return s;
+        k->n++;
+        k->entries[i] = (dcr_catalog_entry){c->datasets[i].name, &k->schemas[i]};
+    }
+    k->cat = (dcr_catalog){n, k->entries};
+    return DCR_OK;
+}
+
+/* Everything up to execution: on DCR_OK *plan is checked and rewritten. */
+static dcr_status prepare(pv_ctx *x, size_t analyst, dcr_plan **plan, pv_thresholds *t)
+{
+    *plan = NULL;
+    dcr_status s = check_analyst(x, analyst);
+    /* Differential privacy seam: the dp helper replaces this refusal with
+     * its plan rewrite (contribution bounding) here and its release
+     * function (noise, noisy thresholds) in dcr_guarded_query. */
+    if (s == DCR_OK && x->c->dp.enabled)
+        s = refuse_plain(x, DCR_RULE_DP,
+                         "the contract asks for differential privacy, which is not available "
+                         "in this build");
+    if (s != DCR_OK)
+        return s;
+    contract_catalog k;
+    s = catalog_make(x->c, &k, x->err);
+    s = s ? s : dcr_sql_compile(x->sql, &k.cat, plan, NULL, x->err);
+    catalog_free(&k);
+    if (s != DCR_OK)
+        return s;
+    if (!(x->used = calloc(x->c->ndatasets ? x->c->ndatasets : 1, sizeof *x->used)))
+        s = dcr_fail(x->err, DCR_EINTERNAL, "out of memory");
+    s = s ? s : pv_policy_check(x, *plan);
+    s = s ? s : pv_threshold_rewrite(x, plan, t);
+    if (s != DCR_OK) {
+        dcr_plan_free(*plan);
+        *plan = NULL;
+    }
+    return s;
+}
+
+static void ctx_free(pv_ctx *x)
+{
+    free(x->used);
+    free(x->metric_aggs);
+}
+
+dcr_status dcr_guarded_plan(const dcr_contract *c, size_t analyst, const char *sql, dcr_plan **plan,
+                            dcr_privacy_report *report, dcr_error *err)
+{
+    report_init(c, analyst, report);
+    pv_ctx x = {.c = c, .sql = sql, .err = err, .report = report};
+    pv_thresholds t = {0};
+    dcr_status s = prepare(&x, analyst, plan, &t);
+    report->aggregates = t.n;
+    pv_thresholds_free(&t);
+    ctx_free(&x);
+    return s;
+}
+
+static dcr_status check_sources(pv_ctx *x, const dcr_exec_source *sources)
+{
+    for (size_t d = 0; d < x->c->ndatasets; d++)
+        if (x->used[d] && (!sources || !sources[d].open))
+            return refuse_plain(x, DCR_RULE_DATASET,
+                                "dataset \"%s\" is not available (not uploaded or not given)",
+                                x->c->datasets[d].name);
+    return DCR_OK;
+}
+
+dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *sql,
+                             const dcr_exec_source *sources, const dcr_privacy_hooks *hooks,
+                             const dcr_exec_opts *opts, dcr_result *out, dcr_privacy_report *report,
+                             dcr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    report_init(c, analyst, report);
+    pv_ctx x = {.c = c, .sql = sql, .err = err, .report = report};
+    pv_thresholds t = {0};
+    dcr_plan *plan = NULL;
+    dcr_exec_opts dflt = {0};
+    int loc = -1;
+    dcr_status s = prepare(&x, analyst, &plan, &t);
+    s = s ? s : check_sources(&x, sources);
+    if (s == DCR_OK) {
+        s = pv_threshold_run(&x, &plan, &t, sources, opts ? opts : &dflt, pv_release_exact, NULL,
+                             out, &loc);
+        if (s != DCR_OK && loc >= 0)
+            dcr_sql_locate(err, sql, loc);
+    }
+    if (s == DCR_OK && hooks && hooks->charge)
+        s = hooks->charge(hooks->ctx, c->parties[analyst].name, report->epsilon, report->delta,
+                          err);
+    if (s == DCR_OK)
+        report->rows_released = out->nrows;
+    else
+        dcr_result_free(out);
+    dcr_plan_free(plan);
+    pv_thresholds_free(&t);
+    ctx_free(&x);
+    return s;
+}

@@ -1,0 +1,97 @@
+/*
+ * privacy.h: the clean room's privacy layer and its ONE guarded query entry
+ * point, used by `dcr sql --contract --as` and by the server.
+ *
+ * dcr_guarded_query() runs one SQL query for an analyst under a contract:
+ *
+ *   parse + bind (sql/)                 the SQL against the contract's datasets
+ *   -> policy check (privacy/policy.c)  column roles, joins, aggregates, output
+ *                                       must be aggregated; refusals name the
+ *                                       rule and the SQL position
+ *   -> threshold rewrite (threshold.c)  hidden COUNT(DISTINCT privacy unit)
+ *                                       per dataset instance on every
+ *                                       aggregate, metrics clamped to bounds
+ *   -> execute (exec/), aggregate by aggregate, bottom up: groups resting on
+ *      fewer than k units of a dataset are dropped AT the aggregate, before
+ *      HAVING, ORDER BY, LIMIT or an outer query can see them
+ *   -> differential privacy (dp helper: noise, noisy thresholds; see the
+ *      seam in guarded.c; until it lands a DP contract is refused)
+ *   -> hooks->charge (durable budget + audit) -> the result.
+ *
+ * Refusals are DCR_EINPUT with err->msg = "SQL:LINE:COL: refused by rule
+ * RULE: why" and report->rule = "RULE" (the rule names are listed below and
+ * in docs/privacy.md). Messages never contain row data; they may point at
+ * literals the analyst wrote.
+ *
+ * Ownership: the caller owns *out (dcr_result_free) and the report (plain
+ * data; `receivers` points into the contract, valid while it lives).
+ */
+#ifndef DCR_PRIVACY_PRIVACY_H
+#define DCR_PRIVACY_PRIVACY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "contract/contract.h"
+#include "exec/exec.h"
+#include "sql/plan.h"
+
+/* Rule names, as they appear in refusals and in report.rule. */
+#define DCR_RULE_ANALYST "analyst-role"            /* the party may not query */
+#define DCR_RULE_DATASET "dataset-unavailable"     /* a dataset was not provided */
+#define DCR_RULE_HIDDEN "hidden-column"            /* a hidden column is referenced */
+#define DCR_RULE_ID "id-column"                    /* id/join column outside a join condition */
+#define DCR_RULE_ID_LITERAL "id-literal"           /* id/join column compared to a literal */
+#define DCR_RULE_METRIC "metric-column"            /* metric outside an allowed aggregate */
+#define DCR_RULE_AGGREGATE "aggregate-not-allowed" /* aggregate not in the contract */
+#define DCR_RULE_JOIN "join-not-allowed"           /* join not in the contract */
+#define DCR_RULE_NOT_AGGREGATED "not-aggregated"   /* output rows are dataset rows */
+#define DCR_RULE_RAW_LIMIT "limit-on-rows"         /* LIMIT/OFFSET over dataset rows */
+#define DCR_RULE_ERROR_ORACLE "error-oracle"       /* may fail depending on one row's value */
+#define DCR_RULE_DP "dp-unavailable"               /* DP contract, DP not built in yet */
+
+/* Callbacks the caller provides; any may be NULL. ctx is passed to each. */
+typedef struct {
+    /* Charges (epsilon, delta) to party `analyst` atomically and durably
+     * before the result is returned; DCR_EINPUT with the remaining budget
+     * in err->msg when it would overspend. Called exactly once per query
+     * that is about to return a result, with (0, 0) in threshold-only mode
+     * so the caller can audit every release in the same transaction. */
+    dcr_status (*charge)(void *ctx, const char *analyst, double epsilon, double delta,
+                         dcr_error *err);
+    void *ctx;
+    /* Later helpers (templates: differencing sketches) append fields here. */
+} dcr_privacy_hooks;
+
+typedef struct {
+    char rule[40];           /* the rule that refused the query, "" when none did */
+    int64_t k;               /* the threshold used (max min_units of the datasets read) */
+    size_t rows_released;    /* output rows returned */
+    size_t rows_suppressed;  /* output-level groups dropped for resting on < k units */
+    size_t inner_suppressed; /* groups of inner (nested) aggregates dropped */
+    size_t aggregates;       /* aggregates thresholded */
+    double epsilon, delta;   /* charged to the analyst (0 without DP) */
+    char template_name[DCR_NAME_MAX + 1]; /* "" unless a template matched (templates helper) */
+    size_t nreceivers;                    /* who receives the result: party indexes */
+    const size_t *receivers;              /* points into the contract */
+} dcr_privacy_report;
+
+/* Runs sql for party `analyst` (an index into c->parties) under contract c.
+ * sources[i] serves contract dataset i (c->ndatasets entries); an entry with
+ * open == NULL is a dataset that is not available (a query reading it is
+ * refused). opts may be NULL. On DCR_OK *out holds only released rows;
+ * report is filled on every path (rule set on refusals). */
+dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *sql,
+                             const dcr_exec_source *sources, const dcr_privacy_hooks *hooks,
+                             const dcr_exec_opts *opts, dcr_result *out, dcr_privacy_report *report,
+                             dcr_error *err);
+
+/* The checks and rewrite without execution (EXPLAIN, tests, template
+ * vetting): on DCR_OK *plan is the rewritten plan (caller frees) whose
+ * thresholded aggregates carry their hidden unit counts. */
+dcr_status dcr_guarded_plan(const dcr_contract *c, size_t analyst, const char *sql, dcr_plan **plan,
+                            dcr_privacy_report *report, dcr_error *err);
+
+#endif
