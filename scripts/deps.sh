@@ -4,14 +4,26 @@
 # missing and how to install it, and fails.
 set -euo pipefail
 
-# Build: compiler, libraries. Test: clang for sanitizers and fuzzing, GNU time.
-packages=(
-  build-essential pkg-config clang libclang-rt-14-dev
-  libssl-dev openssl libzstd-dev libjansson-dev libyajl-dev
+# Build: compiler and libraries (all the Dockerfile's build stage needs:
+# `scripts/deps.sh --build`). Test: clang for sanitizers and fuzzing, GNU
+# time, the vTPM simulator, and podman (with runc and debootstrap) for the
+# container test (tests/container/run.sh).
+build_packages=(
+  build-essential pkg-config
+  libssl-dev libzstd-dev libjansson-dev libyajl-dev
   libpg-query-dev libprotobuf-c-dev libsqlite3-dev
-  time
-  libtss2-dev swtpm swtpm-tools tpm2-tools
+  libtss2-dev
 )
+test_packages=(
+  clang libclang-rt-14-dev openssl time
+  swtpm swtpm-tools tpm2-tools
+  podman runc debootstrap
+)
+case "${1:-}" in
+  --build) packages=("${build_packages[@]}") ;;
+  "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: scripts/deps.sh [--build]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
