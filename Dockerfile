@@ -51,6 +51,10 @@ COPY --from=build /src/build/dcr.sha384 /src/build/toolchain /usr/local/share/dc
 ARG VERSION=dev
 ARG REVISION=unknown
 ARG SOURCE=
+# Using the arguments in a RUN also keeps podman's layer cache from reusing
+# labels of an earlier revision (buildah 1.28 keys LABEL layers without them).
+RUN printf 'version=%s\nrevision=%s\nsource=%s\n' "$VERSION" "$REVISION" "$SOURCE" \
+      > /usr/local/share/dcr/build-info
 LABEL org.opencontainers.image.title="dcr" \
       org.opencontainers.image.description="dcr: a confidential data clean room" \
       org.opencontainers.image.version="${VERSION}" \

@@ -40,5 +40,16 @@ for dir in "$@"; do
     record "e2e/$name" "$logdir/$name.log" $rc
   done
 done
+
+# Once per run, not per flavour: the container test builds its own image and
+# compares it with the release build (skipped for a lone ASan run).
+# DCR_CONTAINER_TEST=0 leaves it out.
+if [[ "${DCR_CONTAINER_TEST:-1}" != 0 && $# -gt 0 && "$1" != *asan* ]]; then
+  echo "== container test (tests/container/run.sh) =="
+  log="$1/test-logs/container.log"
+  tests/container/run.sh "$1/dcr" >"$log" 2>&1; rc=$?
+  record container "$log" $rc
+  grep -E '^SKIP|^image |^dcr SHA-384|^ok   podman build' "$log" | sed 's/^/    /'
+fi
 echo "$total_pass passed, $total_fail failed"
 [[ $total_fail -eq 0 ]]
