@@ -114,8 +114,93 @@ wait_results() {
   done
 }
 
+# The service flow (dcr serve / upload / query) when this dcr has it, else
+# the file exchange. DCR_DEMO_FLOW=server|files forces one.
+FLOW=${DCR_DEMO_FLOW:-}
+if [[ -z "$FLOW" ]]; then
+  if "$DCR" help serve > /dev/null 2>&1; then FLOW=server; else FLOW=files; fi
+fi
+
+server_url() {
+  if [[ -n "${DCR_SERVER_URL:-}" ]]; then echo "$DCR_SERVER_URL"; else wait_for server.url; cat "$EXCHANGE/server.url"; fi
+}
+
+# The agreed queries: the analyst (advertiser) runs them; results are CSV.
+QUERIES=(
+  attribution_by_campaign "SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers,
+      ROUND(SUM(p.amount), 2) AS revenue
+    FROM impressions i JOIN purchases p ON i.email = p.email
+    WHERE p.bought_at >= TIMESTAMP '2024-03-01' GROUP BY i.campaign ORDER BY i.campaign"
+  overlap "SELECT COUNT(DISTINCT i.email) AS matched_users FROM impressions i JOIN purchases p ON i.email = p.email"
+  reach_by_campaign "SELECT i.campaign, COUNT(DISTINCT i.email) AS reach, COUNT(*) AS impressions
+    FROM impressions i JOIN purchases p ON i.email = p.email GROUP BY i.campaign ORDER BY i.campaign"
+)
+
+serve_cleanroom() {
+  wait_for contract.json publisher.sig advertiser.sig
+  cp "$EXCHANGE"/contract.json "$EXCHANGE"/publisher.sig "$EXCHANGE"/advertiser.sig .
+  "$DCR" contract verify contract.json publisher.sig advertiser.sig
+  mkdir -p -m 700 state
+  rm -f /tmp/dcr-ready
+  "$DCR" serve --contract contract.json --signatures publisher.sig advertiser.sig --state state \
+    --listen "${DCR_LISTEN:-127.0.0.1:0}" --tee "${DCR_TEE:-sim}" --ready-file /tmp/dcr-ready &
+  local pid=$! i
+  for ((i = 0; i < 600; i++)); do [[ -s /tmp/dcr-ready ]] && break; kill -0 $pid 2> /dev/null || break; sleep 0.1; done
+  [[ -s /tmp/dcr-ready ]] || die "dcr serve did not start"
+  cat /tmp/dcr-ready > server.url
+  publish server.url
+  say "serving at $(cat server.url)"
+  if [[ "${KEEP_SERVING:-0}" == 1 ]]; then wait $pid; return; fi
+  wait_for finished-publisher finished-advertiser
+  kill -TERM $pid
+  wait $pid || die "dcr serve exited with status $?"
+  say "stopped cleanly"
+}
+
+serve_provider() { # dataset
+  local ds=$1 csv url
+  csv=$(input_csv "$ds")
+  url=$(server_url)
+  "$DCR" attest check --server "$url" --contract contract.json
+  "$DCR" upload --server "$url" --contract contract.json --key "$role.key" --quiet --dataset "$ds" "$csv"
+  : > "uploaded-$ds"
+  publish "uploaded-$ds"
+  say "uploaded $(($(wc -l < "$csv") - 1)) rows of $ds, sealed to the attested instance"
+}
+
+serve_analyst() {
+  local url i rc
+  url=$(server_url)
+  wait_for uploaded-impressions uploaded-purchases
+  mkdir -p results "$EXCHANGE/results"
+  for ((i = 0; i < ${#QUERIES[@]}; i += 2)); do
+    "$DCR" query --server "$url" --contract contract.json --key advertiser.key --quiet --format csv \
+      "${QUERIES[i + 1]}" > "results/${QUERIES[i]}.csv"
+    publish "results/${QUERIES[i]}.csv" "results/${QUERIES[i]}.csv"
+    say "ran ${QUERIES[i]}"
+  done
+  rc=0
+  "$DCR" query --server "$url" --contract contract.json --key advertiser.key --quiet --format csv \
+    "SELECT p.email, p.amount FROM purchases p JOIN impressions i ON i.email = p.email" \
+    > refused.out 2> refused.err || rc=$?
+  [[ $rc -ne 0 && ! -s refused.out ]] || die "a query for raw e-mails was not refused"
+  say "a query for raw e-mails was refused (exit $rc): $(head -c 200 refused.err)"
+  echo "exit $rc" > results/refused.txt
+  publish results/refused.txt results/refused.txt
+  : > results/done
+  publish results/done results/done
+}
+
+serve_audit() {
+  "$DCR" audit --server "$(server_url)" --contract contract.json --key "$role.key" --quiet \
+    --head audit.head > audit.txt
+  say "audit log fetched and verified: $(grep -c . audit.txt) lines"
+}
+
+say "flow: $FLOW"
 case "$role" in
 cleanroom)
+  if [[ $FLOW == server ]]; then serve_cleanroom; exit 0; fi
   "$DCR" keygen --out cleanroom > /dev/null
   rd=$(sha512sum cleanroom.pub | cut -d' ' -f1)
   "$DCR" attest evidence --tee sim --report-data "$rd" --out cleanroom.evidence
@@ -127,19 +212,12 @@ cleanroom)
   "$DCR" contract verify contract.json publisher.sig advertiser.sig
   wait_for impressions.dcr purchases.dcr
   mkdir -p results "$EXCHANGE/results"
-  q() { # name, SQL: run over both sealed datasets, publish the CSV
+  for ((i = 0; i < ${#QUERIES[@]}; i += 2)); do
     "$DCR" sql --data impressions="$EXCHANGE/impressions.dcr" --data purchases="$EXCHANGE/purchases.dcr" \
-      --key cleanroom.key --format csv "$2" > "results/$1.csv"
-    publish "results/$1.csv" "results/$1.csv"
-    say "ran $1"
-  }
-  q attribution_by_campaign "SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers,
-      ROUND(SUM(p.amount), 2) AS revenue
-    FROM impressions i JOIN purchases p ON i.email = p.email
-    WHERE p.bought_at >= TIMESTAMP '2024-03-01' GROUP BY i.campaign ORDER BY i.campaign"
-  q overlap "SELECT COUNT(DISTINCT i.email) AS matched_users FROM impressions i JOIN purchases p ON i.email = p.email"
-  q reach_by_campaign "SELECT campaign, COUNT(DISTINCT email) AS reach, COUNT(*) AS impressions
-    FROM impressions GROUP BY campaign ORDER BY campaign"
+      --key cleanroom.key --format csv "${QUERIES[i + 1]}" > "results/${QUERIES[i]}.csv"
+    publish "results/${QUERIES[i]}.csv" "results/${QUERIES[i]}.csv"
+    say "ran ${QUERIES[i]}"
+  done
   : > results/done
   publish results/done results/done
   say "done"
@@ -151,15 +229,28 @@ publisher)
   cp "$EXCHANGE/advertiser.pub" .
   "$DCR" contract init --out draft.json --party publisher=publisher.pub --party advertiser=advertiser.pub > /dev/null
   # Pin the clean room: sim evidence only, with the reproducible measurement.
-  sed "s/{\"type\": \"sim\"}/{\"type\": \"sim\", \"measurements\": [\"$(measurement)\"]}/" draft.json > contract.json
+  # Differential privacy off, so the demo's results can be compared exactly
+  # (the aggregation threshold still applies).
+  sed -e "s/{\"type\": \"sim\"}/{\"type\": \"sim\", \"measurements\": [\"$(measurement)\"]}/" \
+    -e 's/"differential_privacy": {"enabled": true/"differential_privacy": {"enabled": false/' \
+    draft.json > contract.json
   grep -q '"measurements"' contract.json || die "could not pin the measurement in the contract"
   "$DCR" contract lint contract.json
   "$DCR" contract sign --key publisher.key --out publisher.sig contract.json
   publish contract.json
   publish publisher.sig
   say "contract $("$DCR" contract hash contract.json | cut -c1-16)... drafted and signed"
-  provider impressions
-  wait_results
+  if [[ $FLOW == server ]]; then
+    serve_provider impressions
+    wait_for results/done
+    serve_audit
+    wait_results
+    : > finished-publisher
+    publish finished-publisher
+  else
+    provider impressions
+    wait_results
+  fi
   ;;
 advertiser)
   "$DCR" keygen --out advertiser > /dev/null
@@ -171,8 +262,17 @@ advertiser)
   "$DCR" contract sign --key advertiser.key --out advertiser.sig contract.json
   publish advertiser.sig
   say "reviewed and signed the contract"
-  provider purchases
-  wait_results
+  if [[ $FLOW == server ]]; then
+    serve_provider purchases
+    serve_analyst
+    serve_audit
+    wait_results
+    : > finished-advertiser
+    publish finished-advertiser
+  else
+    provider purchases
+    wait_results
+  fi
   ;;
 *) die "unknown role $role" ;;
 esac
