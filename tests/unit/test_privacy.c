@@ -248,6 +248,205 @@ static void test_clamp(void)
     EXPECT("SELECT SUM(amount), MAX(amount) FROM purchases", "4600,1000\n");
 }
 
+static void test_not_aggregated(void)
+{
+    REFUSED("SELECT campaign FROM impressions", "not-aggregated", "SQL:1:8");
+    REFUSED("SELECT 1 AS one FROM purchases", "not-aggregated", "SQL:1:8");
+    /* DISTINCT groups like GROUP BY: thresholded, b and c suppressed. */
+    EXPECT("SELECT DISTINCT campaign FROM impressions", "a\n");
+    CHECK(rep.rows_suppressed == 2);
+    /* No dataset at all: nothing to protect. */
+    EXPECT("SELECT 1 + 1", "2\n");
+}
+
+static void test_group_of_one(void)
+{
+    /* Naive engine: c,9 (u8's own cost: rows 17, 18 -> 10 + 10 after clamping). */
+    EXPECT("SELECT campaign, SUM(cost) FROM impressions WHERE campaign = 'c' GROUP BY campaign",
+           "");
+    CHECK(rep.rows_suppressed == 1);
+    CHECK(rep.rows_released == 0);
+    /* A global aggregate over one person's rows. */
+    EXPECT("SELECT SUM(cost) FROM impressions WHERE campaign = 'c'", "");
+    CHECK(rep.rows_suppressed == 1);
+    /* ... and over nobody (0 units) is suppressed too. */
+    EXPECT("SELECT COUNT(*) FROM impressions WHERE campaign = 'zz'", "");
+}
+
+static void test_having_tricks(void)
+{
+    /* Naive: b,4 and c,2 (the small groups HAVING picks out). */
+    EXPECT("SELECT campaign, COUNT(*) FROM impressions GROUP BY campaign HAVING COUNT(*) < 5", "");
+    CHECK(rep.rows_suppressed == 2);
+    /* The suppressed count is taken at the aggregate, before HAVING: it is
+     * the same whatever HAVING says about the small groups' values. */
+    EXPECT("SELECT campaign FROM impressions GROUP BY campaign HAVING SUM(cost) > 1000", "");
+    CHECK(rep.rows_suppressed == 2);
+    EXPECT("SELECT campaign FROM impressions GROUP BY campaign HAVING SUM(cost) < 1000", "a\n");
+    CHECK(rep.rows_suppressed == 2);
+    REFUSED("SELECT campaign FROM impressions GROUP BY campaign HAVING MIN(email) = 'u8'",
+            "aggregate-not-allowed", "SQL:1:59");
+    REFUSED("SELECT campaign FROM impressions GROUP BY campaign HAVING COUNT(DISTINCT email) = 1",
+            "aggregate-not-allowed", "SQL:1:59");
+}
+
+static void test_subquery_laundering(void)
+{
+    REFUSED("SELECT x FROM (SELECT email AS x FROM purchases) s", "id-column", "SQL:1:8");
+    REFUSED("SELECT COUNT(*) FROM (SELECT email AS x FROM purchases) s WHERE x = 'u1'",
+            "id-literal", "SQL:1:65");
+    REFUSED("SELECT y, COUNT(*) FROM (SELECT amount AS y FROM purchases) s GROUP BY y",
+            "metric-column", "SQL:1:72");
+    REFUSED("WITH t AS (SELECT amount + 0 AS y FROM purchases) SELECT SUM(y) FROM t",
+            "aggregate-not-allowed", "SQL:1:62");
+    /* An id passed through a subquery may still be a join key. */
+    EXPECT("SELECT p.product, COUNT(*) FROM impressions i JOIN (SELECT email AS e, product FROM "
+           "purchases) p ON i.email = p.e GROUP BY p.product",
+           "p,18\n");
+}
+
+static void test_nested_aggregates(void)
+{
+    /* Naive: 3 (a, b and c); the inner b and c groups are under k. */
+    EXPECT("SELECT COUNT(*) FROM (SELECT campaign, COUNT(*) AS n FROM impressions GROUP BY "
+           "campaign) s",
+           "1\n");
+    CHECK(rep.inner_suppressed == 2);
+    CHECK(rep.rows_suppressed == 0);
+    CHECK(rep.aggregates == 2);
+    /* Naive: the smallest group's size (2). */
+    EXPECT("SELECT MIN(n) FROM (SELECT campaign, COUNT(*) AS n FROM impressions GROUP BY "
+           "campaign) s",
+           "12\n");
+}
+
+static void test_union_tricks(void)
+{
+    /* Each branch's aggregate is thresholded on its own. */
+    EXPECT("SELECT campaign, COUNT(*) FROM impressions WHERE campaign = 'c' GROUP BY campaign "
+           "UNION ALL SELECT product, COUNT(*) FROM purchases GROUP BY product",
+           "p,10\n");
+    CHECK(rep.rows_suppressed == 1);
+    /* A union under one aggregate: group c rests on one impressions unit. */
+    EXPECT("SELECT g, COUNT(*) FROM (SELECT campaign AS g FROM impressions WHERE campaign = 'c' "
+           "UNION ALL SELECT product FROM purchases) s GROUP BY g ORDER BY g",
+           "p,10\n");
+    CHECK(rep.rows_suppressed == 1);
+    /* The crafted one-person dataset padded with a large one. */
+    EXPECT("SELECT COUNT(*) FROM (SELECT tag AS t FROM crafted UNION ALL SELECT product FROM "
+           "purchases) s",
+           "");
+    REFUSED("SELECT e FROM (SELECT email AS e FROM crafted UNION ALL SELECT email FROM purchases) "
+            "s",
+            "id-column", "SQL:1:8");
+    REFUSED("SELECT campaign FROM impressions UNION ALL SELECT product FROM purchases GROUP BY "
+            "product",
+            "not-aggregated", "SQL:1:8");
+}
+
+static void test_limit_order_tricks(void)
+{
+    /* Naive: c,2 (the smallest group comes first). */
+    EXPECT("SELECT campaign, COUNT(*) FROM impressions GROUP BY campaign ORDER BY 2 LIMIT 1",
+           "a,12\n");
+    CHECK(rep.rows_suppressed == 2);
+    EXPECT("SELECT campaign, COUNT(*) FROM impressions GROUP BY campaign ORDER BY 2 LIMIT 1 "
+           "OFFSET 1",
+           "");
+    REFUSED("SELECT COUNT(*) FROM (SELECT campaign FROM impressions LIMIT 2) s", "limit-on-rows",
+            "SQL");
+    REFUSED("SELECT COUNT(*) FROM (SELECT campaign FROM impressions ORDER BY email) s",
+            "id-column", "SQL:1:65");
+}
+
+static void test_error_oracle(void)
+{
+    REFUSED("SELECT COUNT(*) FROM purchases WHERE 1 / (length(product) - 1) = 1", "error-oracle",
+            "SQL:1:40");
+    REFUSED("SELECT COUNT(*) FROM purchases WHERE CAST(product AS BIGINT) = 1", "error-oracle",
+            "SQL:1:38");
+    /* After aggregation a failure depends only on released groups. */
+    EXPECT("SELECT product, SUM(amount) / COUNT(*) FROM purchases GROUP BY product", "p,460\n");
+}
+
+static void test_joins_more(void)
+{
+    REFUSED("SELECT COUNT(*) FROM purchases a JOIN purchases b ON a.customer = b.customer",
+            "join-not-allowed", "SQL:1:54");
+    REFUSED("SELECT COUNT(*) FROM impressions i JOIN purchases p ON lower(i.email) = p.email",
+            "id-column", "SQL:1:62");
+    /* LEFT JOIN: unmatched rows rest on impressions only. */
+    EXPECT("SELECT i.campaign, COUNT(*) FROM impressions i LEFT JOIN purchases p ON i.email = "
+           "p.email GROUP BY i.campaign",
+           "a,12\n");
+}
+
+static void test_unavailable_and_dp(void)
+{
+    dcr_exec_source src[3];
+    memset(src, 0, sizeof src);
+    dcr_table_source_bind(&src[1], &pur_src);
+    dcr_error err = {0};
+    dcr_result r;
+    CHECK(dcr_guarded_query(&contract, 1, "SELECT COUNT(*) FROM impressions", src, NULL, NULL, &r,
+                            &rep, &err) == DCR_EINPUT);
+    CHECK_STR(rep.rule, "dataset-unavailable");
+    CHECK(dcr_guarded_query(&contract, 1, "SELECT product, COUNT(*) FROM purchases GROUP BY 1",
+                            src, NULL, NULL, &r, &rep, &err) == DCR_OK);
+    CHECK(r.nrows == 1);
+    dcr_result_free(&r);
+    /* The same contract with DP on: refused until DP is built in. */
+    contract.dp.enabled = true;
+    CHECK(dcr_guarded_query(&contract, 1, "SELECT COUNT(*) FROM purchases", src, NULL, NULL, &r,
+                            &rep, &err) == DCR_EINPUT);
+    CHECK_STR(rep.rule, "dp-unavailable");
+    contract.dp.enabled = false;
+}
+
+static double charged = -1;
+static dcr_status charge(void *ctx, const char *analyst, double eps, double delta, dcr_error *err)
+{
+    (void)delta;
+    if (strcmp(analyst, "advertiser") != 0)
+        return dcr_fail(err, DCR_EINTERNAL, "wrong analyst");
+    charged = eps;
+    return ctx ? dcr_fail(err, DCR_EINPUT, "budget exhausted: 0 left") : DCR_OK;
+}
+
+static void test_charge_hook(void)
+{
+    dcr_exec_source src[3];
+    dcr_table_source_bind(&src[0], &imp_src);
+    dcr_table_source_bind(&src[1], &pur_src);
+    dcr_table_source_bind(&src[2], &cra_src);
+    dcr_privacy_hooks hooks = {.charge = charge};
+    dcr_error err = {0};
+    dcr_result r;
+    CHECK(dcr_guarded_query(&contract, 1, "SELECT COUNT(*) FROM purchases", src, &hooks, NULL, &r,
+                            &rep, &err) == DCR_OK);
+    CHECK(charged == 0);
+    dcr_result_free(&r);
+    hooks.ctx = &hooks; /* refuse */
+    CHECK(dcr_guarded_query(&contract, 1, "SELECT COUNT(*) FROM purchases", src, &hooks, NULL, &r,
+                            &rep, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "budget exhausted");
+    CHECK(r.nrows == 0 && r.nbatches == 0);
+}
+
+static void test_guarded_plan(void)
+{
+    dcr_plan *p = NULL;
+    dcr_error err = {0};
+    CHECK(dcr_guarded_plan(&contract, 1, "SELECT campaign, COUNT(*) FROM impressions GROUP BY 1",
+                           &p, &rep, &err) == DCR_OK);
+    dcr_buf b = DCR_BUF_INIT;
+    CHECK(p && dcr_plan_explain(p, &b, &err) == DCR_OK);
+    dcr_buf_append(&b, "", 1, &err);
+    CHECK(strstr((char *)b.data, "count(DISTINCT email)") != NULL);
+    dcr_buf_free(&b);
+    dcr_plan_free(p);
+}
+
 int main(void)
 {
     make_contract();
@@ -258,6 +457,18 @@ int main(void)
     RUN(test_hidden_metric);
     RUN(test_joins);
     RUN(test_clamp);
+    RUN(test_not_aggregated);
+    RUN(test_group_of_one);
+    RUN(test_having_tricks);
+    RUN(test_subquery_laundering);
+    RUN(test_nested_aggregates);
+    RUN(test_union_tricks);
+    RUN(test_limit_order_tricks);
+    RUN(test_error_oracle);
+    RUN(test_joins_more);
+    RUN(test_unavailable_and_dp);
+    RUN(test_charge_hook);
+    RUN(test_guarded_plan);
     for (int i = 0; i < 4; i++) {
         dcr_column_free(&imp[i]);
         dcr_column_free(&pur[i]);
