@@ -2,8 +2,13 @@
  * cmd_sql.c: `dcr sql`, one SQL query over sealed datasets a key holder can
  * open. Binds the SQL against the datasets' schemas (sql/), then runs the
  * plan (exec/) reading only the columns the query needs; the plaintext
- * stays in memory and is wiped when freed. This is the local, single-party
- * form of what the clean-room service will run after its privacy checks.
+ * stays in memory and is wiped when freed.
+ *
+ * With --contract FILE --as PARTY the query runs the way the clean room runs
+ * it: through the guarded entry point (privacy/privacy.h), with the
+ * contract's column roles, joins, aggregates and threshold; each --data must
+ * be a contract dataset sealed for this contract (its header's context is
+ * the contract hash, its columns the contract's).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +20,7 @@
 #include "cli/command.h"
 #include "crypto/util.h"
 #include "exec/source.h"
+#include "privacy/privacy.h"
 #include "sql/sql.h"
 #include "store/sealed_reader.h"
 
@@ -23,6 +29,7 @@
 
 static const char usage[] =
     "Usage: dcr sql --data NAME=FILE.dcr [--data ...] --key NAME.key [--key ...]\n"
+    "               [--contract FILE --as PARTY]\n"
     "               [--format table|csv|json] [--explain] [--memory-limit MIB] \"SELECT ...\"\n"
     "\n"
     "Runs one PostgreSQL-dialect SELECT over sealed datasets. Each --data names a\n"
@@ -33,13 +40,20 @@ static const char usage[] =
     "Options:\n"
     "  --data NAME=FILE    a sealed dataset, queried as table NAME (repeatable)\n"
     "  --key FILE          a recipient's private key (NAME.key; repeatable)\n"
+    "  --contract FILE     run under this contract's privacy rules (docs/privacy.md):\n"
+    "                      each --data NAME must be a contract dataset sealed for it\n"
+    "  --as PARTY          the contract party asking (needs the analyst role)\n"
     "  --format F          table (default), csv or json\n"
     "  --explain           print the logical plan instead of running the query\n"
     "  --memory-limit MIB  stop queries that need more memory (default 4096)\n"
     "  --stats             print rows, time and peak memory to stderr\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage, 3 input (bad SQL, unsupported SQL, runtime error such\n"
-    "as division by zero, damaged file, memory limit), 4 crypto (no key opens a file,\n"
+    "Under --contract, a refused query names its rule and SQL position (exit 3), and\n"
+    "stderr says how many rows were released and suppressed, k, and who receives.\n"
+    "\n"
+    "Exit codes: 0 ok, 2 usage, 3 input (bad SQL, unsupported SQL, refused by the\n"
+    "contract, runtime error such as division by zero, damaged file, memory limit), 4 crypto (no "
+    "key opens a file,\n"
     "failed authentication), 5 internal.\n";
 
 typedef struct {
@@ -50,6 +64,7 @@ typedef struct {
     dcr_format format;
     int explain, stats;
     long mem_mib;
+    const char *contract, *as;
     const char *sql;
 } sql_args;
 
@@ -102,6 +117,12 @@ static int parse_option(sql_args *a, int c, const char *arg)
     case 's':
         a->stats = 1;
         return 0;
+    case 'c':
+        a->contract = arg;
+        return 0;
+    case 'a':
+        a->as = arg;
+        return 0;
     case 'm':
         if (!cli_parse_int(arg, 1, 1L << 22, &a->mem_mib))
             return cli_usage_error(&dcr_cmd_sql, "--memory-limit must be 1..4194304 (MiB)");
@@ -119,6 +140,8 @@ static int parse_args(int argc, char **argv, sql_args *a)
                                          {"explain", no_argument, 0, 'e'},
                                          {"stats", no_argument, 0, 's'},
                                          {"memory-limit", required_argument, 0, 'm'},
+                                         {"contract", required_argument, 0, 'c'},
+                                         {"as", required_argument, 0, 'a'},
                                          {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
@@ -135,6 +158,8 @@ static int parse_args(int argc, char **argv, sql_args *a)
         return cli_usage_error(&dcr_cmd_sql, "at least one --data NAME=FILE is needed");
     if (a->nkeys == 0 && !a->explain)
         return cli_usage_error(&dcr_cmd_sql, "--key is required");
+    if (!a->contract != !a->as)
+        return cli_usage_error(&dcr_cmd_sql, "--contract and --as go together");
     return 0;
 }
 
@@ -146,6 +171,11 @@ typedef struct {
     dcr_catalog_entry entries[MAX_DATA];
     dcr_party_key keys[MAX_KEYS];
     size_t nkeys;
+    /* --contract */
+    dcr_contract contract;
+    bool has_contract;
+    size_t party;
+    dcr_exec_source by_dataset[MAX_DATA]; /* indexed by contract dataset */
 } session;
 
 static void session_free(session *s)
@@ -156,6 +186,58 @@ static void session_free(session *s)
     }
     for (size_t i = 0; i < s->nkeys; i++)
         dcr_party_key_wipe(&s->keys[i]);
+    if (s->has_contract)
+        dcr_contract_free(&s->contract);
+}
+
+static dcr_status load_contract(const sql_args *a, session *s, dcr_error *err)
+{
+    dcr_contract_diags d = {0};
+    dcr_status st = dcr_contract_load(a->contract, &s->contract, &d, NULL, NULL, err);
+    s->has_contract = true;
+    if (st == DCR_OK && d.n)
+        st = dcr_fail(err, DCR_EINPUT, "%s: the contract is not valid", a->contract);
+    if (st != DCR_OK && d.n)
+        dcr_contract_diags_print(&d, a->contract, stderr);
+    dcr_contract_diags_free(&d);
+    if (st != DCR_OK)
+        return st;
+    int p = dcr_contract_find_party(&s->contract, a->as);
+    if (p < 0)
+        return dcr_fail(err, DCR_EINPUT, "--as: \"%s\" is not a party of %s", a->as, a->contract);
+    s->party = (size_t)p;
+    if (s->contract.ndatasets > MAX_DATA)
+        return dcr_fail(err, DCR_EINPUT, "the contract has more than %d datasets", MAX_DATA);
+    return DCR_OK;
+}
+
+/* File i must be contract dataset `name`, sealed for this contract. */
+static dcr_status check_sealed_for(session *s, size_t i, const char *name, const char *path,
+                                   dcr_error *err)
+{
+    const dcr_contract *c = &s->contract;
+    int d = dcr_contract_find_dataset(c, name);
+    if (d < 0)
+        return dcr_fail(err, DCR_EINPUT, "--data %s: the contract has no dataset \"%s\"", name,
+                        name);
+    const dcr_sealed_header *h = &s->readers[i].header;
+    if (h->context_len != sizeof c->hash || memcmp(h->context, c->hash, sizeof c->hash) != 0)
+        return dcr_fail(err, DCR_EINPUT,
+                        "%s: not sealed for this contract (its context is not the contract "
+                        "hash; seal it with dcr seal --contract)",
+                        path);
+    const dcr_contract_dataset *ds = &c->datasets[d];
+    bool same = h->schema.ncols == ds->ncols;
+    for (size_t k = 0; same && k < ds->ncols; k++)
+        same = strcmp(h->schema.cols[k].name, ds->cols[k].name) == 0 &&
+               h->schema.cols[k].type == ds->cols[k].type;
+    if (!same)
+        return dcr_fail(err, DCR_EINPUT, "%s: its columns are not those of contract dataset %s",
+                        path, name);
+    if (s->by_dataset[d].open)
+        return dcr_fail(err, DCR_EINPUT, "--data: dataset %s given twice", name);
+    s->by_dataset[d] = s->sources[i];
+    return DCR_OK;
 }
 
 /* Finds a key among ours that opens file i. */
@@ -188,6 +270,8 @@ static dcr_status open_all(const sql_args *a, session *s, bool need_keys, dcr_er
             return st;
         dcr_sealed_source_bind(&s->sources[i], &s->src[i]);
         s->entries[i] = (dcr_catalog_entry){a->names[i], &s->readers[i].header.schema};
+        if (a->contract && (st = check_sealed_for(s, i, a->names[i], a->paths[i], err)) != DCR_OK)
+            return st;
     }
     return DCR_OK;
 }
@@ -197,8 +281,50 @@ static dcr_status write_out(const dcr_buf *b, dcr_error *err)
     return dcr_write_all(STDOUT_FILENO, b->data, b->len, "standard output", err);
 }
 
+static void print_report(const dcr_contract *c, const dcr_privacy_report *r)
+{
+    fprintf(stderr, "dcr sql: %zu rows released, %zu suppressed (fewer than k = %lld units)",
+            r->rows_released, r->rows_suppressed, (long long)r->k);
+    if (r->inner_suppressed)
+        fprintf(stderr, ", %zu inner groups suppressed", r->inner_suppressed);
+    fprintf(stderr, "; results for");
+    for (size_t i = 0; i < r->nreceivers; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", c->parties[r->receivers[i]].name);
+    fprintf(stderr, "\n");
+}
+
+/* The query through the guarded entry point, as the clean room runs it. */
+static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_error *err)
+{
+    dcr_privacy_report rep;
+    dcr_buf out = DCR_BUF_INIT;
+    dcr_status st;
+    if (a->explain) {
+        dcr_plan *plan = NULL;
+        st = dcr_guarded_plan(&s->contract, s->party, a->sql, &plan, &rep, err);
+        st = st ? st : dcr_plan_explain(plan, &out, err);
+        dcr_plan_free(plan);
+    } else {
+        dcr_exec_opts opts = {.mem_limit = (size_t)(a->mem_mib ? a->mem_mib : 4096) << 20};
+        dcr_result res;
+        st = dcr_guarded_query(&s->contract, s->party, a->sql, s->by_dataset, NULL, &opts, &res,
+                               &rep, err);
+        if (st == DCR_OK) {
+            *rows = res.nrows;
+            st = dcr_result_format(&res, a->format, &out, err);
+            dcr_result_free(&res);
+            print_report(&s->contract, &rep);
+        }
+    }
+    st = st ? st : write_out(&out, err);
+    dcr_buf_wipe_free(&out);
+    return st;
+}
+
 static dcr_status run_query(const sql_args *a, session *s, size_t *rows, dcr_error *err)
 {
+    if (a->contract)
+        return run_guarded(a, s, rows, err);
     dcr_catalog cat = {a->ndata, s->entries};
     dcr_plan *plan = NULL;
     bool explain = false;
@@ -237,7 +363,8 @@ static int run(int argc, char **argv)
         dcr_error err = {0};
         double t0 = cli_now();
         size_t rows = 0;
-        dcr_status st = open_all(&a, s, !a.explain, &err);
+        dcr_status st = a.contract ? load_contract(&a, s, &err) : DCR_OK;
+        st = st ? st : open_all(&a, s, !a.explain, &err);
         st = st ? st : run_query(&a, s, &rows, &err);
         session_free(s);
         if (st != DCR_OK)
