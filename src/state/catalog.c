@@ -382,8 +382,8 @@ static dcr_status check_file(const dcr_dataset_info *d, bool full, dcr_error *er
     return rc;
 }
 
-dcr_status dcr_state_dataset_get(dcr_state *st, const char *name, dcr_dataset_info *out,
-                                 dcr_error *err)
+static dcr_status dataset_find(dcr_state *st, const char *name, bool full, dcr_dataset_info *out,
+                               dcr_error *err)
 {
     memset(out, 0, sizeof *out);
     char sql[256];
@@ -405,9 +405,21 @@ dcr_status dcr_state_dataset_get(dcr_state *st, const char *name, dcr_dataset_in
         sqlite3_finalize(s);
     }
     pthread_mutex_unlock(&st->mu);
-    if (rc == DCR_OK && (rc = check_file(out, true, err)))
+    if (rc == DCR_OK && (rc = check_file(out, full, err)))
         dcr_dataset_info_free(out);
     return rc;
+}
+
+dcr_status dcr_state_dataset_get(dcr_state *st, const char *name, dcr_dataset_info *out,
+                                 dcr_error *err)
+{
+    return dataset_find(st, name, true, out, err);
+}
+
+dcr_status dcr_state_dataset_lookup(dcr_state *st, const char *name, dcr_dataset_info *out,
+                                    dcr_error *err)
+{
+    return dataset_find(st, name, false, out, err);
 }
 
 dcr_status dcr_state_dataset_list(dcr_state *st, dcr_dataset_info **out, size_t *n, dcr_error *err)

@@ -94,10 +94,11 @@ dcr_status st_ledger_digest(dcr_state *st, uint8_t out[32], dcr_error *err)
 static dcr_status read_spent(dcr_state *st, const char *analyst, dcr_budget *b, dcr_error *err)
 {
     memset(b, 0, sizeof *b);
+    b->last_seq = -1;
     sqlite3_stmt *s;
     dcr_status rc = st_prepare(st,
-                               "SELECT eps_spent, delta_spent, eps_limit, delta_limit FROM ledger "
-                               "WHERE analyst = ?",
+                               "SELECT eps_spent, delta_spent, eps_limit, delta_limit, last_seq "
+                               "FROM ledger WHERE analyst = ?",
                                &s, err);
     if (rc != DCR_OK)
         return rc;
@@ -108,6 +109,7 @@ static dcr_status read_spent(dcr_state *st, const char *analyst, dcr_budget *b, 
         b->delta_spent = sqlite3_column_int64(s, 1);
         b->eps_limit = sqlite3_column_int64(s, 2);
         b->delta_limit = sqlite3_column_int64(s, 3);
+        b->last_seq = sqlite3_column_int64(s, 4);
     } else if (r != SQLITE_DONE) {
         rc = st_sql_fail(st, err, "reading the ledger");
     }
@@ -173,6 +175,7 @@ static dcr_status charge_locked(dcr_state *st, const char *analyst, int64_t eps,
             rc = st_sql_fail(st, err, "writing the ledger");
         sqlite3_finalize(s);
     }
+    b.last_seq = (int64_t)seq;
     if (rc == DCR_OK && after)
         *after = b;
     return rc;
@@ -219,5 +222,12 @@ dcr_status dcr_state_charge_hook(void *ctx, const char *analyst, double epsilon,
         (rc = dcr_budget_units_down(c->eps_limit, DCR_EPS_UNIT, &el, err)) ||
         (rc = dcr_budget_units_down(c->delta_limit, DCR_DELTA_UNIT, &dl, err)))
         return rc;
-    return dcr_state_charge_units(c->state, analyst, e, d, el, dl, c->entry, &c->after, err);
+    dcr_audit_entry entry = {0};
+    if (c->entry)
+        entry = *c->entry;
+    if (c->rows_released)
+        entry.rows_released = (int64_t)*c->rows_released;
+    if (c->rows_suppressed)
+        entry.rows_suppressed = (int64_t)*c->rows_suppressed;
+    return dcr_state_charge_units(c->state, analyst, e, d, el, dl, &entry, &c->after, err);
 }

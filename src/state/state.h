@@ -166,6 +166,7 @@ dcr_status dcr_budget_units_down(double v, int64_t unit, int64_t *out, dcr_error
 typedef struct {
     int64_t eps_spent, delta_spent; /* units */
     int64_t eps_limit, delta_limit; /* units; last limit charged against */
+    int64_t last_seq;               /* audit record of the latest charge, -1 if none */
 } dcr_budget;
 
 /* Charges (eps, delta) units to analyst against the limits and appends the
@@ -182,13 +183,16 @@ dcr_status dcr_state_budget_get(dcr_state *st, const char *analyst, dcr_budget *
 
 /* The context for the privacy `charge` hook: set state, the analyst's limits
  * (from the contract) and the audit entry describing the query (party, sql,
- * decision, rows as known when the charge happens). */
+ * decision). rows_released / rows_suppressed, when not NULL, are read at
+ * charge time and override the entry's (point them at the privacy report's
+ * counters). */
 typedef struct {
     dcr_state *state;
     double eps_limit, delta_limit;
     const dcr_audit_entry *entry;
-    dcr_budget after; /* filled by a successful charge */
-    uint64_t seq;     /* reserved */
+    const size_t *rows_released;
+    const size_t *rows_suppressed;
+    dcr_budget after; /* filled by a successful charge (after.last_seq = its record) */
 } dcr_state_charge_ctx;
 
 /* Matches dcr_privacy_hooks.charge (ctx is a dcr_state_charge_ctx *). */
@@ -229,6 +233,11 @@ void dcr_state_upload_abort(dcr_state_upload *up);
  * (DCR_ECRYPTO when it differs). DCR_EINPUT when there is no such dataset. */
 dcr_status dcr_state_dataset_get(dcr_state *st, const char *name, dcr_dataset_info *out,
                                  dcr_error *err);
+/* The same, checking only the file's size: for a hot path that already
+ * verified the file (open and dataset_get hash it; the sealed format's AEAD
+ * authenticates every chunk as it is read anyway). */
+dcr_status dcr_state_dataset_lookup(dcr_state *st, const char *name, dcr_dataset_info *out,
+                                    dcr_error *err);
 /* All committed datasets (no hash check), sorted by name; free each. */
 dcr_status dcr_state_dataset_list(dcr_state *st, dcr_dataset_info **out, size_t *n, dcr_error *err);
 
@@ -264,7 +273,8 @@ dcr_status dcr_state_history_put(dcr_state *st, const char *analyst, const uint8
 /* *found = false (and out untouched) when absent. */
 dcr_status dcr_state_history_get(dcr_state *st, const char *analyst, const uint8_t *fp,
                                  size_t fp_len, dcr_buf *out, bool *found, dcr_error *err);
-/* Calls cb for each entry of analyst, oldest first; a non-OK return stops. */
+/* Calls cb for each entry of analyst, oldest first; a non-OK return stops.
+ * cb runs under st's lock: it must not call dcr_state functions on st. */
 typedef dcr_status (*dcr_state_history_cb)(void *ctx, const uint8_t *fp, size_t fp_len,
                                            const uint8_t *blob, size_t blob_len, dcr_error *err);
 dcr_status dcr_state_history_each(dcr_state *st, const char *analyst, dcr_state_history_cb cb,
