@@ -1,15 +1,27 @@
 /*
- * join.c: inner and left outer equi-join by hashing.
+ * join.c: inner and left outer equi-join by hashing, streaming the probe
+ * side.
  *
- * Both inputs are held (charged to the memory budget); the side with fewer
- * rows is the build side (always the right side for a LEFT JOIN): its key
- * vectors go into a dcr_keytab whose entries chain the build rows with that
- * key. The other side probes, and every matching pair becomes a candidate
- * row (left columns, then right). A NULL key never matches, as `=` is never
- * true on NULL. The join's extra ON condition (plan->pred, over the joined
- * row) then keeps the candidates where it is TRUE. A LEFT JOIN remembers
- * which left rows kept a pair; once probing ends it emits every other left
- * row padded with NULLs on the right (PostgreSQL semantics).
+ * Only the build side is held (charged to the memory budget). The right
+ * input is drained first; for an INNER JOIN the left input is then buffered
+ * only until it has more rows than the right one: if it ends first, it is
+ * the smaller and becomes the build side, otherwise the right side is built
+ * and the buffered left rows, then the rest of the left input batch by
+ * batch, probe it. A LEFT JOIN always builds the right side. So memory is
+ * bounded by (about twice) the smaller input, never the larger one.
+ *
+ * The build table chains build rows per bucket (in row order, so matches come
+ * out in build-row order) and keeps each row's hash; a blocked Bloom filter
+ * (one 64-bit word per key, three bits, ~8 bits per build row so it stays in
+ * cache) rejects most probe keys that have no match before any random read
+ * of the table. A NULL key never matches, as `=` is never true on NULL.
+ *
+ * Every matching pair becomes a candidate row (left columns, then right); the
+ * join's extra ON condition (plan->pred, over the joined row) then keeps the
+ * candidates where it is TRUE. A LEFT JOIN remembers which rows of the
+ * current probe batch kept a pair; once that batch is probed it emits the
+ * others padded with NULLs on the right (PostgreSQL semantics). Rows thus come
+ * out probe batch by probe batch; SQL gives unordered joins no order.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +31,36 @@
 #define NONE UINT32_MAX
 
 typedef struct {
-    dcr_batch side[2];
-    dcr_vec *kv[2]; /* key vectors per side */
-    int build;      /* 0 or 1 */
-    dcr_keytab tab;
-    uint32_t *head, *next;
-    size_t probe_row;
-    uint32_t chain; /* next build row to pair with probe_row, or NONE */
+    dcr_batch build; /* the build side's rows */
+    int build_side;  /* 0 (left) or 1 (right) */
+    dcr_vec *bkv;    /* build key vectors */
+    uint64_t *bhash; /* per build row */
+    uint32_t *next;  /* per build row: next row in its bucket, or NONE */
+    uint32_t *head;  /* per bucket: first row, or NONE */
+    size_t bmask;    /* buckets - 1 */
+    uint64_t *bloom;
+    size_t bloom_shift; /* 64 - log2(words) */
     bool ready;
+
+    dcr_batch pbuf;      /* probe rows buffered while choosing the build side */
+    size_t pbuf_charged; /* part of `charged` that pbuf holds */
+    bool pbuf_taken;     /* pbuf was handed out as a probe batch */
+    bool probe_done;     /* the probe child is exhausted */
+    dcr_batch *pin;      /* current probe batch, or NULL */
+    dcr_vec *pkv;        /* probe key vectors over pin */
+    uint64_t *phash;     /* per pin row; only meaningful where pok */
+    uint8_t *pok;        /* per pin row: key not NULL and passes the Bloom filter */
+    uint8_t *pmatched;   /* LEFT JOIN: per pin row, kept a pair */
+    size_t pcap;         /* rows phash/pok/pmatched hold */
+    size_t prow;         /* next pin row to probe */
+    uint32_t chain;      /* next build row that matches prow, or NONE */
+    bool probed;         /* every pin row probed */
+    size_t pad_row;      /* LEFT JOIN: next pin row to check for padding */
+
     size_t charged;
-    dcr_batch out;                   /* candidates */
-    dcr_batch kept;                  /* candidates passing plan->pred */
-    uint32_t *cand_left, *keep_rows; /* per candidate: its left row; kept rows */
-    uint8_t *matched;                /* LEFT JOIN: per left row */
-    size_t unmatched_row;            /* LEFT JOIN: next left row to check for padding */
-    bool probing_done;
+    dcr_batch out;  /* candidates */
+    dcr_batch kept; /* candidates passing plan->pred */
+    uint32_t *cand_p, *cand_b, *keep_rows;
 } join_op;
 
 static dcr_status oom(dcr_error *err)
@@ -41,177 +68,291 @@ static dcr_status oom(dcr_error *err)
     return dcr_fail(err, DCR_EINTERNAL, "out of memory");
 }
 
-static dcr_status drain(dcr_exec_node *n, join_op *j, int side, dcr_error *err)
+static dcr_status charge(dcr_exec_node *n, join_op *j, size_t bytes, dcr_error *err)
 {
-    const dcr_plan *p = n->plan->child[side];
-    dcr_status s = dcr_batch_init(&j->side[side], p->types, p->ncols, err);
-    while (s == DCR_OK) {
-        dcr_batch *in;
-        if ((s = n->child[side]->next(n->child[side], &in, err)) != DCR_OK || !in)
-            break;
-        if (j->side[side].nrows + in->nrows >= NONE)
-            return dcr_fail(err, DCR_EINPUT, "a join input has more than 4 billion rows");
-        size_t before = dcr_batch_bytes(&j->side[side]);
-        s = dcr_batch_append_rows(&j->side[side], in, NULL, 0, in->nrows, err);
-        size_t grew = dcr_batch_bytes(&j->side[side]) - before;
-        j->charged += grew;
-        s = s ? s : dcr_exec_charge(n->ctx, grew, err);
-    }
-    return s;
+    j->charged += bytes;
+    return dcr_exec_charge(n->ctx, bytes, err);
 }
 
-static dcr_status eval_keys(dcr_exec_node *n, join_op *j, int side, dcr_error *err)
+/* Appends in to b (charged); fails past 4 billion rows. */
+static dcr_status hold(dcr_exec_node *n, join_op *j, dcr_batch *b, const dcr_batch *in,
+                       size_t *held, dcr_error *err)
+{
+    if (b->nrows + in->nrows >= NONE)
+        return dcr_fail(err, DCR_EINPUT, "a join input has more than 4 billion rows");
+    size_t before = dcr_batch_bytes(b);
+    dcr_status s = dcr_batch_append_rows(b, in, NULL, 0, in->nrows, err);
+    size_t grew = dcr_batch_bytes(b) - before;
+    if (held)
+        *held += grew;
+    return s ? s : charge(n, j, grew, err);
+}
+
+static void free_vecs(dcr_vec **v, size_t n)
+{
+    for (size_t k = 0; *v && k < n; k++)
+        dcr_vec_free(&(*v)[k]);
+    free(*v);
+    *v = NULL;
+}
+
+static dcr_status eval_keys(dcr_exec_node *n, int side, const dcr_batch *b, dcr_vec **out,
+                            dcr_error *err)
 {
     const dcr_plan *p = n->plan;
     dcr_expr **keys = side == 0 ? p->left_keys : p->right_keys;
-    j->kv[side] = calloc(p->nkeys, sizeof *j->kv[side]);
-    if (!j->kv[side])
+    free_vecs(out, p->nkeys);
+    if (!(*out = calloc(p->nkeys ? p->nkeys : 1, sizeof **out)))
         return oom(err);
     for (size_t k = 0; k < p->nkeys; k++) {
-        dcr_status s = dcr_eval(n->ctx, keys[k], &j->side[side], NULL, &j->kv[side][k], err);
+        dcr_status s = dcr_eval(n->ctx, keys[k], b, NULL, &(*out)[k], err);
         if (s != DCR_OK)
             return s;
     }
     return DCR_OK;
 }
 
-static bool any_null(const dcr_column *const *cols, size_t nkeys, size_t row)
+static bool any_null(const dcr_vec *kv, size_t nkeys, size_t row)
 {
     for (size_t k = 0; k < nkeys; k++)
-        if (dcr_column_is_null(cols[k], row))
+        if (dcr_column_is_null(kv[k].c, row))
             return true;
     return false;
 }
 
-static dcr_status build(dcr_exec_node *n, join_op *j, const dcr_column **cols, dcr_error *err)
+static uint64_t key_hash(const dcr_vec *kv, size_t nkeys, size_t row)
 {
-    const dcr_plan *p = n->plan;
-    size_t rows = j->side[j->build].nrows;
-    dcr_type *kt = malloc(p->nkeys * sizeof *kt);
-    j->next = malloc((rows ? rows : 1) * sizeof *j->next);
-    if (!kt || !j->next) {
-        free(kt);
-        return oom(err);
-    }
-    for (size_t k = 0; k < p->nkeys; k++) {
-        kt[k] = j->kv[j->build][k].c->type;
-        cols[k] = j->kv[j->build][k].c;
-    }
-    dcr_status s = dcr_keytab_init(&j->tab, kt, p->nkeys, err);
-    free(kt);
-    size_t cap = 0;
-    for (size_t r = rows; s == DCR_OK && r-- > 0;) { /* backwards: chains in row order */
-        j->next[r] = NONE;
-        if (any_null(cols, p->nkeys, r))
-            continue;
-        size_t id;
-        bool fresh;
-        s = dcr_keytab_upsert(&j->tab, cols, r, dcr_keytab_hash(cols, p->nkeys, r), &id, &fresh,
-                              err);
-        if (s == DCR_OK && id >= cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            uint32_t *h = realloc(j->head, nc * sizeof *h);
-            if (!h)
-                return oom(err);
-            j->head = h;
-            cap = nc;
-        }
-        if (s == DCR_OK) {
-            j->next[r] = fresh ? NONE : j->head[id];
-            j->head[id] = (uint32_t)r;
-        }
-    }
-    size_t bytes = dcr_keytab_bytes(&j->tab) + (rows + cap) * sizeof(uint32_t);
-    j->charged += bytes;
-    return s ? s : dcr_exec_charge(n->ctx, bytes, err);
+    uint64_t h = 0x243f6a8885a308d3ull;
+    for (size_t k = 0; k < nkeys; k++)
+        h = dcr_value_hash(kv[k].c, row, h);
+    return h;
 }
 
-static dcr_status prepare(dcr_exec_node *n, join_op *j, dcr_error *err)
+static bool keys_equal(const dcr_vec *a, size_t ia, const dcr_vec *b, size_t ib, size_t nkeys)
 {
-    dcr_status s = drain(n, j, 0, err);
-    s = s ? s : drain(n, j, 1, err);
+    for (size_t k = 0; k < nkeys; k++)
+        if (dcr_value_cmp(a[k].c, ia, b[k].c, ib) != 0)
+            return false;
+    return true;
+}
+
+/* The Bloom word of h and its three bits (from bits the bucket index does
+ * not use). */
+static inline uint64_t bloom_bits(uint64_t h)
+{
+    uint64_t g = h * 0x9e3779b97f4a7c15ull;
+    return (1ull << (g & 63)) | (1ull << ((g >> 6) & 63)) | (1ull << ((g >> 12) & 63));
+}
+
+static inline size_t bloom_word(const join_op *j, uint64_t h)
+{
+    return (size_t)((h * 0x9e3779b97f4a7c15ull) >> j->bloom_shift);
+}
+
+static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
+{
+    size_t nk = n->plan->nkeys, rows = j->build.nrows;
+    dcr_status s = eval_keys(n, j->build_side, &j->build, &j->bkv, err);
     if (s != DCR_OK)
         return s;
-    j->build = n->plan->left_outer || j->side[1].nrows <= j->side[0].nrows ? 1 : 0;
-    size_t nl = j->side[0].nrows;
-    j->cand_left = malloc(n->ctx->batch_rows * sizeof *j->cand_left);
-    j->keep_rows = malloc(n->ctx->batch_rows * sizeof *j->keep_rows);
-    j->matched = calloc(nl ? nl : 1, 1);
-    if (!j->cand_left || !j->keep_rows || !j->matched)
+    size_t nb = 64, words = 8;
+    while (nb < rows)
+        nb *= 2;
+    while (words * 8 < rows) /* ~8 bits per row */
+        words *= 2;
+    j->bmask = nb - 1;
+    j->bloom_shift = 64;
+    for (size_t w = words; w > 1; w >>= 1)
+        j->bloom_shift--;
+    j->bhash = malloc((rows ? rows : 1) * sizeof *j->bhash);
+    j->next = malloc((rows ? rows : 1) * sizeof *j->next);
+    j->head = malloc(nb * sizeof *j->head);
+    j->bloom = calloc(words, sizeof *j->bloom);
+    if (!j->bhash || !j->next || !j->head || !j->bloom)
         return oom(err);
-    j->charged += nl;
-    if ((s = dcr_exec_charge(n->ctx, nl, err)) != DCR_OK)
+    s = charge(n, j,
+               rows * (sizeof *j->bhash + sizeof *j->next) + nb * sizeof *j->head +
+                   words * sizeof *j->bloom,
+               err);
+    if (s != DCR_OK)
         return s;
-    s = eval_keys(n, j, 0, err);
-    s = s ? s : eval_keys(n, j, 1, err);
-    const dcr_column **cols = calloc(n->plan->nkeys, sizeof *cols);
-    if (s == DCR_OK && !cols)
-        s = oom(err);
-    s = s ? s : build(n, j, cols, err);
-    free(cols);
-    j->chain = NONE;
+    memset(j->head, 0xff, nb * sizeof *j->head);
+    for (size_t r = rows; r-- > 0;) { /* backwards: chains in row order */
+        j->next[r] = NONE;
+        if (any_null(j->bkv, nk, r))
+            continue;
+        uint64_t h = key_hash(j->bkv, nk, r);
+        j->bhash[r] = h;
+        size_t b = h & j->bmask;
+        j->next[r] = j->head[b];
+        j->head[b] = (uint32_t)r;
+        j->bloom[bloom_word(j, h)] |= bloom_bits(h);
+    }
+    return DCR_OK;
+}
+
+/* Drains the inputs and builds the table on the smaller one (see top). */
+static dcr_status prepare(dcr_exec_node *n, join_op *j, dcr_error *err)
+{
+    dcr_status s = DCR_OK;
+    for (;;) {
+        dcr_batch *in;
+        if ((s = n->child[1]->next(n->child[1], &in, err)) != DCR_OK)
+            return s;
+        if (!in)
+            break;
+        if ((s = hold(n, j, &j->build, in, NULL, err)) != DCR_OK)
+            return s;
+    }
+    j->build_side = 1;
+    if (!n->plan->left_outer) {
+        while (j->pbuf.nrows <= j->build.nrows) {
+            dcr_batch *in;
+            if ((s = n->child[0]->next(n->child[0], &in, err)) != DCR_OK)
+                return s;
+            if (!in) {
+                j->probe_done = true;
+                break;
+            }
+            if ((s = hold(n, j, &j->pbuf, in, &j->pbuf_charged, err)) != DCR_OK)
+                return s;
+        }
+        if (j->probe_done && j->pbuf.nrows < j->build.nrows) { /* left is smaller */
+            dcr_batch t = j->build;
+            j->build = j->pbuf;
+            j->pbuf = t;
+            j->pbuf_charged = dcr_batch_bytes(&j->pbuf);
+            j->build_side = 0;
+        }
+    }
+    size_t br = n->ctx->batch_rows;
+    j->cand_p = malloc(br * sizeof *j->cand_p);
+    j->cand_b = malloc(br * sizeof *j->cand_b);
+    j->keep_rows = malloc(br * sizeof *j->keep_rows);
+    if (!j->cand_p || !j->cand_b || !j->keep_rows)
+        return oom(err);
+    s = build_table(n, j, err);
     j->ready = true;
     return s;
 }
 
-/* Starts the chain of the next probe row that has matches; false at end. */
-static bool next_probe(const dcr_exec_node *n, join_op *j, const dcr_column **pcols)
+/* Takes the next probe batch into j->pin (NULL at the end) and hashes it. */
+static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
-    int probe = 1 - j->build;
-    size_t nk = n->plan->nkeys;
-    while (j->probe_row < j->side[probe].nrows) {
-        size_t r = j->probe_row;
-        size_t id;
-        if (!any_null(pcols, nk, r) &&
-            dcr_keytab_find(&j->tab, pcols, r, dcr_keytab_hash(pcols, nk, r), &id)) {
-            j->chain = j->head[id];
-            return true;
-        }
-        j->probe_row++;
+    int probe = 1 - j->build_side;
+    if (j->pin == &j->pbuf) { /* the buffered rows are probed: let them go */
+        dcr_batch_free(&j->pbuf);
+        dcr_exec_release(n->ctx, j->pbuf_charged);
+        j->charged -= j->pbuf_charged;
+        j->pbuf_charged = 0;
     }
-    return false;
-}
-
-static dcr_status emit_pair(join_op *j, size_t probe_row, size_t build_row, dcr_error *err)
-{
-    size_t rows[2];
-    rows[j->build] = build_row;
-    rows[1 - j->build] = probe_row;
-    size_t c = 0;
-    for (int side = 0; side < 2; side++)
-        for (size_t k = 0; k < j->side[side].ncols; k++, c++) {
-            dcr_status s =
-                dcr_vec_push_from(&j->out.cols[c], &j->side[side].cols[k], rows[side], err);
-            if (s != DCR_OK)
-                return s;
+    j->pin = NULL;
+    if (!j->pbuf_taken) {
+        j->pbuf_taken = true;
+        if (j->pbuf.nrows)
+            j->pin = &j->pbuf;
+    }
+    while (!j->pin && !j->probe_done) {
+        dcr_batch *in;
+        dcr_status s = n->child[probe]->next(n->child[probe], &in, err);
+        if (s != DCR_OK)
+            return s;
+        if (!in)
+            j->probe_done = true;
+        else if (in->nrows)
+            j->pin = in;
+    }
+    if (!j->pin)
+        return DCR_OK;
+    size_t rows = j->pin->nrows, nk = n->plan->nkeys;
+    if (rows > j->pcap) {
+        free(j->phash);
+        free(j->pok);
+        free(j->pmatched);
+        j->phash = malloc(rows * sizeof *j->phash);
+        j->pok = malloc(rows);
+        j->pmatched = malloc(rows);
+        if (!j->phash || !j->pok || !j->pmatched) {
+            j->pcap = 0;
+            return oom(err);
         }
-    j->out.nrows++;
+        j->pcap = rows;
+    }
+    dcr_status s = eval_keys(n, probe, j->pin, &j->pkv, err);
+    if (s != DCR_OK)
+        return s;
+    for (size_t r = 0; r < rows; r++) {
+        if (any_null(j->pkv, nk, r)) {
+            j->pok[r] = 0;
+            continue;
+        }
+        uint64_t h = key_hash(j->pkv, nk, r), bits = bloom_bits(h);
+        j->phash[r] = h;
+        j->pok[r] = (j->bloom[bloom_word(j, h)] & bits) == bits;
+    }
+    memset(j->pmatched, 0, rows);
+    j->prow = 0;
+    j->chain = NONE;
+    j->probed = false;
+    j->pad_row = 0;
     return DCR_OK;
 }
 
-/* Fills j->out with up to batch_rows candidate pairs; sets probing_done. */
+/* The first build row from `row` on along its bucket chain whose key equals
+ * pin row r's; NONE if there is none. */
+static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t row, size_t r)
+{
+    uint64_t h = j->phash[r];
+    for (; row != NONE; row = j->next[row])
+        if (j->bhash[row] == h && keys_equal(j->bkv, row, j->pkv, r, n->plan->nkeys))
+            return row;
+    return NONE;
+}
+
+/* Fills j->out with up to batch_rows candidate pairs from pin; sets probed. */
 static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
-    size_t nk = n->plan->nkeys;
-    const dcr_column **pcols = calloc(nk, sizeof *pcols);
-    if (!pcols)
-        return oom(err);
-    for (size_t k = 0; k < nk; k++)
-        pcols[k] = j->kv[1 - j->build][k].c;
-    dcr_status s = DCR_OK;
-    while (s == DCR_OK && j->out.nrows < n->ctx->batch_rows) {
-        if (j->chain == NONE && !next_probe(n, j, pcols)) {
-            j->probing_done = true;
-            break;
+    size_t k = 0, br = n->ctx->batch_rows, rows = j->pin->nrows;
+    while (k < br) {
+        if (j->chain == NONE) {
+            while (j->prow < rows && !j->pok[j->prow])
+                j->prow++;
+            if (j->prow >= rows) {
+                j->probed = true;
+                break;
+            }
+            j->chain = match_from(n, j, j->head[j->phash[j->prow] & j->bmask], j->prow);
+            if (j->chain == NONE) {
+                j->prow++;
+                continue;
+            }
         }
-        j->cand_left[j->out.nrows] = (uint32_t)(j->build == 0 ? j->chain : j->probe_row);
-        s = emit_pair(j, j->probe_row, j->chain, err);
-        j->chain = j->next[j->chain];
+        j->cand_p[k] = (uint32_t)j->prow;
+        j->cand_b[k++] = j->chain;
+        j->chain = match_from(n, j, j->next[j->chain], j->prow);
         if (j->chain == NONE)
-            j->probe_row++;
+            j->prow++;
     }
-    free(pcols);
-    return s;
+    if (j->prow >= rows)
+        j->probed = true;
+    /* Gather: left columns, then right. */
+    const dcr_batch *src[2];
+    const uint32_t *idx[2];
+    src[j->build_side] = &j->build;
+    idx[j->build_side] = j->cand_b;
+    src[1 - j->build_side] = j->pin;
+    idx[1 - j->build_side] = j->cand_p;
+    size_t c = 0;
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < src[side]->ncols; i++, c++)
+            for (size_t r = 0; r < k; r++) {
+                dcr_status s =
+                    dcr_vec_push_from(&j->out.cols[c], &src[side]->cols[i], idx[side][r], err);
+                if (s != DCR_OK)
+                    return s;
+            }
+    j->out.nrows = k;
+    return DCR_OK;
 }
 
 /* Applies the extra ON condition to the candidates; *res is what passes. */
@@ -220,7 +361,7 @@ static dcr_status apply_pred(dcr_exec_node *n, join_op *j, dcr_batch **res, dcr_
     *res = &j->out;
     if (!n->plan->pred) {
         for (size_t i = 0; i < j->out.nrows; i++)
-            j->matched[j->cand_left[i]] = 1;
+            j->pmatched[j->cand_p[i]] = 1;
         return DCR_OK;
     }
     dcr_vec v = {0};
@@ -232,7 +373,7 @@ static dcr_status apply_pred(dcr_exec_node *n, join_op *j, dcr_batch **res, dcr_
     for (size_t i = 0; i < j->out.nrows; i++)
         if (t[i] && !dcr_column_is_null(v.c, i)) {
             j->keep_rows[k++] = (uint32_t)i;
-            j->matched[j->cand_left[i]] = 1;
+            j->pmatched[j->cand_p[i]] = 1;
         }
     dcr_vec_free(&v);
     dcr_batch_clear(&j->kept);
@@ -240,18 +381,17 @@ static dcr_status apply_pred(dcr_exec_node *n, join_op *j, dcr_batch **res, dcr_
     return dcr_batch_append_rows(&j->kept, &j->out, j->keep_rows, 0, k, err);
 }
 
-/* LEFT JOIN: left rows without a kept pair, padded with NULLs. */
+/* LEFT JOIN: rows of pin without a kept pair, padded with NULLs. */
 static dcr_status fill_unmatched(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
-    size_t nl = j->side[0].ncols, nr = j->side[1].ncols;
+    size_t nl = j->pin->ncols, nr = j->build.ncols;
     dcr_status s = DCR_OK;
-    while (s == DCR_OK && j->out.nrows < n->ctx->batch_rows &&
-           j->unmatched_row < j->side[0].nrows) {
-        size_t r = j->unmatched_row++;
-        if (j->matched[r])
+    while (s == DCR_OK && j->out.nrows < n->ctx->batch_rows && j->pad_row < j->pin->nrows) {
+        size_t r = j->pad_row++;
+        if (j->pmatched[r])
             continue;
         for (size_t c = 0; s == DCR_OK && c < nl; c++)
-            s = dcr_vec_push_from(&j->out.cols[c], &j->side[0].cols[c], r, err);
+            s = dcr_vec_push_from(&j->out.cols[c], &j->pin->cols[c], r, err);
         for (size_t c = 0; s == DCR_OK && c < nr; c++)
             s = dcr_column_push_null(&j->out.cols[nl + c], err);
         j->out.nrows += s == DCR_OK;
@@ -264,22 +404,32 @@ static dcr_status join_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
     join_op *j = n->state;
     *out = NULL;
     dcr_status s = j->ready ? DCR_OK : prepare(n, j, err);
-    while (s == DCR_OK && !j->probing_done) {
+    while (s == DCR_OK) {
+        if (!j->pin) {
+            if ((s = next_probe_batch(n, j, err)) != DCR_OK || !j->pin)
+                return s;
+        }
         dcr_batch_clear(&j->out);
-        s = fill_candidates(n, j, err);
-        dcr_batch *res = NULL;
-        s = s ? s : apply_pred(n, j, &res, err);
-        if (s == DCR_OK && res->nrows) {
-            *out = res;
-            return DCR_OK;
+        if (!j->probed) {
+            s = fill_candidates(n, j, err);
+            dcr_batch *res = NULL;
+            s = s ? s : apply_pred(n, j, &res, err);
+            if (s == DCR_OK && res->nrows) {
+                *out = res;
+                return DCR_OK;
+            }
+        } else if (n->plan->left_outer && j->pad_row < j->pin->nrows) {
+            s = fill_unmatched(n, j, err);
+            if (s == DCR_OK && j->out.nrows) {
+                *out = &j->out;
+                return DCR_OK;
+            }
+        } else {
+            s = next_probe_batch(n, j, err);
+            if (s == DCR_OK && !j->pin)
+                return DCR_OK;
         }
     }
-    if (s != DCR_OK || !n->plan->left_outer)
-        return s;
-    dcr_batch_clear(&j->out);
-    s = fill_unmatched(n, j, err);
-    if (s == DCR_OK && j->out.nrows)
-        *out = &j->out;
     return s;
 }
 
@@ -288,21 +438,22 @@ static void join_destroy(dcr_exec_node *n)
     join_op *j = n->state;
     if (!j)
         return;
-    for (int side = 0; side < 2; side++) {
-        for (size_t k = 0; j->kv[side] && k < n->plan->nkeys; k++)
-            dcr_vec_free(&j->kv[side][k]);
-        free(j->kv[side]);
-        dcr_batch_free(&j->side[side]);
-    }
-    if (j->tab.keys)
-        dcr_keytab_free(&j->tab);
-    free(j->head);
+    free_vecs(&j->bkv, n->plan->nkeys);
+    free_vecs(&j->pkv, n->plan->nkeys);
+    dcr_batch_free(&j->build);
+    dcr_batch_free(&j->pbuf);
+    free(j->bhash);
     free(j->next);
+    free(j->head);
+    free(j->bloom);
+    free(j->phash);
+    free(j->pok);
+    free(j->pmatched);
     dcr_batch_free(&j->out);
     dcr_batch_free(&j->kept);
-    free(j->cand_left);
+    free(j->cand_p);
+    free(j->cand_b);
     free(j->keep_rows);
-    free(j->matched);
     dcr_exec_release(n->ctx, j->charged);
     free(j);
     n->state = NULL;
@@ -316,6 +467,9 @@ dcr_status dcr_exec_join_init(dcr_exec_node *n, dcr_error *err)
     n->state = j;
     n->next = join_next;
     n->destroy = join_destroy;
+    const dcr_plan *l = n->plan->child[0], *r = n->plan->child[1];
     dcr_status s = dcr_batch_init(&j->out, n->plan->types, n->plan->ncols, err);
-    return s ? s : dcr_batch_init(&j->kept, n->plan->types, n->plan->ncols, err);
+    s = s ? s : dcr_batch_init(&j->kept, n->plan->types, n->plan->ncols, err);
+    s = s ? s : dcr_batch_init(&j->build, r->types, r->ncols, err);
+    return s ? s : dcr_batch_init(&j->pbuf, l->types, l->ncols, err);
 }
