@@ -252,6 +252,14 @@ static dcr_status update_agg(agg_state *s, const uint32_t *gids, const dcr_colum
 static dcr_status assign_groups(dcr_exec_node *n, agg_op *a, const dcr_batch *in, dcr_error *err)
 {
     const dcr_plan *p = n->plan;
+    if (p->ngroups == 0) { /* one group: no hashing */
+        size_t id;
+        bool fresh;
+        dcr_status s = a->groups.n ? DCR_OK
+                                   : dcr_keytab_upsert(&a->groups, NULL, 0, 0, &id, &fresh, err);
+        memset(a->gids, 0, in->nrows * sizeof *a->gids);
+        return s;
+    }
     dcr_vec *keys = calloc(p->ngroups ? p->ngroups : 1, sizeof *keys);
     const dcr_column **cols = calloc(p->ngroups ? p->ngroups : 1, sizeof *cols);
     dcr_status s = keys && cols ? DCR_OK : oom(err);

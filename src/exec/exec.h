@@ -39,7 +39,9 @@ typedef struct {
 
 typedef struct {
     size_t mem_limit;  /* bytes; 0 = default (DCR_EXEC_MEM_DEFAULT) */
-    size_t batch_rows; /* 0 = DCR_BATCH_ROWS; tests use small batches */
+    size_t batch_rows; /* rows per batch; 0 = DCR_BATCH_ROWS for the batches operators make
+                          and whole decoded chunks (up to 1 Mi rows) from scans, uncopied;
+                          tests use small batches to exercise batch edges */
 } dcr_exec_opts;
 
 #define DCR_EXEC_MEM_DEFAULT ((size_t)4 << 30)

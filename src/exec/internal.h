@@ -10,7 +10,8 @@
 
 typedef struct {
     size_t mem_limit, mem_used;
-    size_t batch_rows;
+    size_t batch_rows; /* rows per batch an operator makes */
+    size_t scan_rows;  /* rows per batch a scan emits; 0 = each chunk whole, uncopied */
     int err_location; /* SQL offset of the expression that failed, or -1 */
     const dcr_exec_source *sources;
     size_t nsources;

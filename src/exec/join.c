@@ -48,10 +48,10 @@ typedef struct {
     bool probe_done;     /* the probe child is exhausted */
     dcr_batch *pin;      /* current probe batch, or NULL */
     dcr_vec *pkv;        /* probe key vectors over pin */
-    uint64_t *phash;     /* per pin row; only meaningful where pok */
-    uint8_t *pok;        /* per pin row: key not NULL and passes the Bloom filter */
+    uint64_t *phash;     /* per pin row; only meaningful where pfirst != NONE */
+    uint32_t *pfirst;    /* per pin row: its first matching build row, or NONE */
     uint8_t *pmatched;   /* LEFT JOIN: per pin row, kept a pair */
-    size_t pcap;         /* rows phash/pok/pmatched hold */
+    size_t pcap;         /* rows phash/pfirst/pmatched hold */
     size_t prow;         /* next pin row to probe */
     uint32_t chain;      /* next build row that matches prow, or NONE */
     bool probed;         /* every pin row probed */
@@ -236,6 +236,53 @@ static dcr_status prepare(dcr_exec_node *n, join_op *j, dcr_error *err)
     return s;
 }
 
+/* The first build row from `row` on along its bucket chain whose key equals
+ * pin row r's; NONE if there is none. */
+static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t row, size_t r)
+{
+    uint64_t h = j->phash[r];
+    for (; row != NONE; row = j->next[row])
+        if (j->bhash[row] == h && keys_equal(j->bkv, row, j->pkv, r, n->plan->nkeys))
+            return row;
+    return NONE;
+}
+
+/* Hashes pin rows [from, to) and finds each one's first matching build row
+ * (pfirst; NONE for a NULL key or no match). Each step runs over the whole
+ * range, prefetching AHEAD rows ahead, so the random reads of the Bloom
+ * filter, the buckets and the build rows overlap instead of stalling one by
+ * one. */
+static void probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t to)
+{
+    enum { AHEAD = 16 };
+    size_t nk = n->plan->nkeys;
+    uint64_t *ph = j->phash;
+    uint32_t *pf = j->pfirst;
+    for (size_t r = from; r < to; r++) {
+        pf[r] = any_null(j->pkv, nk, r) ? NONE : 0;
+        ph[r] = pf[r] ? 0 : key_hash(j->pkv, nk, r);
+    }
+    for (size_t r = from; r < to; r++) {
+        if (r + AHEAD < to)
+            __builtin_prefetch(&j->bloom[bloom_word(j, ph[r + AHEAD])]);
+        uint64_t bits = bloom_bits(ph[r]);
+        if (pf[r] == 0 && (j->bloom[bloom_word(j, ph[r])] & bits) != bits)
+            pf[r] = NONE;
+    }
+    for (size_t r = from; r < to; r++) {
+        if (r + AHEAD < to && pf[r + AHEAD] == 0)
+            __builtin_prefetch(&j->head[ph[r + AHEAD] & j->bmask]);
+        if (pf[r] == 0)
+            pf[r] = j->head[ph[r] & j->bmask];
+    }
+    for (size_t r = from; r < to; r++) {
+        if (r + AHEAD < to && pf[r + AHEAD] != NONE)
+            __builtin_prefetch(&j->bhash[pf[r + AHEAD]]);
+        if (pf[r] != NONE)
+            pf[r] = match_from(n, j, pf[r], r);
+    }
+}
+
 /* Takes the next probe batch into j->pin (NULL at the end) and hashes it. */
 static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
@@ -264,15 +311,15 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
     }
     if (!j->pin)
         return DCR_OK;
-    size_t rows = j->pin->nrows, nk = n->plan->nkeys;
+    size_t rows = j->pin->nrows;
     if (rows > j->pcap) {
         free(j->phash);
-        free(j->pok);
+        free(j->pfirst);
         free(j->pmatched);
         j->phash = malloc(rows * sizeof *j->phash);
-        j->pok = malloc(rows);
+        j->pfirst = malloc(rows * sizeof *j->pfirst);
         j->pmatched = malloc(rows);
-        if (!j->phash || !j->pok || !j->pmatched) {
+        if (!j->phash || !j->pfirst || !j->pmatched) {
             j->pcap = 0;
             return oom(err);
         }
@@ -281,15 +328,7 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
     dcr_status s = eval_keys(n, probe, j->pin, &j->pkv, err);
     if (s != DCR_OK)
         return s;
-    for (size_t r = 0; r < rows; r++) {
-        if (any_null(j->pkv, nk, r)) {
-            j->pok[r] = 0;
-            continue;
-        }
-        uint64_t h = key_hash(j->pkv, nk, r), bits = bloom_bits(h);
-        j->phash[r] = h;
-        j->pok[r] = (j->bloom[bloom_word(j, h)] & bits) == bits;
-    }
+    probe_range(n, j, 0, rows);
     memset(j->pmatched, 0, rows);
     j->prow = 0;
     j->chain = NONE;
@@ -298,34 +337,19 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
     return DCR_OK;
 }
 
-/* The first build row from `row` on along its bucket chain whose key equals
- * pin row r's; NONE if there is none. */
-static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t row, size_t r)
-{
-    uint64_t h = j->phash[r];
-    for (; row != NONE; row = j->next[row])
-        if (j->bhash[row] == h && keys_equal(j->bkv, row, j->pkv, r, n->plan->nkeys))
-            return row;
-    return NONE;
-}
-
 /* Fills j->out with up to batch_rows candidate pairs from pin; sets probed. */
 static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
     size_t k = 0, br = n->ctx->batch_rows, rows = j->pin->nrows;
     while (k < br) {
         if (j->chain == NONE) {
-            while (j->prow < rows && !j->pok[j->prow])
+            while (j->prow < rows && j->pfirst[j->prow] == NONE)
                 j->prow++;
             if (j->prow >= rows) {
                 j->probed = true;
                 break;
             }
-            j->chain = match_from(n, j, j->head[j->phash[j->prow] & j->bmask], j->prow);
-            if (j->chain == NONE) {
-                j->prow++;
-                continue;
-            }
+            j->chain = j->pfirst[j->prow];
         }
         j->cand_p[k] = (uint32_t)j->prow;
         j->cand_b[k++] = j->chain;
@@ -447,7 +471,7 @@ static void join_destroy(dcr_exec_node *n)
     free(j->head);
     free(j->bloom);
     free(j->phash);
-    free(j->pok);
+    free(j->pfirst);
     free(j->pmatched);
     dcr_batch_free(&j->out);
     dcr_batch_free(&j->kept);

@@ -58,13 +58,13 @@ static dcr_status scan_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
     }
     if (s->pos >= s->chunk.nrows)
         return DCR_OK;
-    size_t take = s->chunk.nrows - s->pos;
-    if (s->pos == 0 && take <= n->ctx->batch_rows) { /* the whole chunk, no copy */
+    size_t take = s->chunk.nrows - s->pos, max = n->ctx->scan_rows;
+    if (s->pos == 0 && (max == 0 || take <= max)) { /* the whole chunk, no copy */
         s->pos = s->chunk.nrows;
         *out = &s->chunk;
         return DCR_OK;
     }
-    take = take < n->ctx->batch_rows ? take : n->ctx->batch_rows;
+    take = take < max ? take : max;
     dcr_batch_clear(&s->out);
     dcr_status st = dcr_batch_append_rows(&s->out, &s->chunk, NULL, s->pos, take, err);
     s->pos += take;
@@ -451,6 +451,7 @@ dcr_status dcr_exec_run(const dcr_plan *plan, const dcr_exec_source *sources, si
     dcr_exec_ctx ctx = {
         .mem_limit = opts && opts->mem_limit ? opts->mem_limit : DCR_EXEC_MEM_DEFAULT,
         .batch_rows = opts && opts->batch_rows ? opts->batch_rows : DCR_BATCH_ROWS,
+        .scan_rows = opts ? opts->batch_rows : 0,
         .err_location = -1,
         .sources = sources,
         .nsources = nsources,
