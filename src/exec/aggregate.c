@@ -255,8 +255,8 @@ static dcr_status assign_groups(dcr_exec_node *n, agg_op *a, const dcr_batch *in
     if (p->ngroups == 0) { /* one group: no hashing */
         size_t id;
         bool fresh;
-        dcr_status s = a->groups.n ? DCR_OK
-                                   : dcr_keytab_upsert(&a->groups, NULL, 0, 0, &id, &fresh, err);
+        dcr_status s =
+            a->groups.n ? DCR_OK : dcr_keytab_upsert(&a->groups, NULL, 0, 0, &id, &fresh, err);
         memset(a->gids, 0, in->nrows * sizeof *a->gids);
         return s;
     }

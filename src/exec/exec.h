@@ -28,11 +28,13 @@
 #include "sql/plan.h"
 
 /* A dataset the executor can read. open() starts a scan of the given
- * dataset columns; next() fills *out (columns in that order; the caller
- * passes a batch made for these types, cleared) or sets *done. */
+ * dataset columns, using up to `threads` worker threads to decode ahead;
+ * next() fills *out (columns in that order; the caller passes a batch made
+ * for these types, cleared) or sets *done. */
 typedef struct {
     void *ctx;
-    dcr_status (*open)(void *ctx, const size_t *cols, size_t ncols, void **scan, dcr_error *err);
+    dcr_status (*open)(void *ctx, const size_t *cols, size_t ncols, size_t threads, void **scan,
+                       dcr_error *err);
     dcr_status (*next)(void *scan, dcr_batch *out, bool *done, dcr_error *err);
     void (*close)(void *scan);
 } dcr_exec_source;
@@ -42,6 +44,8 @@ typedef struct {
     size_t batch_rows; /* rows per batch; 0 = DCR_BATCH_ROWS for the batches operators make
                           and whole decoded chunks (up to 1 Mi rows) from scans, uncopied;
                           tests use small batches to exercise batch edges */
+    size_t threads;    /* worker threads for decoding and parallel operators; 0 = the
+                          online CPUs (base/ordered_pool.h) */
 } dcr_exec_opts;
 
 #define DCR_EXEC_MEM_DEFAULT ((size_t)4 << 30)

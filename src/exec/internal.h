@@ -12,7 +12,8 @@ typedef struct {
     size_t mem_limit, mem_used;
     size_t batch_rows; /* rows per batch an operator makes */
     size_t scan_rows;  /* rows per batch a scan emits; 0 = each chunk whole, uncopied */
-    int err_location; /* SQL offset of the expression that failed, or -1 */
+    size_t threads;    /* threads a scan or an operator may use, >= 1 */
+    int err_location;  /* SQL offset of the expression that failed, or -1 */
     const dcr_exec_source *sources;
     size_t nsources;
 } dcr_exec_ctx;
@@ -42,6 +43,10 @@ void dcr_exec_node_free(dcr_exec_node *n);
 dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_sort_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_join_init(dcr_exec_node *n, dcr_error *err);
+/* Tells a join node which of its output columns its parent reads (the
+ * column references in exprs); the others come out as NULLs, uncopied. */
+dcr_status dcr_exec_join_prune(dcr_exec_node *n, dcr_expr *const *exprs, size_t nexprs,
+                               dcr_error *err);
 
 /* A vector produced by evaluation: either a column of the input batch
  * (borrowed) or one the evaluator made (own). */

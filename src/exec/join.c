@@ -23,6 +23,7 @@
  * others padded with NULLs on the right (PostgreSQL semantics). Rows thus come
  * out probe batch by probe batch; SQL gives unordered joins no order.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,7 @@ typedef struct {
     size_t pad_row;      /* LEFT JOIN: next pin row to check for padding */
 
     size_t charged;
+    bool *need;     /* per output column: read above the join (NULL = all) */
     dcr_batch out;  /* candidates */
     dcr_batch kept; /* candidates passing plan->pred */
     uint32_t *cand_p, *cand_b, *keep_rows;
@@ -283,6 +285,45 @@ static void probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t 
     }
 }
 
+typedef struct {
+    const dcr_exec_node *n;
+    join_op *j;
+    size_t from, to;
+} probe_part;
+
+static void *probe_part_run(void *arg)
+{
+    probe_part *pp = arg;
+    probe_range(pp->n, pp->j, pp->from, pp->to);
+    return NULL;
+}
+
+/* probe_range over rows [0, rows) split across the query's threads (the
+ * parts write disjoint rows and only read the build table). Without a
+ * thread, the calling thread does the work itself. */
+static void probe_all(const dcr_exec_node *n, join_op *j, size_t rows)
+{
+    enum { MAX_PARTS = 64, MIN_ROWS = 8192 };
+    size_t parts = n->ctx->threads;
+    parts = parts < MAX_PARTS ? parts : MAX_PARTS;
+    while (parts > 1 && rows / parts < MIN_ROWS)
+        parts--;
+    probe_part pp[MAX_PARTS];
+    pthread_t tid[MAX_PARTS];
+    bool running[MAX_PARTS] = {0};
+    for (size_t i = 0; i < parts; i++)
+        pp[i] = (probe_part){n, j, rows * i / parts, rows * (i + 1) / parts};
+    for (size_t i = 1; i < parts; i++)
+        running[i] = pthread_create(&tid[i], NULL, probe_part_run, &pp[i]) == 0;
+    probe_range(n, j, pp[0].from, pp[0].to);
+    for (size_t i = 1; i < parts; i++) {
+        if (running[i])
+            pthread_join(tid[i], NULL);
+        else /* no thread: do that part here */
+            probe_range(n, j, pp[i].from, pp[i].to);
+    }
+}
+
 /* Takes the next probe batch into j->pin (NULL at the end) and hashes it. */
 static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
@@ -328,7 +369,7 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
     dcr_status s = eval_keys(n, probe, j->pin, &j->pkv, err);
     if (s != DCR_OK)
         return s;
-    probe_range(n, j, 0, rows);
+    probe_all(n, j, rows);
     memset(j->pmatched, 0, rows);
     j->prow = 0;
     j->chain = NONE;
@@ -368,13 +409,22 @@ static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
     idx[1 - j->build_side] = j->cand_p;
     size_t c = 0;
     for (int side = 0; side < 2; side++)
-        for (size_t i = 0; i < src[side]->ncols; i++, c++)
+        for (size_t i = 0; i < src[side]->ncols; i++, c++) {
+            if (j->need && !j->need[c]) { /* nobody reads it: NULLs are cheaper */
+                for (size_t r = 0; r < k; r++) {
+                    dcr_status s = dcr_column_push_null(&j->out.cols[c], err);
+                    if (s != DCR_OK)
+                        return s;
+                }
+                continue;
+            }
             for (size_t r = 0; r < k; r++) {
                 dcr_status s =
                     dcr_vec_push_from(&j->out.cols[c], &src[side]->cols[i], idx[side][r], err);
                 if (s != DCR_OK)
                     return s;
             }
+        }
     j->out.nrows = k;
     return DCR_OK;
 }
@@ -478,9 +528,34 @@ static void join_destroy(dcr_exec_node *n)
     free(j->cand_p);
     free(j->cand_b);
     free(j->keep_rows);
+    free(j->need);
     dcr_exec_release(n->ctx, j->charged);
     free(j);
     n->state = NULL;
+}
+
+static void mark_columns(const dcr_expr *e, bool *need, size_t ncols)
+{
+    if (!e)
+        return;
+    if (e->kind == DCR_EXPR_COLUMN && e->col < ncols)
+        need[e->col] = true;
+    for (size_t i = 0; i < e->nargs; i++)
+        mark_columns(e->args[i], need, ncols);
+}
+
+dcr_status dcr_exec_join_prune(dcr_exec_node *n, dcr_expr *const *exprs, size_t nexprs,
+                               dcr_error *err)
+{
+    join_op *j = n->state;
+    size_t ncols = n->plan->ncols;
+    free(j->need);
+    if (!(j->need = calloc(ncols ? ncols : 1, sizeof *j->need)))
+        return oom(err);
+    for (size_t i = 0; i < nexprs; i++)
+        mark_columns(exprs[i], j->need, ncols);
+    mark_columns(n->plan->pred, j->need, ncols);
+    return DCR_OK;
 }
 
 dcr_status dcr_exec_join_init(dcr_exec_node *n, dcr_error *err)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ordered_pool.h"
 #include "exec/internal.h"
 
 static dcr_status oom(dcr_error *err)
@@ -98,7 +99,8 @@ static dcr_status scan_init(dcr_exec_node *n, dcr_error *err)
     s->src = &n->ctx->sources[p->dataset];
     dcr_status st = dcr_batch_init(&s->chunk, p->types, p->ncols, err);
     st = st ? st : dcr_batch_init(&s->out, p->types, p->ncols, err);
-    return st ? st : s->src->open(s->src->ctx, p->scan_cols, p->ncols, &s->scan, err);
+    return st ? st
+              : s->src->open(s->src->ctx, p->scan_cols, p->ncols, n->ctx->threads, &s->scan, err);
 }
 
 /* ---- values: one row, no columns ---- */
@@ -391,6 +393,13 @@ dcr_status dcr_exec_build(dcr_exec_ctx *ctx, const dcr_plan *plan, dcr_exec_node
             break;
         }
     }
+    /* A join under a projection or an aggregate gathers only what they read. */
+    const dcr_plan *c0 = plan->child[0];
+    if (s == DCR_OK && c0 && c0->kind == DCR_PLAN_JOIN &&
+        (plan->kind == DCR_PLAN_PROJECT || plan->kind == DCR_PLAN_AGGREGATE))
+        s = dcr_exec_join_prune(
+            n->child[0], plan->exprs,
+            plan->kind == DCR_PLAN_PROJECT ? plan->ncols : plan->ngroups + plan->naggs, err);
     if (s != DCR_OK) {
         dcr_exec_node_free(n);
         return s;
@@ -452,6 +461,7 @@ dcr_status dcr_exec_run(const dcr_plan *plan, const dcr_exec_source *sources, si
         .mem_limit = opts && opts->mem_limit ? opts->mem_limit : DCR_EXEC_MEM_DEFAULT,
         .batch_rows = opts && opts->batch_rows ? opts->batch_rows : DCR_BATCH_ROWS,
         .scan_rows = opts ? opts->batch_rows : 0,
+        .threads = opts && opts->threads ? opts->threads : dcr_pool_default_workers(),
         .err_location = -1,
         .sources = sources,
         .nsources = nsources,

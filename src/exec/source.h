@@ -4,7 +4,8 @@
  *
  * - A sealed file: each scan opens its own reader, decrypts chunk by chunk
  *   with the data key and decodes (decompresses) only the columns the scan
- *   needs; plaintext buffers are wiped when freed. A file that does not end
+ *   needs, on worker threads a few chunks ahead of the consumer, in file
+ *   order; plaintext buffers are wiped when freed. A file that does not end
  *   with its final chunk is refused, as in `dcr unseal`.
  * - An in-memory table of columns (tests, the differential test against
  *   SQLite), served in chunks of chunk_rows rows to exercise batch edges.

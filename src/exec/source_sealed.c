@@ -1,14 +1,36 @@
 /*
  * source_sealed.c: a sealed dataset as a source (source.h). Every chunk is
  * authenticated (AES-256-GCM, STREAM nonces) before its columns are
- * decoded; only the scan's columns are decompressed and checked. The
- * decoded columns are moved, not copied, into the scan's batch.
+ * decoded; only the scan's columns are decompressed and checked.
+ *
+ * Chunks are decrypted and decoded by an ordered pool of worker threads
+ * (base/ordered_pool.h), a few chunks ahead of the operator that consumes
+ * them, and come out in file order. The ring holds workers + 1 chunks, so
+ * memory stays bounded whatever the file size. The decoded columns are
+ * moved, not copied, into the scan's batch: the batch's previous arrays go
+ * back to the task, to be reused for a later chunk.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ordered_pool.h"
 #include "exec/source.h"
 #include "store/sealed_reader.h"
+
+typedef struct {
+    dcr_buf ct;
+    uint32_t index;
+    bool last;
+    dcr_chunk chunk; /* decoded; only the wanted columns are filled */
+} chunk_task;
+
+typedef struct {
+    const dcr_sealed_reader *r;
+    const uint8_t *key;
+    const bool *want;
+    const char *path;
+    dcr_buf plain, scratch;
+} chunk_worker;
 
 typedef struct {
     const dcr_sealed_source *src;
@@ -16,26 +38,78 @@ typedef struct {
     bool open;
     size_t *cols, ncols;
     bool *want;
-    dcr_buf plain, scratch;
-    dcr_chunk chunk;
+    size_t nworkers, ring, ntasks; /* ntasks: tasks whose chunk is initialised */
+    chunk_worker *workers;
+    void **wctx;
+    chunk_task *tasks;
+    dcr_ordered_pool *pool;
+    bool read_all; /* the reader returned every chunk */
     bool saw_last;
 } sealed_scan;
+
+static dcr_status run_task(void *ctx, void *task, dcr_error *err)
+{
+    chunk_worker *w = ctx;
+    chunk_task *t = task;
+    dcr_status s = dcr_sealed_reader_decrypt(w->r, w->key, t->ct.data, t->ct.len, t->index, t->last,
+                                             &w->plain, err);
+    if (s != DCR_OK)
+        return s;
+    s = dcr_chunk_decode(&w->r->header, w->plain.data, w->plain.len, w->want, &t->chunk,
+                         &w->scratch, err);
+    if (s != DCR_OK)
+        return dcr_error_prefix(err, "%s: chunk %u", w->path, t->index);
+    return DCR_OK;
+}
 
 static void sealed_close(void *scan)
 {
     sealed_scan *s = scan;
+    dcr_pool_stop(s->pool);
+    for (size_t i = 0; s->workers && i < s->nworkers; i++) {
+        dcr_buf_wipe_free(&s->workers[i].plain);
+        dcr_buf_wipe_free(&s->workers[i].scratch);
+    }
+    for (size_t i = 0; s->tasks && i < s->ring; i++) {
+        dcr_buf_free(&s->tasks[i].ct);
+        if (i < s->ntasks)
+            dcr_chunk_free(&s->tasks[i].chunk);
+    }
     if (s->open)
         dcr_sealed_reader_close(&s->r);
-    dcr_buf_wipe_free(&s->plain);
-    dcr_buf_wipe_free(&s->scratch);
-    dcr_chunk_free(&s->chunk);
+    free(s->workers);
+    free(s->wctx);
+    free(s->tasks);
     free(s->cols);
     free(s->want);
     free(s);
 }
 
-static dcr_status sealed_open(void *ctx, const size_t *cols, size_t ncols, void **scan,
-                              dcr_error *err)
+static dcr_status start_pool(sealed_scan *s, size_t threads, dcr_error *err)
+{
+    s->nworkers = threads ? threads : dcr_pool_default_workers();
+    s->ring = s->nworkers + 1;
+    s->workers = calloc(s->nworkers, sizeof *s->workers);
+    s->wctx = calloc(s->nworkers, sizeof *s->wctx);
+    s->tasks = calloc(s->ring, sizeof *s->tasks);
+    if (!s->workers || !s->wctx || !s->tasks)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < s->nworkers; i++) {
+        s->workers[i] =
+            (chunk_worker){.r = &s->r, .key = s->src->key, .want = s->want, .path = s->src->path};
+        s->wctx[i] = &s->workers[i];
+    }
+    for (; s->ntasks < s->ring; s->ntasks++) {
+        dcr_status st = dcr_chunk_init(&s->tasks[s->ntasks].chunk, &s->r.header.schema, err);
+        if (st != DCR_OK)
+            return st;
+    }
+    return dcr_pool_start(&s->pool, s->nworkers, s->wctx, s->tasks, s->ring, sizeof *s->tasks,
+                          run_task, err);
+}
+
+static dcr_status sealed_open(void *ctx, const size_t *cols, size_t ncols, size_t threads,
+                              void **scan, dcr_error *err)
 {
     sealed_scan *s = calloc(1, sizeof *s);
     if (!s)
@@ -46,7 +120,7 @@ static dcr_status sealed_open(void *ctx, const size_t *cols, size_t ncols, void 
     size_t nfile = s->open ? s->r.header.schema.ncols : 0;
     if (st == DCR_OK) {
         s->cols = calloc(ncols ? ncols : 1, sizeof *s->cols);
-        s->want = calloc(nfile, sizeof *s->want);
+        s->want = calloc(nfile ? nfile : 1, sizeof *s->want);
         if (!s->cols || !s->want)
             st = dcr_fail(err, DCR_EINTERNAL, "out of memory");
     }
@@ -58,7 +132,7 @@ static dcr_status sealed_open(void *ctx, const size_t *cols, size_t ncols, void 
             s->want[cols[i]] = true, s->cols[i] = cols[i];
     }
     s->ncols = ncols;
-    st = st ? st : dcr_chunk_init(&s->chunk, &s->r.header.schema, err);
+    st = st ? st : start_pool(s, threads, err);
     if (st != DCR_OK) {
         sealed_close(s);
         return st;
@@ -67,37 +141,56 @@ static dcr_status sealed_open(void *ctx, const size_t *cols, size_t ncols, void 
     return DCR_OK;
 }
 
+/* Hands chunks to the workers until the ring is full or the file ends. */
+static dcr_status feed(sealed_scan *s, dcr_error *err)
+{
+    chunk_task *t;
+    while (!s->read_all && (t = dcr_pool_free_slot(s->pool))) {
+        const uint8_t *ct;
+        size_t ct_len;
+        uint32_t index;
+        bool last;
+        dcr_status st = dcr_sealed_reader_next(&s->r, &ct, &ct_len, &index, &last, err);
+        if (st != DCR_OK)
+            return dcr_error_prefix(err, "%s", s->src->path);
+        if (!ct) {
+            s->read_all = true;
+            break;
+        }
+        t->ct.len = 0;
+        if ((st = dcr_buf_append(&t->ct, ct, ct_len, err)) != DCR_OK)
+            return st;
+        t->index = index;
+        t->last = last;
+        dcr_pool_submit(s->pool);
+    }
+    return DCR_OK;
+}
+
 static dcr_status sealed_next(void *scan, dcr_batch *out, bool *done, dcr_error *err)
 {
     sealed_scan *s = scan;
-    const uint8_t *ct;
-    size_t ct_len;
-    uint32_t index;
-    bool last;
-    dcr_status st = dcr_sealed_reader_next(&s->r, &ct, &ct_len, &index, &last, err);
+    dcr_status st = feed(s, err);
     if (st != DCR_OK)
-        return dcr_error_prefix(err, "%s", s->src->path);
-    if (!ct) {
+        return st;
+    if (dcr_pool_pending(s->pool) == 0) {
         *done = true;
         out->nrows = 0;
         return s->saw_last ? DCR_OK : dcr_fail(err, DCR_EINPUT, "%s: no final chunk", s->src->path);
     }
-    s->saw_last = last;
-    st = dcr_sealed_reader_decrypt(&s->r, s->src->key, ct, ct_len, index, last, &s->plain, err);
-    if (st != DCR_OK)
-        return st;
-    st = dcr_chunk_decode(&s->r.header, s->plain.data, s->plain.len, s->want, &s->chunk,
-                          &s->scratch, err);
-    if (st != DCR_OK)
-        return dcr_error_prefix(err, "%s: chunk %u", s->src->path, index);
-    for (size_t i = 0; i < s->ncols; i++) { /* move: swap the arrays */
-        dcr_column tmp = out->cols[i];
-        out->cols[i] = s->chunk.cols[s->cols[i]];
-        s->chunk.cols[s->cols[i]] = tmp;
+    chunk_task *t = dcr_pool_wait_oldest(s->pool, &st, err);
+    if (st == DCR_OK) {
+        s->saw_last = t->last;
+        for (size_t i = 0; i < s->ncols; i++) { /* move: swap the arrays */
+            dcr_column tmp = out->cols[i];
+            out->cols[i] = t->chunk.cols[s->cols[i]];
+            t->chunk.cols[s->cols[i]] = tmp;
+        }
+        out->nrows = t->chunk.nrows;
+        *done = false;
     }
-    out->nrows = s->chunk.nrows;
-    *done = false;
-    return DCR_OK;
+    dcr_pool_release_oldest(s->pool);
+    return st ? st : feed(s, err); /* keep the workers busy while the caller works */
 }
 
 void dcr_sealed_source_bind(dcr_exec_source *src, dcr_sealed_source *s)

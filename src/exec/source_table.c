@@ -11,9 +11,10 @@ typedef struct {
     size_t pos;
 } table_scan;
 
-static dcr_status table_open(void *ctx, const size_t *cols, size_t ncols, void **scan,
-                             dcr_error *err)
+static dcr_status table_open(void *ctx, const size_t *cols, size_t ncols, size_t threads,
+                             void **scan, dcr_error *err)
 {
+    (void)threads; /* the columns are already in memory */
     const dcr_table_source *t = ctx;
     table_scan *s = calloc(1, sizeof *s);
     size_t *c = calloc(ncols ? ncols : 1, sizeof *c);
