@@ -64,8 +64,13 @@ LABEL org.opencontainers.image.title="dcr" \
 USER 10001:10001
 WORKDIR /var/lib/dcr
 VOLUME ["/var/lib/dcr"]
-ENV TMPDIR=/tmp HOME=/var/lib/dcr
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["/usr/local/bin/dcr", "version"]
+ENV TMPDIR=/tmp HOME=/var/lib/dcr \
+    DCR_HEALTH_URL=https://127.0.0.1:8443 DCR_HEALTH_CONTRACT=/etc/dcr/contract.json
+# Healthy = the service answers and its attestation still verifies against
+# the contract (`dcr attest check`: evidence, binding, pinned TLS key), which
+# is what every party's client checks too. Containers that run other
+# commands (no contract at DCR_HEALTH_CONTRACT) only check dcr runs.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
+  CMD ["/bin/sh", "-c", "if [ -r \"$DCR_HEALTH_CONTRACT\" ]; then exec /usr/local/bin/dcr attest check --quiet --server \"$DCR_HEALTH_URL\" --contract \"$DCR_HEALTH_CONTRACT\"; else exec /usr/local/bin/dcr version; fi"]
 ENTRYPOINT ["/usr/local/bin/dcr"]
 CMD ["help"]

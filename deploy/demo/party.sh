@@ -10,16 +10,25 @@
 # clean room's evidence, sealed (encrypted) datasets and the released
 # results. Steps wait for each other's files (published atomically).
 #
-# Flow: the parties make keys; the publisher drafts the contract, pinning
-# the clean-room measurement ($DCR_MEASUREMENT: the SHA-384 of the dcr
-# binary that a reproducible build of the agreed commit gives; sim mode);
-# both sign. The clean room makes its key and sim evidence binding
-# SHA-512(its public key). Each provider verifies that evidence against the
-# pinned measurement before sealing its data to that key. The clean room
-# checks the contract is fully signed, runs the agreed aggregate queries and
-# publishes the results. The clean-room service (`dcr serve`, `dcr upload`,
-# `dcr query`) replaces the file exchange of datasets and results when it
-# lands.
+# Both flows: the parties make keys; the publisher drafts the contract,
+# pinning the clean-room measurement ($DCR_MEASUREMENT: the SHA-384 of the
+# dcr binary that a reproducible build of the agreed commit gives; sim
+# mode); both sign.
+#
+# Service flow (when dcr has `serve`): the clean room starts `dcr serve`
+# (fresh instance keys, evidence binding them to the contract); each
+# provider runs `dcr attest check` and uploads (sealed locally to the
+# attested instance); the advertiser runs the agreed queries, sees a query
+# for raw e-mails refused, and both fetch and verify the audit log. Then
+# the clean room restarts (new instance, new keys, same state volume), each
+# provider verifies it and re-grants its data key (`dcr grant`), and the
+# advertiser checks a query gives the same answer as before.
+#
+# File flow (a dcr without the service): the clean room makes a key and sim
+# evidence binding SHA-512(its public key); each provider verifies that
+# evidence against the pinned measurement before sealing its data to that
+# key and placing the sealed file in the exchange; the clean room checks
+# the contract is fully signed, runs the queries and publishes the results.
 set -euo pipefail
 role=${1:?usage: party.sh cleanroom|publisher|advertiser}
 DCR=${DCR:-dcr}
@@ -121,8 +130,23 @@ if [[ -z "$FLOW" ]]; then
   if "$DCR" help serve > /dev/null 2>&1; then FLOW=server; else FLOW=files; fi
 fi
 
-server_url() {
-  if [[ -n "${DCR_SERVER_URL:-}" ]]; then echo "$DCR_SERVER_URL"; else wait_for server.url; cat "$EXCHANGE/server.url"; fi
+server_url() { # [restarted]
+  local f=${1:-server}.url
+  if [[ -n "${DCR_SERVER_URL:-}" ]]; then
+    [[ -z "${1:-}" ]] || wait_for "$f"
+    echo "$DCR_SERVER_URL"
+  else
+    wait_for "$f"
+    cat "$EXCHANGE/$f"
+  fi
+}
+
+# After the restart: verify the new instance, re-grant our data key to it.
+serve_regrant() { # dataset
+  local url
+  url=$(server_url restarted)
+  "$DCR" grant --server "$url" --contract contract.json --key "$role.key" --quiet --dataset "$1"
+  say "re-granted $1 to the restarted clean room"
 }
 
 # The agreed queries: the analyst (advertiser) runs them; results are CSV.
@@ -136,25 +160,43 @@ QUERIES=(
     FROM impressions i JOIN purchases p ON i.email = p.email GROUP BY i.campaign ORDER BY i.campaign"
 )
 
+# Starts one clean-room instance on the state directory; sets $pid and
+# publishes its URL as $1 (server.url, then restarted.url).
+start_instance() {
+  rm -f /tmp/dcr-ready
+  "$DCR" serve --contract contract.json --signatures publisher.sig advertiser.sig --state state \
+    --listen "${DCR_LISTEN:-127.0.0.1:0}" --tee "${DCR_TEE:-sim}" --ready-file /tmp/dcr-ready &
+  pid=$!
+  local i
+  for ((i = 0; i < 600; i++)); do [[ -s /tmp/dcr-ready ]] && break; kill -0 $pid 2> /dev/null || break; sleep 0.1; done
+  [[ -s /tmp/dcr-ready ]] || die "dcr serve did not start"
+  cat /tmp/dcr-ready > "$1"
+  publish "$1"
+  say "serving at $(cat "$1")"
+}
+stop_instance() {
+  kill -TERM $pid
+  wait $pid || die "dcr serve exited with status $?"
+  say "instance stopped cleanly"
+}
+
+# The clean room: serves until both parties are done, then restarts (a new
+# instance: new keys, new evidence, same state) and serves until the parties
+# have re-granted their data keys and checked a result again.
 serve_cleanroom() {
   wait_for contract.json publisher.sig advertiser.sig
   cp "$EXCHANGE"/contract.json "$EXCHANGE"/publisher.sig "$EXCHANGE"/advertiser.sig .
   "$DCR" contract verify contract.json publisher.sig advertiser.sig
   mkdir -p -m 700 state
-  rm -f /tmp/dcr-ready
-  "$DCR" serve --contract contract.json --signatures publisher.sig advertiser.sig --state state \
-    --listen "${DCR_LISTEN:-127.0.0.1:0}" --tee "${DCR_TEE:-sim}" --ready-file /tmp/dcr-ready &
-  local pid=$! i
-  for ((i = 0; i < 600; i++)); do [[ -s /tmp/dcr-ready ]] && break; kill -0 $pid 2> /dev/null || break; sleep 0.1; done
-  [[ -s /tmp/dcr-ready ]] || die "dcr serve did not start"
-  cat /tmp/dcr-ready > server.url
-  publish server.url
-  say "serving at $(cat server.url)"
+  start_instance server.url
   if [[ "${KEEP_SERVING:-0}" == 1 ]]; then wait $pid; return; fi
+  # A test may hold the first instance until it has probed it (HEALTHCHECK).
+  [[ -z "${HOLD_UNTIL:-}" ]] || wait_for "$HOLD_UNTIL"
   wait_for finished-publisher finished-advertiser
-  kill -TERM $pid
-  wait $pid || die "dcr serve exited with status $?"
-  say "stopped cleanly"
+  stop_instance
+  start_instance restarted.url
+  wait_for regranted-publisher regranted-advertiser
+  stop_instance
 }
 
 serve_provider() { # dataset
@@ -247,6 +289,9 @@ publisher)
     wait_results
     : > finished-publisher
     publish finished-publisher
+    serve_regrant impressions
+    : > regranted-publisher
+    publish regranted-publisher
   else
     provider impressions
     wait_results
@@ -269,6 +314,15 @@ advertiser)
     wait_results
     : > finished-advertiser
     publish finished-advertiser
+    serve_regrant purchases
+    wait_for regranted-publisher
+    "$DCR" query --server "$(server_url restarted)" --contract contract.json --key advertiser.key --quiet \
+      --format csv "${QUERIES[3]}" > results/after_restart.csv
+    cmp -s results/after_restart.csv results/overlap.csv || die "the restarted clean room answers differently"
+    publish results/after_restart.csv results/after_restart.csv
+    say "after the restart and re-grants, the overlap query gives the same answer"
+    : > regranted-advertiser
+    publish regranted-advertiser
   else
     provider purchases
     wait_results

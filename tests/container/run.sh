@@ -159,17 +159,36 @@ mkdir -p "$ctr"/{exchange,input,cleanroom,publisher,advertiser}
 cp "$ref/publisher/impressions.csv" "$ref/advertiser/purchases.csv" "$ctr/input/"
 chown -R 10001:10001 "$ctr"
 chmod 0700 "$ctr"/{cleanroom,publisher,advertiser}
+# With the service, the clean room listens on a free port and keeps its
+# HEALTHCHECK (dcr attest check against itself), probed below while the
+# first instance is held up (HOLD_UNTIL).
+serves=0
+run -- help serve > /dev/null 2>&1 && serves=1
+extra_cleanroom=()
+if [[ $serves == 1 ]]; then
+  port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  extra_cleanroom=(-e DCR_LISTEN="127.0.0.1:$port" -e DCR_HEALTH_URL="https://127.0.0.1:$port"
+    -e DCR_HEALTH_CONTRACT=/var/lib/dcr/contract.json -e HOLD_UNTIL=health-checked)
+fi
 start=$SECONDS
 for role in cleanroom publisher advertiser; do
   name=dcr-ctest-$role-$$
   containers+=("$name")
+  extra=(--no-healthcheck)
+  [[ $role == cleanroom && $serves == 1 ]] && extra=("${extra_cleanroom[@]}")
   # The same container settings as compose.yaml, with host networking.
-  podman run -d --name "$name" --network host --no-healthcheck --read-only \
+  podman run -d --name "$name" --network host "${extra[@]}" --read-only \
     --tmpfs /tmp:rw,noexec,nosuid,nodev,size=64m --cap-drop ALL --security-opt no-new-privileges \
     --user 10001:10001 -e EXCHANGE=/exchange -e DCR_MEASUREMENT="$img_hash" -e WAIT_SECONDS=180 \
     -v "$ROOT/deploy/demo:/demo:ro" -v "$ctr/exchange:/exchange" -v "$ctr/$role:/var/lib/dcr" \
     -v "$ctr/input:/input:ro" --entrypoint /bin/bash "$IMAGE" /demo/party.sh "$role" >/dev/null
 done
+if [[ $serves == 1 ]]; then
+  for ((i = 0; i < 600; i++)); do [[ -s "$ctr/exchange/server.url" || -e "$ctr/exchange/FAILED" ]] && break; sleep 0.2; done
+  check "HEALTHCHECK of the serving clean room: healthy (attest check against itself)" \
+    podman healthcheck run "dcr-ctest-cleanroom-$$"
+  touch "$ctr/exchange/health-checked"
+fi
 for role in cleanroom publisher advertiser; do
   rc=$(podman wait "dcr-ctest-$role-$$" 2>/dev/null | tail -n 1)
   podman logs "dcr-ctest-$role-$$" >"$T/ctr-$role.log" 2>&1
