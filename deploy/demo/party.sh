@@ -63,7 +63,7 @@ wait_for() { # files in the exchange
 trap 'rc=$?; [[ $rc -eq 0 ]] || echo "$role (exit $rc)" > "$EXCHANGE/FAILED" 2>/dev/null || true' EXIT
 
 measurement() {
-  if [[ -n "${DCR_MEASUREMENT:-}" ]]; then
+  if [[ -n "${DCR_MEASUREMENT:-}" && "$DCR_MEASUREMENT" != auto ]]; then
     echo "$DCR_MEASUREMENT"
   else # demo default: trust the binary this party itself runs
     sha384sum "$(command -v "$DCR")" | cut -d' ' -f1

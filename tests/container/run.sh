@@ -25,7 +25,7 @@ require=0
 T=$(mktemp -d /var/tmp/dcr-ctest-XXXXXX 2>/dev/null || mktemp -d)
 cleanup() {
   local c
-  for c in "${containers[@]}"; do podman rm -f "$c" >/dev/null 2>&1; done
+  for c in "${containers[@]}"; do podman rm -f -v "$c" >/dev/null 2>&1; done
   rm -rf "$T"
 }
 containers=()
@@ -123,7 +123,7 @@ containers+=("$hc")
 podman run -d --name "$hc" --network host --read-only --tmpfs /tmp --cap-drop ALL \
   --security-opt no-new-privileges --entrypoint sleep "$IMAGE" 120 >/dev/null 2>"$T/hc.err"
 check "HEALTHCHECK is set and passes" bash -c "podman inspect --type image --format '{{.HealthCheck}}' $IMAGE | grep -q dcr && podman healthcheck run $hc"
-podman rm -f "$hc" >/dev/null 2>&1
+podman rm -f -v "$hc" >/dev/null 2>&1
 
 # 4. compose.yaml: valid YAML, three parties, every container hardened.
 check "compose.yaml: parties, roles and hardening" /usr/bin/python3 - <<'PY'
