@@ -112,6 +112,12 @@ check "root file system is read-only" bash -c "! podman run --rm --network host 
 mkdir -p "$T/state-probe" && chown 10001:10001 "$T/state-probe"
 check "/tmp (tmpfs) and the state volume are writable" run -v "$T/state-probe:/var/lib/dcr" \
   --entrypoint bash -- -c 'touch /tmp/x && dcr keygen --out /var/lib/dcr/probe >/dev/null && test -s /var/lib/dcr/probe.key'
+# In a user namespace (what dockerd --userns-remap and podman --userns do),
+# the container's uid 10001 is an unprivileged uid on the host.
+mkdir -p "$T/userns" && chown 210001:210001 "$T/userns"
+check "runs in a user namespace: uid 10001 inside is 210001 outside" bash -c \
+  "run --uidmap 0:200000:65536 --gidmap 0:200000:65536 -v '$T/userns:/var/lib/dcr' -- keygen --out /var/lib/dcr/u >/dev/null &&
+   test \$(stat -c %u '$T/userns/u.key') = 210001"
 check "no compiler or package build tools in the runtime image" \
   bash -c "! podman run --rm --network host --no-healthcheck --entrypoint bash $IMAGE -c 'command -v cc || command -v gcc || command -v make'"
 check "OCI labels: version and revision" test \
