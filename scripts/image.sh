@@ -22,6 +22,6 @@ else
   tests/container/base-images.sh
   nice -n 10 podman build --format docker "${args[@]}"
 fi
-hash=$($engine run --rm --entrypoint cat localhost/dcr:latest /usr/local/share/dcr/dcr.sha384)
+hash=$($engine run --rm --no-healthcheck --entrypoint cat localhost/dcr:latest /usr/local/share/dcr/dcr.sha384)
 echo "localhost/dcr:latest ($version, $revision)"
 echo "dcr SHA-384 (sim measurement): $hash"
