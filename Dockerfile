@@ -7,10 +7,11 @@
 #   docker run --rm --read-only --tmpfs /tmp --cap-drop ALL \
 #              --security-opt no-new-privileges -v dcr-state:/var/lib/dcr dcr help
 #
-# The build prints the SHA-384 of /usr/local/bin/dcr: in sim mode it is the
-# measurement parties pin, and `make reproducible-check` (or any Debian 12
-# build of the same commit) reproduces it. See docs/deploy-azure.md and
-# docs/security.md.
+# The build prints the SHA-384 of /usr/local/bin/dcr (with BuildKit, pass
+# --progress=plain to see it; it is also in /usr/local/share/dcr/dcr.sha384,
+# and `make image` prints it). In sim mode it is the measurement parties
+# pin, and `make reproducible-check` (or any Debian 12 build of the same
+# commit) reproduces it. See docs/deploy-azure.md and docs/security.md.
 
 ARG BUILD_IMAGE=docker.io/library/debian:bookworm
 ARG RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
