@@ -45,7 +45,9 @@ RUN apt-get update \
  && groupadd --system --gid 10001 dcr \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/dcr --no-create-home \
             --shell /usr/sbin/nologin dcr \
- && install -d -o 10001 -g 10001 -m 0700 /var/lib/dcr
+ && install -d -o 10001 -g 10001 -m 0700 /var/lib/dcr \
+ && install -d /usr/local/share/dcr \
+ && dpkg-query -W -f '${Package} ${Version}\n' > /usr/local/share/dcr/packages.txt
 COPY --from=build /src/build/dcr /usr/local/bin/dcr
 COPY --from=build /src/build/dcr.sha384 /src/build/toolchain /usr/local/share/dcr/
 

@@ -102,6 +102,8 @@ else
   echo "note: host and image toolchains differ, binaries not compared:"
   diff <(echo "$host_tc") <(echo "$img_tc") | sed 's/^/    /'
 fi
+check "the image lists its Debian packages (dcr's libraries among them)" bash -c \
+  "run --entrypoint cat -- /usr/local/share/dcr/packages.txt | grep -q '^libssl3 '"
 check "runs as uid 10001, not root" test "$(run --entrypoint id -- -u)" = 10001
 check "no effective or bounding capabilities" \
   bash -c "run --entrypoint grep -- -E '^Cap(Eff|Bnd):' /proc/self/status | awk '{print \$2}' | sort -u | grep -qx 0000000000000000"
