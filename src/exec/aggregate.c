@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/agg_sketch.h"
 #include "exec/internal.h"
 
 typedef struct {
@@ -30,7 +31,8 @@ typedef struct {
     char **txt;      /* MIN/MAX TEXT */
     size_t *txtlen;
     bool distinct;
-    dcr_keytab seen; /* (group, value) pairs, for DISTINCT */
+    dcr_keytab seen;        /* (group, value) pairs, for DISTINCT */
+    dcr_agg_sketch *sketch; /* UNIT_SKETCH (agg_sketch.c) */
 } agg_state;
 
 typedef struct {
@@ -68,6 +70,8 @@ static dcr_status grow_state(agg_op *a, size_t need, dcr_error *err)
         cap *= 2;
     for (size_t k = 0; k < a->naggs; k++) {
         agg_state *s = &a->aggs[k];
+        if (s->sketch && dcr_agg_sketch_grow(s->sketch, cap, err) != DCR_OK)
+            return DCR_EINTERNAL;
         void *c = grow(s->count, a->cap, cap, sizeof *s->count);
         if (!c)
             return oom(err);
@@ -111,6 +115,8 @@ static dcr_status init_agg(agg_state *s, const dcr_expr *e, dcr_error *err)
     s->in_type = e->nargs ? e->args[0]->type : DCR_TYPE_BIGINT;
     s->distinct = e->distinct;
     dcr_column_init(&s->best, s->in_type);
+    if (e->agg == DCR_AGG_UNIT_SKETCH)
+        return dcr_agg_sketch_new(&s->sketch, err); /* de-duplicates by itself */
     if (e->agg == DCR_AGG_SUM || e->agg == DCR_AGG_AVG) {
         if (s->in_type == DCR_TYPE_BIGINT)
             s->isum = calloc(1, sizeof *s->isum);
@@ -145,6 +151,7 @@ static void free_agg(agg_state *s, size_t cap)
     free(s->isum);
     free(s->fsum);
     dcr_column_free(&s->best);
+    dcr_agg_sketch_free(s->sketch);
     if (s->distinct)
         dcr_keytab_free(&s->seen);
 }
@@ -160,6 +167,8 @@ static size_t state_bytes(const agg_op *a)
             n += s->txtlen[g] + sizeof *s->txt + sizeof *s->txtlen;
         if (s->distinct)
             n += dcr_keytab_bytes(&s->seen);
+        if (s->sketch)
+            n += dcr_agg_sketch_bytes(s->sketch);
     }
     return n;
 }
@@ -218,6 +227,8 @@ static dcr_status first_time(agg_state *s, const dcr_column *gidvec, const dcr_c
 static dcr_status update_agg(agg_state *s, const uint32_t *gids, const dcr_column *gidvec,
                              const dcr_column *v, size_t n, dcr_error *err)
 {
+    if (s->sketch)
+        return dcr_agg_sketch_add(s->sketch, gids, v, n, err);
     for (size_t i = 0; i < n; i++) {
         size_t g = gids[i];
         if (s->e->agg == DCR_AGG_COUNT_STAR) {
@@ -330,6 +341,8 @@ static dcr_status emit_agg(dcr_exec_ctx *ctx, const agg_state *s, size_t g, dcr_
                            dcr_error *err)
 {
     const dcr_expr *e = s->e;
+    if (s->sketch)
+        return dcr_agg_sketch_emit(s->sketch, g, out, err);
     int64_t c = s->count[g];
     if (e->agg == DCR_AGG_COUNT || e->agg == DCR_AGG_COUNT_STAR)
         return dcr_column_push_i64(out, c, err);

@@ -101,6 +101,7 @@ static dcr_status prepare(pv_ctx *x, size_t analyst, dcr_plan **plan, pv_thresho
         s = refuse_plain(x, DCR_RULE_DP,
                          "the contract asks for differential privacy, which is not available "
                          "in this build");
+    s = s ? s : pv_template_match(x);
     if (s != DCR_OK)
         return s;
     contract_catalog k;
@@ -122,6 +123,7 @@ static dcr_status prepare(pv_ctx *x, size_t analyst, dcr_plan **plan, pv_thresho
 
 static void ctx_free(pv_ctx *x)
 {
+    dcr_diff_free(x->diff);
     free(x->used);
     free(x->metric_aggs);
 }
@@ -161,14 +163,22 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
     dcr_plan *plan = NULL;
     dcr_exec_opts dflt = {0};
     int loc = -1;
-    dcr_status s = prepare(&x, analyst, &plan, &t);
+    dcr_status s = DCR_OK;
+    /* The differencing defence (threshold mode; DP is the principled
+     * defence there): started before the rewrite, which adds its sketches. */
+    if (hooks && hooks->history && !c->dp.enabled && analyst < c->nparties)
+        s = dcr_diff_begin(c, c->parties[analyst].name, hooks->history, &x.diff, err);
+    s = s ? s : prepare(&x, analyst, &plan, &t);
     s = s ? s : check_sources(&x, sources);
     if (s == DCR_OK) {
-        s = pv_threshold_run(&x, &plan, &t, sources, opts ? opts : &dflt, pv_release_exact, NULL,
-                             out, &loc);
+        s = pv_threshold_run(&x, &plan, &t, sources, opts ? opts : &dflt,
+                             x.diff ? pv_release_guarded : pv_release_exact, NULL, out, &loc);
         if (s != DCR_OK && loc >= 0)
             dcr_sql_locate(err, sql, loc);
     }
+    /* Released rows are recorded before the result can leave (fail closed). */
+    if (s == DCR_OK && x.diff)
+        s = dcr_diff_commit(x.diff, err);
     if (s == DCR_OK && hooks && hooks->charge)
         s = hooks->charge(hooks->ctx, c->parties[analyst].name, report->epsilon, report->delta,
                           err);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "privacy/differencing.h"
 #include "privacy/privacy.h"
 
 /* One guarded query in progress. */
@@ -30,6 +31,11 @@ typedef struct {
         const dcr_expr *agg;
         dcr_colref col;
     } * metric_aggs;
+    /* The query is a contract template (template.c): its own aggregates and
+     * joins count as approved by every party (docs/privacy.md). */
+    bool template_approved;
+    /* The differencing defence of this query, NULL when off (diffguard.c). */
+    dcr_diff *diff;
 } pv_ctx;
 
 /* Records a refusal: err = "SQL:L:C: refused by rule RULE: <fmt>",
@@ -81,5 +87,19 @@ dcr_status pv_threshold_run(pv_ctx *x, dcr_plan **plan, pv_thresholds *t,
                             const dcr_exec_source *sources, const dcr_exec_opts *opts,
                             pv_release_fn release, void *release_ctx, dcr_result *out,
                             int *err_location);
+
+/* template.c: matches x->sql against the contract's templates; sets
+ * x->template_approved and report->template_name on a match; refuses (rule
+ * "template-parameter") a template use with bad parameter values. */
+dcr_status pv_template_match(pv_ctx *x);
+
+/* diffguard.c: the differencing defence inside the threshold machinery.
+ * pv_diff_add_sketch appends a hidden UNIT_SKETCH of unit slot `pos`
+ * (dataset `dataset`) to an outer aggregate; pv_release_guarded is
+ * pv_release_exact followed by the defence on the kept rows of outer
+ * aggregates (ctx unused). */
+dcr_status pv_diff_add_sketch(pv_ctx *x, dcr_plan *agg, size_t dataset, size_t pos);
+dcr_status pv_release_guarded(void *ctx, pv_ctx *x, const pv_thr *t, dcr_batch *rows, bool *keep,
+                              dcr_error *err);
 
 #endif

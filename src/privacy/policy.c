@@ -335,7 +335,8 @@ static dcr_status join_prov(pv_ctx *x, const dcr_plan *p, const prel *l, const p
         if (s != DCR_OK)
             return s;
         int loc = p->left_keys[i]->location;
-        if (!a->has_src || !b->has_src || !join_listed(x->c, a->src, b->src)) {
+        if (!a->has_src || !b->has_src ||
+            (!join_listed(x->c, a->src, b->src) && !x->template_approved)) {
             char na[2 * DCR_NAME_MAX + 4], nb[2 * DCR_NAME_MAX + 4];
             col_name(x, a, p->left_keys[i]->label, na, sizeof na);
             col_name(x, b, p->right_keys[i]->label, nb, sizeof nb);
@@ -420,7 +421,7 @@ static dcr_status check_agg(pv_ctx *x, const dcr_expr *a, const prel *in)
                          "column %s is computed from %s columns; aggregates over dataset rows "
                          "take a column listed in rules.aggregation.aggregates",
                          nm, role_word(pa.role));
-    if (!bit || !(allowed_funcs(x->c, pa.src) & bit))
+    if ((!bit || !(allowed_funcs(x->c, pa.src) & bit)) && !x->template_approved)
         return pv_refuse(x, DCR_RULE_AGGREGATE, a->location,
                          "%s(%s) is not allowed by rules.aggregation.aggregates", fname, nm);
     if (pa.role != R_METRIC)

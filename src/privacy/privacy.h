@@ -36,6 +36,7 @@
 #include "base/error.h"
 #include "contract/contract.h"
 #include "exec/exec.h"
+#include "privacy/differencing.h"
 #include "sql/plan.h"
 
 /* Rule names, as they appear in refusals and in report.rule. */
@@ -51,6 +52,7 @@
 #define DCR_RULE_RAW_LIMIT "limit-on-rows"         /* LIMIT/OFFSET over dataset rows */
 #define DCR_RULE_ERROR_ORACLE "error-oracle"       /* may fail depending on one row's value */
 #define DCR_RULE_DP "dp-unavailable"               /* DP contract, DP not built in yet */
+#define DCR_RULE_TEMPLATE "template-parameter"     /* a template used with bad values */
 
 /* Callbacks the caller provides; any may be NULL. ctx is passed to each. */
 typedef struct {
@@ -62,17 +64,20 @@ typedef struct {
     dcr_status (*charge)(void *ctx, const char *analyst, double epsilon, double delta,
                          dcr_error *err);
     void *ctx;
-    /* Later helpers (templates: differencing sketches) append fields here. */
+    /* The released-row history for the differencing defence (threshold
+     * mode): NULL turns the defence off (docs/privacy.md). */
+    const dcr_diff_history *history;
 } dcr_privacy_hooks;
 
 typedef struct {
-    char rule[40];           /* the rule that refused the query, "" when none did */
-    int64_t k;               /* the threshold used (max min_units of the datasets read) */
-    size_t rows_released;    /* output rows returned */
-    size_t rows_suppressed;  /* output-level groups dropped for resting on < k units */
-    size_t inner_suppressed; /* groups of inner (nested) aggregates dropped */
-    size_t aggregates;       /* aggregates thresholded */
-    double epsilon, delta;   /* charged to the analyst (0 without DP) */
+    char rule[40];            /* the rule that refused the query, "" when none did */
+    int64_t k;                /* the threshold used (max min_units of the datasets read) */
+    size_t rows_released;     /* output rows returned */
+    size_t rows_suppressed;   /* output-level groups dropped for resting on < k units */
+    size_t rows_differencing; /* of those, dropped by the differencing defence */
+    size_t inner_suppressed;  /* groups of inner (nested) aggregates dropped */
+    size_t aggregates;        /* aggregates thresholded */
+    double epsilon, delta;    /* charged to the analyst (0 without DP) */
     char template_name[DCR_NAME_MAX + 1]; /* "" unless a template matched (templates helper) */
     size_t nreceivers;                    /* who receives the result: party indexes */
     const size_t *receivers;              /* points into the contract */

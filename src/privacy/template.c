@@ -12,6 +12,7 @@
 
 #include "base/buffer.h"
 #include "csv/value.h"
+#include "privacy/internal.h"
 
 /* ---- parameter checks ---- */
 
@@ -169,8 +170,8 @@ static dcr_status param_refusal(dcr_error *err, const char *where, const dcr_con
     char expect[160];
     describe_param(&t->params[i], expect, sizeof expect);
     return dcr_fail(err, DCR_EINPUT,
-                    "%s: template %s, parameter %s ($%zu): expected %s; %s (rule: templates)",
-                    where, t->name, t->params[i].name, i + 1, expect, why);
+                    "%s: refused by rule %s: template %s, parameter %s ($%zu): expected %s; %s",
+                    where, DCR_RULE_TEMPLATE, t->name, t->params[i].name, i + 1, expect, why);
 }
 
 /* v in its canonical text form (malloc'd; NULL when out of memory). */
@@ -343,14 +344,16 @@ dcr_status dcr_template_instantiate(const dcr_templates *ts, const char *name,
     if (ti < 0) {
         char q[80];
         dcr_error_quote(q, sizeof q, name, strlen(name));
-        return dcr_fail(err, DCR_EINPUT, "template \"%s\" is not in the contract (rule: templates)",
-                        q);
+        return dcr_fail(err, DCR_EINPUT,
+                        "refused by rule %s: template \"%s\" is not in the contract",
+                        DCR_RULE_TEMPLATE, q);
     }
     const dcr_contract_template *t = &ts->contract->templates[ti];
     if (nvalues != t->nparams)
-        return dcr_fail(
-            err, DCR_EINPUT, "template %s takes %zu parameter%s, got %zu value%s (rule: templates)",
-            t->name, t->nparams, t->nparams == 1 ? "" : "s", nvalues, nvalues == 1 ? "" : "s");
+        return dcr_fail(err, DCR_EINPUT,
+                        "refused by rule %s: template %s takes %zu parameter%s, got %zu value%s",
+                        DCR_RULE_TEMPLATE, t->name, t->nparams, t->nparams == 1 ? "" : "s", nvalues,
+                        nvalues == 1 ? "" : "s");
     tvalue *v = calloc(nvalues + 1, sizeof *v);
     if (!v)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
@@ -441,4 +444,57 @@ void dcr_templates_free(dcr_templates *t)
     free(t->shapes);
     t->shapes = NULL;
     t->n = 0;
+}
+
+/* ---- in the guarded query ---- */
+
+dcr_status pv_template_match(pv_ctx *x)
+{
+    if (x->c->ntemplates == 0)
+        return DCR_OK;
+    dcr_templates ts;
+    dcr_status s = dcr_templates_load(x->c, &ts, x->err);
+    if (s != DCR_OK)
+        return s;
+    dcr_template_match m;
+    s = dcr_template_match_sql(&ts, x->sql, &m, x->err);
+    if (s == DCR_OK && m.matched) {
+        x->template_approved = true;
+        snprintf(x->report->template_name, sizeof x->report->template_name, "%s",
+                 x->c->templates[m.index].name);
+    } else if (s == DCR_EINPUT && strstr(x->err->msg, "refused by rule " DCR_RULE_TEMPLATE)) {
+        /* A parameter refusal: name the rule like every other refusal. */
+        snprintf(x->report->rule, sizeof x->report->rule, "%s", DCR_RULE_TEMPLATE);
+    } else if (s == DCR_EINPUT) {
+        s = DCR_OK; /* a syntax error: the compiler words it with its position */
+    }
+    dcr_template_match_free(&m);
+    dcr_templates_free(&ts);
+    return s;
+}
+
+dcr_status dcr_guarded_template(const dcr_contract *c, size_t analyst, const char *name,
+                                const char *const *values, size_t nvalues,
+                                const dcr_exec_source *sources, const dcr_privacy_hooks *hooks,
+                                const dcr_exec_opts *opts, dcr_result *out,
+                                dcr_privacy_report *report, dcr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(report, 0, sizeof *report);
+    dcr_templates ts;
+    dcr_status s = dcr_templates_load(c, &ts, err);
+    char *sql = NULL;
+    dcr_template_match m = {0};
+    if (s == DCR_OK)
+        s = dcr_template_instantiate(&ts, name, values, nvalues, &sql, &m, err);
+    dcr_template_match_free(&m);
+    dcr_templates_free(&ts);
+    if (s != DCR_OK) {
+        if (s == DCR_EINPUT)
+            snprintf(report->rule, sizeof report->rule, "%s", DCR_RULE_TEMPLATE);
+        return s;
+    }
+    s = dcr_guarded_query(c, analyst, sql, sources, hooks, opts, out, report, err);
+    free(sql);
+    return s;
 }

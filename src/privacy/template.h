@@ -32,6 +32,7 @@
 
 #include "base/error.h"
 #include "contract/contract.h"
+#include "privacy/privacy.h"
 #include "sql/shape.h"
 
 /* The compiled templates of one contract. The contract must outlive it. */
@@ -80,5 +81,15 @@ void dcr_template_match_free(dcr_template_match *m);
  * the contract is found before anyone uses it. */
 dcr_status dcr_template_sample_sql(const dcr_templates *t, size_t i, char **sql_out,
                                    dcr_error *err);
+
+/* Runs template `name` with the given values (as dcr_template_instantiate)
+ * through dcr_guarded_query: the by-name way for an analyst to use a
+ * template. A bad name, count or value is refused with report->rule
+ * "template-parameter". */
+dcr_status dcr_guarded_template(const dcr_contract *c, size_t analyst, const char *name,
+                                const char *const *values, size_t nvalues,
+                                const dcr_exec_source *sources, const dcr_privacy_hooks *hooks,
+                                const dcr_exec_opts *opts, dcr_result *out,
+                                dcr_privacy_report *report, dcr_error *err);
 
 #endif

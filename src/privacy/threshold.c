@@ -505,6 +505,8 @@ static dcr_status threshold_one(pv_ctx *x, dcr_plan **pp, pv_thresholds *t, bool
         e[a->ngroups + a->naggs++] = g;
         s = row_add(x, a, DCR_TYPE_BIGINT, nm);
     }
+    for (size_t i = 0; s == DCR_OK && outer && x->diff && i < u.n; i++)
+        s = pv_diff_add_sketch(x, a, u.v[i].dataset, u.v[i].pos); /* after COUNT(*) */
     free(u.v);
     dcr_plan *drop = s == DCR_OK ? dcr_plan_new(DCR_PLAN_PROJECT) : NULL;
     if (s == DCR_OK && (!drop || !(drop->exprs = calloc(nvis ? nvis : 1, sizeof *drop->exprs)))) {

@@ -104,6 +104,11 @@ typedef enum {
     DCR_AGG_AVG,
     DCR_AGG_MIN,
     DCR_AGG_MAX,
+    /* The set of distinct privacy units of each group, as a TEXT value of
+     * sorted 64-bit unit hashes (exec/agg_sketch.c). Only the privacy layer
+     * adds it, to a hidden column, for the differencing defence; no SQL
+     * binds to it. */
+    DCR_AGG_UNIT_SKETCH,
 } dcr_agg_func;
 
 typedef struct dcr_expr {

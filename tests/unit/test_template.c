@@ -205,7 +205,7 @@ static void test_wrong_types(void)
         CHECK(!m.matched);
         CHECK_MSG(err, cases[i].want);
         CHECK_MSG(err, "template typed");
-        CHECK_MSG(err, "(rule: templates)");
+        CHECK_MSG(err, "refused by rule template-parameter: template typed");
     }
 }
 
@@ -219,7 +219,8 @@ static void test_out_of_range(void)
     CHECK(match(sql, &m, &err) == DCR_EINPUT);
     /* The literal starts at byte 136: column 137. */
     CHECK(strstr(sql, "'2023") - sql == 136);
-    CHECK_MSG(err, "SQL:1:137: template by_campaign, parameter since ($1): expected a DATE between "
+    CHECK_MSG(err, "SQL:1:137: refused by rule template-parameter: template by_campaign, parameter "
+                   "since ($1): expected a DATE between "
                    "2024-01-01 and 2024-12-31; the value is out of range");
     CHECK(strstr(err.msg, "2023-12-31") == NULL); /* the value is not echoed */
 
@@ -297,7 +298,8 @@ static void test_instantiate_refusals(void)
     const char *old[] = {"2023-01-01"};
     CHECK(dcr_template_instantiate(&templates, "by_campaign", old, 1, &sql, &m, &err) ==
           DCR_EINPUT);
-    CHECK_MSG(err, "value 1: template by_campaign, parameter since ($1): expected a DATE between "
+    CHECK_MSG(err, "value 1: refused by rule template-parameter: template by_campaign, parameter "
+                   "since ($1): expected a DATE between "
                    "2024-01-01 and 2024-12-31; the value is out of range");
     const char *bad[] = {"yesterday"};
     CHECK(dcr_template_instantiate(&templates, "by_campaign", bad, 1, &sql, &m, &err) ==
