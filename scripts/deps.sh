@@ -11,6 +11,7 @@ set -euo pipefail
 build_packages=(
   build-essential pkg-config
   libssl-dev libzstd-dev libjansson-dev libyajl-dev
+  libmicrohttpd-dev libcurl4-openssl-dev
   libpg-query-dev libprotobuf-c-dev libsqlite3-dev
   libtss2-dev
 )

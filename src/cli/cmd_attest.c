@@ -21,6 +21,7 @@ static const char usage[] =
     "Usage: dcr attest evidence --tee sim|sev-snp|tdx|azure-vtpm|auto --report-data HEX\n"
     "                           --out FILE [--tcti CONF] [--configfs DIR] [--sev-guest PATH]\n"
     "                           [--privlevel 0-3]\n"
+    "       dcr attest check --server URL --contract FILE [--json]\n"
     "       dcr attest verify --evidence FILE [--type snp|tdx|azure-snp-vtpm|azure-tdx-vtpm|sim]\n"
     "                         [--certs FILE]... [--quote FILE --nonce HEX] [--report-data HEX]\n"
     "                         [--measurement HEX]... [--min-tcb HEX] [--at RFC3339]\n"
@@ -48,10 +49,16 @@ static const char usage[] =
     "  --at TIME          verify certificates as of TIME (RFC 3339; default now)\n"
     "  --allow-debug      accept a debuggable guest\n"
     "\n"
+    "check asks a running clean room (dcr serve) for its evidence, verifies it\n"
+    "against the contract's accepted evidence and the binding of the contract and\n"
+    "the instance keys, checks the serving TLS key is the attested one, and prints\n"
+    "what the evidence proves.\n"
+    "\n"
     "Exit codes: 0 verified, 2 usage, 3 input (malformed evidence), 4 a check\n"
     "failed (the message names it), 5 internal.\n";
 
 #define MAX_MEASUREMENTS 32
+
 
 #define usage_error(...) cli_usage_error(&dcr_cmd_attest, __VA_ARGS__)
 
@@ -342,8 +349,10 @@ static int run(int argc, char **argv)
         return run_evidence(argc - 1, argv + 1);
     if (strcmp(argv[1], "verify") == 0)
         return run_verify(argc - 1, argv + 1);
-    return usage_error("unknown subcommand '%s' (evidence or verify)", argv[1]);
+    if (strcmp(argv[1], "check") == 0)
+        return cli_attest_check(argc - 1, argv + 1);
+    return usage_error("unknown subcommand '%s' (evidence, verify or check)", argv[1]);
 }
 
-const dcr_command dcr_cmd_attest = {"attest", "produce or verify TEE attestation evidence", usage,
+const dcr_command dcr_cmd_attest = {"attest", "produce or verify TEE evidence; check a running clean room", usage,
                                     run};

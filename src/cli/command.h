@@ -25,6 +25,16 @@ extern const dcr_command dcr_cmd_unseal;
 extern const dcr_command dcr_cmd_contract;
 extern const dcr_command dcr_cmd_attest;
 extern const dcr_command dcr_cmd_sql;
+extern const dcr_command dcr_cmd_serve;
+extern const dcr_command dcr_cmd_upload;
+extern const dcr_command dcr_cmd_grant;
+extern const dcr_command dcr_cmd_query;
+extern const dcr_command dcr_cmd_audit;
+extern const dcr_command dcr_cmd_budget;
+extern const dcr_command dcr_cmd_status;
+
+/* `dcr attest check` (cmd_attest_check.c), dispatched by cmd_attest.c. */
+int cli_attest_check(int argc, char **argv);
 
 /* Prints "dcr CMD: MESSAGE" to stderr and returns err->code. */
 int cli_report(const char *cmd, const dcr_error *err);

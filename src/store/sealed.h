@@ -87,6 +87,13 @@ dcr_status dcr_sealed_header_parse(const uint8_t *buf, size_t len, dcr_sealed_he
 dcr_status dcr_sealed_unwrap_key(const dcr_sealed_header *h, const dcr_party_key *key,
                                  uint8_t data_key[DCR_DATA_KEY_LEN], dcr_error *err);
 
+/* Wraps data_key (of the file whose header is h) to another X25519 key:
+ * what a provider does to grant its dataset to a new clean-room instance
+ * without re-sealing it. */
+dcr_status dcr_sealed_wrap_key(const dcr_sealed_header *h, const uint8_t data_key[DCR_DATA_KEY_LEN],
+                               const uint8_t hpke_pub[32], dcr_sealed_recipient *out,
+                               dcr_error *err);
+
 /* The nonce of chunk `index`. */
 void dcr_sealed_nonce(const dcr_sealed_header *h, uint32_t index, bool last, uint8_t nonce[12]);
 

@@ -87,7 +87,7 @@ static dcr_status copy_schema(dcr_schema *dst, const dcr_schema *src, dcr_error 
     return DCR_OK;
 }
 
-static dcr_status wrap_for(dcr_sealed_header *h, const dcr_party_pub *pub,
+static dcr_status wrap_for(const dcr_sealed_header *h, const dcr_party_pub *pub,
                            const uint8_t data_key[DCR_DATA_KEY_LEN], dcr_sealed_recipient *r,
                            dcr_error *err)
 {
@@ -355,6 +355,15 @@ dcr_status dcr_sealed_header_parse(const uint8_t *buf, size_t len, dcr_sealed_he
     }
     h->header_len = *need;
     return DCR_OK;
+}
+
+dcr_status dcr_sealed_wrap_key(const dcr_sealed_header *h, const uint8_t data_key[DCR_DATA_KEY_LEN],
+                               const uint8_t hpke_pub[32], dcr_sealed_recipient *out,
+                               dcr_error *err)
+{
+    dcr_party_pub pub = {0};
+    memcpy(pub.hpke_pub, hpke_pub, sizeof pub.hpke_pub);
+    return wrap_for(h, &pub, data_key, out, err);
 }
 
 dcr_status dcr_sealed_unwrap_key(const dcr_sealed_header *h, const dcr_party_key *key,

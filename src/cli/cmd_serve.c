@@ -1,0 +1,129 @@
+/*
+ * cmd_serve.c: `dcr serve`, the clean-room service. Options in, then
+ * src/server does everything (server.h).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/command.h"
+#include "server/server.h"
+
+static const char usage[] =
+    "Usage: dcr serve --contract FILE --signatures SIG... --state DIR\n"
+    "                 --listen ADDR:PORT --tee auto|sim|sev-snp|tdx|azure-vtpm [options]\n"
+    "\n"
+    "Runs the clean room: checks that the contract is valid and signed by every\n"
+    "party, makes fresh instance keys (TLS, HPKE, audit), gets TEE evidence that\n"
+    "binds them to the contract and refuses to start if the contract would not\n"
+    "accept that evidence, then serves the HTTPS API (TLS 1.3 only; docs/api.md)\n"
+    "until SIGINT or SIGTERM. One log line per request on stderr.\n"
+    "\n"
+    "  --contract FILE       the contract\n"
+    "  --signatures SIG...   every party's signature file (repeat, or list them)\n"
+    "  --state DIR           durable state: catalog, ciphertext, audit log, budgets\n"
+    "  --listen ADDR:PORT    numeric address and port; port 0 picks a free one\n"
+    "                        ([::1]:8443 for IPv6)\n"
+    "  --tee NAME            auto (the hardware found), sim (development only:\n"
+    "                        insecure, accepted only by a contract listing sim),\n"
+    "                        sev-snp, tdx, azure-vtpm\n"
+    "  --tcti CONF           the vTPM for azure-vtpm (default $DCR_TCTI or the device)\n"
+    "  --ready-file FILE     write the server's URL here once it serves\n"
+    "  --threads N           HTTP threads (default 4)\n"
+    "  --max-upload BYTES    largest upload (default 16 GiB)\n"
+    "  --max-queries N       queries running at once (default 2)\n"
+    "  --rate N              requests per party per minute (default 600)\n"
+    "  --query-memory MIB    memory a query may hold (default 2048)\n"
+    "  --query-seconds N     wall-clock limit of a query (default 300)\n"
+    "\n"
+    "Exit codes: 0 stopped cleanly, 2 usage, 3 input (contract, state, address),\n"
+    "4 verification (signatures, own evidence), 5 internal.\n";
+
+#define usage_error(...) cli_usage_error(&dcr_cmd_serve, __VA_ARGS__)
+
+static int parse_listen(const char *s, dcr_server_config *cfg, char *addr, size_t addr_size)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return usage_error("--listen must be ADDR:PORT, e.g. 127.0.0.1:8443");
+    size_t n = (size_t)(colon - s);
+    if (s[0] == '[' && n >= 2 && s[n - 1] == ']') {
+        s++;
+        n -= 2;
+    }
+    long port;
+    if (n >= addr_size || !cli_parse_int(colon + 1, 0, 65535, &port))
+        return usage_error("--listen: bad address or port in '%s'", s);
+    memcpy(addr, s, n);
+    addr[n] = '\0';
+    cfg->listen_addr = addr;
+    cfg->port = (uint16_t)port;
+    return 0;
+}
+
+static int parse_num(const char *opt, const char *arg, long min, long max, long *out)
+{
+    if (!cli_parse_int(arg, min, max, out))
+        return usage_error("%s must be %ld-%ld", opt, min, max);
+    return 0;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"contract", required_argument, 0, 'c'},  {"signatures", required_argument, 0, 's'},
+        {"state", required_argument, 0, 'd'},     {"listen", required_argument, 0, 'l'},
+        {"tee", required_argument, 0, 't'},       {"tcti", required_argument, 0, 'T'},
+        {"ready-file", required_argument, 0, 'r'}, {"threads", required_argument, 0, 'n'},
+        {"max-upload", required_argument, 0, 'u'}, {"max-queries", required_argument, 0, 'q'},
+        {"rate", required_argument, 0, 'R'},      {"query-memory", required_argument, 0, 'm'},
+        {"query-seconds", required_argument, 0, 'S'}, {0, 0, 0, 0}};
+    dcr_server_config cfg = {0};
+    const char **sigs = calloc((size_t)argc + 1, sizeof *sigs);
+    char addr[128] = "";
+    long v;
+    int c, rc = 0;
+    if (!sigs)
+        return DCR_EINTERNAL;
+    opterr = 0;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': cfg.contract_path = optarg; break;
+        case 's': sigs[cfg.nsigs++] = optarg; break;
+        case 'd': cfg.state_dir = optarg; break;
+        case 'l': rc = parse_listen(optarg, &cfg, addr, sizeof addr); break;
+        case 't': cfg.tee = optarg; break;
+        case 'T': cfg.tcti = optarg; break;
+        case 'r': cfg.ready_file = optarg; break;
+        case 'n': if (!(rc = parse_num("--threads", optarg, 1, 256, &v))) cfg.threads = (unsigned)v; break;
+        case 'u': if (!(rc = parse_num("--max-upload", optarg, 1024, 1L << 50, &v))) cfg.max_upload = (uint64_t)v; break;
+        case 'q': if (!(rc = parse_num("--max-queries", optarg, 1, 1024, &v))) cfg.max_queries = (unsigned)v; break;
+        case 'R': if (!(rc = parse_num("--rate", optarg, 1, 1000000, &v))) cfg.rate_per_minute = (unsigned)v; break;
+        case 'm': if (!(rc = parse_num("--query-memory", optarg, 16, 1L << 22, &v))) cfg.query_mem = (size_t)v << 20; break;
+        case 'S': if (!(rc = parse_num("--query-seconds", optarg, 1, 86400, &v))) cfg.query_seconds = (unsigned)v; break;
+        default: rc = usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    /* --signatures a.sig b.sig: the files after it are signatures too. */
+    for (; rc == 0 && optind < argc; optind++) {
+        if (cfg.nsigs == 0)
+            rc = usage_error("unexpected argument '%s'", argv[optind]);
+        else
+            sigs[cfg.nsigs++] = argv[optind];
+    }
+    if (rc == 0 && (!cfg.contract_path || !cfg.nsigs || !cfg.state_dir || !cfg.listen_addr ||
+                    !cfg.tee))
+        rc = usage_error("%s", "--contract, --signatures, --state, --listen and --tee are required");
+    if (rc == 0) {
+        cfg.sig_paths = sigs;
+        dcr_error err = {0};
+        if (dcr_server_run(&cfg, &err) != DCR_OK)
+            rc = cli_report("serve", &err);
+    }
+    free(sigs);
+    return rc;
+}
+
+const dcr_command dcr_cmd_serve = {"serve", "run the clean-room service (HTTPS API)", usage, run};

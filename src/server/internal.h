@@ -1,0 +1,173 @@
+/*
+ * internal.h: what the files of src/server share. Not for use outside it.
+ *
+ * One srv per process, made by server.c; every request handler gets it
+ * through its srv_request. Mutable parts shared between the HTTP threads
+ * (data keys, rate buckets, counters) are guarded by srv.lock or atomic.
+ */
+#ifndef DCR_SERVER_INTERNAL_H
+#define DCR_SERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "api/binding.h"
+#include "base/buffer.h"
+#include "contract/contract.h"
+#include "crypto/hash.h"
+#include "crypto/party_key.h"
+#include "server/server.h"
+#include "api/request.h"
+
+struct MHD_Daemon;
+struct MHD_Connection;
+
+/* The fresh keys of this instance and its evidence (instance.c). */
+typedef struct {
+    char *key_pem;  /* TLS private key, PKCS#8 PEM: secret, wiped */
+    char *cert_pem; /* self-signed certificate for it */
+    dcr_instance_keys pub;
+    dcr_party_key hpke; /* hpke_priv + pub.hpke_pub; the Ed25519 half is unused */
+    uint8_t audit_seed[32];
+    uint8_t report_data[64];
+    dcr_buf evidence; /* dcr evidence container */
+    const char *evidence_type;
+} srv_instance;
+
+dcr_status srv_instance_make(srv_instance *inst, const dcr_contract *c, const char *tee,
+                             const char *tcti, FILE *log, dcr_error *err);
+void srv_instance_free(srv_instance *inst);
+
+/* A dataset's data key while this instance holds it (never on disk). */
+typedef struct {
+    bool present;
+    uint8_t key[32];
+    uint8_t file_sha256[32]; /* the ciphertext the key belongs to */
+} srv_data_key;
+
+typedef struct {
+    double tokens;
+    double last; /* monotonic seconds */
+} srv_bucket;
+
+typedef struct srv {
+    const dcr_server_config *cfg;
+    FILE *log;
+    dcr_contract contract;
+    char *contract_text;
+    size_t contract_len;
+    srv_instance inst;
+    struct dcr_state *state;
+    struct MHD_Daemon *mhd;
+    uint16_t port;
+    time_t started;
+    json_t *attestation; /* body of GET /v1/attestation, built once */
+    pthread_mutex_t lock; /* keys, buckets */
+    srv_data_key *keys;   /* one per contract dataset */
+    srv_bucket *buckets;  /* one per party */
+    atomic_uint queries_running;
+    atomic_ulong requests, queries_total, refusals;
+} srv;
+
+/* ---- requests and responses (http.c) ---- */
+
+typedef struct {
+    int status;
+    json_t *json;    /* owned; sent as application/json */
+    const char *raw_type;
+    dcr_buf raw;     /* or raw bytes (e.g. a sealed header) */
+} srv_response;
+
+typedef struct srv_request srv_request;
+
+enum { SRV_BODY_NONE, SRV_BODY_JSON, SRV_BODY_STREAM };
+#define SRV_ANY_PARTY (DCR_ROLE_PROVIDER | DCR_ROLE_ANALYST | DCR_ROLE_RECEIVER | DCR_ROLE_AUDITOR)
+
+typedef struct {
+    const char *method;
+    const char *pattern; /* "/v1/datasets/{}/grant": {} matches one dataset name */
+    unsigned roles;      /* any of these roles may call it; 0 = no authentication */
+    int body;
+    /* Called once the request is complete (and authenticated). */
+    void (*handle)(srv_request *r, srv_response *res);
+    /* Streaming bodies: begin after authentication, data per piece; a
+     * failure stops the stream and becomes the response. */
+    void (*begin)(srv_request *r, srv_response *res);
+    void (*data)(srv_request *r, const uint8_t *d, size_t n, srv_response *res);
+    void (*cleanup)(srv_request *r);
+} srv_route;
+
+struct srv_request {
+    srv *s;
+    struct MHD_Connection *conn;
+    const srv_route *route;
+    char method[16];
+    char path[DCR_REQUEST_PATH_MAX + 1];
+    char param[DCR_NAME_MAX + 1]; /* the {} of the pattern */
+    int party;                    /* contract party index, -1 when unauthenticated */
+    uint8_t content_sha256[32];   /* as signed */
+    dcr_hash_ctx *hash;
+    uint64_t body_len;
+    dcr_buf body; /* JSON bodies */
+    bool failed;  /* res holds the error; the body is discarded */
+    srv_response res;
+    double t0;
+    void *route_ctx; /* the route's own state (uploads) */
+};
+
+/* Sets res to a JSON error {"error": {"code", "message"}}. */
+void srv_error(srv_response *res, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Sets res to a JSON error from err: DCR_EINPUT 400, DCR_ECRYPTO 403, else 500. */
+void srv_error_from(srv_response *res, const dcr_error *err, const char *code);
+void srv_json(srv_response *res, int status, json_t *body);
+
+/* Hex of bytes as a new JSON string. */
+json_t *srv_hex(const uint8_t *b, size_t n);
+/* Monotonic seconds. */
+double srv_now(void);
+
+dcr_status srv_http_start(srv *s, dcr_error *err);
+void srv_http_stop(srv *s);
+
+/* ---- authentication and limits (auth.c, limits.c) ---- */
+
+/* Checks the signed-request headers of r against the contract and its
+ * route's roles; fills r->party and r->content_sha256. On failure res is
+ * the error to send. */
+bool srv_authenticate(srv_request *r, srv_response *res);
+/* Token bucket per party; false (and res set) when over the rate. */
+bool srv_rate_take(srv *s, int party, srv_response *res);
+/* A query slot; false (and res set) when max_queries are running. */
+bool srv_query_slot_take(srv *s, srv_response *res);
+void srv_query_slot_give(srv *s);
+
+/* ---- routes ---- */
+extern const srv_route srv_routes[];
+extern const size_t srv_nroutes;
+
+void srv_route_attestation(srv_request *r, srv_response *res);
+void srv_route_health(srv_request *r, srv_response *res);
+void srv_route_contract(srv_request *r, srv_response *res);
+void srv_route_status(srv_request *r, srv_response *res);
+void srv_route_audit(srv_request *r, srv_response *res);
+void srv_route_budget(srv_request *r, srv_response *res);
+void srv_route_query(srv_request *r, srv_response *res);
+void srv_route_header(srv_request *r, srv_response *res);
+void srv_route_grant(srv_request *r, srv_response *res);
+void srv_upload_begin(srv_request *r, srv_response *res);
+void srv_upload_data(srv_request *r, const uint8_t *d, size_t n, srv_response *res);
+void srv_upload_handle(srv_request *r, srv_response *res);
+void srv_upload_cleanup(srv_request *r);
+
+/* Data keys (datasets.c): load every granted dataset's key at start. */
+dcr_status srv_keys_load(srv *s, dcr_error *err);
+/* Unwraps a 80-byte grant (enc || wrapped) for dataset ds of the stored
+ * file and checks it opens the file; on success the key is held. */
+dcr_status srv_key_accept(srv *s, size_t ds, const uint8_t *grant, size_t len, dcr_error *err);
+
+#endif
