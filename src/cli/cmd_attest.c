@@ -59,7 +59,6 @@ static const char usage[] =
 
 #define MAX_MEASUREMENTS 32
 
-
 #define usage_error(...) cli_usage_error(&dcr_cmd_attest, __VA_ARGS__)
 
 static bool parse_hex_arg(const char *hex, uint8_t *out, size_t len)
@@ -354,5 +353,5 @@ static int run(int argc, char **argv)
     return usage_error("unknown subcommand '%s' (evidence, verify or check)", argv[1]);
 }
 
-const dcr_command dcr_cmd_attest = {"attest", "produce or verify TEE evidence; check a running clean room", usage,
-                                    run};
+const dcr_command dcr_cmd_attest = {
+    "attest", "produce or verify TEE evidence; check a running clean room", usage, run};

@@ -12,8 +12,8 @@
 
 int cli_attest_check(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_REMOTE_OPTIONS, {"json", no_argument, 0, 'j'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        CLI_REMOTE_OPTIONS, {"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
     cli_remote r = {0};
     int c, json = 0;
     opterr = 0;
@@ -37,10 +37,10 @@ int cli_attest_check(int argc, char **argv)
     dcr_hex_encode(audit, in->keys.audit_pub, 32);
     dcr_hex_encode(ch, r.contract.hash, 32);
     if (json) {
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O}", "server", r.server, "contract_sha256",
-                              ch, "evidence_type", in->evidence_type, "tls_spki_sha256", tls,
-                              "hpke_public_key", hpke, "audit_public_key", audit, "claims",
-                              in->claims);
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O}", "server", r.server, "contract_sha256", ch,
+                      "evidence_type", in->evidence_type, "tls_spki_sha256", tls, "hpke_public_key",
+                      hpke, "audit_public_key", audit, "claims", in->claims);
         char *s = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", s ? s : "{}");
         free(s);
@@ -54,11 +54,13 @@ int cli_attest_check(int argc, char **argv)
                "TLS key        sha256 %s (pinned; the serving key matches)\n"
                "HPKE key       %s (data keys are wrapped to it)\n"
                "audit key      %s (signs this instance's audit records)\n",
-               r.server, in->evidence_type, json_is_string(m) ? json_string_value(m) : "(see --json)",
-               r.contract.name, ch, tls, hpke, audit);
+               r.server, in->evidence_type,
+               json_is_string(m) ? json_string_value(m) : "(see --json)", r.contract.name, ch, tls,
+               hpke, audit);
         if (strcmp(in->evidence_type, "sim") == 0)
-            printf("WARNING        simulated evidence: anyone can forge it; it proves nothing about "
-                   "the machine. Development only.\n");
+            printf(
+                "WARNING        simulated evidence: anyone can forge it; it proves nothing about "
+                "the machine. Development only.\n");
     }
     cli_remote_close(&r);
     return 0;

@@ -23,8 +23,7 @@ static const char usage[] =
     "must be the one whose attestation was just verified. The last head seen is\n"
     "remembered (--head, default ~/.local/state/dcr/audit-<contract hash>.head);\n"
     "a log that no longer contains it was rolled back or forked: refused.\n"
-    "\n" CLI_REMOTE_USAGE
-    "  --head FILE       where the last verified head is remembered\n"
+    "\n" CLI_REMOTE_USAGE "  --head FILE       where the last verified head is remembered\n"
     "  --json            print the records as JSON lines instead of a table\n"
     "\n"
     "Exit codes: 0 verified, 2 usage, 3 input, 4 verification failed (tampered,\n"
@@ -91,8 +90,9 @@ static dcr_status check_head(const char *path, const dcr_audit_chain *c, dcr_err
         st = dcr_fail(err, DCR_EINPUT, "%s: not a remembered audit head", path);
     free(text);
     if (st == DCR_OK && (st = dcr_audit_check_extends(c, seq, hash, err)) != DCR_OK)
-        dcr_error_prefix(err, "ROLLBACK OR FORK: the log does not extend the head seen before "
-                              "(record %llu, remembered in %s)",
+        dcr_error_prefix(err,
+                         "ROLLBACK OR FORK: the log does not extend the head seen before "
+                         "(record %llu, remembered in %s)",
                          seq, path);
     return st;
 }
@@ -133,8 +133,9 @@ static void print_records(const dcr_audit_chain *c, bool as_json)
         const char *type = str(o, "type");
         printf("#%-4llu %-14s %-10s %-8s", (unsigned long long)c->v[i].seq, type, str(o, "party"),
                str(o, "decision"));
-        if (strcmp(type, "query") == 0) {
-            printf(" rows %lld (+%lld suppressed)", (long long)json_integer_value(json_object_get(o, "rows_released")),
+        if (strcmp(type, "query") == 0 && strcmp(str(o, "decision"), "accepted") == 0) {
+            printf(" rows %lld (+%lld suppressed)",
+                   (long long)json_integer_value(json_object_get(o, "rows_released")),
                    (long long)json_integer_value(json_object_get(o, "rows_suppressed")));
         }
         const char *sql = str(o, "sql"), *reason = str(o, "reason");

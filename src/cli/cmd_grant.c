@@ -62,9 +62,8 @@ static dcr_status regrant(cli_remote *r, const char *dataset, dcr_error *err)
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_REMOTE_OPTIONS,
-                                         {"dataset", required_argument, 0, 'd'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        CLI_REMOTE_OPTIONS, {"dataset", required_argument, 0, 'd'}, {0, 0, 0, 0}};
     cli_remote r = {0};
     const char *dataset = NULL;
     int c;

@@ -131,8 +131,9 @@ static void print_privacy(json_t *p)
 {
     long long sup = json_integer_value(json_object_get(p, "rows_suppressed"));
     double eps = json_real_value(json_object_get(p, "epsilon"));
-    fprintf(stderr, "privacy: k = %lld; %lld row%s released, %lld group%s suppressed (fewer than k "
-                    "people)",
+    fprintf(stderr,
+            "privacy: k = %lld; %lld row%s released, %lld group%s suppressed (fewer than k "
+            "people)",
             (long long)json_integer_value(json_object_get(p, "k")),
             (long long)json_integer_value(json_object_get(p, "rows_released")),
             json_integer_value(json_object_get(p, "rows_released")) == 1 ? "" : "s", sup,
@@ -180,9 +181,8 @@ static int query(cli_remote *r, const char *sql, const char *format)
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_REMOTE_OPTIONS,
-                                         {"format", required_argument, 0, 'f'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        CLI_REMOTE_OPTIONS, {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
     cli_remote r = {0};
     const char *format = "table";
     int c;

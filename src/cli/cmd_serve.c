@@ -72,12 +72,12 @@ static int parse_num(const char *opt, const char *arg, long min, long max, long 
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"contract", required_argument, 0, 'c'},  {"signatures", required_argument, 0, 's'},
-        {"state", required_argument, 0, 'd'},     {"listen", required_argument, 0, 'l'},
-        {"tee", required_argument, 0, 't'},       {"tcti", required_argument, 0, 'T'},
-        {"ready-file", required_argument, 0, 'r'}, {"threads", required_argument, 0, 'n'},
-        {"max-upload", required_argument, 0, 'u'}, {"max-queries", required_argument, 0, 'q'},
-        {"rate", required_argument, 0, 'R'},      {"query-memory", required_argument, 0, 'm'},
+        {"contract", required_argument, 0, 'c'},      {"signatures", required_argument, 0, 's'},
+        {"state", required_argument, 0, 'd'},         {"listen", required_argument, 0, 'l'},
+        {"tee", required_argument, 0, 't'},           {"tcti", required_argument, 0, 'T'},
+        {"ready-file", required_argument, 0, 'r'},    {"threads", required_argument, 0, 'n'},
+        {"max-upload", required_argument, 0, 'u'},    {"max-queries", required_argument, 0, 'q'},
+        {"rate", required_argument, 0, 'R'},          {"query-memory", required_argument, 0, 'm'},
         {"query-seconds", required_argument, 0, 'S'}, {0, 0, 0, 0}};
     dcr_server_config cfg = {0};
     const char **sigs = calloc((size_t)argc + 1, sizeof *sigs);
@@ -90,20 +90,53 @@ static int run(int argc, char **argv)
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': cfg.contract_path = optarg; break;
-        case 's': sigs[cfg.nsigs++] = optarg; break;
-        case 'd': cfg.state_dir = optarg; break;
-        case 'l': rc = parse_listen(optarg, &cfg, addr, sizeof addr); break;
-        case 't': cfg.tee = optarg; break;
-        case 'T': cfg.tcti = optarg; break;
-        case 'r': cfg.ready_file = optarg; break;
-        case 'n': if (!(rc = parse_num("--threads", optarg, 1, 256, &v))) cfg.threads = (unsigned)v; break;
-        case 'u': if (!(rc = parse_num("--max-upload", optarg, 1024, 1L << 50, &v))) cfg.max_upload = (uint64_t)v; break;
-        case 'q': if (!(rc = parse_num("--max-queries", optarg, 1, 1024, &v))) cfg.max_queries = (unsigned)v; break;
-        case 'R': if (!(rc = parse_num("--rate", optarg, 1, 1000000, &v))) cfg.rate_per_minute = (unsigned)v; break;
-        case 'm': if (!(rc = parse_num("--query-memory", optarg, 16, 1L << 22, &v))) cfg.query_mem = (size_t)v << 20; break;
-        case 'S': if (!(rc = parse_num("--query-seconds", optarg, 1, 86400, &v))) cfg.query_seconds = (unsigned)v; break;
-        default: rc = usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        case 'c':
+            cfg.contract_path = optarg;
+            break;
+        case 's':
+            sigs[cfg.nsigs++] = optarg;
+            break;
+        case 'd':
+            cfg.state_dir = optarg;
+            break;
+        case 'l':
+            rc = parse_listen(optarg, &cfg, addr, sizeof addr);
+            break;
+        case 't':
+            cfg.tee = optarg;
+            break;
+        case 'T':
+            cfg.tcti = optarg;
+            break;
+        case 'r':
+            cfg.ready_file = optarg;
+            break;
+        case 'n':
+            if (!(rc = parse_num("--threads", optarg, 1, 256, &v)))
+                cfg.threads = (unsigned)v;
+            break;
+        case 'u':
+            if (!(rc = parse_num("--max-upload", optarg, 1024, 1L << 50, &v)))
+                cfg.max_upload = (uint64_t)v;
+            break;
+        case 'q':
+            if (!(rc = parse_num("--max-queries", optarg, 1, 1024, &v)))
+                cfg.max_queries = (unsigned)v;
+            break;
+        case 'R':
+            if (!(rc = parse_num("--rate", optarg, 1, 1000000, &v)))
+                cfg.rate_per_minute = (unsigned)v;
+            break;
+        case 'm':
+            if (!(rc = parse_num("--query-memory", optarg, 16, 1L << 22, &v)))
+                cfg.query_mem = (size_t)v << 20;
+            break;
+        case 'S':
+            if (!(rc = parse_num("--query-seconds", optarg, 1, 86400, &v)))
+                cfg.query_seconds = (unsigned)v;
+            break;
+        default:
+            rc = usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     /* --signatures a.sig b.sig: the files after it are signatures too. */
@@ -113,9 +146,10 @@ static int run(int argc, char **argv)
         else
             sigs[cfg.nsigs++] = argv[optind];
     }
-    if (rc == 0 && (!cfg.contract_path || !cfg.nsigs || !cfg.state_dir || !cfg.listen_addr ||
-                    !cfg.tee))
-        rc = usage_error("%s", "--contract, --signatures, --state, --listen and --tee are required");
+    if (rc == 0 &&
+        (!cfg.contract_path || !cfg.nsigs || !cfg.state_dir || !cfg.listen_addr || !cfg.tee))
+        rc =
+            usage_error("%s", "--contract, --signatures, --state, --listen and --tee are required");
     if (rc == 0) {
         cfg.sig_paths = sigs;
         dcr_error err = {0};

@@ -66,7 +66,7 @@ static int run_budget(int argc, char **argv)
     return get_json(&dcr_cmd_budget, argc, argv, "/v1/budget");
 }
 
-const dcr_command dcr_cmd_status = {"status", "show the clean room's datasets, limits and audit head",
-                                    status_usage, run_status};
+const dcr_command dcr_cmd_status = {
+    "status", "show the clean room's datasets, limits and audit head", status_usage, run_status};
 const dcr_command dcr_cmd_budget = {"budget", "show your differential-privacy budget (analyst)",
                                     budget_usage, run_budget};

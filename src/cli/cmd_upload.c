@@ -26,8 +26,7 @@ static const char usage[] =
     "your own key and the attested instance key, and uploads it (a progress bar on\n"
     "a terminal). You must own the dataset in the contract. The server checks\n"
     "every chunk before it keeps the upload; a re-upload replaces the dataset.\n"
-    "\n" CLI_REMOTE_USAGE
-    "  --dataset NAME    the contract's dataset this file holds\n"
+    "\n" CLI_REMOTE_USAGE "  --dataset NAME    the contract's dataset this file holds\n"
     "  --threads N       sealing threads (default: one per CPU)\n"
     "\n"
     "Exit codes: 0 uploaded, 2 usage, 3 input (CSV, contract, refused upload),\n"

@@ -48,26 +48,29 @@ static dcr_status load(cli_remote *r, bool need_key, dcr_error *err)
 int cli_remote_open(cli_remote *r, const dcr_command *cmd, bool need_key)
 {
     if (!r->server || !r->contract_path || (need_key && !r->key_path))
-        return cli_usage_error(cmd, "%s", need_key ? "--server, --contract and --key are required"
-                                                   : "--server and --contract are required");
+        return cli_usage_error(cmd, "%s",
+                               need_key ? "--server, --contract and --key are required"
+                                        : "--server and --contract are required");
     dcr_error err = {0};
     dcr_status st = load(r, need_key, &err);
     if (st == DCR_OK)
-        st = dcr_client_open(&r->cl, r->server, &r->contract, r->have_key ? &r->key : NULL, 0,
-                             &err);
+        st =
+            dcr_client_open(&r->cl, r->server, &r->contract, r->have_key ? &r->key : NULL, 0, &err);
     if (st != DCR_OK)
         return cli_report(cmd->name, &err);
     const dcr_client_instance *in = dcr_client_instance_info(r->cl);
     if (!r->quiet) {
         char hex[65];
         dcr_hex_encode(hex, in->keys.tls_spki_sha256, 32);
-        fprintf(stderr, "dcr %s: verified %s evidence for contract %s; TLS key pinned (sha256 %.16s...)\n",
+        fprintf(stderr,
+                "dcr %s: verified %s evidence for contract %s; TLS key pinned (sha256 %.16s...)\n",
                 cmd->name, in->evidence_type, r->contract.name, hex);
     }
-    if (strcmp(in->evidence_type, "sim") == 0)
-        fprintf(stderr, "dcr %s: WARNING: the server runs in simulation mode (--tee sim): its "
-                        "evidence is insecure and proves nothing; the contract allows it for "
-                        "development only\n",
+    if (!r->quiet && strcmp(in->evidence_type, "sim") == 0)
+        fprintf(stderr,
+                "dcr %s: WARNING: the server runs in simulation mode (--tee sim): its "
+                "evidence is insecure and proves nothing; the contract allows it for "
+                "development only\n",
                 cmd->name);
     return 0;
 }

@@ -27,10 +27,13 @@ typedef struct {
 /* Options every client command takes; append to a command's table. */
 #define CLI_REMOTE_OPTIONS                                                                         \
     {"server", required_argument, 0, 1001}, {"contract", required_argument, 0, 1002},              \
-        {"key", required_argument, 0, 1003}, {"quiet", no_argument, 0, 1004}
+        {"key", required_argument, 0, 1003},                                                       \
+    {                                                                                              \
+        "quiet", no_argument, 0, 1004                                                              \
+    }
 #define CLI_REMOTE_USAGE                                                                           \
-    "  --server URL      the clean room, https://HOST:PORT\n"                                       \
-    "  --contract FILE   the contract you signed (its accepted evidence decides\n"                \
+    "  --server URL      the clean room, https://HOST:PORT\n"                                      \
+    "  --contract FILE   the contract you signed (its accepted evidence decides\n"                 \
     "                    whether the server is trusted)\n"                                         \
     "  --key NAME.key    your party key (signs every request)\n"                                   \
     "  --quiet           no attestation summary on stderr\n"

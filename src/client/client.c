@@ -68,7 +68,8 @@ static dcr_status base_url(dcr_client *cl, const char *url, dcr_error *err)
     while (n && url[n - 1] == '/')
         n--;
     if (strncmp(url, "https://", 8) != 0 || n <= 8 || n >= sizeof cl->base)
-        return dcr_fail(err, DCR_EUSAGE, "--server must be an https:// URL (e.g. https://127.0.0.1:8443)");
+        return dcr_fail(err, DCR_EUSAGE,
+                        "--server must be an https:// URL (e.g. https://127.0.0.1:8443)");
     memcpy(cl->base, url, n);
     cl->base[n] = '\0';
     return DCR_OK;
@@ -102,7 +103,8 @@ static dcr_status perform(CURL *c, const char *what, sink *s, long *status, dcr_
     if (s->over)
         return dcr_fail(err, DCR_EINPUT, "%s: the response exceeds %zu bytes", what, s->max);
     if (rc != CURLE_OK)
-        return dcr_fail(err, DCR_EINPUT, "%s: %s", what, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        return dcr_fail(err, DCR_EINPUT, "%s: %s", what,
+                        errbuf[0] ? errbuf : curl_easy_strerror(rc));
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     return DCR_OK;
 }
@@ -141,8 +143,7 @@ static dcr_status decode_evidence(json_t *o, dcr_evidence *ev, dcr_error *err)
 }
 
 /* Checks the attestation document against the contract; fills cl->inst. */
-static dcr_status check_attestation(dcr_client *cl, const dcr_buf *body, time_t at,
-                                    dcr_error *err)
+static dcr_status check_attestation(dcr_client *cl, const dcr_buf *body, time_t at, dcr_error *err)
 {
     json_error_t jerr;
     json_t *o = json_loadb((const char *)body->data, body->len, 0, &jerr);
@@ -164,9 +165,8 @@ static dcr_status check_attestation(dcr_client *cl, const dcr_buf *body, time_t 
         st = hex_member(o, "audit_public_key", cl->inst.keys.audit_pub, 32, err);
     if (st == DCR_OK)
         st = decode_evidence(o, &ev, err);
-    if (st == DCR_OK &&
-        (st = dcr_instance_check_evidence(cl->contract, &ev, &cl->inst.keys, at,
-                                          &cl->inst.claims, err)))
+    if (st == DCR_OK && (st = dcr_instance_check_evidence(cl->contract, &ev, &cl->inst.keys, at,
+                                                          &cl->inst.claims, err)))
         dcr_error_prefix(err, "attestation refused");
     if (st == DCR_OK) {
         snprintf(cl->inst.evidence_type, sizeof cl->inst.evidence_type, "%s",
@@ -302,15 +302,15 @@ static dcr_status check_status(const char *method, const char *path, dcr_client_
     const char *msg = json_string_value(json_object_get(e, "message"));
     char q[DCR_ERROR_MSG_MAX - 100];
     dcr_error_quote(q, sizeof q, msg ? msg : "(no message)", msg ? strlen(msg) : 12);
-    dcr_status st = dcr_fail(err, r->status == 401 || r->status == 403 ? DCR_ECRYPTO : DCR_EINPUT,
-                             "%s %s: HTTP %ld %s: %s", method, path, r->status,
-                             code ? code : "error", q);
+    dcr_status st =
+        dcr_fail(err, r->status == 401 || r->status == 403 ? DCR_ECRYPTO : DCR_EINPUT,
+                 "%s %s: HTTP %ld %s: %s", method, path, r->status, code ? code : "error", q);
     json_decref(o);
     return st;
 }
 
-static dcr_status prepare(dcr_client *cl, const char *method, const char *path,
-                          const uint8_t h[32], struct curl_slist **hdrs, dcr_error *err)
+static dcr_status prepare(dcr_client *cl, const char *method, const char *path, const uint8_t h[32],
+                          struct curl_slist **hdrs, dcr_error *err)
 {
     char url[1024];
     snprintf(url, sizeof url, "%s%s", cl->base, path);
@@ -329,9 +329,8 @@ static dcr_status prepare(dcr_client *cl, const char *method, const char *path,
     return DCR_OK;
 }
 
-dcr_status dcr_client_call(dcr_client *cl, const char *method, const char *path,
-                           const void *body, size_t len, dcr_client_response *resp,
-                           dcr_error *err)
+dcr_status dcr_client_call(dcr_client *cl, const char *method, const char *path, const void *body,
+                           size_t len, dcr_client_response *resp, dcr_error *err)
 {
     dcr_client_response local = {0};
     dcr_client_response *r = resp ? resp : &local;

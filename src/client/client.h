@@ -54,9 +54,8 @@ void dcr_client_response_free(dcr_client_response *r);
 /* A signed request with an in-memory body (may be NULL/0). A response with
  * status >= 400 becomes DCR_EINPUT/DCR_ECRYPTO with the server's message;
  * resp (may be NULL) is filled either way. */
-dcr_status dcr_client_call(dcr_client *cl, const char *method, const char *path,
-                           const void *body, size_t len, dcr_client_response *resp,
-                           dcr_error *err);
+dcr_status dcr_client_call(dcr_client *cl, const char *method, const char *path, const void *body,
+                           size_t len, dcr_client_response *resp, dcr_error *err);
 
 /* Progress of an upload: bytes sent of total. */
 typedef void (*dcr_client_progress)(void *ctx, uint64_t sent, uint64_t total);

@@ -85,9 +85,9 @@ bool srv_authenticate(srv_request *r, srv_response *res)
     if (!parse_time(tv, &f.time) || !hex_field(nv, f.nonce, sizeof f.nonce) ||
         !hex_field(hv, f.content_sha256, 32) || !hex_field(sv, sig, 64)) {
         srv_error(res, 401, "bad_auth_header",
-                  "malformed authentication header: " DCR_HDR_TIME " is decimal Unix seconds, "
-                  DCR_HDR_NONCE " 32 hex digits, " DCR_HDR_CONTENT_SHA256
-                  " 64, " DCR_HDR_SIGNATURE " 128");
+                  "malformed authentication header: " DCR_HDR_TIME
+                  " is decimal Unix seconds, " DCR_HDR_NONCE
+                  " 32 hex digits, " DCR_HDR_CONTENT_SHA256 " 64, " DCR_HDR_SIGNATURE " 128");
         return false;
     }
     int p = strlen(party) <= DCR_NAME_MAX ? dcr_contract_find_party(&s->contract, party) : -1;

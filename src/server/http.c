@@ -320,19 +320,19 @@ static dcr_status parse_addr(const char *addr, uint16_t port, struct sockaddr_st
 dcr_status srv_http_start(srv *s, dcr_error *err)
 {
     const dcr_server_config *cfg = s->cfg;
-    unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     struct sockaddr_storage ss;
     dcr_status st = parse_addr(cfg->listen_addr, cfg->port, &ss, &flags, err);
     if (st != DCR_OK)
         return st;
     s->mhd = MHD_start_daemon(
-        flags, cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_HTTPS_MEM_KEY, s->inst.key_pem, MHD_OPTION_HTTPS_MEM_CERT, s->inst.cert_pem,
-        MHD_OPTION_HTTPS_PRIORITIES, TLS13_ONLY, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
+        flags, cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_KEY, s->inst.key_pem,
+        MHD_OPTION_HTTPS_MEM_CERT, s->inst.cert_pem, MHD_OPTION_HTTPS_PRIORITIES, TLS13_ONLY,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->mhd)
         return dcr_fail(err, DCR_EINPUT,
                         "cannot serve HTTPS on %s:%u (address in use, or not a local address?)",

@@ -42,15 +42,15 @@ static dcr_status make_cert(EVP_PKEY *pk, char **cert_pem, dcr_error *err)
         goto out;
     serial[0] &= 0x7f; /* positive */
     BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
-    int ok = x && name && b && bn && X509_set_version(x, 2) &&
-             BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) &&
-             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                        (const unsigned char *)"dcr clean room instance", -1, -1,
-                                        0) &&
-             X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&
-             X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-             X509_gmtime_adj(X509_getm_notAfter(x), 5L * 365 * 86400) && X509_set_pubkey(x, pk) &&
-             X509_sign(x, pk, EVP_sha256()) > 0 && PEM_write_bio_X509(b, x);
+    int ok =
+        x && name && b && bn && X509_set_version(x, 2) &&
+        BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) &&
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                   (const unsigned char *)"dcr clean room instance", -1, -1, 0) &&
+        X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&
+        X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
+        X509_gmtime_adj(X509_getm_notAfter(x), 5L * 365 * 86400) && X509_set_pubkey(x, pk) &&
+        X509_sign(x, pk, EVP_sha256()) > 0 && PEM_write_bio_X509(b, x);
     BN_free(bn);
     if (!ok || !(*cert_pem = bio_to_string(b)))
         st = dcr_fail(err, DCR_EINTERNAL, "cannot make the instance's TLS certificate");
@@ -69,8 +69,7 @@ static dcr_status make_tls(srv_instance *inst, dcr_error *err)
     unsigned char *spki = NULL;
     int spki_len = pk ? i2d_PUBKEY(pk, &spki) : -1;
     dcr_status st = DCR_OK;
-    if (!pk || !b || spki_len <= 0 ||
-        !PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL) ||
+    if (!pk || !b || spki_len <= 0 || !PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL) ||
         !(inst->key_pem = bio_to_string(b)))
         st = dcr_fail(err, DCR_EINTERNAL, "cannot make the instance's TLS key");
     if (st == DCR_OK)

@@ -65,7 +65,7 @@ typedef struct srv {
     struct MHD_Daemon *mhd;
     uint16_t port;
     time_t started;
-    json_t *attestation; /* body of GET /v1/attestation, built once */
+    json_t *attestation;  /* body of GET /v1/attestation, built once */
     pthread_mutex_t lock; /* keys, buckets */
     srv_data_key *keys;   /* one per contract dataset */
     srv_bucket *buckets;  /* one per party */
@@ -77,9 +77,9 @@ typedef struct srv {
 
 typedef struct {
     int status;
-    json_t *json;    /* owned; sent as application/json */
+    json_t *json; /* owned; sent as application/json */
     const char *raw_type;
-    dcr_buf raw;     /* or raw bytes (e.g. a sealed header) */
+    dcr_buf raw; /* or raw bytes (e.g. a sealed header) */
 } srv_response;
 
 typedef struct srv_request srv_request;

@@ -145,8 +145,8 @@ static dcr_status check_header(srv_request *r, upload_ctx *u, dcr_error *err)
 /* Decrypts and decodes one chunk of pend (ct at offset 4, ct_len bytes). */
 static dcr_status check_chunk(upload_ctx *u, size_t ct_len, bool last, dcr_error *err)
 {
-    dcr_status st = dcr_chunk_decrypt(&u->h, u->key, u->index, last, u->pend.data + 4, ct_len,
-                                      &u->plain, err);
+    dcr_status st =
+        dcr_chunk_decrypt(&u->h, u->key, u->index, last, u->pend.data + 4, ct_len, &u->plain, err);
     if (st != DCR_OK)
         return dcr_fail(err, DCR_ECRYPTO,
                         "chunk %u of the upload does not authenticate (tampered, truncated, "
@@ -214,8 +214,7 @@ void srv_upload_data(srv_request *r, const uint8_t *d, size_t n, srv_response *r
         refuse(r, res, &err, "bad_upload");
 }
 
-static dcr_status finish_upload(upload_ctx *u, dcr_dataset_info *info,
-                                dcr_error *err)
+static dcr_status finish_upload(upload_ctx *u, dcr_dataset_info *info, dcr_error *err)
 {
     if (!u->have_header)
         return dcr_fail(err, DCR_EINPUT, "the upload ends inside its header (%zu bytes)",
@@ -342,8 +341,8 @@ static dcr_status open_grant(srv *s, const char *path, const uint8_t enc[32],
     uint32_t index;
     bool last;
     dcr_buf plain = DCR_BUF_INIT;
-    if (st == DCR_OK && (st = dcr_sealed_reader_next(&rd, &ct, &ct_len, &index, &last, err)) ==
-                            DCR_OK)
+    if (st == DCR_OK &&
+        (st = dcr_sealed_reader_next(&rd, &ct, &ct_len, &index, &last, err)) == DCR_OK)
         st = ct ? dcr_sealed_reader_decrypt(&rd, key, ct, ct_len, index, last, &plain, err)
                 : dcr_fail(err, DCR_EINPUT, "the stored file has no chunk");
     if (st != DCR_OK)
@@ -364,8 +363,8 @@ void srv_route_grant(srv_request *r, srv_response *res)
     const char *enc_hex = NULL, *wr_hex = NULL;
     uint8_t grant[80], key[32];
     if (!body || json_unpack(body, "{s:s,s:s!}", "enc", &enc_hex, "wrapped", &wr_hex) != 0 ||
-        strlen(enc_hex) != 64 || strlen(wr_hex) != 96 ||
-        !dcr_hex_decode(grant, 32, enc_hex, 64) || !dcr_hex_decode(grant + 32, 48, wr_hex, 96)) {
+        strlen(enc_hex) != 64 || strlen(wr_hex) != 96 || !dcr_hex_decode(grant, 32, enc_hex, 64) ||
+        !dcr_hex_decode(grant + 32, 48, wr_hex, 96)) {
         json_decref(body);
         srv_error(res, 400, "bad_request",
                   "the body must be {\"enc\": 64 hex digits, \"wrapped\": 96 hex digits}");

@@ -22,8 +22,8 @@ const srv_route srv_routes[] = {
      srv_upload_begin, srv_upload_data, srv_upload_cleanup},
     {"GET", "/v1/datasets/{}/header", DCR_ROLE_PROVIDER, SRV_BODY_NONE, srv_route_header, NULL,
      NULL, NULL},
-    {"POST", "/v1/datasets/{}/grant", DCR_ROLE_PROVIDER, SRV_BODY_JSON, srv_route_grant, NULL,
-     NULL, NULL},
+    {"POST", "/v1/datasets/{}/grant", DCR_ROLE_PROVIDER, SRV_BODY_JSON, srv_route_grant, NULL, NULL,
+     NULL},
 };
 const size_t srv_nroutes = sizeof srv_routes / sizeof srv_routes[0];
 
@@ -61,12 +61,12 @@ static json_t *dataset_status(srv *s, size_t i, const dcr_dataset_info *info)
 {
     const dcr_contract_dataset *d = &s->contract.datasets[i];
     pthread_mutex_lock(&s->lock);
-    bool granted = s->keys[i].present && info &&
-                   memcmp(s->keys[i].file_sha256, info->sha256, 32) == 0;
+    bool granted =
+        s->keys[i].present && info && memcmp(s->keys[i].file_sha256, info->sha256, 32) == 0;
     pthread_mutex_unlock(&s->lock);
-    json_t *o = json_pack("{s:s,s:s,s:b,s:b}", "name", d->name, "owner",
-                          s->contract.parties[d->owner].name, "uploaded", info != NULL, "granted",
-                          granted);
+    json_t *o =
+        json_pack("{s:s,s:s,s:b,s:b}", "name", d->name, "owner", s->contract.parties[d->owner].name,
+                  "uploaded", info != NULL, "granted", granted);
     if (o && info) {
         json_object_set_new(o, "rows", json_integer(info->rows));
         json_object_set_new(o, "bytes", json_integer((json_int_t)info->size));
@@ -113,10 +113,9 @@ void srv_route_status(srv_request *r, srv_response *res)
                        (json_int_t)atomic_load(&s->queries_total), "queries_running",
                        (json_int_t)atomic_load(&s->queries_running), "limits", "max_upload_bytes",
                        (json_int_t)c->max_upload, "max_json_bytes", (json_int_t)c->max_json,
-                       "max_concurrent_queries", (json_int_t)c->max_queries,
-                       "requests_per_minute", (json_int_t)c->rate_per_minute,
-                       "query_memory_bytes", (json_int_t)c->query_mem, "query_seconds",
-                       (json_int_t)c->query_seconds));
+                       "max_concurrent_queries", (json_int_t)c->max_queries, "requests_per_minute",
+                       (json_int_t)c->rate_per_minute, "query_memory_bytes",
+                       (json_int_t)c->query_mem, "query_seconds", (json_int_t)c->query_seconds));
 }
 
 void srv_route_audit(srv_request *r, srv_response *res)

@@ -80,8 +80,8 @@ static void *worker(void *arg)
     qjob *j = arg;
     srv *s = j->s;
     dcr_privacy_hooks hooks = {.charge = charge, .ctx = j};
-    j->st = dcr_guarded_query(&s->contract, j->analyst, j->sql, j->src, &hooks, &j->opts,
-                              &j->out, &j->rep, &j->err);
+    j->st = dcr_guarded_query(&s->contract, j->analyst, j->sql, j->src, &hooks, &j->opts, &j->out,
+                              &j->rep, &j->err);
     pthread_mutex_lock(&j->mu);
     j->done = true;
     bool orphan = j->abandoned;
@@ -161,8 +161,8 @@ static json_t *result_json(const srv *s, const qjob *j)
     const dcr_result *r = &j->out;
     json_t *cols = json_array(), *rows = json_array(), *recv = json_array();
     for (size_t c = 0; c < r->ncols; c++)
-        json_array_append_new(cols, json_pack("{s:s,s:s}", "name", r->names[c], "type",
-                                               dcr_type_name(r->types[c])));
+        json_array_append_new(
+            cols, json_pack("{s:s,s:s}", "name", r->names[c], "type", dcr_type_name(r->types[c])));
     for (size_t b = 0; b < r->nbatches; b++)
         for (size_t i = 0; i < r->batches[b].nrows; i++) {
             json_t *row = json_array();
@@ -172,8 +172,8 @@ static json_t *result_json(const srv *s, const qjob *j)
         }
     for (size_t i = 0; i < j->rep.nreceivers; i++)
         json_array_append_new(recv, json_string(s->contract.parties[j->rep.receivers[i]].name));
-    return json_pack("{s:o,s:o,s:{s:I,s:I,s:I,s:I,s:f,s:f,s:s,s:o}}", "columns", cols, "rows",
-                     rows, "privacy", "k", (json_int_t)j->rep.k, "rows_released",
+    return json_pack("{s:o,s:o,s:{s:I,s:I,s:I,s:I,s:f,s:f,s:s,s:o}}", "columns", cols, "rows", rows,
+                     "privacy", "k", (json_int_t)j->rep.k, "rows_released",
                      (json_int_t)j->rep.rows_released, "rows_suppressed",
                      (json_int_t)j->rep.rows_suppressed, "inner_groups_suppressed",
                      (json_int_t)j->rep.inner_suppressed, "epsilon", j->rep.epsilon, "delta",
@@ -184,8 +184,8 @@ static void audit_refusal(srv *s, const char *party, const char *sql, const char
                           const char *why)
 {
     char reason[DCR_ERROR_MSG_MAX + 64];
-    snprintf(reason, sizeof reason, "%s%s%s", rule && *rule ? rule : "",
-             rule && *rule ? ": " : "", why);
+    snprintf(reason, sizeof reason, "%s%s%s", rule && *rule ? rule : "", rule && *rule ? ": " : "",
+             why);
     dcr_audit_entry e = {
         .type = "query", .party = party, .sql = sql, .decision = "refused", .reason = reason};
     dcr_error err = {0};

@@ -24,20 +24,20 @@ typedef struct {
     const char *const *sig_paths;
     size_t nsigs;
     const char *state_dir;
-    const char *listen_addr; /* numeric IPv4 or IPv6 address */
-    uint16_t port;           /* 0 = any free port (printed at start) */
-    const char *tee;         /* auto, sim, sev-snp, tdx, azure-vtpm */
-    const char *tcti;        /* vTPM for azure-vtpm (NULL: default) */
-    const char *ready_file;  /* when set, "https://ADDR:PORT\n" is written here once serving */
-    unsigned threads;        /* HTTP thread pool; 0 = 4 */
-    uint64_t max_upload;     /* bytes per upload; 0 = 16 GiB */
-    size_t max_json;         /* bytes of a JSON request body; 0 = 1 MiB */
-    unsigned max_queries;    /* queries running at once; 0 = 2 */
-    unsigned rate_per_minute;/* requests per party per minute; 0 = 600 */
-    size_t query_mem;        /* bytes a query may hold; 0 = 2 GiB */
-    unsigned query_seconds;  /* wall-clock limit of a query; 0 = 300 */
-    unsigned max_connections;/* 0 = 256 */
-    FILE *log;               /* one line per request and lifecycle event; NULL = stderr */
+    const char *listen_addr;  /* numeric IPv4 or IPv6 address */
+    uint16_t port;            /* 0 = any free port (printed at start) */
+    const char *tee;          /* auto, sim, sev-snp, tdx, azure-vtpm */
+    const char *tcti;         /* vTPM for azure-vtpm (NULL: default) */
+    const char *ready_file;   /* when set, "https://ADDR:PORT\n" is written here once serving */
+    unsigned threads;         /* HTTP thread pool; 0 = 4 */
+    uint64_t max_upload;      /* bytes per upload; 0 = 16 GiB */
+    size_t max_json;          /* bytes of a JSON request body; 0 = 1 MiB */
+    unsigned max_queries;     /* queries running at once; 0 = 2 */
+    unsigned rate_per_minute; /* requests per party per minute; 0 = 600 */
+    size_t query_mem;         /* bytes a query may hold; 0 = 2 GiB */
+    unsigned query_seconds;   /* wall-clock limit of a query; 0 = 300 */
+    unsigned max_connections; /* 0 = 256 */
+    FILE *log;                /* one line per request and lifecycle event; NULL = stderr */
 } dcr_server_config;
 
 /* Runs the server until SIGINT/SIGTERM. Returns DCR_OK after a clean stop. */

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# The clean-room service end to end, through the real binary and server on
+# loopback: two providers and an analyst; attestation check, uploads,
+# queries and refusals (unknown key, replayed request, tampered ciphertext
+# in transit and on disk, an unaccepted measurement, a server whose TLS key
+# is not the attested one), the audit log verified (and a rollback caught),
+# and a restart followed by re-grants.
+source "$(dirname "$0")/lib.sh"
+SIGNED="$ROOT/scripts/signed-curl.sh"
+cd "$T"
+SERVER_PID=
+stop_server() {
+  if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+  SERVER_PID=
+}
+FAKE_PID=
+trap 'stop_server; [[ -n "$FAKE_PID" ]] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$T"' EXIT
+
+# start_server CONTRACT STATE: starts dcr serve on a free port, sets $URL.
+start_server() {
+  rm -f ready
+  "$DCR" serve --contract "$1" --signatures pub.sig adv.sig ana.sig --state "$2" \
+    --listen 127.0.0.1:0 --tee sim --ready-file ready --rate 100000 >> server.log 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do [[ -s ready ]] && break; sleep 0.05; done
+  URL=$(cat ready 2>/dev/null)
+  [[ -n "$URL" ]]
+}
+
+for p in pub adv ana mallory; do "$DCR" keygen --out $p > /dev/null; done
+"$DCR" contract init --out base.json --party publisher=pub.pub --party advertiser=adv.pub > /dev/null
+# Three parties: two providers and an analyst who receives the results; DP
+# off, so the aggregation threshold (k = 50) is the protection.
+python3 - "$(cat ana.pub)" <<'PY'
+import re, sys
+s = open('base.json').read()
+s = s.replace('"roles": ["provider", "analyst", "receiver"]', '"roles": ["provider"]')
+s = s.replace('"roles": ["provider", "receiver"]', '"roles": ["provider"]')
+s = s.replace('\n  ],\n  "datasets"', ',\n    {"name": "analyst", "roles": ["analyst", "receiver"],\n     "public_key": "%s"}\n  ],\n  "datasets"' % sys.argv[1].strip(), 1)
+s = s.replace('"enabled": true', '"enabled": false')
+s = re.sub(r'"overlap": \[.*?\],\n', '', s)
+s = s.replace('"receivers": {"advertiser": ["advertiser"]}', '"receivers": {"analyst": ["analyst"]}')
+open('c.json', 'w').write(s)
+PY
+check "the three-party contract lints" "$DCR" contract lint c.json
+"$DCR" contract sign --key pub.key --out pub.sig c.json > /dev/null
+"$DCR" contract sign --key adv.key --out adv.sig c.json > /dev/null
+"$DCR" contract sign --key ana.key --out ana.sig c.json > /dev/null
+
+# Data: 3000 people see impressions, 4000 buy; about 2200 overlap.
+awk 'BEGIN{srand(1); print "email,campaign,shown_at,cost,clicked";
+  for (i = 0; i < 20000; i++) printf "User%d@Example.com,c%d,2024-03-01 10:00:00,%.3f,false\n",
+    int(rand()*3000), int(rand()*4), rand()}' > imp.csv
+awk 'BEGIN{srand(2); print "email,product,bought_at,amount";
+  for (i = 0; i < 5000; i++) printf "user%d@example.com,p%d,2024-03-02 10:00:00,%.2f\n",
+    int(rand()*4000), int(rand()*3), rand()*100}' > pur.csv
+
+mkdir -m 700 st
+expect_exit 4 "mallory has not signed|not in force" "serve refuses a contract not signed by every party" \
+  "$DCR" serve --contract c.json --signatures pub.sig adv.sig --state st --listen 127.0.0.1:0 --tee sim
+sed 's/{"type": "sim"}/{"type": "sim", "measurements": ["'"$(printf '0%.0s' {1..96})"'"]}/' c.json > c_meas.json
+"$DCR" contract sign --key pub.key --out m1.sig c_meas.json > /dev/null
+"$DCR" contract sign --key adv.key --out m2.sig c_meas.json > /dev/null
+"$DCR" contract sign --key ana.key --out m3.sig c_meas.json > /dev/null
+mkdir -m 700 st_meas
+expect_exit 4 "would not accept.*measurement" "serve refuses to start when the contract does not accept its measurement" \
+  "$DCR" serve --contract c_meas.json --signatures m1.sig m2.sig m3.sig --state st_meas --listen 127.0.0.1:0 --tee sim
+
+check "server starts (sim, loopback, free port)" start_server c.json st
+A=(--server "$URL" --contract c.json --quiet)
+check "attest check verifies the evidence and the pinned key" "$DCR" attest check --server "$URL" --contract c.json
+"$DCR" attest check --server "$URL" --contract c.json > check.out 2>&1
+check "attest check says sim is insecure" grep -q "simulated evidence" check.out
+expect_exit 4 "another contract" "attest check refuses a server running another contract" \
+  "$DCR" attest check --server "$URL" --contract c_meas.json
+
+check "publisher uploads impressions" "$DCR" upload "${A[@]}" --key pub.key --dataset impressions imp.csv
+check "advertiser uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
+expect_exit 4 "belongs to publisher" "advertiser cannot upload the publisher's dataset" \
+  "$DCR" upload "${A[@]}" --key adv.key --dataset impressions imp.csv
+expect_exit 4 "role provider" "the analyst cannot upload" \
+  "$DCR" upload "${A[@]}" --key ana.key --dataset impressions imp.csv
+expect_exit 2 "not the key of any party" "a stranger's key is refused by the client" \
+  "$DCR" status "${A[@]}" --key mallory.key
+
+SQL="SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers, SUM(p.amount) AS revenue FROM impressions i JOIN purchases p ON i.email = p.email GROUP BY i.campaign ORDER BY i.campaign"
+check "analyst runs the attribution query" "$DCR" query "${A[@]}" --key ana.key --format csv "$SQL"
+"$DCR" query "${A[@]}" --key ana.key --format csv "$SQL" > q.csv 2> q.err
+check "four campaigns released" bash -c '[[ $(wc -l < q.csv) -eq 5 ]] && head -1 q.csv | grep -q "campaign,buyers,revenue"'
+check "the query matches the plaintext" python3 - <<'PY'
+import csv
+# Join semantics: every impression row meets every purchase of its e-mail.
+imp = {}
+for r in csv.DictReader(open('imp.csv')):
+    imp.setdefault(r['campaign'], []).append(r['email'].strip().lower())
+pur = {}
+for r in csv.DictReader(open('pur.csv')): pur.setdefault(r['email'], []).append(float(r['amount']))
+got = {r['campaign']: r for r in csv.DictReader(open('q.csv'))}
+for c, rows in imp.items():
+    buyers = {e for e in rows if e in pur}
+    revenue = sum(sum(pur[e]) for e in rows if e in pur)
+    assert int(got[c]['buyers']) == len(buyers), (c, got[c], len(buyers))
+    assert abs(float(got[c]['revenue']) - revenue) < 0.01 * max(1, revenue / 1e4), (c, revenue)
+PY
+expect_exit 3 "id-column|not-aggregated" "a query returning e-mails is refused, naming the rule" \
+  "$DCR" query "${A[@]}" --key ana.key "SELECT email FROM purchases"
+expect_exit 4 "role analyst" "a provider cannot query" \
+  "$DCR" query "${A[@]}" --key pub.key "SELECT COUNT(*) FROM purchases"
+check "budget answers the analyst" "$DCR" budget "${A[@]}" --key ana.key
+check "status shows both datasets granted" bash -c \
+  "'$DCR' status ${A[*]} --key pub.key | grep -c '\"granted\": true' | grep -qx 2"
+
+# Raw signed requests (scripts/signed-curl.sh: curl + openssl, as docs/api.md).
+"$SIGNED" ana.key analyst "$URL" GET /v1/budget > r1.out 2>&1
+check "a request signed with curl and openssl is accepted" grep -q "HTTP 200" r1.out
+DCR_NONCE=0123456789abcdef0123456789abcdef "$SIGNED" ana.key analyst "$URL" GET /v1/budget > r2.out 2>&1
+DCR_NONCE=0123456789abcdef0123456789abcdef "$SIGNED" ana.key analyst "$URL" GET /v1/budget > r3.out 2>&1
+check "a replayed request is refused" bash -c 'grep -q "HTTP 200" r2.out && grep -q "HTTP 401" r3.out && grep -q replayed_request r3.out'
+DCR_TIME=$(( $(date +%s) - 3600 )) "$SIGNED" ana.key analyst "$URL" GET /v1/budget > r4.out 2>&1
+check "a stale request is refused" grep -q stale_request r4.out
+"$SIGNED" mallory.key mallory "$URL" GET /v1/status > r5.out 2>&1
+check "an unknown party is refused" grep -q unknown_party r5.out
+"$SIGNED" mallory.key analyst "$URL" GET /v1/status > r6.out 2>&1
+check "a key not in the contract is refused" grep -q bad_signature r6.out
+curl -sS -k --tlsv1.3 "$URL/v1/status" > r7.out 2>&1
+check "an unsigned request is refused" grep -q unauthenticated r7.out
+curl -sS -k --tls-max 1.2 "$URL/v1/health" > r8.out 2>&1
+check "TLS 1.2 is refused" bash -c '! grep -q "\"ok\"" r8.out'
+
+# Tampered ciphertext in transit: sealed to the instance key, one bit flipped.
+hpke=$(curl -sS -k --tlsv1.3 "$URL/v1/attestation" | sed -n 's/.*"hpke_public_key":"\([0-9a-f]*\)".*/\1/p')
+echo "dcr-pub-v1:$(printf '0%.0s' {1..64}):$hpke" > inst.pub
+"$DCR" seal --contract c.json --dataset purchases --in pur.csv --out pur.dcr --to inst.pub 2> /dev/null
+cp pur.dcr bad.dcr
+printf '\x01' | dd of=bad.dcr bs=1 seek=3000 conv=notrunc status=none
+"$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/purchases bad.dcr > r9.out 2>&1
+check "a tampered upload is refused" bash -c 'grep -q "HTTP 403" r9.out && grep -q "does not authenticate" r9.out'
+head -c 20000 pur.dcr > short.dcr
+"$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/purchases short.dcr > r10.out 2>&1
+check "a truncated upload is refused" grep -q "truncated" r10.out
+"$DCR" seal --contract c.json --dataset purchases --in pur.csv --out own.dcr --to adv.pub 2> /dev/null
+"$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/purchases own.dcr > r11.out 2>&1
+check "an upload not wrapped to the instance key is refused" grep -q "not wrapped to this instance" r11.out
+check "the refused uploads left the dataset intact" "$DCR" query "${A[@]}" --key ana.key "$SQL"
+
+# The audit log: verified, then a rollback of the state is caught.
+check "audit verifies the whole chain" "$DCR" audit "${A[@]}" --key pub.key --head pub.head
+"$DCR" audit "${A[@]}" --key pub.key --head pub.head > audit.out 2>&1
+check "audit lists uploads, accepted and refused queries" bash -c \
+  'grep -q "upload .*publisher .*accepted" audit.out && grep -q "query .*analyst .*accepted" audit.out && grep -q "query .*analyst .*refused" audit.out'
+
+# A server whose TLS key is not the attested one: a fake serving the real
+# instance's attestation with its own certificate.
+curl -sS -k --tlsv1.3 "$URL/v1/attestation" > att.json
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout fake.key -out fake.crt \
+  -days 1 -subj /CN=fake 2> /dev/null
+python3 - > fake.port <<'PY' &
+import http.server, ssl, socket, sys
+body = open('att.json', 'rb').read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+srv = http.server.HTTPServer(('127.0.0.1', 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain('fake.crt', 'fake.key')
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+PY
+FAKE_PID=$!
+for _ in $(seq 100); do [[ -s fake.port ]] && break; sleep 0.05; done
+expect_exit 4 "TLS key is not the key its attestation evidence binds" \
+  "a server whose TLS key differs from its evidence is refused" \
+  "$DCR" attest check --server "https://127.0.0.1:$(cat fake.port)" --contract c.json
+kill "$FAKE_PID"; FAKE_PID=
+
+# Tampered ciphertext at rest: refused at query time, nothing released.
+cp -a st st_backup
+f=$(ls st/datasets/* | head -1)
+cp "$f" keep.bin
+printf '\x01' | dd of="$f" bs=1 seek=5000 conv=notrunc status=none
+expect_exit 4 "." "a dataset tampered on disk refuses the query" \
+  "$DCR" query "${A[@]}" --key ana.key "$SQL"
+cp keep.bin "$f"
+
+# Restart: a new instance with new keys; queries wait for re-grants.
+stop_server
+check "the server restarts on the same state" start_server c.json st
+A=(--server "$URL" --contract c.json --quiet)
+expect_exit 3 "dataset-unavailable|not available|not granted" "after a restart the data keys are gone" \
+  "$DCR" query "${A[@]}" --key ana.key "$SQL"
+check "publisher re-grants" "$DCR" grant "${A[@]}" --key pub.key --dataset impressions
+check "advertiser re-grants" "$DCR" grant "${A[@]}" --key adv.key --dataset purchases
+expect_exit 4 "belongs to advertiser" "a party cannot grant another's dataset" \
+  "$DCR" grant "${A[@]}" --key pub.key --dataset purchases
+"$DCR" query "${A[@]}" --key ana.key --format csv "$SQL" > q2.csv 2> q2.err
+check "the query runs again with the same answer" cmp q.csv q2.csv
+check "the audit log spans both instances and extends the head" \
+  "$DCR" audit "${A[@]}" --key pub.key --head pub.head
+
+# Rollback: the operator restores an old copy of the state.
+stop_server
+rm -rf st && mv st_backup st
+check "the server starts on rolled-back state" start_server c.json st
+expect_exit 4 "ROLLBACK OR FORK" "the client detects the rolled-back audit log" \
+  "$DCR" audit --server "$URL" --contract c.json --quiet --key pub.key --head pub.head
+stop_server
+finish
