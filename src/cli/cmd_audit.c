@@ -138,10 +138,17 @@ static void print_records(const dcr_audit_chain *c, bool as_json)
                    (long long)json_integer_value(json_object_get(o, "rows_released")),
                    (long long)json_integer_value(json_object_get(o, "rows_suppressed")));
         }
-        const char *sql = str(o, "sql"), *reason = str(o, "reason");
+        const char *reason = str(o, "reason");
+        char sql[104];
+        snprintf(sql, sizeof sql, "%s", str(o, "sql"));
+        for (char *p = sql; *p; p++)
+            if (*p == '\n' || *p == '\r' || *p == '\t')
+                *p = ' ';
         if (*sql)
             printf(" %s%.100s%s", strcmp(type, "query") == 0 ? "\"" : "", sql,
-                   strcmp(type, "query") == 0 ? (strlen(sql) > 100 ? "...\"" : "\"") : "");
+                   strcmp(type, "query") == 0
+                       ? (strlen(str(o, "sql")) > 100 ? "...\"" : "\"")
+                       : "");
         if (*reason)
             printf(" -- %.160s", reason);
         printf("\n");

@@ -172,6 +172,7 @@ static int query(cli_remote *r, const char *sql, const char *format)
     } else {
         print_table(json_object_get(o, "columns"), json_object_get(o, "rows"));
     }
+    fflush(stdout);
     if (strcmp(format, "json") != 0)
         print_privacy(json_object_get(o, "privacy"));
     json_decref(o);

@@ -59,7 +59,7 @@ static void job_free(qjob *j)
 }
 
 /* The charge hook: refuses once the handler gave up waiting; otherwise
- * puts the rows the privacy layer reports into the audit entry and charges
+ * puts the released and suppressed row counts into the audit entry and charges
  * through the state (budget + audit record in one transaction). */
 static dcr_status charge(void *ctx, const char *analyst, double eps, double delta, dcr_error *err)
 {
@@ -70,7 +70,8 @@ static dcr_status charge(void *ctx, const char *analyst, double eps, double delt
     if (late)
         return dcr_fail(err, DCR_EINPUT, "query time limit of %u s exceeded; nothing released",
                         j->s->cfg->query_seconds);
-    j->entry.rows_released = (int64_t)j->rep.rows_released;
+    /* The hook runs when the result is about to be returned: out holds it. */
+    j->entry.rows_released = (int64_t)j->out.nrows;
     j->entry.rows_suppressed = (int64_t)j->rep.rows_suppressed;
     return dcr_state_charge_hook(&j->charge, analyst, eps, delta, err);
 }
