@@ -9,9 +9,18 @@ source "$(dirname "$0")/lib.sh"
 SIGNED="$ROOT/scripts/signed-curl.sh"
 cd "$T"
 SERVER_PID=
+# Stops the server; a server that does not exit cleanly (e.g. a sanitizer
+# report at exit) fails the test.
 stop_server() {
-  if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+  [[ -n "$SERVER_PID" ]] || return 0
+  kill "$SERVER_PID" 2>/dev/null
+  wait "$SERVER_PID" 2>/dev/null
+  local rc=$?
   SERVER_PID=
+  if [[ $rc -ne 0 ]]; then
+    bad "the server exited with status $rc"
+    grep -E -A12 'Sanitizer|runtime error' server.log | head -30
+  fi
 }
 FAKE_PID=
 trap 'stop_server; [[ -n "$FAKE_PID" ]] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$T"' EXIT
