@@ -290,12 +290,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* MHD's messages go to our log; the format comes from MHD itself. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     srv *s = cls;
     fputs("dcr serve: http: ", s->log);
     vfprintf(s->log, fmt, ap);
 }
+#pragma GCC diagnostic pop
 
 static dcr_status parse_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss,
                              unsigned *flags, dcr_error *err)
