@@ -28,8 +28,10 @@ int cli_attest_check(int argc, char **argv)
         return cli_usage_error(&dcr_cmd_attest, "unexpected argument '%s'", argv[optind]);
     r.quiet = true;
     int rc = cli_remote_open(&r, &dcr_cmd_attest, false);
-    if (rc)
+    if (rc) {
+        cli_remote_close(&r);
         return rc;
+    }
     const dcr_client_instance *in = dcr_client_instance_info(r.cl);
     char tls[65], hpke[65], audit[65], ch[65];
     dcr_hex_encode(tls, in->keys.tls_spki_sha256, 32);
