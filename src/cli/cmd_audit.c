@@ -146,9 +146,8 @@ static void print_records(const dcr_audit_chain *c, bool as_json)
                 *p = ' ';
         if (*sql)
             printf(" %s%.100s%s", strcmp(type, "query") == 0 ? "\"" : "", sql,
-                   strcmp(type, "query") == 0
-                       ? (strlen(str(o, "sql")) > 100 ? "...\"" : "\"")
-                       : "");
+                   strcmp(type, "query") == 0 ? (strlen(str(o, "sql")) > 100 ? "...\"" : "\"")
+                                              : "");
         if (*reason)
             printf(" -- %.160s", reason);
         printf("\n");
