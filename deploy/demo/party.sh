@@ -277,6 +277,8 @@ publisher)
     -e 's/"differential_privacy": {"enabled": true/"differential_privacy": {"enabled": false/' \
     draft.json > contract.json
   grep -q '"measurements"' contract.json || die "could not pin the measurement in the contract"
+  ! grep -q '"differential_privacy": {"enabled": true' contract.json ||
+    die "could not turn differential privacy off in the demo contract"
   "$DCR" contract lint contract.json
   "$DCR" contract sign --key publisher.key --out publisher.sig contract.json
   publish contract.json
