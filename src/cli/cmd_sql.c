@@ -18,6 +18,7 @@
 
 #include "base/fileio.h"
 #include "cli/command.h"
+#include "cli/sql_state.h"
 #include "crypto/util.h"
 #include "exec/source.h"
 #include "privacy/privacy.h"
@@ -29,7 +30,7 @@
 
 static const char usage[] =
     "Usage: dcr sql --data NAME=FILE.dcr [--data ...] --key NAME.key [--key ...]\n"
-    "               [--contract FILE --as PARTY]\n"
+    "               [--contract FILE --as PARTY [--state DIR]]\n"
     "               [--format table|csv|json] [--explain] [--memory-limit MIB] \"SELECT ...\"\n"
     "\n"
     "Runs one PostgreSQL-dialect SELECT over sealed datasets. Each --data names a\n"
@@ -43,6 +44,8 @@ static const char usage[] =
     "  --contract FILE     run under this contract's privacy rules (docs/privacy.md):\n"
     "                      each --data NAME must be a contract dataset sealed for it\n"
     "  --as PARTY          the contract party asking (needs the analyst role)\n"
+    "  --state DIR         the clean room's state (docs/architecture.md, State): the\n"
+    "                      query is charged to the budget ledger and audited there\n"
     "  --format F          table (default), csv or json\n"
     "  --explain           print the logical plan instead of running the query\n"
     "  --memory-limit MIB  stop queries that need more memory (default 4096)\n"
@@ -64,7 +67,7 @@ typedef struct {
     dcr_format format;
     int explain, stats;
     long mem_mib;
-    const char *contract, *as;
+    const char *contract, *as, *state;
     const char *sql;
 } sql_args;
 
@@ -123,6 +126,9 @@ static int parse_option(sql_args *a, int c, const char *arg)
     case 'a':
         a->as = arg;
         return 0;
+    case 'S':
+        a->state = arg;
+        return 0;
     case 'm':
         if (!cli_parse_int(arg, 1, 1L << 22, &a->mem_mib))
             return cli_usage_error(&dcr_cmd_sql, "--memory-limit must be 1..4194304 (MiB)");
@@ -134,15 +140,12 @@ static int parse_option(sql_args *a, int c, const char *arg)
 
 static int parse_args(int argc, char **argv, sql_args *a)
 {
-    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
-                                         {"key", required_argument, 0, 'k'},
-                                         {"format", required_argument, 0, 'f'},
-                                         {"explain", no_argument, 0, 'e'},
-                                         {"stats", no_argument, 0, 's'},
-                                         {"memory-limit", required_argument, 0, 'm'},
-                                         {"contract", required_argument, 0, 'c'},
-                                         {"as", required_argument, 0, 'a'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'd'},     {"key", required_argument, 0, 'k'},
+        {"format", required_argument, 0, 'f'},   {"explain", no_argument, 0, 'e'},
+        {"stats", no_argument, 0, 's'},          {"memory-limit", required_argument, 0, 'm'},
+        {"contract", required_argument, 0, 'c'}, {"as", required_argument, 0, 'a'},
+        {"state", required_argument, 0, 'S'},    {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
     int c;
@@ -160,6 +163,8 @@ static int parse_args(int argc, char **argv, sql_args *a)
         return cli_usage_error(&dcr_cmd_sql, "--key is required");
     if (!a->contract != !a->as)
         return cli_usage_error(&dcr_cmd_sql, "--contract and --as go together");
+    if (a->state && !a->contract)
+        return cli_usage_error(&dcr_cmd_sql, "--state needs --contract and --as");
     return 0;
 }
 
@@ -307,8 +312,24 @@ static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_e
     } else {
         dcr_exec_opts opts = {.mem_limit = (size_t)(a->mem_mib ? a->mem_mib : 4096) << 20};
         dcr_result res;
-        st = dcr_guarded_query(&s->contract, s->party, a->sql, s->by_dataset, NULL, &opts, &res,
-                               &rep, err);
+        dcr_privacy_hooks hooks = {0};
+        cli_sql_state ss = {0};
+        memset(&rep, 0, sizeof rep);
+        st = a->state ? cli_sql_state_open(&ss, a->state, &s->contract, s->party, a->sql, &rep,
+                                           &hooks, err)
+                      : DCR_OK;
+        if (st == DCR_OK) {
+            st = dcr_guarded_query(&s->contract, s->party, a->sql, s->by_dataset, &hooks, &opts,
+                                   &res, &rep, err);
+            dcr_error aerr = {0};
+            if (a->state && cli_sql_state_finish(&ss, st, &rep, err, &aerr) != DCR_OK) {
+                if (st == DCR_OK)
+                    dcr_result_free(&res);
+                st = aerr.code;
+                *err = aerr;
+            }
+        }
+        cli_sql_state_close(&ss);
         if (st == DCR_OK) {
             *rows = res.nrows;
             st = dcr_result_format(&res, a->format, &out, err);

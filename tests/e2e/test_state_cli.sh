@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# End-to-end: `dcr sql --contract --as --state DIR` through the real binary:
+# accepted and refused queries land in the state's signed audit log, several
+# concurrent runs on one state serialise, and a tampered log, a loose
+# directory mode and --state without a contract are refused.
+source "$(dirname "$0")/lib.sh"
+command -v sqlite3 >/dev/null || { bad "sqlite3 is needed (scripts/deps.sh installs it)"; finish; exit 1; }
+
+"$DCR" keygen --out "$T/adv" >/dev/null 2>&1
+cat >"$T/c.json" <<J
+{"dcr_contract": 1, "name": "e2e-state", "version": 1, "purpose": "state", "development": true,
+ "parties": [
+  {"name": "advertiser", "roles": ["provider", "analyst", "receiver"], "public_key": "$(cat "$T/adv.pub")"}],
+ "datasets": [
+  {"name": "purchases", "owner": "advertiser", "privacy_unit": "email", "min_units": 3, "columns": [
+    {"name": "email", "type": "TEXT", "role": "id"},
+    {"name": "product", "type": "TEXT", "role": "dimension"},
+    {"name": "amount", "type": "BIGINT", "role": "metric", "bounds": [0, 1000]}]}],
+ "rules": {"aggregation": {"min_units": 3, "aggregates": {"purchases.amount": ["SUM"]}},
+  "receivers": {"advertiser": ["advertiser"]}},
+ "evidence": [{"type": "sim"}]}
+J
+awk 'BEGIN { print "email,product,amount"; for (u = 0; u < 30; u++) printf "u%d,%s,%d\n", u, (u < 25 ? "shoes" : "hats"), 10 * u }' >"$T/pur.csv"
+"$DCR" seal --contract "$T/c.json" --dataset purchases --in "$T/pur.csv" --out "$T/pur.dcr" --to "$T/adv.pub" >/dev/null 2>&1
+S=$T/state
+Q=("$DCR" sql --contract "$T/c.json" --as advertiser --data purchases="$T/pur.dcr" --key "$T/adv.key" --format csv --state "$S")
+db() { sqlite3 "$S/state.db" "$@"; }
+
+check "an accepted query with --state" "${Q[@]}" "SELECT product, COUNT(*) AS n FROM purchases GROUP BY 1 ORDER BY 1"
+[[ $(db "SELECT count(*) FROM audit") == 2 ]] && ok "instance_start and query records" || bad "instance_start and query records ($(db 'SELECT count(*) FROM audit'))"
+db "SELECT record FROM audit WHERE seq = 1" | grep -q '"decision":"accepted".*"rows_suppressed":0' &&
+  ok "the query record says accepted" || bad "the query record says accepted ($(db 'SELECT record FROM audit WHERE seq = 1'))"
+[[ $(stat -c %a "$S") == 700 && $(stat -c %a "$S/state.db") == 600 ]] && ok "state is private (700/600)" || bad "state is private"
+
+expect_exit 3 'refused by rule id-column' "a refused query with --state" \
+  "${Q[@]}" "SELECT email FROM purchases"
+db "SELECT record FROM audit ORDER BY seq DESC LIMIT 1" | grep '"decision":"refused"' | grep -q '"party":"advertiser","reason":"id-column"' &&
+  ok "the refusal is audited with its rule" || bad "the refusal is audited ($(db 'SELECT record FROM audit ORDER BY seq DESC LIMIT 1'))"
+
+# six runs at once on one state
+pids=()
+for i in 1 2 3 4 5 6; do
+  "${Q[@]}" "SELECT COUNT(*) FROM purchases" >"$T/par$i.out" 2>"$T/par$i.err" & pids+=($!)
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+[[ $fails == 0 ]] && ok "six concurrent runs succeed" || bad "six concurrent runs succeed ($fails failed: $(cat "$T"/par*.err | head -5))"
+[[ $(db "SELECT count(*) FROM audit") == 16 && $(db "SELECT count(DISTINCT seq) FROM audit") == 16 && $(db "SELECT max(seq) FROM audit") == 15 ]] &&
+  ok "every run appended its two records, no gaps" || bad "every run appended ($(db 'SELECT count(*), max(seq) FROM audit'))"
+check "the state reopens (head, links and ledger check)" "${Q[@]}" "SELECT COUNT(*) FROM purchases"
+
+# the operator edits the newest record
+db "UPDATE audit SET record = replace(record, 'accepted', 'refused') WHERE seq = (SELECT max(seq) FROM audit)"
+expect_exit 3 'fails its hash or signature \(tampered\)' "a tampered audit record is refused" \
+  "${Q[@]}" "SELECT COUNT(*) FROM purchases"
+
+S2=$T/loose
+mkdir -m 777 "$S2"
+expect_exit 3 'writable by group or others' "a world-writable state directory is refused" \
+  "$DCR" sql --contract "$T/c.json" --as advertiser --data purchases="$T/pur.dcr" --key "$T/adv.key" --state "$S2" "SELECT COUNT(*) FROM purchases"
+expect_exit 2 '--state needs --contract' "--state without a contract" \
+  "$DCR" sql --data purchases="$T/pur.dcr" --key "$T/adv.key" --state "$S" "SELECT COUNT(*) FROM purchases"
+finish
