@@ -544,6 +544,53 @@ dcr_status dcr_audit_verify(const dcr_audit_chain *c, const uint8_t *start_prev,
     return rc;
 }
 
+dcr_status dcr_audit_instances(const dcr_audit_chain *c, dcr_audit_instance **out, size_t *n,
+                               dcr_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    dcr_status rc = DCR_OK;
+    for (size_t i = 0; i < c->n && rc == DCR_OK; i++) {
+        json_t *o = parse_canonical(&c->v[i]);
+        const char *type = o ? json_string_value(json_object_get(o, "type")) : NULL;
+        if (!type || strcmp(type, "instance_start") != 0) {
+            json_decref(o);
+            continue;
+        }
+        dcr_audit_instance *v = realloc(*out, (*n + 1) * sizeof *v);
+        if (!v) {
+            json_decref(o);
+            rc = dcr_fail(err, DCR_EINTERNAL, "audit: out of memory");
+            break;
+        }
+        *out = v;
+        dcr_audit_instance *a = &v[*n];
+        memset(a, 0, sizeof *a);
+        a->index = i;
+        a->seq = c->v[i].seq;
+        const char *kid = json_string_value(json_object_get(o, "key_id"));
+        const char *tee = json_string_value(json_object_get(o, "tee"));
+        if (!kid || strlen(kid) != 16 || !tee || !get_hex(o, "audit_pub", a->audit_pub, 32) ||
+            !get_hex(o, "hpke_pub", a->hpke_pub, 32) ||
+            !get_hex(o, "tls_spki_sha256", a->tls_spki_sha256, 32) ||
+            !get_hex(o, "contract_hash", a->contract_hash, 32) ||
+            !get_hex(o, "evidence_sha256", a->evidence_sha256, 32))
+            rc = bad_record(err, i, &c->v[i], "instance_start lacks a field");
+        else {
+            memcpy(a->key_id, kid, 17);
+            snprintf(a->tee, sizeof a->tee, "%s", tee);
+            (*n)++;
+        }
+        json_decref(o);
+    }
+    if (rc != DCR_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 dcr_status dcr_audit_check_extends(const dcr_audit_chain *c, uint64_t remembered_seq,
                                    const uint8_t remembered_hash[32], dcr_error *err)
 {

@@ -142,6 +142,23 @@ dcr_status dcr_audit_parse_export(const char *json, size_t len, dcr_audit_chain 
 dcr_status dcr_audit_verify(const dcr_audit_chain *c, const uint8_t *start_prev, size_t *bad_index,
                             dcr_error *err);
 
+/* An instance_start record of a chain: what a client checks against that
+ * instance's attestation evidence (REPORT_DATA binds these keys and the
+ * contract hash; evidence_sha256 names the evidence). */
+typedef struct {
+    size_t index; /* in the chain */
+    uint64_t seq;
+    char key_id[17];
+    char tee[32];
+    uint8_t audit_pub[32], hpke_pub[32], tls_spki_sha256[32], contract_hash[32];
+    uint8_t evidence_sha256[32];
+} dcr_audit_instance;
+
+/* The instance_start records of c, in order (verify c first). *out is
+ * malloc'd (NULL when none); the caller frees it. */
+dcr_status dcr_audit_instances(const dcr_audit_chain *c, dcr_audit_instance **out, size_t *n,
+                               dcr_error *err);
+
 /* The client's rollback check: c (verified separately, from seq 0) must
  * contain the record remembered_seq with hash remembered_hash, i.e. the
  * server's chain extends what this client saw before. */

@@ -398,6 +398,22 @@ static void test_audit_chain(void)
     kid[16] = 0;
     CHECK(dcr_state_instance_evidence(st, kid, &ev, &err) == DCR_OK && ev.len == 14);
     dcr_buf_free(&ev);
+    dcr_audit_instance *insts;
+    size_t ninst;
+    CHECK(dcr_audit_instances(&c, &insts, &ninst, &err) == DCR_OK && ninst == 2);
+    if (ninst == 2) {
+        uint8_t pub9[32], seed9[32], evh[32];
+        memset(seed9, 9, 32);
+        dcr_ed25519_public_from_seed(seed9, pub9, &err);
+        dcr_sha256("evidence bytes", 14, evh, &err);
+        CHECK(insts[0].index == 0 && insts[1].index == 4 && insts[1].seq == 4);
+        CHECK_MEM(insts[1].audit_pub, pub9, 32);
+        CHECK_MEM(insts[1].evidence_sha256, evh, 32);
+        CHECK_MEM(insts[1].contract_hash, chash, 32);
+        CHECK(insts[1].hpke_pub[0] == 10 && strcmp(insts[1].tee, "sim") == 0);
+        CHECK_STR(insts[0].key_id, kid);
+    }
+    free(insts);
 
     /* export round trip */
     dcr_buf x = DCR_BUF_INIT;
