@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -950,32 +953,73 @@ static void test_crash_kill9(void)
 static pid_t swtpm_pid;
 static char tcti[64];
 
+static bool port_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static bool port_listening(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Starts swtpm on a free loopback port pair (other tests may run their own
+ * swtpm at the same time), retrying on another port if it cannot bind. */
 static bool start_swtpm(void)
 {
     if (system("command -v swtpm >/dev/null 2>&1") != 0)
         return false;
-    char dir[300];
+    char dir[300], log[300];
     snprintf(dir, sizeof dir, "%s/tpm", root);
+    snprintf(log, sizeof log, "%s/swtpm.log", root);
     mkdir(dir, 0700);
-    srand((unsigned)getpid());
-    int port = 20000 + rand() % 20000;
-    char srv[80], ctl[80], state[340];
-    snprintf(srv, sizeof srv, "type=tcp,port=%d,bindaddr=127.0.0.1", port);
-    snprintf(ctl, sizeof ctl, "type=tcp,port=%d,bindaddr=127.0.0.1", port + 1);
-    snprintf(state, sizeof state, "dir=%s", dir);
-    swtpm_pid = fork();
-    if (swtpm_pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
+    srand((unsigned)getpid() ^ (unsigned)time(NULL));
+    for (int attempt = 0; attempt < 10; attempt++) {
+        int port = 20000 + rand() % 20000;
+        if (!port_free(port) || !port_free(port + 1))
+            continue;
+        char srv[80], ctl[80], state[340];
+        snprintf(srv, sizeof srv, "type=tcp,port=%d,bindaddr=127.0.0.1", port);
+        snprintf(ctl, sizeof ctl, "type=tcp,port=%d,bindaddr=127.0.0.1", port + 1);
+        snprintf(state, sizeof state, "dir=%s", dir);
+        swtpm_pid = fork();
+        if (swtpm_pid == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+            }
+            execlp("swtpm", "swtpm", "socket", "--tpm2", "--server", srv, "--ctrl", ctl, "--flags",
+                   "not-need-init,startup-clear", "--tpmstate", state, (char *)NULL);
+            _exit(127);
         }
-        execlp("swtpm", "swtpm", "socket", "--tpm2", "--server", srv, "--ctrl", ctl, "--flags",
-               "not-need-init,startup-clear", "--tpmstate", state, (char *)NULL);
-        _exit(127);
+        if (swtpm_pid < 0)
+            return false;
+        for (int i = 0; i < 100; i++) {
+            if (waitpid(swtpm_pid, NULL, WNOHANG) == swtpm_pid)
+                break; /* it could not bind: try another port */
+            if (port_listening(port)) {
+                snprintf(tcti, sizeof tcti, "swtpm:host=127.0.0.1,port=%d", port);
+                return true;
+            }
+            usleep(30000);
+        }
+        kill(swtpm_pid, SIGKILL);
+        waitpid(swtpm_pid, NULL, 0);
     }
-    snprintf(tcti, sizeof tcti, "swtpm:host=127.0.0.1,port=%d", port);
-    return swtpm_pid > 0;
+    return false;
 }
 
 static dcr_status open_tpm(const char *d, dcr_state **st, dcr_error *err)
@@ -1064,22 +1108,17 @@ static void tpm_crash_trials(void)
 
 static void test_tpm_anchor(void)
 {
-    if (!start_swtpm()) {
+    if (system("command -v swtpm >/dev/null 2>&1") != 0) {
         printf("SKIP test_tpm_anchor: swtpm is not installed (scripts/deps.sh installs it)\n");
         return;
     }
+    CHECK(start_swtpm());
     dcr_error err = {0};
     char *d = fresh_dir();
     char snap[300];
     snprintf(snap, sizeof snap, "%s-snap", d);
     dcr_state *st = NULL;
-    dcr_status rc = DCR_EINPUT;
-    for (int i = 0; i < 100 && rc != DCR_OK; i++) {
-        rc = open_tpm(d, &st, &err);
-        if (rc != DCR_OK)
-            usleep(50000);
-    }
-    CHECK(rc == DCR_OK);
+    CHECK(open_tpm(d, &st, &err) == DCR_OK);
     if (!st) {
         fprintf(stderr, "  swtpm: %s\n", err.msg);
         return;
@@ -1133,8 +1172,6 @@ static void test_tpm_anchor(void)
     CHECK(open_tpm(d2, &st, &err) == DCR_EINPUT && !st);
     CHECK_MSG(err, "another state directory uses this counter");
     tpm_crash_trials();
-    kill(swtpm_pid, SIGTERM);
-    waitpid(swtpm_pid, NULL, 0);
 }
 
 int main(void)
@@ -1159,6 +1196,10 @@ int main(void)
     RUN(test_history);
     RUN(test_crash_kill9);
     RUN(test_tpm_anchor);
+    if (swtpm_pid > 0) {
+        kill(swtpm_pid, SIGTERM);
+        waitpid(swtpm_pid, NULL, 0);
+    }
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf %s", root);
     if (system(cmd) != 0)
