@@ -112,6 +112,9 @@ static dcr_status prepare(pv_ctx *x, size_t analyst, dcr_plan **plan, pv_thresho
         return s;
     if (!(x->used = calloc(x->c->ndatasets ? x->c->ndatasets : 1, sizeof *x->used)))
         s = dcr_fail(x->err, DCR_EINTERNAL, "out of memory");
+    s = s ? s : pv_overlap_check(x, analyst, *plan, &x->overlap);
+    if (s == DCR_OK && x->overlap)
+        return DCR_OK; /* the list/overlap rule instead of the aggregation rules */
     s = s ? s : pv_policy_check(x, *plan);
     s = s ? s : pv_threshold_rewrite(x, plan, t);
     if (s != DCR_OK) {
@@ -170,7 +173,11 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
         s = dcr_diff_begin(c, c->parties[analyst].name, hooks->history, &x.diff, err);
     s = s ? s : prepare(&x, analyst, &plan, &t);
     s = s ? s : check_sources(&x, sources);
-    if (s == DCR_OK) {
+    if (s == DCR_OK && x.overlap) {
+        s = pv_overlap_run(&x, &plan, sources, opts ? opts : &dflt, out, &loc);
+        if (s != DCR_OK && loc >= 0)
+            dcr_sql_locate(err, sql, loc);
+    } else if (s == DCR_OK) {
         s = pv_threshold_run(&x, &plan, &t, sources, opts ? opts : &dflt,
                              x.diff ? pv_release_guarded : pv_release_exact, NULL, out, &loc);
         if (s != DCR_OK && loc >= 0)

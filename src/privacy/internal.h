@@ -36,6 +36,8 @@ typedef struct {
     bool template_approved;
     /* The differencing defence of this query, NULL when off (diffguard.c). */
     dcr_diff *diff;
+    /* The query is an allowed list/overlap query (overlap.c). */
+    bool overlap;
 } pv_ctx;
 
 /* Records a refusal: err = "SQL:L:C: refused by rule RULE: <fmt>",
@@ -98,6 +100,15 @@ dcr_status pv_template_match(pv_ctx *x);
  * (dataset `dataset`) to an outer aggregate; pv_release_guarded is
  * pv_release_exact followed by the defence on the kept rows of outer
  * aggregates (ctx unused). */
+/* overlap.c: *overlap = the bound plan is the list/overlap shape that the
+ * contract allows `analyst` (then x->used, report->k and the receivers are
+ * set, and the ordinary policy and threshold do not apply); otherwise
+ * nothing changes. pv_overlap_run runs it: distinct identifiers, withheld
+ * entirely when fewer than k. */
+dcr_status pv_overlap_check(pv_ctx *x, size_t analyst, const dcr_plan *plan, bool *overlap);
+dcr_status pv_overlap_run(pv_ctx *x, dcr_plan **plan, const dcr_exec_source *sources,
+                          const dcr_exec_opts *opts, dcr_result *out, int *err_location);
+
 dcr_status pv_diff_add_sketch(pv_ctx *x, dcr_plan *agg, size_t dataset, size_t pos);
 dcr_status pv_release_guarded(void *ctx, pv_ctx *x, const pv_thr *t, dcr_batch *rows, bool *keep,
                               dcr_error *err);

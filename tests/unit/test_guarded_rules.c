@@ -6,7 +6,8 @@
  *
  * Data (k = 5): purchases of people p0..p59, one row each; product a for
  * p0..p29, b for p30..p59; day = 2024-01-01 + i (so a day singles out one
- * person); amount = 10 * i.
+ * person); amount = 10 * i. impressions (the publisher's): p10..p49, two
+ * rows each, campaign x for p10..p19, y for the others.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,18 +32,25 @@ static const char contract_fmt[] =
     "    {\"name\": \"product\", \"type\": \"TEXT\", \"role\": \"dimension\"},\n"
     "    {\"name\": \"day\", \"type\": \"DATE\", \"role\": \"dimension\"},\n"
     "    {\"name\": \"amount\", \"type\": \"BIGINT\", \"role\": \"metric\", \"bounds\": [0, "
-    "1000]}]}],\n"
+    "1000]}]},\n"
+    "  {\"name\": \"impressions\", \"owner\": \"publisher\", \"privacy_unit\": \"email\", "
+    "\"columns\": [\n"
+    "    {\"name\": \"email\", \"type\": \"TEXT\", \"role\": \"id\"},\n"
+    "    {\"name\": \"campaign\", \"type\": \"TEXT\", \"role\": \"dimension\"}]}],\n"
     " \"rules\": {\n"
-    "  \"aggregation\": {\"min_units\": 5},\n"
+    "  \"aggregation\": {\"min_units\": 5, \"joins\": [{\"left\": \"impressions.email\", "
+    "\"right\": \"purchases.email\"}]},\n"
+    "  \"overlap\": [{\"receiver\": \"advertiser\", \"dataset\": \"purchases\", \"column\": "
+    "\"email\"}],\n"
     "  \"templates\": [{\"name\": \"spend_since\", \"sql\": \"SELECT product, SUM(amount) FROM "
     "purchases WHERE day >= $1 GROUP BY product\", \"parameters\": [{\"name\": \"since\", "
     "\"type\": \"DATE\", \"min\": \"2024-01-01\", \"max\": \"2024-01-31\"}]}],\n"
-    "  \"receivers\": {\"advertiser\": [\"advertiser\"]}},\n"
+    "  \"receivers\": {\"advertiser\": [\"advertiser\", \"publisher\"]}},\n"
     " \"evidence\": [{\"type\": \"sim\"}]}\n";
 
 static dcr_contract contract;
-static dcr_column cols[4];
-static dcr_table_source src_tab = {4, cols, 7};
+static dcr_column cols[4], icols[2];
+static dcr_table_source src_tab = {4, cols, 7}, imp_tab = {2, icols, 5};
 
 static void pub_text(char out[DCR_PUB_TEXT_LEN + 2])
 {
@@ -87,6 +95,21 @@ static void make_table(void)
         dcr_column_push_i32(&cols[2], 19723 + i, NULL); /* 2024-01-01 + i */
         dcr_column_push_i64(&cols[3], 10 * i, NULL);
     }
+    dcr_column_init(&icols[0], DCR_TYPE_TEXT);
+    dcr_column_init(&icols[1], DCR_TYPE_TEXT);
+    for (int r = 0; r < 2; r++)
+        for (int i = 10; i < 50; i++) {
+            char e[8];
+            snprintf(e, sizeof e, "p%d", i);
+            dcr_column_push_text(&icols[0], e, strlen(e), NULL);
+            dcr_column_push_text(&icols[1], i < 20 ? "x" : "y", 1, NULL);
+        }
+}
+
+static void bind_sources(dcr_exec_source src[2])
+{
+    dcr_table_source_bind(&src[0], &src_tab);
+    dcr_table_source_bind(&src[1], &imp_tab);
 }
 
 /* ---- the history store ---- */
@@ -143,13 +166,13 @@ static dcr_privacy_report rep;
  * msg". with_history: the differencing defence on. */
 static char *run(const char *sql, bool with_history)
 {
-    dcr_exec_source src;
-    dcr_table_source_bind(&src, &src_tab);
+    dcr_exec_source src[2];
+    bind_sources(src);
     dcr_privacy_hooks hooks = {.history = with_history ? &hist : NULL};
     dcr_exec_opts opts = {.batch_rows = 8};
     dcr_result r;
     dcr_error err = {0};
-    dcr_status s = dcr_guarded_query(&contract, 1, sql, &src, &hooks, &opts, &r, &rep, &err);
+    dcr_status s = dcr_guarded_query(&contract, 1, sql, src, &hooks, &opts, &r, &rep, &err);
     if (s != DCR_OK) {
         char *m = malloc(strlen(err.msg) + 5);
         sprintf(m, "ERR %s", err.msg);
@@ -242,25 +265,80 @@ static void test_template_relaxes_allow_lists(void)
 
 static void test_template_by_name(void)
 {
-    dcr_exec_source src;
-    dcr_table_source_bind(&src, &src_tab);
+    dcr_exec_source src[2];
+    bind_sources(src);
     dcr_result r;
     dcr_error err;
     const char *v[] = {"2024-01-10"};
-    CHECK(dcr_guarded_template(&contract, 1, "spend_since", v, 1, &src, NULL, NULL, &r, &rep,
+    CHECK(dcr_guarded_template(&contract, 1, "spend_since", v, 1, src, NULL, NULL, &r, &rep,
                                &err) == DCR_OK);
     CHECK(r.nrows == 2 && strcmp(rep.template_name, "spend_since") == 0);
     dcr_result_free(&r);
     const char *bad[] = {"2025-01-01"};
-    CHECK(dcr_guarded_template(&contract, 1, "spend_since", bad, 1, &src, NULL, NULL, &r, &rep,
+    CHECK(dcr_guarded_template(&contract, 1, "spend_since", bad, 1, src, NULL, NULL, &r, &rep,
                                &err) == DCR_EINPUT);
     CHECK_MSG(
         err,
         "value 1: refused by rule template-parameter: template spend_since, parameter since ($1)");
     CHECK(strcmp(rep.rule, "template-parameter") == 0);
-    CHECK(dcr_guarded_template(&contract, 1, "nope", v, 1, &src, NULL, NULL, &r, &rep, &err) ==
+    CHECK(dcr_guarded_template(&contract, 1, "nope", v, 1, src, NULL, NULL, &r, &rep, &err) ==
           DCR_EINPUT);
     CHECK_MSG(err, "is not in the contract");
+}
+
+static void test_overlap_allowed(void)
+{
+    /* The advertiser learns which of ITS purchasers also saw an impression. */
+    char *got =
+        run("SELECT p.email FROM purchases p JOIN impressions i ON p.email = i.email", false);
+    size_t lines = 0;
+    for (const char *c = got; *c; c++)
+        lines += *c == '\n';
+    CHECK(lines == 40 && strncmp(got, "p10\np11\n", 8) == 0);
+    free(got);
+    CHECK(rep.rule[0] == '\0' && rep.k == 5);
+    /* Only to itself, not to its other receiver (the publisher). */
+    CHECK(rep.nreceivers == 1 && rep.receivers && rep.receivers[0] == 1);
+    /* Conditions on its own columns, DISTINCT and ORDER BY are fine. */
+    CHECK(run_is("SELECT DISTINCT p.email FROM purchases p JOIN impressions i ON p.email = "
+                 "i.email WHERE p.product = 'a' AND p.day >= '2024-01-25' ORDER BY p.email",
+                 false, "p24\np25\np26\np27\np28\np29\n"));
+    /* Fewer than k matches: the list is withheld. */
+    CHECK(run_is("SELECT p.email FROM purchases p JOIN impressions i ON p.email = i.email WHERE "
+                 "p.day = '2024-01-12'",
+                 false, ""));
+    CHECK(rep.rows_suppressed == 1);
+}
+
+static void test_overlap_refused(void)
+{
+    static const struct {
+        const char *sql, *want;
+    } cases[] = {
+        /* The other side's attributes about its customers. */
+        {"SELECT p.email FROM purchases p JOIN impressions i ON p.email = i.email WHERE "
+         "i.campaign = 'x'",
+         "refused by rule id-column"},
+        /* The other party's identifiers. */
+        {"SELECT i.email FROM purchases p JOIN impressions i ON p.email = i.email",
+         "refused by rule id-column"},
+        /* No match at all: its own list back is no overlap query. */
+        {"SELECT email FROM purchases", "refused by rule id-column"},
+        /* A LEFT JOIN would list the non-matches too. */
+        {"SELECT p.email FROM purchases p LEFT JOIN impressions i ON p.email = i.email",
+         "refused by rule id-column"},
+        /* More than the identifier. */
+        {"SELECT p.email, i.campaign FROM purchases p JOIN impressions i ON p.email = i.email",
+         "refused by rule id-column"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = run(cases[i].sql, false);
+        if (!strstr(got, cases[i].want)) {
+            fprintf(stderr, "  %s\n    got: %s\n", cases[i].sql, got);
+            CHECK(0);
+        }
+        free(got);
+    }
 }
 
 int main(void)
@@ -271,9 +349,13 @@ int main(void)
     RUN(test_differencing_tracker);
     RUN(test_template_relaxes_allow_lists);
     RUN(test_template_by_name);
+    RUN(test_overlap_allowed);
+    RUN(test_overlap_refused);
     store_clear();
     for (int i = 0; i < 4; i++)
         dcr_column_free(&cols[i]);
+    dcr_column_free(&icols[0]);
+    dcr_column_free(&icols[1]);
     dcr_contract_free(&contract);
     return check_summary();
 }
