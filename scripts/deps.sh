@@ -18,7 +18,7 @@ build_packages=(
 test_packages=(
   clang libclang-rt-14-dev openssl time
   swtpm swtpm-tools tpm2-tools
-  podman runc debootstrap python3 python3-yaml sqlite3
+  podman runc debootstrap python3 python3-yaml sqlite3 curl
 )
 case "${1:-}" in
   --build) packages=("${build_packages[@]}") ;;

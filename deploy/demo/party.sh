@@ -5,30 +5,24 @@
 # host with build/dcr, and checks both give the same results.
 #
 # Each party keeps its private key and raw data in its own state directory
-# ($DCR_STATE, the container's /var/lib/dcr volume) and shares only public
-# things through $EXCHANGE: public keys, the contract and signatures, the
-# clean room's evidence, sealed (encrypted) datasets and the released
-# results. Steps wait for each other's files (published atomically).
+# ($DCR_STATE, the container's /var/lib/dcr volume). Only public things go
+# through $EXCHANGE, standing in for e-mail between the companies: public
+# keys, the contract and signatures, the clean room's URL, and (for the
+# comparison with the host run) the results the analyst received. Data
+# goes to the clean room only over its attested HTTPS API. Steps wait for
+# each other's files (published atomically).
 #
-# Both flows: the parties make keys; the publisher drafts the contract,
+# The flow: the parties make keys; the publisher drafts the contract,
 # pinning the clean-room measurement ($DCR_MEASUREMENT: the SHA-384 of the
-# dcr binary that a reproducible build of the agreed commit gives; sim
-# mode); both sign.
-#
-# Service flow (when dcr has `serve`): the clean room starts `dcr serve`
-# (fresh instance keys, evidence binding them to the contract); each
-# provider runs `dcr attest check` and uploads (sealed locally to the
-# attested instance); the advertiser runs the agreed queries, sees a query
-# for raw e-mails refused, and both fetch and verify the audit log. Then
-# the clean room restarts (new instance, new keys, same state volume), each
-# provider verifies it and re-grants its data key (`dcr grant`), and the
-# advertiser checks a query gives the same answer as before.
-#
-# File flow (a dcr without the service): the clean room makes a key and sim
-# evidence binding SHA-512(its public key); each provider verifies that
-# evidence against the pinned measurement before sealing its data to that
-# key and placing the sealed file in the exchange; the clean room checks
-# the contract is fully signed, runs the queries and publishes the results.
+# dcr binary that a reproducible build of the agreed commit gives, sim mode;
+# unset or "auto": the binary this party runs); both sign. The clean room
+# starts `dcr serve` (fresh instance keys, evidence binding them to the
+# contract); each provider runs `dcr attest check` and uploads (sealed
+# locally to the attested instance); the advertiser runs the agreed
+# queries, sees a query for raw e-mails refused, and both fetch and verify
+# the audit log. Then the clean room restarts (new instance, new keys, same
+# state volume), each provider verifies it and re-grants its data key
+# (`dcr grant`), and the advertiser checks a query gives the same answer.
 set -euo pipefail
 role=${1:?usage: party.sh cleanroom|publisher|advertiser}
 DCR=${DCR:-dcr}
@@ -70,19 +64,6 @@ measurement() {
   fi
 }
 
-# A party verifies the clean room's evidence before it trusts its key:
-# sim evidence, the pinned measurement, report data = SHA-512(cleanroom.pub).
-verify_cleanroom() {
-  wait_for cleanroom.pub cleanroom.evidence
-  local rd
-  rd=$(sha512sum "$EXCHANGE/cleanroom.pub" | cut -d' ' -f1)
-  "$DCR" attest verify --type sim --evidence "$EXCHANGE/cleanroom.evidence" \
-    --measurement "$(measurement)" --report-data "$rd" > evidence-claims.json ||
-    die "the clean room's evidence does not verify against the pinned measurement"
-  cp "$EXCHANGE/cleanroom.pub" cleanroom.pub
-  say "clean room attested: sim measurement $(measurement | cut -c1-16)... and its key bound"
-}
-
 # Deterministic synthetic data, unless the party brings its own CSV.
 gen_impressions() {
   awk -v n="$IMPRESSIONS" -v users=$((IMPRESSIONS / 4)) 'BEGIN {
@@ -105,15 +86,6 @@ input_csv() { # dataset -> path of this party's CSV
   if [[ -f "$INPUT/$1.csv" ]]; then echo "$INPUT/$1.csv"; else "gen_$1" > "$1.csv"; echo "$1.csv"; fi
 }
 
-provider() { # dataset
-  local ds=$1 csv
-  csv=$(input_csv "$ds")
-  verify_cleanroom
-  "$DCR" seal --contract contract.json --dataset "$ds" --in "$csv" --out "$ds.dcr" --to cleanroom.pub --stats
-  publish "$ds.dcr"
-  say "sealed $(($(wc -l < "$csv") - 1)) rows of $ds to the attested clean room"
-}
-
 wait_results() {
   wait_for results/done
   say "results released by the clean room:"
@@ -122,13 +94,6 @@ wait_results() {
     cat "$f"
   done
 }
-
-# The service flow (dcr serve / upload / query) when this dcr has it, else
-# the file exchange. DCR_DEMO_FLOW=server|files forces one.
-FLOW=${DCR_DEMO_FLOW:-}
-if [[ -z "$FLOW" ]]; then
-  if "$DCR" help serve > /dev/null 2>&1; then FLOW=server; else FLOW=files; fi
-fi
 
 server_url() { # [restarted]
   local f=${1:-server}.url
@@ -239,30 +204,9 @@ serve_audit() {
   say "audit log fetched and verified: $(grep -c . audit.txt) lines"
 }
 
-say "flow: $FLOW"
 case "$role" in
 cleanroom)
-  if [[ $FLOW == server ]]; then serve_cleanroom; exit 0; fi
-  "$DCR" keygen --out cleanroom > /dev/null
-  rd=$(sha512sum cleanroom.pub | cut -d' ' -f1)
-  "$DCR" attest evidence --tee sim --report-data "$rd" --out cleanroom.evidence
-  publish cleanroom.evidence
-  publish cleanroom.pub
-  say "instance key made; sim evidence binds SHA-512(cleanroom.pub)"
-  wait_for contract.json publisher.sig advertiser.sig
-  cp "$EXCHANGE"/contract.json "$EXCHANGE"/publisher.sig "$EXCHANGE"/advertiser.sig .
-  "$DCR" contract verify contract.json publisher.sig advertiser.sig
-  wait_for impressions.dcr purchases.dcr
-  mkdir -p results "$EXCHANGE/results"
-  for ((i = 0; i < ${#QUERIES[@]}; i += 2)); do
-    "$DCR" sql --data impressions="$EXCHANGE/impressions.dcr" --data purchases="$EXCHANGE/purchases.dcr" \
-      --key cleanroom.key --format csv "${QUERIES[i + 1]}" > "results/${QUERIES[i]}.csv"
-    publish "results/${QUERIES[i]}.csv" "results/${QUERIES[i]}.csv"
-    say "ran ${QUERIES[i]}"
-  done
-  : > results/done
-  publish results/done results/done
-  say "done"
+  serve_cleanroom
   ;;
 publisher)
   "$DCR" keygen --out publisher > /dev/null
@@ -284,20 +228,15 @@ publisher)
   publish contract.json
   publish publisher.sig
   say "contract $("$DCR" contract hash contract.json | cut -c1-16)... drafted and signed"
-  if [[ $FLOW == server ]]; then
-    serve_provider impressions
-    wait_for results/done
-    serve_audit
-    wait_results
-    : > finished-publisher
-    publish finished-publisher
-    serve_regrant impressions
-    : > regranted-publisher
-    publish regranted-publisher
-  else
-    provider impressions
-    wait_results
-  fi
+  serve_provider impressions
+  wait_for results/done
+  serve_audit
+  wait_results
+  : > finished-publisher
+  publish finished-publisher
+  serve_regrant impressions
+  : > regranted-publisher
+  publish regranted-publisher
   ;;
 advertiser)
   "$DCR" keygen --out advertiser > /dev/null
@@ -309,26 +248,21 @@ advertiser)
   "$DCR" contract sign --key advertiser.key --out advertiser.sig contract.json
   publish advertiser.sig
   say "reviewed and signed the contract"
-  if [[ $FLOW == server ]]; then
-    serve_provider purchases
-    serve_analyst
-    serve_audit
-    wait_results
-    : > finished-advertiser
-    publish finished-advertiser
-    serve_regrant purchases
-    wait_for regranted-publisher
-    "$DCR" query --server "$(server_url restarted)" --contract contract.json --key advertiser.key --quiet \
-      --format csv "${QUERIES[3]}" > results/after_restart.csv
-    cmp -s results/after_restart.csv results/overlap.csv || die "the restarted clean room answers differently"
-    publish results/after_restart.csv results/after_restart.csv
-    say "after the restart and re-grants, the overlap query gives the same answer"
-    : > regranted-advertiser
-    publish regranted-advertiser
-  else
-    provider purchases
-    wait_results
-  fi
+  serve_provider purchases
+  serve_analyst
+  serve_audit
+  wait_results
+  : > finished-advertiser
+  publish finished-advertiser
+  serve_regrant purchases
+  wait_for regranted-publisher
+  "$DCR" query --server "$(server_url restarted)" --contract contract.json --key advertiser.key --quiet \
+    --format csv "${QUERIES[3]}" > results/after_restart.csv
+  cmp -s results/after_restart.csv results/overlap.csv || die "the restarted clean room answers differently"
+  publish results/after_restart.csv results/after_restart.csv
+  say "after the restart and re-grants, the overlap query gives the same answer"
+  : > regranted-advertiser
+  publish regranted-advertiser
   ;;
 *) die "unknown role $role" ;;
 esac
