@@ -37,15 +37,11 @@ dcr_status cli_sql_state_open(cli_sql_state *ss, const char *dir, const dcr_cont
         return st;
     ss->entry = (dcr_audit_entry){
         .type = "query", .party = c->parties[analyst].name, .sql = sql, .decision = "accepted"};
-    /* The contract has one epsilon budget per analyst and no delta budget
-     * yet: delta is bounded by 1 until it gets one. */
-    bool dp = c->dp.present && c->dp.enabled;
     ss->ctx = (dcr_state_charge_ctx){.state = ss->st,
-                                     .eps_limit = dp ? c->dp.budget_per_analyst : 0,
-                                     .delta_limit = dp ? 1.0 : 0,
                                      .entry = &ss->entry,
                                      .rows_released = &rep->rows_released,
                                      .rows_suppressed = &rep->rows_suppressed};
+    dcr_budget_limits(c, &ss->ctx.eps_limit, &ss->ctx.delta_limit);
     hooks->charge = charge;
     hooks->ctx = ss;
     return DCR_OK;

@@ -30,6 +30,7 @@
 
 #include "base/buffer.h"
 #include "base/error.h"
+#include "contract/contract.h"
 
 typedef struct dcr_state dcr_state;
 
@@ -193,6 +194,12 @@ typedef struct {
 dcr_status dcr_state_charge_units(dcr_state *st, const char *analyst, int64_t eps, int64_t delta,
                                   int64_t eps_limit, int64_t delta_limit, const dcr_audit_entry *e,
                                   dcr_budget *after, dcr_error *err);
+
+/* An analyst's limits under contract c: epsilon is the contract's
+ * budget_per_analyst; delta is spent at most dp.delta per query, so its
+ * limit is dp.delta times the queries the epsilon budget allows. Both 0
+ * when DP is off (threshold-only queries charge (0, 0)). */
+void dcr_budget_limits(const dcr_contract *c, double *eps_limit, double *delta_limit);
 
 /* What the analyst has spent (zeros when never charged). */
 dcr_status dcr_state_budget_get(dcr_state *st, const char *analyst, dcr_budget *out,

@@ -114,6 +114,26 @@ static void test_units(void)
     CHECK(dcr_budget_units_up(-1, DCR_EPS_UNIT, &u, &err) == DCR_EINPUT);
     CHECK(dcr_budget_units_up(0.0 / 0.0, DCR_EPS_UNIT, &u, &err) == DCR_EINPUT);
     CHECK(dcr_budget_units_up(1e300, DCR_EPS_UNIT, &u, &err) == DCR_EINPUT);
+
+    dcr_contract *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    double e, d;
+    dcr_budget_limits(c, &e, &d);
+    CHECK(e == 0 && d == 0);
+    c->dp = (dcr_contract_dp){.present = true,
+                              .enabled = true,
+                              .epsilon_per_query = 0.1,
+                              .delta = 1e-6,
+                              .budget_per_analyst = 1.0};
+    dcr_budget_limits(c, &e, &d);
+    int64_t eu, du;
+    CHECK(dcr_budget_units_down(e, DCR_EPS_UNIT, &eu, &err) == DCR_OK && eu == DCR_EPS_UNIT);
+    CHECK(dcr_budget_units_down(d, DCR_DELTA_UNIT, &du, &err) == DCR_OK && du == 10000000000000);
+    c->dp.enabled = false;
+    dcr_budget_limits(c, &e, &d);
+    CHECK(e == 0 && d == 0);
+    free(c);
 }
 
 /* ---- open ---- */
