@@ -101,7 +101,7 @@ typedef struct {
     dcr_column *keys;
     uint64_t *hashes;
     size_t n, hcap;
-    uint32_t *slots; /* entry + 1; 0 = empty */
+    uint64_t *slots; /* high 32 bits of the hash | entry + 1; 0 = empty */
     size_t nslots;   /* power of two */
 } dcr_keytab;
 

@@ -10,8 +10,10 @@
  * batch, probe it. A LEFT JOIN always builds the right side. So memory is
  * bounded by (about twice) the smaller input, never the larger one.
  *
- * The build table chains build rows per bucket (in row order, so matches come
- * out in build-row order) and keeps each row's hash; a blocked Bloom filter
+ * The build table sorts the build rows by hash bucket (a counting sort,
+ * stable, so matches come out in build-row order): a bucket is a contiguous
+ * run of (hash, row) entries, and the matches of a key are found without
+ * chasing pointers; a blocked Bloom filter
  * (one 64-bit word per key, three bits, ~8 bits per build row so it stays in
  * cache) rejects most probe keys that have no match before any random read
  * of the table. A NULL key never matches, as `=` is never true on NULL.
@@ -32,13 +34,13 @@
 #define NONE UINT32_MAX
 
 typedef struct {
-    dcr_batch build; /* the build side's rows */
-    int build_side;  /* 0 (left) or 1 (right) */
-    dcr_vec *bkv;    /* build key vectors */
-    uint64_t *bhash; /* per build row */
-    uint32_t *next;  /* per build row: next row in its bucket, or NONE */
-    uint32_t *head;  /* per bucket: first row, or NONE */
-    size_t bmask;    /* buckets - 1 */
+    dcr_batch build;  /* the build side's rows */
+    int build_side;   /* 0 (left) or 1 (right) */
+    dcr_vec *bkv;     /* build key vectors */
+    uint32_t *bstart; /* per bucket b: its entries are [bstart[b], bstart[b + 1]) */
+    uint32_t *order;  /* per entry: its build row (row order within a bucket) */
+    uint64_t *ehash;  /* per entry: its key's hash */
+    size_t bmask;     /* buckets - 1 */
     uint64_t *bloom;
     size_t bloom_shift; /* 64 - log2(words) */
     bool ready;
@@ -51,10 +53,11 @@ typedef struct {
     dcr_vec *pkv;        /* probe key vectors over pin */
     uint64_t *phash;     /* per pin row; only meaningful where pfirst != NONE */
     uint32_t *pfirst;    /* per pin row: its first matching build row, or NONE */
+    uint32_t *pcand;     /* probe_range scratch: pin rows still in play */
     uint8_t *pmatched;   /* LEFT JOIN: per pin row, kept a pair */
     size_t pcap;         /* rows phash/pfirst/pmatched hold */
     size_t prow;         /* next pin row to probe */
-    uint32_t chain;      /* next build row that matches prow, or NONE */
+    uint32_t chain;      /* next entry that matches prow, or NONE */
     bool probed;         /* every pin row probed */
     size_t pad_row;      /* LEFT JOIN: next pin row to check for padding */
 
@@ -166,31 +169,49 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     j->bloom_shift = 64;
     for (size_t w = words; w > 1; w >>= 1)
         j->bloom_shift--;
-    j->bhash = malloc((rows ? rows : 1) * sizeof *j->bhash);
-    j->next = malloc((rows ? rows : 1) * sizeof *j->next);
-    j->head = malloc(nb * sizeof *j->head);
+    uint64_t *h = malloc((rows ? rows : 1) * sizeof *h);
+    uint32_t *fill = calloc(nb, sizeof *fill);
+    j->bstart = calloc(nb + 1, sizeof *j->bstart);
+    j->order = malloc((rows ? rows : 1) * sizeof *j->order);
+    j->ehash = malloc((rows ? rows : 1) * sizeof *j->ehash);
     j->bloom = calloc(words, sizeof *j->bloom);
-    if (!j->bhash || !j->next || !j->head || !j->bloom)
+    if (!h || !fill || !j->bstart || !j->order || !j->ehash || !j->bloom) {
+        free(h);
+        free(fill);
         return oom(err);
+    }
     s = charge(n, j,
-               rows * (sizeof *j->bhash + sizeof *j->next) + nb * sizeof *j->head +
+               rows * (sizeof *j->order + sizeof *j->ehash) + (nb + 1) * sizeof *j->bstart +
                    words * sizeof *j->bloom,
                err);
-    if (s != DCR_OK)
-        return s;
-    memset(j->head, 0xff, nb * sizeof *j->head);
-    for (size_t r = rows; r-- > 0;) { /* backwards: chains in row order */
-        j->next[r] = NONE;
+    /* Counting sort of the rows by bucket, stable, so a bucket's entries
+     * are contiguous and in row order. NULL keys are left out. */
+    for (size_t r = 0; s == DCR_OK && r < rows; r++) {
+        if (any_null(j->bkv, nk, r)) {
+            h[r] = 0;
+            continue;
+        }
+        h[r] = key_hash(j->bkv, nk, r);
+        j->bstart[(h[r] & j->bmask) + 1]++;
+    }
+    for (size_t b = 1; s == DCR_OK && b <= nb; b++)
+        j->bstart[b] += j->bstart[b - 1];
+    enum { AHEAD = 16 };
+    for (size_t r = 0; s == DCR_OK && r < rows; r++) {
+        if (r + AHEAD < rows) {
+            __builtin_prefetch(&fill[h[r + AHEAD] & j->bmask]);
+            __builtin_prefetch(&j->bloom[bloom_word(j, h[r + AHEAD])]);
+        }
         if (any_null(j->bkv, nk, r))
             continue;
-        uint64_t h = key_hash(j->bkv, nk, r);
-        j->bhash[r] = h;
-        size_t b = h & j->bmask;
-        j->next[r] = j->head[b];
-        j->head[b] = (uint32_t)r;
-        j->bloom[bloom_word(j, h)] |= bloom_bits(h);
+        size_t b = h[r] & j->bmask, e = j->bstart[b] + fill[b]++;
+        j->order[e] = (uint32_t)r;
+        j->ehash[e] = h[r];
+        j->bloom[bloom_word(j, h[r])] |= bloom_bits(h[r]);
     }
-    return DCR_OK;
+    free(h);
+    free(fill);
+    return s;
 }
 
 /* Drains the inputs and builds the table on the smaller one (see top). */
@@ -238,15 +259,38 @@ static dcr_status prepare(dcr_exec_node *n, join_op *j, dcr_error *err)
     return s;
 }
 
-/* The first build row from `row` on along its bucket chain whose key equals
+/* The first entry from e on, before the end of its bucket, whose key equals
  * pin row r's; NONE if there is none. */
-static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t row, size_t r)
+static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e, size_t r)
 {
     uint64_t h = j->phash[r];
-    for (; row != NONE; row = j->next[row])
-        if (j->bhash[row] == h && keys_equal(j->bkv, row, j->pkv, r, n->plan->nkeys))
-            return row;
+    uint32_t end = j->bstart[(h & j->bmask) + 1];
+    for (; e < end; e++)
+        if (j->ehash[e] == h && keys_equal(j->bkv, j->order[e], j->pkv, r, n->plan->nkeys))
+            return e;
     return NONE;
+}
+
+/* Prefetches, in three steps, what matching entry e reads: its hash and
+ * build row number; then, for TEXT keys, the row's offsets; then its bytes. */
+static inline void prefetch_entry(const join_op *j, uint32_t e)
+{
+    __builtin_prefetch(&j->ehash[e]);
+    __builtin_prefetch(&j->order[e]);
+}
+
+static inline void prefetch_key_offsets(const join_op *j, size_t nk, uint32_t e)
+{
+    for (size_t k = 0; k < nk; k++)
+        if (j->bkv[k].c->type == DCR_TYPE_TEXT)
+            __builtin_prefetch(&j->bkv[k].c->offsets[j->order[e]]);
+}
+
+static inline void prefetch_key_bytes(const join_op *j, size_t nk, uint32_t e)
+{
+    for (size_t k = 0; k < nk; k++)
+        if (j->bkv[k].c->type == DCR_TYPE_TEXT)
+            __builtin_prefetch(j->bkv[k].c->text + j->bkv[k].c->offsets[j->order[e]]);
 }
 
 /* Hashes pin rows [from, to) and finds each one's first matching build row
@@ -257,9 +301,9 @@ static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t ro
 static void probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t to)
 {
     enum { AHEAD = 16 };
-    size_t nk = n->plan->nkeys;
+    size_t nk = n->plan->nkeys, m = 0;
     uint64_t *ph = j->phash;
-    uint32_t *pf = j->pfirst;
+    uint32_t *pf = j->pfirst, *cand = j->pcand + from; /* rows still in play */
     for (size_t r = from; r < to; r++) {
         pf[r] = any_null(j->pkv, nk, r) ? NONE : 0;
         ph[r] = pf[r] ? 0 : key_hash(j->pkv, nk, r);
@@ -268,20 +312,30 @@ static void probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t 
         if (r + AHEAD < to)
             __builtin_prefetch(&j->bloom[bloom_word(j, ph[r + AHEAD])]);
         uint64_t bits = bloom_bits(ph[r]);
-        if (pf[r] == 0 && (j->bloom[bloom_word(j, ph[r])] & bits) != bits)
+        if (pf[r] == 0 && (j->bloom[bloom_word(j, ph[r])] & bits) == bits)
+            cand[m++] = (uint32_t)r;
+        else
             pf[r] = NONE;
     }
-    for (size_t r = from; r < to; r++) {
-        if (r + AHEAD < to && pf[r + AHEAD] == 0)
-            __builtin_prefetch(&j->head[ph[r + AHEAD] & j->bmask]);
-        if (pf[r] == 0)
-            pf[r] = j->head[ph[r] & j->bmask];
-    }
-    for (size_t r = from; r < to; r++) {
-        if (r + AHEAD < to && pf[r + AHEAD] != NONE)
-            __builtin_prefetch(&j->bhash[pf[r + AHEAD]]);
+    size_t kept = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (i + AHEAD < m)
+            __builtin_prefetch(&j->bstart[ph[cand[i + AHEAD]] & j->bmask]);
+        uint32_t r = cand[i];
+        size_t b = ph[r] & j->bmask;
+        pf[r] = j->bstart[b] < j->bstart[b + 1] ? j->bstart[b] : NONE;
         if (pf[r] != NONE)
-            pf[r] = match_from(n, j, pf[r], r);
+            cand[kept++] = r;
+    }
+    for (size_t i = 0; i < kept; i++) {
+        if (i + 3 * AHEAD < kept)
+            prefetch_entry(j, pf[cand[i + 3 * AHEAD]]);
+        if (i + 2 * AHEAD < kept)
+            prefetch_key_offsets(j, nk, pf[cand[i + 2 * AHEAD]]);
+        if (i + AHEAD < kept)
+            prefetch_key_bytes(j, nk, pf[cand[i + AHEAD]]);
+        uint32_t r = cand[i];
+        pf[r] = match_from(n, j, pf[r], r);
     }
 }
 
@@ -356,11 +410,13 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
     if (rows > j->pcap) {
         free(j->phash);
         free(j->pfirst);
+        free(j->pcand);
         free(j->pmatched);
         j->phash = malloc(rows * sizeof *j->phash);
         j->pfirst = malloc(rows * sizeof *j->pfirst);
+        j->pcand = malloc(rows * sizeof *j->pcand);
         j->pmatched = malloc(rows);
-        if (!j->phash || !j->pfirst || !j->pmatched) {
+        if (!j->phash || !j->pfirst || !j->pcand || !j->pmatched) {
             j->pcap = 0;
             return oom(err);
         }
@@ -393,8 +449,8 @@ static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
             j->chain = j->pfirst[j->prow];
         }
         j->cand_p[k] = (uint32_t)j->prow;
-        j->cand_b[k++] = j->chain;
-        j->chain = match_from(n, j, j->next[j->chain], j->prow);
+        j->cand_b[k++] = j->order[j->chain];
+        j->chain = match_from(n, j, j->chain + 1, j->prow);
         if (j->chain == NONE)
             j->prow++;
     }
@@ -516,12 +572,13 @@ static void join_destroy(dcr_exec_node *n)
     free_vecs(&j->pkv, n->plan->nkeys);
     dcr_batch_free(&j->build);
     dcr_batch_free(&j->pbuf);
-    free(j->bhash);
-    free(j->next);
-    free(j->head);
+    free(j->bstart);
+    free(j->order);
+    free(j->ehash);
     free(j->bloom);
     free(j->phash);
     free(j->pfirst);
+    free(j->pcand);
     free(j->pmatched);
     dcr_batch_free(&j->out);
     dcr_batch_free(&j->kept);

@@ -3,6 +3,8 @@
  * hash joins. Keys are stored column-wise (one dcr_column per key part);
  * the table maps a key to its dense entry number, so callers keep their
  * per-entry state in plain arrays. Linear probing, load factor <= 1/2.
+ * A slot holds the entry number and the high half of its key's hash, so a
+ * lookup rejects almost every other key without reading the entry.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,17 +62,29 @@ static bool key_equal(const dcr_keytab *t, size_t id, const dcr_column *const *c
     return true;
 }
 
+static inline uint64_t slot_of(uint64_t h, size_t id)
+{
+    return (h & 0xffffffff00000000ull) | (uint64_t)(id + 1);
+}
+
+/* Whether slot e (not empty) may hold the key hashed h; then its entry. */
+static inline bool slot_match(uint64_t e, uint64_t h, size_t *id)
+{
+    *id = (size_t)(e & 0xffffffffu) - 1;
+    return (e ^ h) >> 32 == 0;
+}
+
 static dcr_status grow_slots(dcr_keytab *t, dcr_error *err)
 {
     size_t ns = t->nslots * 2;
-    uint32_t *s = calloc(ns, sizeof *s);
+    uint64_t *s = calloc(ns, sizeof *s);
     if (!s)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     for (size_t id = 0; id < t->n; id++) {
         size_t i = t->hashes[id] & (ns - 1);
         while (s[i])
             i = (i + 1) & (ns - 1);
-        s[i] = (uint32_t)(id + 1);
+        s[i] = slot_of(t->hashes[id], id);
     }
     free(t->slots);
     t->slots = s;
@@ -82,11 +96,12 @@ bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t 
                      size_t *id)
 {
     for (size_t i = h & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
-        uint32_t e = t->slots[i];
+        uint64_t e = t->slots[i];
+        size_t k;
         if (!e)
             return false;
-        if (t->hashes[e - 1] == h && key_equal(t, e - 1, cols, row)) {
-            *id = e - 1;
+        if (slot_match(e, h, &k) && key_equal(t, k, cols, row)) {
+            *id = k;
             return true;
         }
     }
@@ -122,11 +137,12 @@ dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_
 {
     size_t i = h & (t->nslots - 1);
     for (;; i = (i + 1) & (t->nslots - 1)) {
-        uint32_t e = t->slots[i];
+        uint64_t e = t->slots[i];
+        size_t k;
         if (!e)
             break;
-        if (t->hashes[e - 1] == h && key_equal(t, e - 1, cols, row)) {
-            *id = e - 1;
+        if (slot_match(e, h, &k) && key_equal(t, k, cols, row)) {
+            *id = k;
             *inserted = false;
             return DCR_OK;
         }
@@ -134,7 +150,7 @@ dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_
     dcr_status s = add_entry(t, cols, row, h, err);
     if (s != DCR_OK)
         return s;
-    t->slots[i] = (uint32_t)t->n;
+    t->slots[i] = slot_of(h, t->n - 1);
     *id = t->n - 1;
     *inserted = true;
     return 2 * t->n > t->nslots ? grow_slots(t, err) : DCR_OK;
