@@ -43,6 +43,9 @@ typedef struct {
     size_t charged;
     uint32_t *gids;
     size_t gids_cap;
+    uint64_t *hashes; /* scratch for dcr_keytab_upsert_batch, gids_cap each */
+    uint32_t *ids;
+    uint8_t *fresh;
     bool consumed;
     size_t emit;
     dcr_batch out;
@@ -158,7 +161,7 @@ static void free_agg(agg_state *s, size_t cap)
 
 static size_t state_bytes(const agg_op *a)
 {
-    size_t n = dcr_keytab_bytes(&a->groups) + a->gids_cap * sizeof *a->gids;
+    size_t n = dcr_keytab_bytes(&a->groups) + a->gids_cap * (sizeof *a->gids + 8 + 4 + 1);
     for (size_t k = 0; k < a->naggs; k++) {
         const agg_state *s = &a->aggs[k];
         n += a->cap * (sizeof *s->count + (s->isum ? 16 : 0) + (s->fsum ? 8 : 0));
@@ -215,20 +218,19 @@ static void update_minmax_fixed(agg_state *s, size_t g, const dcr_column *v, siz
     }
 }
 
-/* True when (g, v[i]) was not seen before by this DISTINCT aggregate. */
-static dcr_status first_time(agg_state *s, const dcr_column *gidvec, const dcr_column *v, size_t i,
-                             bool *fresh, dcr_error *err)
+static dcr_status update_agg(agg_op *a, agg_state *s, const dcr_column *gidvec, const dcr_column *v,
+                             size_t n, dcr_error *err)
 {
-    const dcr_column *cols[2] = {gidvec, v};
-    size_t id;
-    return dcr_keytab_upsert(&s->seen, cols, i, dcr_keytab_hash(cols, 2, i), &id, fresh, err);
-}
-
-static dcr_status update_agg(agg_state *s, const uint32_t *gids, const dcr_column *gidvec,
-                             const dcr_column *v, size_t n, dcr_error *err)
-{
+    const uint32_t *gids = a->gids;
     if (s->sketch)
         return dcr_agg_sketch_add(s->sketch, gids, v, n, err);
+    if (s->distinct) { /* which (group, value) pairs are new; NULL values are skipped below */
+        const dcr_column *cols[2] = {gidvec, v};
+        dcr_status st =
+            dcr_keytab_upsert_batch(&s->seen, cols, n, a->hashes, a->ids, a->fresh, err);
+        if (st != DCR_OK)
+            return st;
+    }
     for (size_t i = 0; i < n; i++) {
         size_t g = gids[i];
         if (s->e->agg == DCR_AGG_COUNT_STAR) {
@@ -237,14 +239,8 @@ static dcr_status update_agg(agg_state *s, const uint32_t *gids, const dcr_colum
         }
         if (dcr_column_is_null(v, i))
             continue;
-        if (s->distinct) {
-            bool fresh;
-            dcr_status st = first_time(s, gidvec, v, i, &fresh, err);
-            if (st != DCR_OK)
-                return st;
-            if (!fresh)
-                continue;
-        }
+        if (s->distinct && !a->fresh[i])
+            continue;
         s->count[g]++;
         if (s->isum)
             s->isum[g] += ((const int64_t *)v->values)[i];
@@ -278,15 +274,9 @@ static dcr_status assign_groups(dcr_exec_node *n, agg_op *a, const dcr_batch *in
         s = dcr_eval(n->ctx, p->exprs[k], in, NULL, &keys[k], err);
         cols[k] = keys[k].c;
     }
-    for (size_t i = 0; s == DCR_OK && i < in->nrows; i++) {
-        size_t id;
-        bool fresh;
-        s = dcr_keytab_upsert(&a->groups, cols, i, dcr_keytab_hash(cols, p->ngroups, i), &id,
-                              &fresh, err);
-        a->gids[i] = (uint32_t)id;
-        if (s == DCR_OK && fresh)
-            s = grow_state(a, id + 1, err);
-    }
+    if (s == DCR_OK)
+        s = dcr_keytab_upsert_batch(&a->groups, cols, in->nrows, a->hashes, a->gids, NULL, err);
+    s = s ? s : grow_state(a, a->groups.n, err);
     for (size_t k = 0; keys && k < p->ngroups; k++)
         dcr_vec_free(&keys[k]);
     free(keys);
@@ -297,11 +287,19 @@ static dcr_status assign_groups(dcr_exec_node *n, agg_op *a, const dcr_batch *in
 static dcr_status consume_batch(dcr_exec_node *n, agg_op *a, const dcr_batch *in, dcr_error *err)
 {
     if (in->nrows > a->gids_cap) {
-        uint32_t *g = realloc(a->gids, in->nrows * sizeof *g);
-        if (!g)
-            return oom(err);
-        a->gids = g;
+        free(a->gids);
+        free(a->hashes);
+        free(a->ids);
+        free(a->fresh);
+        a->gids = malloc(in->nrows * sizeof *a->gids);
+        a->hashes = malloc(in->nrows * sizeof *a->hashes);
+        a->ids = malloc(in->nrows * sizeof *a->ids);
+        a->fresh = malloc(in->nrows);
         a->gids_cap = in->nrows;
+        if (!a->gids || !a->hashes || !a->ids || !a->fresh) {
+            a->gids_cap = 0;
+            return oom(err);
+        }
     }
     dcr_status s = assign_groups(n, a, in, err);
     dcr_column gidvec;
@@ -320,7 +318,7 @@ static dcr_status consume_batch(dcr_exec_node *n, agg_op *a, const dcr_batch *in
         if (e->nargs)
             s = dcr_eval(n->ctx, e->args[0], in, NULL, &v, err);
         if (s == DCR_OK)
-            s = update_agg(&a->aggs[k], a->gids, &gidvec, v.c, in->nrows, err);
+            s = update_agg(a, &a->aggs[k], &gidvec, v.c, in->nrows, err);
         if (e->nargs)
             dcr_vec_free(&v);
     }
@@ -418,6 +416,9 @@ static void agg_destroy(dcr_exec_node *n)
     free(a->aggs);
     dcr_keytab_free(&a->groups);
     free(a->gids);
+    free(a->hashes);
+    free(a->ids);
+    free(a->fresh);
     dcr_batch_free(&a->out);
     dcr_exec_release(n->ctx, a->charged);
     free(a);

@@ -112,6 +112,11 @@ uint64_t dcr_keytab_hash(const dcr_column *const *cols, size_t nkeys, size_t row
 /* Finds the key cols[*][row]; inserts it when missing. */
 dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
                              size_t *id, bool *inserted, dcr_error *err);
+/* Upserts the keys of rows [0, n): ids[i] receives row i's entry, fresh[i]
+ * (when fresh is not NULL) whether it was inserted. hashes is scratch for n
+ * values. Looks ahead, so the cache misses of consecutive rows overlap. */
+dcr_status dcr_keytab_upsert_batch(dcr_keytab *t, const dcr_column *const *cols, size_t n,
+                                   uint64_t *hashes, uint32_t *ids, uint8_t *fresh, dcr_error *err);
 /* Finds the key; false when absent. */
 bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
                      size_t *id);

@@ -155,3 +155,56 @@ dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_
     *inserted = true;
     return 2 * t->n > t->nslots ? grow_slots(t, err) : DCR_OK;
 }
+
+/* Cache hints for the lookup of a key hashed h, in three steps that each
+ * need what the previous one fetched: the slot, then the entry's key
+ * validity and values (offsets for TEXT), then TEXT key bytes. Only the
+ * first slot is looked at; a hint that turns out wrong costs nothing. */
+static inline void prefetch_lookup(const dcr_keytab *t, uint64_t h, int step)
+{
+    size_t i = h & (t->nslots - 1), id;
+    if (step == 0) {
+        __builtin_prefetch(&t->slots[i]);
+        return;
+    }
+    uint64_t e = t->slots[i];
+    if (!e || !slot_match(e, h, &id))
+        return;
+    for (size_t k = 0; k < t->nkeys; k++) {
+        const dcr_column *c = &t->keys[k];
+        if (step == 1) {
+            __builtin_prefetch(&c->valid[id >> 3]);
+            if (c->type == DCR_TYPE_TEXT)
+                __builtin_prefetch(&c->offsets[id]);
+            else
+                __builtin_prefetch((const uint8_t *)c->values + id * dcr_type_width(c->type));
+        } else if (c->type == DCR_TYPE_TEXT) {
+            __builtin_prefetch(c->text + c->offsets[id]);
+        }
+    }
+}
+
+dcr_status dcr_keytab_upsert_batch(dcr_keytab *t, const dcr_column *const *cols, size_t n,
+                                   uint64_t *hashes, uint32_t *ids, uint8_t *fresh, dcr_error *err)
+{
+    enum { AHEAD = 8 };
+    for (size_t i = 0; i < n; i++)
+        hashes[i] = dcr_keytab_hash(cols, t->nkeys, i);
+    for (size_t i = 0; i < n; i++) {
+        if (i + 3 * AHEAD < n)
+            prefetch_lookup(t, hashes[i + 3 * AHEAD], 0);
+        if (i + 2 * AHEAD < n)
+            prefetch_lookup(t, hashes[i + 2 * AHEAD], 1);
+        if (i + AHEAD < n)
+            prefetch_lookup(t, hashes[i + AHEAD], 2);
+        size_t id;
+        bool inserted;
+        dcr_status s = dcr_keytab_upsert(t, cols, i, hashes[i], &id, &inserted, err);
+        if (s != DCR_OK)
+            return s;
+        ids[i] = (uint32_t)id;
+        if (fresh)
+            fresh[i] = inserted;
+    }
+    return DCR_OK;
+}
