@@ -263,11 +263,11 @@ results=$work/results-query.txt
   echo
   for q in "${!names[@]}"; do echo "$(printf '%-13s' "${names[$q]}:") ${sqls[$q]}"; done
   echo
-  printf '%-14s %9s %9s %9s %12s %12s %10s\n' query "dcr" "DuckDB" "SQLite" "dcr/DuckDB" "dcr/SQLite" "dcr RSS"
-  printf '%-14s %9s %9s %9s %12s %12s %10s\n' -------------- --------- --------- --------- ------------ ------------ ----------
+  printf '%-16s %9s %9s %9s %12s %12s %10s\n' query "dcr" "DuckDB" "SQLite" "dcr/DuckDB" "dcr/SQLite" "dcr RSS"
+  printf '%-16s %9s %9s %9s %12s %12s %10s\n' ---------------- --------- --------- --------- ------------ ------------ ----------
   for n in "${names[@]}"; do
     s=${sqlite_secs[$n]:-n/a}
-    printf '%-14s %9s %9s %9s %12s %12s %10s\n' "$n" "${dcr_secs[$n]}" "${duck_secs[$n]:-n/a}" "$s" \
+    printf '%-16s %9s %9s %9s %12s %12s %10s\n' "$n" "${dcr_secs[$n]}" "${duck_secs[$n]:-n/a}" "$s" \
       "$(ratio "${dcr_secs[$n]}" "${duck_secs[$n]:-}")" "$(ratio "${dcr_secs[$n]}" "$s")" "${dcr_rss[$n]} MiB"
   done
   echo
