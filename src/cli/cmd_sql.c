@@ -292,6 +292,13 @@ static void print_report(const dcr_contract *c, const dcr_privacy_report *r)
             r->rows_released, r->rows_suppressed, (long long)r->k);
     if (r->inner_suppressed)
         fprintf(stderr, ", %zu inner groups suppressed", r->inner_suppressed);
+    if (r->rows_differencing)
+        fprintf(stderr,
+                ", %zu of them by the differencing defence (within k units of an earlier "
+                "release)",
+                r->rows_differencing);
+    if (r->template_name[0])
+        fprintf(stderr, "; template %s", r->template_name);
     fprintf(stderr, "; results for");
     for (size_t i = 0; i < r->nreceivers; i++)
         fprintf(stderr, "%s %s", i ? "," : "", c->parties[r->receivers[i]].name);

@@ -44,7 +44,10 @@ dcr_status cli_sql_state_open(cli_sql_state *ss, const char *dir, const dcr_cont
     dcr_budget_limits(c, &ss->ctx.eps_limit, &ss->ctx.delta_limit);
     hooks->charge = charge;
     hooks->ctx = ss;
-    return DCR_OK;
+    st = cli_sql_history(ss->st, dir, &ss->history, err);
+    if (st == DCR_OK)
+        hooks->history = &ss->history;
+    return st;
 }
 
 dcr_status cli_sql_state_finish(cli_sql_state *ss, dcr_status query_status,
@@ -74,6 +77,7 @@ dcr_status cli_sql_state_finish(cli_sql_state *ss, dcr_status query_status,
 
 void cli_sql_state_close(cli_sql_state *ss)
 {
+    dcr_wipe(ss->history.key, sizeof ss->history.key);
     dcr_state_close(ss->st);
     ss->st = NULL;
 }

@@ -8,6 +8,7 @@
 #ifndef DCR_CLI_SQL_STATE_H
 #define DCR_CLI_SQL_STATE_H
 
+#include "cli/sql_history.h"
 #include "privacy/privacy.h"
 #include "state/state.h"
 
@@ -16,6 +17,7 @@ typedef struct {
     dcr_audit_entry entry;
     dcr_state_charge_ctx ctx;
     bool charged;
+    dcr_diff_history history; /* the differencing defence's (sql_history.c) */
 } cli_sql_state;
 
 /* Opens DIR, starts the local instance and points hooks at the ledger

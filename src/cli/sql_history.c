@@ -1,0 +1,86 @@
+/*
+ * sql_history.c: the released-row history of the differencing defence on
+ * top of the state (see sql_history.h).
+ *
+ * The key file is created with O_EXCL, so two first runs at once cannot
+ * end up with two keys (one would silently make the other's sketches
+ * incomparable): the loser reads the winner's key. A key file that is not
+ * exactly 32 bytes fails the query rather than weakening the defence.
+ */
+#include "cli/sql_history.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fileio.h"
+#include "crypto/util.h"
+
+static dcr_status each(void *ctx, const char *analyst, dcr_history_cb cb, void *cbctx,
+                       dcr_error *err)
+{
+    return dcr_state_history_each(ctx, analyst, cb, cbctx, err);
+}
+
+static dcr_status put(void *ctx, const char *analyst, const uint8_t *fp, size_t fp_len,
+                      const uint8_t *blob, size_t blob_len, dcr_error *err)
+{
+    return dcr_state_history_put(ctx, analyst, fp, fp_len, blob, blob_len, err);
+}
+
+static dcr_status read_key(int fd, const char *path, uint8_t key[DCR_DIFF_KEY_LEN], dcr_error *err)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != DCR_DIFF_KEY_LEN)
+        return dcr_fail(err, DCR_EINPUT, "%s: not a %d-byte key file", path, DCR_DIFF_KEY_LEN);
+    size_t got;
+    dcr_status s = dcr_read_full(fd, key, DCR_DIFF_KEY_LEN, &got, path, err);
+    if (s == DCR_OK && got != DCR_DIFF_KEY_LEN)
+        s = dcr_fail(err, DCR_EINPUT, "%s: not a %d-byte key file", path, DCR_DIFF_KEY_LEN);
+    return s;
+}
+
+static dcr_status create_key(int fd, const char *path, uint8_t key[DCR_DIFF_KEY_LEN],
+                             dcr_error *err)
+{
+    dcr_status s = dcr_random_bytes(key, DCR_DIFF_KEY_LEN, err);
+    s = s ? s : dcr_write_all(fd, key, DCR_DIFF_KEY_LEN, path, err);
+    if (s == DCR_OK && fsync(fd) != 0)
+        s = dcr_fail(err, DCR_EINPUT, "%s: cannot sync: %s", path, strerror(errno));
+    return s;
+}
+
+dcr_status cli_sql_history(dcr_state *st, const char *dir, dcr_diff_history *h, dcr_error *err)
+{
+    memset(h, 0, sizeof *h);
+    h->each = each;
+    h->put = put;
+    h->ctx = st;
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/differencing.key", dir) >= sizeof path)
+        return dcr_fail(err, DCR_EINPUT, "--state %s: the path is too long", dir);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) {
+            dcr_status s = read_key(fd, path, h->key, err);
+            close(fd);
+            return s;
+        }
+        if (errno != ENOENT)
+            return dcr_fail(err, DCR_EINPUT, "%s: %s", path, strerror(errno));
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST)
+            continue; /* another run created it first: read that one */
+        if (fd < 0)
+            return dcr_fail(err, DCR_EINPUT, "%s: %s", path, strerror(errno));
+        dcr_status s = create_key(fd, path, h->key, err);
+        close(fd);
+        if (s != DCR_OK)
+            unlink(path);
+        return s;
+    }
+    return dcr_fail(err, DCR_EINPUT, "%s: cannot read or create the key", path);
+}
