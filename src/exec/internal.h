@@ -43,6 +43,7 @@ void dcr_exec_node_free(dcr_exec_node *n);
 dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_sort_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_join_init(dcr_exec_node *n, dcr_error *err);
+dcr_status dcr_exec_bound_init(dcr_exec_node *n, dcr_error *err);
 /* Tells a join node which of its output columns its parent reads (the
  * column references in exprs); the others come out as NULLs, uncopied. */
 dcr_status dcr_exec_join_prune(dcr_exec_node *n, dcr_expr *const *exprs, size_t nexprs,

@@ -391,6 +391,9 @@ dcr_status dcr_exec_build(dcr_exec_ctx *ctx, const dcr_plan *plan, dcr_exec_node
         case DCR_PLAN_UNION_ALL:
             s = union_init(n, err);
             break;
+        case DCR_PLAN_BOUND:
+            s = dcr_exec_bound_init(n, err);
+            break;
         }
     }
     /* A join under a projection or an aggregate gathers only what they read. */

@@ -215,6 +215,7 @@ void dcr_plan_free(dcr_plan *p)
     free_exprs(p->left_keys, p->nkeys);
     free_exprs(p->right_keys, p->nkeys);
     free(p->sort);
+    free(p->bound_keys);
     free(p);
 }
 
@@ -524,6 +525,20 @@ static dcr_status put_node(const dcr_plan *p, dcr_buf *out, dcr_error *err)
         return s;
     case DCR_PLAN_UNION_ALL:
         return put(out, "Union All", err);
+    case DCR_PLAN_BOUND: {
+        const char *unit = p->child[0]->names[p->bound_unit];
+        s = put(out, "Bound contributions of unit ", err);
+        s = s ? s : put(out, unit ? unit : "?", err);
+        snprintf(b, sizeof b, ": random <= %lld rows per group, <= %lld groups [",
+                 (long long)p->bound_rows, (long long)p->bound_groups);
+        s = s ? s : put(out, b, err);
+        for (size_t i = 0; s == DCR_OK && i < p->nbound_keys; i++) {
+            const char *name = p->child[0]->names[p->bound_keys[i]];
+            s = i ? put(out, ", ", err) : DCR_OK;
+            s = s ? s : put(out, name ? name : "?", err);
+        }
+        return s ? s : put(out, "]", err);
+    }
     case DCR_PLAN_LIMIT:
         if (p->limit >= 0)
             snprintf(b, sizeof b, "Limit %lld offset %lld", (long long)p->limit,

@@ -14,6 +14,11 @@
  *   SORT(keys)               reorders rows; keys are input column positions
  *   LIMIT(count, offset)
  *   UNION_ALL(a, b)          the rows of a, then those of b (same output types)
+ *   BOUND(unit, keys, N, M)  contribution bounding for differential privacy
+ *                            (inserted by privacy/dp.c, never by the binder):
+ *                            output = input, but at most N rows per (unit,
+ *                            keys) and at most M distinct keys per unit,
+ *                            chosen uniformly at random, never by row order
  *
  * Expressions are typed trees. A COLUMN expression refers to a position in
  * its operator's input row (for JOIN keys: the side's own input). Every
@@ -140,6 +145,7 @@ typedef enum {
     DCR_PLAN_SORT,
     DCR_PLAN_LIMIT,
     DCR_PLAN_UNION_ALL,
+    DCR_PLAN_BOUND,
 } dcr_plan_kind;
 
 typedef struct {
@@ -179,6 +185,12 @@ typedef struct dcr_plan {
     dcr_sort_key *sort;
     /* LIMIT: -1 = none */
     int64_t limit, offset;
+    /* BOUND: input columns of the privacy unit and of the group key; keeps
+     * <= bound_rows rows per (unit, key) and <= bound_groups keys per unit. */
+    size_t bound_unit;
+    size_t nbound_keys;
+    size_t *bound_keys; /* owned */
+    int64_t bound_rows, bound_groups;
 } dcr_plan;
 
 /* Constructors return NULL when out of memory. */
