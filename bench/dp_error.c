@@ -2,13 +2,15 @@
  * dp_error.c: the error of differentially private answers on the benchmark
  * data (bench/dp_error.sh builds and runs it; see bench/README.md).
  *
- *   dp_error KEY IMPRESSIONS.dcr PURCHASES.dcr RUNS EPSILON DELTA CONTRIB
+ *   dp_error KEY IMPRESSIONS.dcr PURCHASES.dcr RUNS EPSILON DELTA CONTRIB BUDGET
  *
  * For each attribution query of bench/queries.tsv (COUNT(*) or COUNT(DISTINCT
  * i.email), and SUM(p.amount), by campaign) it runs the exact query once
  * and the DP query RUNS times under a contract like docs/contract.md's
- * example (amount is a metric with bounds [0, 1000]; epsilon, delta and
- * max_contributions_per_unit from the command line), then prints per
+ * example (amount is a metric with bounds [0, 1000]; epsilon, delta,
+ * max_contributions_per_unit and budget_per_analyst from the command line:
+ * the budget sets how many queries share delta, hence the release
+ * threshold; it is not enforced here, nothing is charged), then prints per
  * campaign and aggregate: the exact value, the mean DP answer over the runs
  * (its difference from the exact value is the bias of contribution
  * bounding), the standard deviation of the DP answers (the noise), and the
@@ -36,13 +38,21 @@ static dcr_contract_column imp_cols[] = {
     {.name = "email", .type = DCR_TYPE_TEXT, .role = DCR_COL_ID, .not_null = true},
     {.name = "campaign", .type = DCR_TYPE_TEXT, .role = DCR_COL_DIMENSION},
     {.name = "ts", .type = DCR_TYPE_TIMESTAMP, .role = DCR_COL_DIMENSION},
-    {.name = "amount", .type = DCR_TYPE_DOUBLE, .role = DCR_COL_METRIC, .has_bounds = true,
-     .lo = 0, .hi = 1000},
+    {.name = "amount",
+     .type = DCR_TYPE_DOUBLE,
+     .role = DCR_COL_METRIC,
+     .has_bounds = true,
+     .lo = 0,
+     .hi = 1000},
 };
 static dcr_contract_column pur_cols[] = {
     {.name = "email", .type = DCR_TYPE_TEXT, .role = DCR_COL_ID, .not_null = true},
-    {.name = "amount", .type = DCR_TYPE_DOUBLE, .role = DCR_COL_METRIC, .has_bounds = true,
-     .lo = 0, .hi = 1000},
+    {.name = "amount",
+     .type = DCR_TYPE_DOUBLE,
+     .role = DCR_COL_METRIC,
+     .has_bounds = true,
+     .lo = 0,
+     .hi = 1000},
     {.name = "ts", .type = DCR_TYPE_TIMESTAMP, .role = DCR_COL_DIMENSION},
 };
 static dcr_contract_dataset datasets[] = {
@@ -117,9 +127,9 @@ static double median(double *v, size_t n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 8) {
+    if (argc != 9) {
         fprintf(stderr, "usage: dp_error KEY IMPRESSIONS.dcr PURCHASES.dcr RUNS EPSILON DELTA "
-                        "CONTRIB\n");
+                        "CONTRIB BUDGET\n");
         return 2;
     }
     int runs = atoi(argv[4]);
@@ -130,7 +140,7 @@ int main(int argc, char **argv)
                              .enabled = true,
                              .epsilon_per_query = atof(argv[5]),
                              .delta = atof(argv[6]),
-                             .budget_per_analyst = 1e9,
+                             .budget_per_analyst = atof(argv[8]),
                              .max_contributions_per_unit = atoll(argv[7])};
     dcr_error err = {0};
     dcr_party_key key;
@@ -184,8 +194,8 @@ int main(int argc, char **argv)
                         double v = cell(&dp, r, 1 + (size_t)a);
                         cs[j].sum[a] += v;
                         cs[j].sumsq[a] += v * v;
-                        cs[j].relerr[a][cs[j].released] = fabs(v - cs[j].exact[a]) /
-                                                          fabs(cs[j].exact[a]);
+                        cs[j].relerr[a][cs[j].released] =
+                            fabs(v - cs[j].exact[a]) / fabs(cs[j].exact[a]);
                     }
                     cs[j].released++;
                 }
@@ -195,8 +205,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: tau=%lld, %zu noisy values per group, %s\n", queries[qi][0],
                 (long long)rep.tau, rep.quantities,
                 rep.gaussian ? "discrete Gaussian" : "discrete Laplace");
-        const char *agg_names[2] = {qi == 0 ? "COUNT(*)" : "COUNT(DISTINCT email)",
-                                    "SUM(amount)"};
+        const char *agg_names[2] = {qi == 0 ? "COUNT(*)" : "COUNT(DISTINCT email)", "SUM(amount)"};
         for (int a = 0; a < 2; a++) {
             double *meds = calloc(nc, sizeof *meds), *bias = calloc(nc, sizeof *bias),
                    *sds = calloc(nc, sizeof *sds);

@@ -8,7 +8,8 @@
 # Environment: BENCH_QUERY_ROWS impression rows (default 10000000; 1000000
 # with --quick; purchases are a tenth), DP_RUNS DP repetitions per query
 # (default 20), DP_EPSILON (0.5), DP_DELTA (1e-6), DP_CONTRIB
-# (max_contributions_per_unit, 10): the example contract of docs/contract.md.
+# (max_contributions_per_unit, 10), DP_BUDGET (budget_per_analyst, 5): the
+# example contract of docs/contract.md.
 # Data, keys and sealed files are shared with bench/query.sh in bench/work/.
 set -euo pipefail
 
@@ -18,12 +19,13 @@ quick=0
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
-    -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "dp_error: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done
 if ((quick)); then rows=${BENCH_QUERY_ROWS:-1000000}; else rows=${BENCH_QUERY_ROWS:-10000000}; fi
 runs=${DP_RUNS:-20} eps=${DP_EPSILON:-0.5} delta=${DP_DELTA:-1e-6} contrib=${DP_CONTRIB:-10}
+budget=${DP_BUDGET:-5}
 [[ "$rows" =~ ^[1-9][0-9]*$ && "$runs" =~ ^[1-9][0-9]*$ && "$contrib" =~ ^[1-9][0-9]*$ ]] || {
   echo "dp_error: BENCH_QUERY_ROWS, DP_RUNS and DP_CONTRIB must be positive integers" >&2
   exit 2
@@ -74,6 +76,6 @@ imp_dcr=$work/impressions-$rows.dcr pur_dcr=$work/purchases-$prows.dcr
 seal_if_stale "$imp_csv" bench/events.schema.json "$imp_dcr"
 seal_if_stale "$pur_csv" bench/purchases.schema.json "$pur_dcr"
 
-log "$rows x $prows rows, $runs DP runs per query, epsilon=$eps delta=$delta contributions=$contrib"
-"$work/dp_error" "$key.key" "$imp_dcr" "$pur_dcr" "$runs" "$eps" "$delta" "$contrib" \
+log "$rows x $prows rows, $runs DP runs per query, epsilon=$eps delta=$delta contributions=$contrib budget=$budget"
+"$work/dp_error" "$key.key" "$imp_dcr" "$pur_dcr" "$runs" "$eps" "$delta" "$contrib" "$budget" \
   | tee "$work/dp_error-$rows.tsv"
