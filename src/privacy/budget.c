@@ -56,7 +56,7 @@ dcr_status dcr_dp_cost_of(const dcr_contract_dp *dp, dcr_dp_cost *out, dcr_error
     out->max_queries = (int64_t)n;
     out->delta_threshold = dp->delta / 2 / n;
     out->charge_epsilon = dp->budget_per_analyst / (n + 0.5);
-    out->charge_delta = dp->delta / n;
+    out->charge_delta = dp->delta / (n + 0.5);
     return DCR_OK;
 }
 

@@ -24,8 +24,9 @@
  *     Because rho grows with epsilon squared, n_max is far more than
  *     B / epsilon_per_query (86 instead of 10 for 0.5, 5, 1e-6).
  *     The ledger is charged in units of B: B / (n_max + 1/2) per query, so
- *     exactly n_max charges fit under B whatever the floating-point rounding
- *     of the sum.
+ *     exactly n_max charges fit under B whatever the rounding of the sum
+ *     (the state ledger rounds each charge up to 1e-9); likewise delta /
+ *     (n_max + 1/2) against a lifetime delta limit of delta.
  */
 #ifndef DCR_PRIVACY_BUDGET_H
 #define DCR_PRIVACY_BUDGET_H

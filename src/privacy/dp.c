@@ -478,6 +478,13 @@ void dcr_dp_query_free(dcr_dp_query *q)
     free(q);
 }
 
+dcr_plan *dcr_dp_take_lower(dcr_dp_query *q)
+{
+    dcr_plan *p = q->lower;
+    q->lower = NULL;
+    return p;
+}
+
 const dcr_dp_cost *dcr_dp_query_cost(const dcr_dp_query *q)
 {
     return &q->cost;
@@ -917,7 +924,7 @@ dcr_status dcr_dp_execute(dcr_dp_query *q, const dcr_exec_source *sources, size_
     memset(out, 0, sizeof *out);
     if (err_location)
         *err_location = -1;
-    if (nsources != q->ndatasets)
+    if (nsources != q->ndatasets || !q->lower)
         return dcr_fail(err, DCR_EINTERNAL, "expected one source per contract dataset");
     fill_report(q, &rep);
     dcr_result raw;

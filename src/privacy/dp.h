@@ -86,6 +86,10 @@ dcr_status dcr_dp_execute(dcr_dp_query *q, const dcr_exec_source *sources, size_
 /* Appends the rewritten plan: lower plan, noise step, upper plan. */
 dcr_status dcr_dp_explain(const dcr_dp_query *q, dcr_buf *out, dcr_error *err);
 
+/* Hands the lower plan (AGGREGATE over BOUND ...) to the caller, for
+ * EXPLAIN; q can then only be freed. */
+dcr_plan *dcr_dp_take_lower(dcr_dp_query *q);
+
 void dcr_dp_query_free(dcr_dp_query *q);
 
 /* The budget hook of the guarded path (privacy.h): charges (epsilon, delta)

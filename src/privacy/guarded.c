@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "privacy/dp.h"
 #include "privacy/internal.h"
 #include "sql/sql.h"
 
@@ -89,18 +90,26 @@ static dcr_status catalog_make(const dcr_contract *c, contract_catalog *k, dcr_e
     return DCR_OK;
 }
 
-/* Everything up to execution: on DCR_OK *plan is checked and rewritten. */
-static dcr_status prepare(pv_ctx *x, size_t analyst, dcr_plan **plan, pv_thresholds *t)
+/* The DP rewrite (dp.h) of a checked plan, which it takes; its shape
+ * refusals become refusals by rule DCR_RULE_DP. */
+static dcr_status dp_prepare(pv_ctx *x, dcr_plan **plan, dcr_dp_query **dpq)
+{
+    dcr_status s = dcr_dp_prepare(x->c, *plan, dpq, x->err);
+    *plan = NULL;
+    if (s == DCR_EINPUT)
+        return refuse_plain(x, DCR_RULE_DP, "%s", x->err->msg);
+    return s;
+}
+
+/* Everything up to execution: on DCR_OK *plan is checked and rewritten, or,
+ * when the contract asks for differential privacy, *dpq holds the DP query
+ * (and *plan is NULL). */
+static dcr_status prepare(pv_ctx *x, size_t analyst, dcr_plan **plan, pv_thresholds *t,
+                          dcr_dp_query **dpq)
 {
     *plan = NULL;
+    *dpq = NULL;
     dcr_status s = check_analyst(x, analyst);
-    /* Differential privacy seam: the dp helper replaces this refusal with
-     * its plan rewrite (contribution bounding) here and its release
-     * function (noise, noisy thresholds) in dcr_guarded_query. */
-    if (s == DCR_OK && x->c->dp.enabled)
-        s = refuse_plain(x, DCR_RULE_DP,
-                         "the contract asks for differential privacy, which is not available "
-                         "in this build");
     s = s ? s : pv_template_match(x);
     if (s != DCR_OK)
         return s;
@@ -116,7 +125,10 @@ static dcr_status prepare(pv_ctx *x, size_t analyst, dcr_plan **plan, pv_thresho
     if (s == DCR_OK && x->overlap)
         return DCR_OK; /* the list/overlap rule instead of the aggregation rules */
     s = s ? s : pv_policy_check(x, *plan);
-    s = s ? s : pv_threshold_rewrite(x, plan, t);
+    if (x->c->dp.enabled)
+        s = s ? s : dp_prepare(x, plan, dpq);
+    else
+        s = s ? s : pv_threshold_rewrite(x, plan, t);
     if (s != DCR_OK) {
         dcr_plan_free(*plan);
         *plan = NULL;
@@ -137,7 +149,11 @@ dcr_status dcr_guarded_plan(const dcr_contract *c, size_t analyst, const char *s
     report_init(c, analyst, report);
     pv_ctx x = {.c = c, .sql = sql, .err = err, .report = report};
     pv_thresholds t = {0};
-    dcr_status s = prepare(&x, analyst, plan, &t);
+    dcr_dp_query *dpq = NULL;
+    dcr_status s = prepare(&x, analyst, plan, &t, &dpq);
+    if (s == DCR_OK && dpq) /* the DP plan below the noise: Bound, clamps, quantities */
+        *plan = dcr_dp_take_lower(dpq);
+    dcr_dp_query_free(dpq);
     report->aggregates = t.n;
     pv_thresholds_free(&t);
     ctx_free(&x);
@@ -166,17 +182,34 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
     dcr_plan *plan = NULL;
     dcr_exec_opts dflt = {0};
     int loc = -1;
+    dcr_dp_query *dpq = NULL;
     dcr_status s = DCR_OK;
     /* The differencing defence (threshold mode; DP is the principled
      * defence there): started before the rewrite, which adds its sketches. */
     if (hooks && hooks->history && !c->dp.enabled && analyst < c->nparties)
         s = dcr_diff_begin(c, c->parties[analyst].name, hooks->history, &x.diff, err);
-    s = s ? s : prepare(&x, analyst, &plan, &t);
+    s = s ? s : prepare(&x, analyst, &plan, &t, &dpq);
     s = s ? s : check_sources(&x, sources);
     if (s == DCR_OK && x.overlap) {
         s = pv_overlap_run(&x, &plan, sources, opts ? opts : &dflt, out, &loc);
         if (s != DCR_OK && loc >= 0)
             dcr_sql_locate(err, sql, loc);
+    } else if (s == DCR_OK && dpq) {
+        /* DP: charge first (before any data is read), then run. */
+        const dcr_dp_cost *cost = dcr_dp_query_cost(dpq);
+        report->epsilon = cost->charge_epsilon;
+        report->delta = cost->charge_delta;
+        if (hooks && hooks->charge)
+            s = hooks->charge(hooks->ctx, c->parties[analyst].name, cost->charge_epsilon,
+                              cost->charge_delta, err);
+        dcr_dp_report rep = {0};
+        s = s ? s
+              : dcr_dp_execute(dpq, sources, c->ndatasets, opts ? opts : &dflt, out, &rep, &loc,
+                               err);
+        if (s != DCR_OK && loc >= 0)
+            dcr_sql_locate(err, sql, loc);
+        report->rows_suppressed = rep.groups_suppressed;
+        report->k = rep.tau;
     } else if (s == DCR_OK) {
         s = pv_threshold_run(&x, &plan, &t, sources, opts ? opts : &dflt,
                              x.diff ? pv_release_guarded : pv_release_exact, NULL, out, &loc);
@@ -186,7 +219,7 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
     /* Released rows are recorded before the result can leave (fail closed). */
     if (s == DCR_OK && x.diff)
         s = dcr_diff_commit(x.diff, err);
-    if (s == DCR_OK && hooks && hooks->charge)
+    if (s == DCR_OK && !dpq && hooks && hooks->charge)
         s = hooks->charge(hooks->ctx, c->parties[analyst].name, report->epsilon, report->delta,
                           err);
     if (s == DCR_OK)
@@ -194,6 +227,7 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
     else
         dcr_result_free(out);
     dcr_plan_free(plan);
+    dcr_dp_query_free(dpq);
     pv_thresholds_free(&t);
     ctx_free(&x);
     return s;

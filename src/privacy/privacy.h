@@ -14,9 +14,13 @@
  *   -> execute (exec/), aggregate by aggregate, bottom up: groups resting on
  *      fewer than k units of a dataset are dropped AT the aggregate, before
  *      HAVING, ORDER BY, LIMIT or an outer query can see them
- *   -> differential privacy (dp helper: noise, noisy thresholds; see the
- *      seam in guarded.c; until it lands a DP contract is refused)
  *   -> hooks->charge (durable budget + audit) -> the result.
+ *
+ * With differential privacy enabled in the contract, the threshold rewrite
+ * is replaced by privacy/dp.h: the budget is charged after the checks and
+ * BEFORE any data is read, then the bounded, noisy query runs (groups are
+ * released above a noisy threshold that includes k); report.epsilon/delta
+ * are what was charged.
  *
  * Refusals are DCR_EINPUT with err->msg = "SQL:LINE:COL: refused by rule
  * RULE: why" and report->rule = "RULE" (the rule names are listed below and
@@ -51,7 +55,7 @@
 #define DCR_RULE_NOT_AGGREGATED "not-aggregated"   /* output rows are dataset rows */
 #define DCR_RULE_RAW_LIMIT "limit-on-rows"         /* LIMIT/OFFSET over dataset rows */
 #define DCR_RULE_ERROR_ORACLE "error-oracle"       /* may fail depending on one row's value */
-#define DCR_RULE_DP "dp-unavailable"               /* DP contract, DP not built in yet */
+#define DCR_RULE_DP "differential-privacy"         /* a query DP cannot answer (dp.h) */
 #define DCR_RULE_TEMPLATE "template-parameter"     /* a template used with bad values */
 
 /* Callbacks the caller provides; any may be NULL. ctx is passed to each. */

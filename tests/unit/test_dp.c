@@ -11,10 +11,13 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "crypto/party_key.h"
 #include "exec/source.h"
 #include "privacy/budget.h"
 #include "privacy/dp.h"
+#include "privacy/privacy.h"
 #include "sql/sql.h"
+#include "state/state.h"
 
 /* ---- a contract and data, built by hand ---- */
 
@@ -510,6 +513,114 @@ static void test_explain(void)
     dcr_dp_query_free(q);
 }
 
+/* ---- through the guarded entry point (privacy.h) ---- */
+
+static void pub_text(char out[DCR_PUB_TEXT_LEN + 2])
+{
+    dcr_party_key k;
+    dcr_error err;
+    if (dcr_party_key_generate(&k, &err))
+        abort();
+    dcr_party_pub_format(&k.pub, out, DCR_PUB_TEXT_LEN + 2);
+    out[DCR_PUB_TEXT_LEN] = 0;
+    dcr_party_key_wipe(&k);
+}
+
+static const char dp_contract_fmt[] =
+    "{\"dcr_contract\": 1, \"name\": \"t\", \"version\": 1, \"purpose\": \"test\",\n"
+    " \"development\": true,\n"
+    " \"parties\": [\n"
+    "  {\"name\": \"publisher\", \"roles\": [\"provider\", \"receiver\"], \"public_key\": "
+    "\"%s\"},\n"
+    "  {\"name\": \"advertiser\", \"roles\": [\"analyst\", \"receiver\"], \"public_key\": "
+    "\"%s\"}],\n"
+    " \"datasets\": [\n"
+    "  {\"name\": \"visits\", \"owner\": \"publisher\", \"privacy_unit\": \"uid\", "
+    "\"columns\": [\n"
+    "    {\"name\": \"uid\", \"type\": \"TEXT\", \"role\": \"id\"},\n"
+    "    {\"name\": \"page\", \"type\": \"TEXT\", \"role\": \"dimension\"},\n"
+    "    {\"name\": \"spend\", \"type\": \"DOUBLE PRECISION\", \"role\": \"metric\", \"bounds\": "
+    "[0, 10]},\n"
+    "    {\"name\": \"n\", \"type\": \"BIGINT\", \"role\": \"metric\", \"bounds\": [0, 100]}]}],\n"
+    " \"rules\": {\n"
+    "  \"aggregation\": {\"min_units\": 2, \"aggregates\": {\"visits.spend\": [\"SUM\"]}},\n"
+    "  \"differential_privacy\": {\"enabled\": true, \"epsilon_per_query\": 4, \"delta\": 1e-6,\n"
+    "   \"budget_per_analyst\": 8, \"max_contributions_per_unit\": 1},\n"
+    "  \"receivers\": {\"advertiser\": [\"advertiser\"]}},\n"
+    " \"evidence\": [{\"type\": \"sim\"}]}\n";
+
+static void test_guarded(void)
+{
+    char a[DCR_PUB_TEXT_LEN + 2], b[DCR_PUB_TEXT_LEN + 2], text[4096];
+    pub_text(a);
+    pub_text(b);
+    snprintf(text, sizeof text, dp_contract_fmt, a, b);
+    dcr_contract c;
+    dcr_contract_diags d = {0};
+    dcr_error err = {0};
+    if (dcr_contract_parse(text, strlen(text), "t", &c, &d, &err) != DCR_OK) {
+        fprintf(stderr, "  contract: %s\n", err.msg);
+        CHECK(0);
+        dcr_contract_diags_free(&d);
+        dcr_contract_free(&c);
+        return;
+    }
+    dcr_contract_diags_free(&d);
+    tables x;
+    tables_init(&x);
+    fill_units(&x, 800, "big", 1, 1);
+    fill_units(&x, 1, "tiny", 1, 1);
+    x.t = (dcr_table_source){4, x.cols, 0};
+    dcr_exec_source src[1];
+    dcr_table_source_bind(&src[0], &x.t);
+    charge_log log = {0};
+    dcr_privacy_hooks hooks = {.charge = charge_cb, .ctx = &log};
+    dcr_result out;
+    dcr_privacy_report rep;
+    /* The analyst's name is checked by charge_cb. */
+    c.parties[1].name[0] = 'a', c.parties[1].name[1] = 'n', c.parties[1].name[2] = 'a';
+    c.parties[1].name[3] = 0;
+    CHECK(dcr_guarded_query(&c, 1,
+                            "SELECT page, COUNT(*) AS n, SUM(spend) FROM visits GROUP BY page", src,
+                            &hooks, NULL, &out, &rep, &err) == DCR_OK);
+    dcr_dp_cost cost;
+    CHECK(dcr_dp_cost_of(&c.dp, &cost, &err) == DCR_OK);
+    CHECK(log.calls == 1 && log.eps == cost.charge_epsilon && log.delta == cost.charge_delta);
+    CHECK(rep.epsilon == cost.charge_epsilon && rep.delta == cost.charge_delta);
+    CHECK(out.nrows == 1 && rep.rows_released == 1 && rep.rows_suppressed == 1);
+    if (out.nrows == 1) {
+        CHECK(llabs(cell_i64(&out, 0, 1) - 800) < 60);
+        CHECK(fabs(cell_f64(&out, 0, 2) - 800) < 600);
+    }
+    dcr_result_free(&out);
+    /* A shape DP cannot answer is refused by rule, and costs nothing. */
+    CHECK(dcr_guarded_query(&c, 1,
+                            "SELECT COUNT(*) FROM (SELECT page, COUNT(*) AS k FROM visits GROUP BY "
+                            "page) s",
+                            src, &hooks, NULL, &out, &rep, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "refused by rule differential-privacy");
+    CHECK_STR(rep.rule, DCR_RULE_DP);
+    CHECK(log.calls == 1);
+    /* A refused charge: no result. */
+    log.refuse = true;
+    CHECK(dcr_guarded_query(&c, 1, "SELECT COUNT(*) FROM visits", src, &hooks, NULL, &out, &rep,
+                            &err) == DCR_EINPUT);
+    CHECK_MSG(err, "budget exhausted");
+    CHECK(out.nrows == 0);
+    /* The plan for EXPLAIN is the bounded one. */
+    dcr_plan *p = NULL;
+    CHECK(dcr_guarded_plan(&c, 1, "SELECT page, COUNT(*) FROM visits GROUP BY page", &p, &rep,
+                           &err) == DCR_OK);
+    dcr_buf ex = {0};
+    CHECK(p && dcr_plan_explain(p, &ex, &err) == DCR_OK);
+    dcr_buf_append(&ex, "", 1, &err);
+    CHECK(ex.data && strstr((char *)ex.data, "Bound contributions of unit") != NULL);
+    dcr_buf_free(&ex);
+    dcr_plan_free(p);
+    tables_free(&x);
+    dcr_contract_free(&c);
+}
+
 /* ---- budget arithmetic ---- */
 
 static void test_budget(void)
@@ -544,6 +655,16 @@ static void test_budget(void)
     CHECK((double)c.max_queries * c.rho <= c.rho_budget);
     CHECK(dcr_dp_eps_from_rho((double)c.max_queries * c.rho, c.delta_conv) <= 5);
     CHECK(dcr_dp_eps_from_rho(c.rho, c.delta_conv) <= 0.5);
+    /* The same in the state ledger's exact units (charges rounded up,
+     * limits down): n_max queries fit, one more does not, for epsilon and
+     * for delta. */
+    int64_t ce, cd, le, ld;
+    CHECK(dcr_budget_units_up(c.charge_epsilon, DCR_EPS_UNIT, &ce, &err) == DCR_OK);
+    CHECK(dcr_budget_units_up(c.charge_delta, DCR_DELTA_UNIT, &cd, &err) == DCR_OK);
+    CHECK(dcr_budget_units_down(z.budget_per_analyst, DCR_EPS_UNIT, &le, &err) == DCR_OK);
+    CHECK(dcr_budget_units_down(z.delta, DCR_DELTA_UNIT, &ld, &err) == DCR_OK);
+    CHECK(ce * c.max_queries <= le && ce * (c.max_queries + 1) > le);
+    CHECK(cd * c.max_queries <= ld && cd * (c.max_queries + 1) > ld);
     double left;
     int64_t nq;
     dcr_dp_remaining(&c, sum - c.charge_epsilon, &left, &nq);
@@ -563,6 +684,7 @@ int main(void)
     RUN(test_refusals);
     RUN(test_charge);
     RUN(test_explain);
+    RUN(test_guarded);
     RUN(test_budget);
     return check_summary();
 }
