@@ -42,6 +42,7 @@ typedef struct {
     double grid;       /* SUM: value of one grid step; 1 otherwise */
     bool big;          /* SUM of a BIGINT column */
     double lo, hi;     /* SUM: metric bounds */
+    size_t proj_col;   /* SUM: its argument's column in the lower PROJECT */
     uint64_t num, den; /* noise: Laplace scale or Gaussian sigma^2; den 0 = no noise */
     double scale;      /* the same as a double, for the report and tau */
 } quantity;
@@ -625,6 +626,8 @@ static dcr_status build_lower(const dcr_contract *c, dcr_dp_query *q, const dcr_
              * expression is added by finish_sums(). Keep the argument here. */
             snprintf(name, sizeof name, "q%zu", oa->q);
             s = s ? s : proj_add(proj, dcr_expr_copy(arg), name, &pos, err);
+            if (s == DCR_OK)
+                q->q[oa->q].proj_col = pos;
             s = s ? s
                   : agg_add(agg,
                             agg_expr(DCR_AGG_SUM, false, col_expr(pos, DCR_TYPE_BIGINT, name), err),
@@ -677,14 +680,11 @@ static dcr_status build_lower(const dcr_contract *c, dcr_dp_query *q, const dcr_
  * now that the grid is known; fixes the projection's column types. */
 static dcr_status finish_sums(dcr_dp_query *q, lower_stack *ls, dcr_error *err)
 {
-    for (size_t i = 0; i < ls->agg->naggs; i++) {
-        dcr_expr *a = ls->agg->exprs[ls->agg->ngroups + i];
-        if (a->agg != DCR_AGG_SUM)
+    for (size_t i = 0; i < q->nq; i++) {
+        const quantity *x = &q->q[i];
+        if (x->kind != Q_SUM)
             continue;
-        /* Quantity index from the aggregate's name "qN". */
-        size_t qi = (size_t)strtoul(ls->agg->names[ls->agg->ngroups + i] + 1, NULL, 10);
-        const quantity *x = &q->q[qi];
-        size_t pos = a->args[0]->col;
+        size_t pos = x->proj_col;
         dcr_expr *cg = clamp_grid(ls->proj->exprs[pos], x->lo, x->hi, x->grid, err);
         if (!cg)
             return oom(err);
