@@ -197,7 +197,8 @@ static void run_bound(tables *x, int64_t rows, int64_t groups, dcr_result *out)
     b->bound_groups = groups;
     dcr_buf ex = {0};
     CHECK(dcr_plan_explain(b, &ex, &err) == DCR_OK);
-    CHECK(ex.len && strstr((char *)ex.data, "Bound contributions of unit uid: random <= ") != NULL);
+    CHECK(dcr_buf_append(&ex, "", 1, &err) == DCR_OK); /* NUL for strstr */
+    CHECK(strstr((char *)ex.data, "Bound contributions of unit uid: random <= ") != NULL);
     dcr_buf_free(&ex);
     tables_bind(x);
     dcr_exec_opts opts = {.batch_rows = 16};

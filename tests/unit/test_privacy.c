@@ -355,8 +355,8 @@ static void test_limit_order_tricks(void)
            "");
     REFUSED("SELECT COUNT(*) FROM (SELECT campaign FROM impressions LIMIT 2) s", "limit-on-rows",
             "SQL");
-    REFUSED("SELECT COUNT(*) FROM (SELECT campaign FROM impressions ORDER BY email) s",
-            "id-column", "SQL:1:65");
+    REFUSED("SELECT COUNT(*) FROM (SELECT campaign FROM impressions ORDER BY email) s", "id-column",
+            "SQL:1:65");
 }
 
 static void test_error_oracle(void)
@@ -391,16 +391,27 @@ static void test_unavailable_and_dp(void)
     CHECK(dcr_guarded_query(&contract, 1, "SELECT COUNT(*) FROM impressions", src, NULL, NULL, &r,
                             &rep, &err) == DCR_EINPUT);
     CHECK_STR(rep.rule, "dataset-unavailable");
-    CHECK(dcr_guarded_query(&contract, 1, "SELECT product, COUNT(*) FROM purchases GROUP BY 1",
-                            src, NULL, NULL, &r, &rep, &err) == DCR_OK);
+    CHECK(dcr_guarded_query(&contract, 1, "SELECT product, COUNT(*) FROM purchases GROUP BY 1", src,
+                            NULL, NULL, &r, &rep, &err) == DCR_OK);
     CHECK(r.nrows == 1);
     dcr_result_free(&r);
-    /* The same contract with DP on: refused until DP is built in. */
-    contract.dp.enabled = true;
+    /* The same contract with DP on: a DP answer (one noisy row); a shape DP
+     * cannot answer is refused by rule (test_dp.c has the details). */
+    dcr_contract_dp saved = contract.dp;
+    contract.dp = (dcr_contract_dp){.present = true,
+                                    .enabled = true,
+                                    .epsilon_per_query = 1,
+                                    .delta = 1e-6,
+                                    .budget_per_analyst = 1,
+                                    .max_contributions_per_unit = 1};
     CHECK(dcr_guarded_query(&contract, 1, "SELECT COUNT(*) FROM purchases", src, NULL, NULL, &r,
+                            &rep, &err) == DCR_OK);
+    CHECK(r.nrows == 1 && rep.epsilon > 0);
+    dcr_result_free(&r);
+    CHECK(dcr_guarded_query(&contract, 1, "SELECT MAX(amount) FROM purchases", src, NULL, NULL, &r,
                             &rep, &err) == DCR_EINPUT);
-    CHECK_STR(rep.rule, "dp-unavailable");
-    contract.dp.enabled = false;
+    CHECK_STR(rep.rule, "differential-privacy");
+    contract.dp = saved;
 }
 
 static double charged = -1;
