@@ -110,7 +110,11 @@ static dcr_status bind_sources(qjob *j, dcr_error *err)
         if (!k.present)
             continue;
         dcr_dataset_info info = {0};
-        dcr_status st = dcr_state_dataset_get(s->state, s->contract.datasets[i].name, &info, err);
+        /* Size check only: hashing the whole file per query would cost more
+         * than the query; the file was hashed at open, and every chunk is
+         * authenticated under the granted key as the scan reads it. */
+        dcr_status st =
+            dcr_state_dataset_lookup(s->state, s->contract.datasets[i].name, &info, err);
         if (st == DCR_ECRYPTO || st == DCR_EINTERNAL) {
             dcr_wipe(&k, sizeof k);
             return st;
@@ -255,15 +259,6 @@ static void run_job(srv_request *r, srv_response *res, qjob *j)
     job_free(j);
 }
 
-/* The contract budgets epsilon; delta is spent at most dp->delta per query,
- * so the analyst's delta limit is that times the queries epsilon allows. */
-static double delta_limit(const dcr_contract_dp *dp)
-{
-    if (!dp->enabled || dp->epsilon_per_query <= 0)
-        return 0;
-    return dp->delta * (dp->budget_per_analyst / dp->epsilon_per_query);
-}
-
 void srv_route_query(srv_request *r, srv_response *res)
 {
     srv *s = r->s;
@@ -296,15 +291,12 @@ void srv_route_query(srv_request *r, srv_response *res)
     j->opts.mem_limit = s->cfg->query_mem;
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
-    const dcr_contract_dp *dp = &s->contract.dp;
     j->entry = (dcr_audit_entry){.type = "query",
                                  .party = s->contract.parties[r->party].name,
                                  .sql = j->sql,
                                  .decision = "accepted"};
-    j->charge = (dcr_state_charge_ctx){.state = s->state,
-                                       .eps_limit = dp->enabled ? dp->budget_per_analyst : 0,
-                                       .delta_limit = delta_limit(dp),
-                                       .entry = &j->entry};
+    j->charge = (dcr_state_charge_ctx){.state = s->state, .entry = &j->entry};
+    dcr_budget_limits(&s->contract, &j->charge.eps_limit, &j->charge.delta_limit);
     dcr_error err = {0};
     if (bind_sources(j, &err) != DCR_OK) {
         audit_refusal(s, j->entry.party, j->sql, "storage", err.msg);

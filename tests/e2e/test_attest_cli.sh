@@ -84,15 +84,30 @@ expect_exit 2 'RFC 3339' "bad --at" "$DCR" attest verify --evidence "$T/sim.ev" 
 if ! command -v swtpm >/dev/null || ! command -v tpm2_createprimary >/dev/null; then
   bad "swtpm and tpm2-tools are needed (scripts/deps.sh installs them)"; finish; exit 1
 fi
-P=$((20000 + RANDOM % 20000))
+# Under load (parallel builds, other suites' servers) a random port may be
+# taken and swtpm may be slow to listen: take a port pair nobody listens on,
+# give swtpm 20 s to answer, and try another pair if it died.
 mkdir -p "$T/tpm"
-swtpm socket --tpm2 --server type=tcp,port=$P,bindaddr=127.0.0.1 \
-  --ctrl type=tcp,port=$((P + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
-  --tpmstate dir="$T/tpm" >"$T/swtpm.log" 2>&1 &
-SWTPM=$!
+SWTPM=
 trap 'kill $SWTPM 2>/dev/null; rm -rf "$T"' EXIT
-export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$P"
-for _ in $(seq 50); do tpm2_getrandom 4 >/dev/null 2>&1 && break; sleep 0.1; done
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in 1 2 3 4 5; do
+  P=$((20000 + RANDOM % 20000))
+  port_free $P && port_free $((P + 1)) || continue
+  swtpm socket --tpm2 --server type=tcp,port=$P,bindaddr=127.0.0.1 \
+    --ctrl type=tcp,port=$((P + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
+    --tpmstate dir="$T/tpm" >"$T/swtpm.log" 2>&1 &
+  SWTPM=$!
+  export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$P"
+  for _ in $(seq 200); do
+    tpm2_getrandom 4 >/dev/null 2>&1 && break 2
+    kill -0 $SWTPM 2>/dev/null || break
+    sleep 0.1
+  done
+  kill $SWTPM 2>/dev/null; wait $SWTPM 2>/dev/null; SWTPM=
+done
+[ -n "$SWTPM" ] && ok "swtpm answers on port $P" ||
+  { bad "swtpm did not start ($(tail -2 "$T/swtpm.log"))"; finish; exit 1; }
 q() { "$@" >>"$T/tpm2.log" 2>&1; }
 q tpm2_createprimary -C o -g sha256 -G rsa2048:rsassa-sha256:null \
   -a "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign|noda" -c "$T/ak.ctx" &&
