@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/remote.h"
+#include "cli/result.h"
 
 static const char usage[] =
     "Usage: dcr query --server URL --contract FILE --key NAME.key [--format table|csv|json] SQL\n"
@@ -20,131 +21,6 @@ static const char usage[] =
     "\n"
     "Exit codes: 0 result, 2 usage, 3 refused or failed (the message names the\n"
     "rule and the SQL position), 4 verification, 5 internal.\n";
-
-/* The text of a result cell; NULL prints as the empty string. */
-static char *cell(json_t *v)
-{
-    char buf[64];
-    if (json_is_null(v))
-        return strdup("");
-    if (json_is_string(v))
-        return strdup(json_string_value(v));
-    if (json_is_integer(v))
-        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
-    else
-        snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "true" : "false");
-    return strdup(buf);
-}
-
-static size_t utf8_width(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
-}
-
-static void print_table(json_t *cols, json_t *rows)
-{
-    size_t nc = json_array_size(cols), nr = json_array_size(rows);
-    size_t *w = calloc(nc ? nc : 1, sizeof *w);
-    if (!w)
-        return;
-    for (size_t c = 0; c < nc; c++)
-        w[c] = utf8_width(json_string_value(json_object_get(json_array_get(cols, c), "name")));
-    for (size_t r = 0; r < nr; r++)
-        for (size_t c = 0; c < nc; c++) {
-            char *t = cell(json_array_get(json_array_get(rows, r), c));
-            if (t && utf8_width(t) > w[c])
-                w[c] = utf8_width(t);
-            free(t);
-        }
-    for (size_t c = 0; c < nc; c++) {
-        const char *n = json_string_value(json_object_get(json_array_get(cols, c), "name"));
-        printf("%s %s%*s", c ? " |" : "", n, (int)(w[c] - utf8_width(n)), "");
-    }
-    printf("\n");
-    for (size_t c = 0; c < nc; c++) {
-        printf("%s", c ? "-+-" : "-");
-        for (size_t i = 0; i < w[c]; i++)
-            putchar('-');
-    }
-    printf("-\n");
-    for (size_t r = 0; r < nr; r++) {
-        for (size_t c = 0; c < nc; c++) {
-            json_t *v = json_array_get(json_array_get(rows, r), c);
-            char *t = cell(v);
-            int pad = (int)(w[c] - utf8_width(t ? t : ""));
-            if (json_is_number(v))
-                printf("%s %*s%s", c ? " |" : "", pad, "", t);
-            else
-                printf("%s %s%*s", c ? " |" : "", t ? t : "", pad, "");
-            free(t);
-        }
-        printf("\n");
-    }
-    printf("(%zu row%s)\n", nr, nr == 1 ? "" : "s");
-    free(w);
-}
-
-static void print_csv_field(const char *s, json_t *v)
-{
-    if (json_is_null(v))
-        return;
-    if (!strpbrk(s, ",\"\r\n") && *s) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
-static void print_csv(json_t *cols, json_t *rows)
-{
-    size_t nc = json_array_size(cols);
-    for (size_t c = 0; c < nc; c++) {
-        json_t *n = json_object_get(json_array_get(cols, c), "name");
-        printf("%s", c ? "," : "");
-        print_csv_field(json_string_value(n), n);
-    }
-    printf("\n");
-    for (size_t r = 0; r < json_array_size(rows); r++) {
-        for (size_t c = 0; c < nc; c++) {
-            json_t *v = json_array_get(json_array_get(rows, r), c);
-            char *t = cell(v);
-            printf("%s", c ? "," : "");
-            print_csv_field(t ? t : "", v);
-            free(t);
-        }
-        printf("\n");
-    }
-}
-
-static void print_privacy(json_t *p)
-{
-    long long sup = json_integer_value(json_object_get(p, "rows_suppressed"));
-    double eps = json_real_value(json_object_get(p, "epsilon"));
-    fprintf(stderr,
-            "privacy: k = %lld; %lld row%s released, %lld group%s suppressed (fewer than k "
-            "people)",
-            (long long)json_integer_value(json_object_get(p, "k")),
-            (long long)json_integer_value(json_object_get(p, "rows_released")),
-            json_integer_value(json_object_get(p, "rows_released")) == 1 ? "" : "s", sup,
-            sup == 1 ? "" : "s");
-    if (eps > 0)
-        fprintf(stderr, "; epsilon %.4g spent", eps);
-    const char *t = json_string_value(json_object_get(p, "template"));
-    if (t && *t)
-        fprintf(stderr, "; template %s", t);
-    fprintf(stderr, "\n");
-}
 
 static int query(cli_remote *r, const char *sql, const char *format)
 {
@@ -167,14 +43,12 @@ static int query(cli_remote *r, const char *sql, const char *format)
     if (strcmp(format, "json") == 0) {
         fwrite(resp.body.data, 1, resp.body.len, stdout);
         printf("\n");
-    } else if (strcmp(format, "csv") == 0) {
-        print_csv(json_object_get(o, "columns"), json_object_get(o, "rows"));
     } else {
-        print_table(json_object_get(o, "columns"), json_object_get(o, "rows"));
+        cli_result_print(stdout, o, strcmp(format, "csv") == 0);
     }
     fflush(stdout);
     if (strcmp(format, "json") != 0)
-        print_privacy(json_object_get(o, "privacy"));
+        cli_result_print_privacy(stderr, o);
     json_decref(o);
     dcr_client_response_free(&resp);
     return 0;

@@ -132,11 +132,11 @@ static int upload(cli_remote *r, const char *dataset, const char *csv, long thre
     dcr_client_response_free(&resp);
     if (st != DCR_OK)
         return cli_report("upload", &err);
+    const char *hash = json_string_value(json_object_get(o, "sha256"));
     printf("uploaded %s: %lld rows, %lld chunks, %lld bytes, sha256 %s\n", dataset,
            (long long)json_integer_value(json_object_get(o, "rows")),
            (long long)json_integer_value(json_object_get(o, "chunks")),
-           (long long)json_integer_value(json_object_get(o, "bytes")),
-           json_string_value(json_object_get(o, "sha256")));
+           (long long)json_integer_value(json_object_get(o, "bytes")), hash ? hash : "(none)");
     json_decref(o);
     return 0;
 }

@@ -142,11 +142,12 @@ static dcr_status decode_evidence(json_t *o, dcr_evidence *ev, dcr_error *err)
     return st;
 }
 
-/* Checks the attestation document against the contract; fills cl->inst. */
-static dcr_status check_attestation(dcr_client *cl, const dcr_buf *body, time_t at, dcr_error *err)
+dcr_status dcr_client_check_attestation(const dcr_contract *c, const void *body, size_t len,
+                                        time_t at, dcr_client_instance *inst, dcr_error *err)
 {
     json_error_t jerr;
-    json_t *o = json_loadb((const char *)body->data, body->len, 0, &jerr);
+    memset(inst, 0, sizeof *inst);
+    json_t *o = json_loadb(body, len, 0, &jerr);
     if (!o || !json_is_object(o)) {
         json_decref(o);
         return dcr_fail(err, DCR_EINPUT, "attestation: the server's answer is not a JSON object");
@@ -154,24 +155,24 @@ static dcr_status check_attestation(dcr_client *cl, const dcr_buf *body, time_t 
     uint8_t hash[32];
     dcr_evidence ev = {0};
     dcr_status st = hex_member(o, "contract_sha256", hash, 32, err);
-    if (st == DCR_OK && !dcr_ct_equal(hash, cl->contract->hash, 32))
+    if (st == DCR_OK && !dcr_ct_equal(hash, c->hash, 32))
         st = dcr_fail(err, DCR_ECRYPTO,
                       "attestation: the server runs another contract than yours (hash differs)");
     if (st == DCR_OK)
-        st = hex_member(o, "tls_spki_sha256", cl->inst.keys.tls_spki_sha256, 32, err);
+        st = hex_member(o, "tls_spki_sha256", inst->keys.tls_spki_sha256, 32, err);
     if (st == DCR_OK)
-        st = hex_member(o, "hpke_public_key", cl->inst.keys.hpke_pub, 32, err);
+        st = hex_member(o, "hpke_public_key", inst->keys.hpke_pub, 32, err);
     if (st == DCR_OK)
-        st = hex_member(o, "audit_public_key", cl->inst.keys.audit_pub, 32, err);
+        st = hex_member(o, "audit_public_key", inst->keys.audit_pub, 32, err);
     if (st == DCR_OK)
         st = decode_evidence(o, &ev, err);
-    if (st == DCR_OK && (st = dcr_instance_check_evidence(cl->contract, &ev, &cl->inst.keys, at,
-                                                          &cl->inst.claims, err)))
+    if (st == DCR_OK &&
+        (st = dcr_instance_check_evidence(c, &ev, &inst->keys, at, &inst->claims, err)))
         dcr_error_prefix(err, "attestation refused");
     if (st == DCR_OK) {
-        snprintf(cl->inst.evidence_type, sizeof cl->inst.evidence_type, "%s",
+        snprintf(inst->evidence_type, sizeof inst->evidence_type, "%s",
                  dcr_attest_type_name(ev.type));
-        cl->inst.started_at = json_integer_value(json_object_get(o, "started_at"));
+        inst->started_at = json_integer_value(json_object_get(o, "started_at"));
     }
     dcr_evidence_free(&ev);
     json_decref(o);
@@ -196,7 +197,7 @@ static dcr_status fetch_attestation(dcr_client *cl, time_t at, dcr_error *err)
     if (st == DCR_OK && status != 200)
         st = dcr_fail(err, DCR_EINPUT, "GET /v1/attestation: HTTP %ld", status);
     if (st == DCR_OK)
-        st = check_attestation(cl, &body, at, err);
+        st = dcr_client_check_attestation(cl->contract, body.data, body.len, at, &cl->inst, err);
     dcr_buf_free(&body);
     return st;
 }
@@ -289,9 +290,8 @@ static dcr_status sign_headers(dcr_client *cl, const char *method, const char *p
     return *hdrs ? DCR_OK : dcr_fail(err, DCR_EINTERNAL, "out of memory");
 }
 
-/* Turns an error response into err: {"error": {"code", "message"}}. */
-static dcr_status check_status(const char *method, const char *path, dcr_client_response *r,
-                               dcr_error *err)
+dcr_status dcr_client_check_status(const char *method, const char *path,
+                                   const dcr_client_response *r, dcr_error *err)
 {
     if (r->status < 400)
         return DCR_OK;
@@ -300,11 +300,13 @@ static dcr_status check_status(const char *method, const char *path, dcr_client_
     json_t *e = json_object_get(o, "error");
     const char *code = json_string_value(json_object_get(e, "code"));
     const char *msg = json_string_value(json_object_get(e, "message"));
-    char q[DCR_ERROR_MSG_MAX - 100];
+    /* Both come from the server: quoted, so they cannot carry terminal
+     * escapes or invalid UTF-8 to the user's screen. */
+    char q[DCR_ERROR_MSG_MAX - 150], qc[48];
     dcr_error_quote(q, sizeof q, msg ? msg : "(no message)", msg ? strlen(msg) : 12);
-    dcr_status st =
-        dcr_fail(err, r->status == 401 || r->status == 403 ? DCR_ECRYPTO : DCR_EINPUT,
-                 "%s %s: HTTP %ld %s: %s", method, path, r->status, code ? code : "error", q);
+    dcr_error_quote(qc, sizeof qc, code ? code : "error", code ? strlen(code) : 5);
+    dcr_status st = dcr_fail(err, r->status == 401 || r->status == 403 ? DCR_ECRYPTO : DCR_EINPUT,
+                             "%s %s: HTTP %ld %s: %s", method, path, r->status, qc, q);
     json_decref(o);
     return st;
 }
@@ -354,7 +356,7 @@ dcr_status dcr_client_call(dcr_client *cl, const char *method, const char *path,
         st = perform(c, what, &s, &r->status, err);
     }
     if (st == DCR_OK)
-        st = check_status(method, path, r, err);
+        st = dcr_client_check_status(method, path, r, err);
     curl_slist_free_all(hdrs);
     dcr_client_response_free(&local);
     return st;
@@ -402,7 +404,7 @@ dcr_status dcr_client_put_file(dcr_client *cl, const char *path, int fd, uint64_
         st = perform(c, what, &s, &resp->status, err);
     }
     if (st == DCR_OK)
-        st = check_status("PUT", path, resp, err);
+        st = dcr_client_check_status("PUT", path, resp, err);
     curl_slist_free_all(hdrs);
     return st;
 }

@@ -66,6 +66,18 @@ dcr_status dcr_client_put_file(dcr_client *cl, const char *path, int fd, uint64_
                                const uint8_t sha256[32], dcr_client_progress progress,
                                void *progress_ctx, dcr_client_response *resp, dcr_error *err);
 
+/* The pure parts under the calls above, for any bytes a server may send
+ * (fuzzed by fuzz/fuzz_api_json.c):
+ * dcr_client_check_attestation checks a GET /v1/attestation body against
+ * c (contract hash, keys, evidence accepted by c and binding them) and on
+ * success fills *inst (claims: the caller json_decref's);
+ * dcr_client_check_status turns a response with status >= 400 into err
+ * (the server's {"error": {"code", "message"}}, quoted), DCR_OK below. */
+dcr_status dcr_client_check_attestation(const dcr_contract *c, const void *body, size_t len,
+                                        time_t at, dcr_client_instance *inst, dcr_error *err);
+dcr_status dcr_client_check_status(const char *method, const char *path,
+                                   const dcr_client_response *r, dcr_error *err);
+
 /* Parses a JSON response body; *out is the caller's. */
 dcr_status dcr_client_json(const dcr_client_response *r, json_t **out, dcr_error *err);
 

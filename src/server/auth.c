@@ -64,62 +64,77 @@ static const char *role_names(unsigned roles, char *buf, size_t size)
     return buf;
 }
 
-bool srv_authenticate(srv_request *r, srv_response *res)
+bool srv_auth_check(const dcr_contract *c, const uint8_t tls_key_sha256[32], const srv_route *route,
+                    const char *method, const char *path, const srv_auth_headers *h, int64_t now,
+                    dcr_request_fields *f, int *party, srv_response *res)
 {
-    srv *s = r->s;
-    const char *party = header(r, DCR_HDR_PARTY);
-    const char *tv = header(r, DCR_HDR_TIME);
-    const char *nv = header(r, DCR_HDR_NONCE);
-    const char *hv = header(r, DCR_HDR_CONTENT_SHA256);
-    const char *sv = header(r, DCR_HDR_SIGNATURE);
-    dcr_request_fields f = {.method = r->method, .path = r->path, .party = party};
+    const char *party_name = h->party;
     uint8_t sig[64];
-    if (!party || !tv || !nv || !hv || !sv) {
+    *f = (dcr_request_fields){.method = method, .path = path, .party = party_name};
+    if (!h->party || !h->time || !h->nonce || !h->content_sha256 || !h->signature) {
         srv_error(res, 401, "unauthenticated",
                   "%s %s needs a signed request: headers " DCR_HDR_PARTY ", " DCR_HDR_TIME
                   ", " DCR_HDR_NONCE ", " DCR_HDR_CONTENT_SHA256 ", " DCR_HDR_SIGNATURE
                   " (docs/api.md)",
-                  r->method, r->route->pattern);
+                  method, route->pattern);
         return false;
     }
-    if (!parse_time(tv, &f.time) || !hex_field(nv, f.nonce, sizeof f.nonce) ||
-        !hex_field(hv, f.content_sha256, 32) || !hex_field(sv, sig, 64)) {
+    if (!parse_time(h->time, &f->time) || !hex_field(h->nonce, f->nonce, sizeof f->nonce) ||
+        !hex_field(h->content_sha256, f->content_sha256, 32) || !hex_field(h->signature, sig, 64)) {
         srv_error(res, 401, "bad_auth_header",
                   "malformed authentication header: " DCR_HDR_TIME
                   " is decimal Unix seconds, " DCR_HDR_NONCE
                   " 32 hex digits, " DCR_HDR_CONTENT_SHA256 " 64, " DCR_HDR_SIGNATURE " 128");
         return false;
     }
-    int p = strlen(party) <= DCR_NAME_MAX ? dcr_contract_find_party(&s->contract, party) : -1;
+    int p = strlen(party_name) <= DCR_NAME_MAX ? dcr_contract_find_party(c, party_name) : -1;
     if (p < 0) {
         char q[80];
-        dcr_error_quote(q, sizeof q, party, strlen(party));
+        dcr_error_quote(q, sizeof q, party_name, strlen(party_name));
         srv_error(res, 401, "unknown_party", "'%s' is not a party of this contract", q);
         return false;
     }
-    const dcr_contract_party *cp = &s->contract.parties[p];
-    if (!(cp->roles & r->route->roles)) {
+    const dcr_contract_party *cp = &c->parties[p];
+    if (!(cp->roles & route->roles)) {
         char need[64];
         srv_error(res, 403, "forbidden", "%s %s is for a party with role %s; %s has not that role",
-                  r->method, r->route->pattern, role_names(r->route->roles, need, sizeof need),
-                  cp->name);
+                  method, route->pattern, role_names(route->roles, need, sizeof need), cp->name);
         return false;
     }
-    int64_t now = (int64_t)time(NULL);
-    if (f.time < now - DCR_REQUEST_MAX_SKEW || f.time > now + DCR_REQUEST_MAX_SKEW) {
+    if (f->time < now - DCR_REQUEST_MAX_SKEW || f->time > now + DCR_REQUEST_MAX_SKEW) {
         srv_error(res, 401, "stale_request",
                   "request time %lld is %lld s from the server's clock (at most %d allowed)",
-                  (long long)f.time, (long long)(f.time - now), DCR_REQUEST_MAX_SKEW);
+                  (long long)f->time, (long long)(f->time - now), DCR_REQUEST_MAX_SKEW);
         return false;
     }
-    memcpy(f.tls_key_sha256, s->inst.pub.tls_spki_sha256, 32);
+    memcpy(f->tls_key_sha256, tls_key_sha256, 32);
     dcr_error err = {0};
-    if (dcr_request_verify(&f, cp->key.sign_pub, sig, &err) != DCR_OK) {
+    if (dcr_request_verify(f, cp->key.sign_pub, sig, &err) != DCR_OK) {
         srv_error(res, 401, "bad_signature",
                   "%s (signed for another instance, path, body or time, or with another key?)",
                   err.msg);
         return false;
     }
+    *party = p;
+    return true;
+}
+
+bool srv_authenticate(srv_request *r, srv_response *res)
+{
+    srv *s = r->s;
+    srv_auth_headers h = {.party = header(r, DCR_HDR_PARTY),
+                          .time = header(r, DCR_HDR_TIME),
+                          .nonce = header(r, DCR_HDR_NONCE),
+                          .content_sha256 = header(r, DCR_HDR_CONTENT_SHA256),
+                          .signature = header(r, DCR_HDR_SIGNATURE)};
+    dcr_request_fields f;
+    int p;
+    int64_t now = (int64_t)time(NULL);
+    if (!srv_auth_check(&s->contract, s->inst.pub.tls_spki_sha256, r->route, r->method, r->path, &h,
+                        now, &f, &p, res))
+        return false;
+    const dcr_contract_party *cp = &s->contract.parties[p];
+    dcr_error err = {0};
     if (dcr_state_nonce_use(s->state, cp->name, f.nonce, sizeof f.nonce, f.time, now, &err) !=
         DCR_OK) {
         srv_error(res, err.code == DCR_EINPUT ? 401 : 500,

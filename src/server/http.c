@@ -84,15 +84,15 @@ static bool match(const char *pattern, const char *path, char *param, size_t par
     return *pattern == '\0' && *path == '\0';
 }
 
-/* The route for method+path; *method_ok tells a 405 from a 404. */
-static const srv_route *route_for(srv_request *r, bool *path_known)
+const srv_route *srv_route_find(const char *method, const char *path, char param[DCR_NAME_MAX + 1],
+                                bool *path_known)
 {
     *path_known = false;
     for (size_t i = 0; i < srv_nroutes; i++) {
-        if (!match(srv_routes[i].pattern, r->path, r->param, sizeof r->param))
+        if (!match(srv_routes[i].pattern, path, param, DCR_NAME_MAX + 1))
             continue;
         *path_known = true;
-        if (strcmp(srv_routes[i].method, r->method) == 0)
+        if (strcmp(srv_routes[i].method, method) == 0)
             return &srv_routes[i];
     }
     return NULL;
@@ -109,7 +109,7 @@ static void begin(srv_request *r, const char *url, const char *method)
     }
     strcpy(r->path, url);
     bool known;
-    r->route = route_for(r, &known);
+    r->route = srv_route_find(r->method, r->path, r->param, &known);
     if (!r->route) {
         if (known)
             srv_error(&r->res, 405, "method_not_allowed", "%s is not allowed on %s", r->method,

@@ -136,8 +136,22 @@ void srv_http_stop(srv *s);
 
 /* ---- authentication and limits (auth.c, limits.c) ---- */
 
-/* Checks the signed-request headers of r against the contract and its
- * route's roles; fills r->party and r->content_sha256. On failure res is
+/* The five X-Dcr-* header values of a request (NULL when absent). */
+typedef struct {
+    const char *party, *time, *nonce, *content_sha256, *signature;
+} srv_auth_headers;
+
+/* The checks of a signed request that need no state (pure: fuzzed by
+ * fuzz/fuzz_request.c): headers present and well formed, party in c with
+ * one of route's roles, time within DCR_REQUEST_MAX_SKEW of now, signature
+ * over the message binding tls_key_sha256 valid under the party's key. On
+ * success *party is its index and f the signed fields (f->method, path and
+ * party point at the arguments); on failure res is the error to send. */
+bool srv_auth_check(const dcr_contract *c, const uint8_t tls_key_sha256[32], const srv_route *route,
+                    const char *method, const char *path, const srv_auth_headers *h, int64_t now,
+                    dcr_request_fields *f, int *party, srv_response *res);
+/* srv_auth_check on r's headers, then the nonce is spent in the state's
+ * replay table; fills r->party and r->content_sha256. On failure res is
  * the error to send. */
 bool srv_authenticate(srv_request *r, srv_response *res);
 /* Token bucket per party; false (and res set) when over the rate. */
@@ -149,6 +163,18 @@ void srv_query_slot_give(srv *s);
 /* ---- routes ---- */
 extern const srv_route srv_routes[];
 extern const size_t srv_nroutes;
+
+/* The route for method and path (a path dcr_request_path_ok accepts), its
+ * {} taken into param; NULL when none, and then *path_known tells a 405
+ * (another method would match) from a 404. */
+const srv_route *srv_route_find(const char *method, const char *path, char param[DCR_NAME_MAX + 1],
+                                bool *path_known);
+/* The JSON bodies of POST /v1/query and POST /v1/datasets/NAME/grant
+ * (len bytes, any bytes: fuzzed by fuzz/fuzz_api_json.c). On success *sql
+ * (caller frees) holds the SQL, or grant the 80 bytes enc || wrapped; on
+ * failure res is the 400 to send. */
+bool srv_query_body_parse(const uint8_t *body, size_t len, char **sql, srv_response *res);
+bool srv_grant_body_parse(const uint8_t *body, size_t len, uint8_t grant[80], srv_response *res);
 
 void srv_route_attestation(srv_request *r, srv_response *res);
 void srv_route_health(srv_request *r, srv_response *res);

@@ -352,25 +352,31 @@ static dcr_status open_grant(srv *s, const char *path, const uint8_t enc[32],
     return st;
 }
 
+bool srv_grant_body_parse(const uint8_t *body, size_t len, uint8_t grant[80], srv_response *res)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb((const char *)body, len, 0, &jerr);
+    const char *enc_hex = NULL, *wr_hex = NULL;
+    bool ok = o && json_unpack(o, "{s:s,s:s!}", "enc", &enc_hex, "wrapped", &wr_hex) == 0 &&
+              strlen(enc_hex) == 64 && strlen(wr_hex) == 96 &&
+              dcr_hex_decode(grant, 32, enc_hex, 64) && dcr_hex_decode(grant + 32, 48, wr_hex, 96);
+    json_decref(o);
+    if (!ok)
+        srv_error(res, 400, "bad_request",
+                  "the body must be {\"enc\": 64 hex digits, \"wrapped\": 96 hex digits}");
+    return ok;
+}
+
 void srv_route_grant(srv_request *r, srv_response *res)
 {
     int ds = owner_dataset(r, res);
     if (ds < 0)
         return;
     srv *s = r->s;
-    json_error_t jerr;
-    json_t *body = json_loads((const char *)r->body.data, 0, &jerr);
-    const char *enc_hex = NULL, *wr_hex = NULL;
     uint8_t grant[80], key[32];
-    if (!body || json_unpack(body, "{s:s,s:s!}", "enc", &enc_hex, "wrapped", &wr_hex) != 0 ||
-        strlen(enc_hex) != 64 || strlen(wr_hex) != 96 || !dcr_hex_decode(grant, 32, enc_hex, 64) ||
-        !dcr_hex_decode(grant + 32, 48, wr_hex, 96)) {
-        json_decref(body);
-        srv_error(res, 400, "bad_request",
-                  "the body must be {\"enc\": 64 hex digits, \"wrapped\": 96 hex digits}");
+    /* finish() NUL-terminated the body: that byte is not part of it */
+    if (!srv_grant_body_parse(r->body.data, r->body.len - 1, grant, res))
         return;
-    }
-    json_decref(body);
     dcr_error err = {0};
     dcr_dataset_info info = {0};
     dcr_status st = dcr_state_dataset_get(s->state, r->param, &info, &err);

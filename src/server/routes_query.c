@@ -198,16 +198,24 @@ static void audit_refusal(srv *s, const char *party, const char *sql, const char
         fprintf(s->log, "dcr serve: audit append failed: %s\n", err.msg);
 }
 
-static const char *parse_sql(srv_request *r, srv_response *res, json_t **body)
+bool srv_query_body_parse(const uint8_t *body, size_t len, char **sql, srv_response *res)
 {
     json_error_t jerr;
-    const char *sql = NULL;
-    *body = json_loads((const char *)r->body.data, 0, &jerr);
-    if (!*body || json_unpack(*body, "{s:s!}", "sql", &sql) != 0) {
+    const char *text = NULL;
+    json_t *o = json_loadb((const char *)body, len, 0, &jerr);
+    *sql = NULL;
+    if (!o || json_unpack(o, "{s:s!}", "sql", &text) != 0) {
+        json_decref(o);
         srv_error(res, 400, "bad_request", "the body must be {\"sql\": \"SELECT ...\"}");
-        return NULL;
+        return false;
     }
-    return sql;
+    *sql = strdup(text);
+    json_decref(o);
+    if (!*sql) {
+        srv_error(res, 500, "internal", "out of memory");
+        return false;
+    }
+    return true;
 }
 
 /* Waits for the worker at most the time limit; true when it finished. */
@@ -262,24 +270,19 @@ static void run_job(srv_request *r, srv_response *res, qjob *j)
 void srv_route_query(srv_request *r, srv_response *res)
 {
     srv *s = r->s;
-    json_t *body;
-    const char *sql = parse_sql(r, res, &body);
-    if (!sql) {
-        json_decref(body);
+    char *copy;
+    /* finish() NUL-terminated the body: that byte is not part of it */
+    if (!srv_query_body_parse(r->body.data, r->body.len - 1, &copy, res))
         return;
-    }
     if (!srv_query_slot_take(s, res)) {
-        audit_refusal(s, s->contract.parties[r->party].name, sql, "concurrency-limit",
+        audit_refusal(s, s->contract.parties[r->party].name, copy, "concurrency-limit",
                       "too many queries running");
-        json_decref(body);
+        free(copy);
         return;
     }
     atomic_fetch_add(&s->queries_total, 1);
     qjob *j = calloc(1, sizeof *j);
-    char *copy = strdup(sql);
-    json_decref(body);
-    if (!j || !copy) {
-        free(j);
+    if (!j) {
         free(copy);
         srv_query_slot_give(s);
         srv_error(res, 500, "internal", "out of memory");

@@ -1,0 +1,178 @@
+/*
+ * result.c: printing a query answer (result.h). Every member is looked up
+ * defensively: the server is trusted for the contract's rules only after
+ * attestation, but a bug or a hostile answer must never crash the client.
+ */
+#include "cli/result.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Table cells and names go to a terminal: control characters (which could
+ * move the cursor, recolour or rewrite what is shown) become '?'. The data
+ * comes from other parties' datasets, so this is not only about a hostile
+ * server. */
+static void tame(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
+/* The name of column c, "" when it has none. */
+static const char *col_name(const json_t *cols, size_t c)
+{
+    const char *n = json_string_value(json_object_get(json_array_get(cols, c), "name"));
+    return n ? n : "";
+}
+
+/* col_name, tamed for the table (caller frees). */
+static char *table_name(const json_t *cols, size_t c)
+{
+    char *n = strdup(col_name(cols, c));
+    if (n)
+        tame(n);
+    return n;
+}
+
+/* The text of a result cell (caller frees); NULL prints as the empty
+ * string, and so does anything that is not a scalar. */
+static char *cell(const json_t *v)
+{
+    char buf[64] = "";
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_integer(v))
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "true" : "false");
+    return strdup(buf);
+}
+
+static size_t utf8_width(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static void print_table(FILE *out, const json_t *cols, const json_t *rows)
+{
+    size_t nc = json_array_size(cols), nr = json_array_size(rows);
+    size_t *w = calloc(nc ? nc : 1, sizeof *w);
+    if (!w)
+        return;
+    for (size_t c = 0; c < nc; c++)
+        w[c] = utf8_width(col_name(cols, c));
+    for (size_t r = 0; r < nr; r++)
+        for (size_t c = 0; c < nc; c++) {
+            char *t = cell(json_array_get(json_array_get(rows, r), c));
+            if (t && utf8_width(t) > w[c])
+                w[c] = utf8_width(t);
+            free(t);
+        }
+    for (size_t c = 0; c < nc; c++) {
+        char *n = table_name(cols, c);
+        fprintf(out, "%s %s%*s", c ? " |" : "", n ? n : "", (int)(w[c] - utf8_width(n ? n : "")),
+                "");
+        free(n);
+    }
+    fprintf(out, "\n");
+    for (size_t c = 0; c < nc; c++) {
+        fprintf(out, "%s", c ? "-+-" : "-");
+        for (size_t i = 0; i < w[c]; i++)
+            fputc('-', out);
+    }
+    fprintf(out, "-\n");
+    for (size_t r = 0; r < nr; r++) {
+        for (size_t c = 0; c < nc; c++) {
+            json_t *v = json_array_get(json_array_get(rows, r), c);
+            char *t = cell(v);
+            if (t)
+                tame(t);
+            int pad = (int)(w[c] - utf8_width(t ? t : ""));
+            if (json_is_number(v))
+                fprintf(out, "%s %*s%s", c ? " |" : "", pad, "", t ? t : "");
+            else
+                fprintf(out, "%s %s%*s", c ? " |" : "", t ? t : "", pad, "");
+            free(t);
+        }
+        fprintf(out, "\n");
+    }
+    fprintf(out, "(%zu row%s)\n", nr, nr == 1 ? "" : "s");
+    free(w);
+}
+
+/* A CSV field: empty for SQL NULL, quoted when it needs to be (an empty
+ * string is "" so it differs from NULL). */
+static void print_csv_field(FILE *out, const char *s, bool is_null)
+{
+    if (is_null)
+        return;
+    if (!strpbrk(s, ",\"\r\n") && *s) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void print_csv(FILE *out, const json_t *cols, const json_t *rows)
+{
+    size_t nc = json_array_size(cols);
+    for (size_t c = 0; c < nc; c++) {
+        fprintf(out, "%s", c ? "," : "");
+        print_csv_field(out, col_name(cols, c), false);
+    }
+    fprintf(out, "\n");
+    for (size_t r = 0; r < json_array_size(rows); r++) {
+        for (size_t c = 0; c < nc; c++) {
+            json_t *v = json_array_get(json_array_get(rows, r), c);
+            char *t = cell(v);
+            fprintf(out, "%s", c ? "," : "");
+            print_csv_field(out, t ? t : "", json_is_null(v));
+            free(t);
+        }
+        fprintf(out, "\n");
+    }
+}
+
+void cli_result_print(FILE *out, const json_t *o, bool csv)
+{
+    const json_t *cols = json_object_get(o, "columns"), *rows = json_object_get(o, "rows");
+    if (csv)
+        print_csv(out, cols, rows);
+    else
+        print_table(out, cols, rows);
+}
+
+void cli_result_print_privacy(FILE *out, const json_t *o)
+{
+    const json_t *p = json_object_get(o, "privacy");
+    long long sup = json_integer_value(json_object_get(p, "rows_suppressed"));
+    long long rel = json_integer_value(json_object_get(p, "rows_released"));
+    double eps = json_number_value(json_object_get(p, "epsilon"));
+    fprintf(out,
+            "privacy: k = %lld; %lld row%s released, %lld group%s suppressed (fewer than k "
+            "people)",
+            (long long)json_integer_value(json_object_get(p, "k")), rel, rel == 1 ? "" : "s", sup,
+            sup == 1 ? "" : "s");
+    if (eps > 0)
+        fprintf(out, "; epsilon %.4g spent", eps);
+    const char *t = json_string_value(json_object_get(p, "template"));
+    if (t && *t && strlen(t) <= 64) {
+        char name[65];
+        snprintf(name, sizeof name, "%s", t);
+        tame(name);
+        fprintf(out, "; template %s", name);
+    }
+    fprintf(out, "\n");
+}
