@@ -1,0 +1,1 @@
+SELECT campaign, COUNT(*) FROM impressions GROUP BY campaign

@@ -1,0 +1,1 @@
+SELECT i.campaign, COUNT(DISTINCT p.email), SUM(p.amount) FROM impressions i JOIN purchases p ON i.email = p.email WHERE p.bought_at >= '2024-03-01' GROUP BY i.campaign

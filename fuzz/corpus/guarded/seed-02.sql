@@ -1,0 +1,1 @@
+SELECT i.campaign, SUM(p.amount) FROM impressions i JOIN purchases p ON i.email = p.email WHERE p.amount BETWEEN 10 AND 900 AND i.cost < 2.5 AND i.campaign = 'spring' AND (true OR i.shown_at < '2024-06-01 12:00:00') AND p.bought_at > '2024-01-31' GROUP BY i.campaign HAVING COUNT(*) > 10 LIMIT 20

@@ -1,0 +1,1 @@
+SELECT i.campaign, COUNT(*) FROM impressions i WHERE i.cost - -4.5 > 0 OR i.cost < -4.5 GROUP BY i.campaign

@@ -1,0 +1,1 @@
+SELECT SUM(cost) FROM impressions WHERE campaign = 'c'

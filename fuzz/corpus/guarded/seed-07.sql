@@ -1,0 +1,1 @@
+SELECT campaign FROM impressions GROUP BY campaign HAVING MIN(email) = 'u8'

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM (SELECT email AS x FROM purchases) s WHERE x = 'u1'

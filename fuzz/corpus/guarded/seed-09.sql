@@ -1,0 +1,1 @@
+SELECT MIN(n) FROM (SELECT campaign, COUNT(*) AS n FROM impressions GROUP BY campaign) t

@@ -1,0 +1,1 @@
+WITH t AS (SELECT bought_at, amount FROM purchases) SELECT date_trunc('month', bought_at), SUM(amount) FROM t GROUP BY 1 ORDER BY 2 DESC LIMIT 3

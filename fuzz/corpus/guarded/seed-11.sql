@@ -1,0 +1,1 @@
+SELECT campaign FROM impressions UNION ALL SELECT email FROM purchases

@@ -1,0 +1,1 @@
+EXPLAIN SELECT COUNT(DISTINCT email) FROM impressions

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM impressions i JOIN purchases p ON i.campaign = p.email

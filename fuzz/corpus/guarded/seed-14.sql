@@ -1,0 +1,1 @@
+SELECT CASE WHEN cost > 5 THEN 1/0 ELSE 0 END, COUNT(*) FROM impressions GROUP BY 1
