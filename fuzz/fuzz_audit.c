@@ -7,7 +7,9 @@
  *
  * Invariants beyond "no crash": a failed verification points at a record
  * inside the chain; a verified chain exports and parses back to the same
- * records, and extends its own head but not an altered one. Each input is
+ * records, lists its instances (dcr_audit_instances) each under the key id
+ * of its own audit key, and extends its own head but not an altered one.
+ * Each input is
  * verified twice: as sent, and relinked (prev and hash recomputed, as a
  * server without the keys could) so that mutated records get past the hash
  * check into the record parsing, key lookup and signature checks.
@@ -23,6 +25,7 @@
 
 #include "crypto/hash.h"
 #include "fuzz_fixture.h"
+#include "state/internal.h"
 #include "state/state.h"
 
 /* The start hash assumed for a chain that does not begin at record 0. */
@@ -139,6 +142,18 @@ static void check_verified(const dcr_audit_chain *c)
         __builtin_trap();
     dcr_audit_chain_free(&again);
     dcr_buf_free(&out);
+    /* what the client then checks against the attested instance */
+    dcr_audit_instance *in = NULL;
+    size_t nin = 0;
+    if (dcr_audit_instances(c, &in, &nin, &err) != DCR_OK)
+        __builtin_trap();
+    for (size_t i = 0; i < nin; i++) {
+        char kid[17];
+        if (in[i].index >= c->n || c->v[in[i].index].seq != in[i].seq ||
+            st_audit_key_id(in[i].audit_pub, kid, &err) != DCR_OK || strcmp(kid, in[i].key_id) != 0)
+            __builtin_trap();
+    }
+    free(in);
     if (c->n == 0)
         return;
     const dcr_audit_record *last = &c->v[c->n - 1];
