@@ -44,7 +44,7 @@ dcr_status cli_sql_state_open(cli_sql_state *ss, const char *dir, const dcr_cont
     dcr_budget_limits(c, &ss->ctx.eps_limit, &ss->ctx.delta_limit);
     hooks->charge = charge;
     hooks->ctx = ss;
-    st = cli_sql_history(ss->st, dir, &ss->history, err);
+    st = dcr_state_diff_history(ss->st, dir, &ss->history, err);
     if (st == DCR_OK)
         hooks->history = &ss->history;
     return st;

@@ -8,7 +8,7 @@
 #ifndef DCR_CLI_SQL_STATE_H
 #define DCR_CLI_SQL_STATE_H
 
-#include "cli/sql_history.h"
+#include "state/diff_history.h"
 #include "privacy/privacy.h"
 #include "state/state.h"
 
@@ -17,7 +17,7 @@ typedef struct {
     dcr_audit_entry entry;
     dcr_state_charge_ctx ctx;
     bool charged;
-    dcr_diff_history history; /* the differencing defence's (sql_history.c) */
+    dcr_diff_history history; /* the differencing defence's (state/diff_history.c) */
 } cli_sql_state;
 
 /* Opens DIR, starts the local instance and points hooks at the ledger

@@ -21,6 +21,7 @@
 #include "crypto/hash.h"
 #include "crypto/party_key.h"
 #include "server/server.h"
+#include "state/diff_history.h"
 #include "api/request.h"
 
 struct MHD_Daemon;
@@ -69,6 +70,11 @@ typedef struct srv {
     pthread_mutex_t lock; /* keys, buckets */
     srv_data_key *keys;   /* one per contract dataset */
     srv_bucket *buckets;  /* one per party */
+    /* The differencing defence checks an analyst's earlier releases and then
+     * adds to them: one analyst's queries run one at a time (other analysts'
+     * in parallel), or two halves of a differencing pair could pass at once. */
+    pthread_mutex_t *analyst_locks; /* one per party */
+    dcr_diff_history history;       /* key wiped in cleanup */
     atomic_uint queries_running;
     atomic_ulong requests, queries_total, refusals;
 } srv;

@@ -80,9 +80,11 @@ static void *worker(void *arg)
 {
     qjob *j = arg;
     srv *s = j->s;
-    dcr_privacy_hooks hooks = {.charge = charge, .ctx = j};
+    dcr_privacy_hooks hooks = {.charge = charge, .ctx = j, .history = &s->history};
+    pthread_mutex_lock(&s->analyst_locks[j->analyst]);
     j->st = dcr_guarded_query(&s->contract, j->analyst, j->sql, j->src, &hooks, &j->opts, &j->out,
                               &j->rep, &j->err);
+    pthread_mutex_unlock(&s->analyst_locks[j->analyst]);
     pthread_mutex_lock(&j->mu);
     j->done = true;
     bool orphan = j->abandoned;

@@ -84,6 +84,8 @@ static dcr_status start_state(srv *s, dcr_error *err)
     memcpy(inst.contract_hash, s->contract.hash, 32);
     st = dcr_state_instance_start(s->state, &inst, err);
     dcr_wipe(inst.audit_seed, sizeof inst.audit_seed);
+    if (st == DCR_OK)
+        st = dcr_state_diff_history(s->state, s->cfg->state_dir, &s->history, err);
     return st;
 }
 
@@ -112,8 +114,11 @@ static dcr_status serve(srv *s, dcr_error *err)
         return st;
     s->keys = calloc(s->contract.ndatasets, sizeof *s->keys);
     s->buckets = calloc(s->contract.nparties, sizeof *s->buckets);
-    if (!s->keys || !s->buckets)
+    s->analyst_locks = calloc(s->contract.nparties, sizeof *s->analyst_locks);
+    if (!s->keys || !s->buckets || !s->analyst_locks)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < s->contract.nparties; i++)
+        pthread_mutex_init(&s->analyst_locks[i], NULL);
     if ((st = build_attestation(s, err)) || (st = srv_http_start(s, err)))
         return st;
     char url[128], hex[65];
@@ -139,6 +144,10 @@ static void cleanup(srv *s)
         dcr_wipe(s->keys, s->contract.ndatasets * sizeof *s->keys);
     free(s->keys);
     free(s->buckets);
+    for (size_t i = 0; s->analyst_locks && i < s->contract.nparties; i++)
+        pthread_mutex_destroy(&s->analyst_locks[i]);
+    free(s->analyst_locks);
+    dcr_wipe(s->history.key, sizeof s->history.key);
     json_decref(s->attestation);
     srv_instance_free(&s->inst);
     dcr_contract_free(&s->contract);

@@ -63,6 +63,8 @@ awk 'BEGIN{srand(1); print "email,campaign,shown_at,cost,clicked";
 awk 'BEGIN{srand(2); print "email,product,bought_at,amount";
   for (i = 0; i < 5000; i++) printf "user%d@example.com,p%d,2024-03-02 10:00:00,%.2f\n",
     int(rand()*4000), int(rand()*3), rand()*100}' > pur.csv
+# One buyer of a product nobody else buys: the victim of the differencing check.
+echo "victim@example.com,p9,2024-03-02 10:00:00,42.00" >> pur.csv
 
 mkdir -m 700 st
 expect_exit 4 "mallory has not signed|not in force" "serve refuses a contract not signed by every party" \
@@ -115,6 +117,17 @@ expect_exit 3 "id-column|not-aggregated" "a query returning e-mails is refused, 
   "$DCR" query "${A[@]}" --key ana.key "SELECT email FROM purchases"
 expect_exit 4 "role analyst" "a provider cannot query" \
   "$DCR" query "${A[@]}" --key pub.key "SELECT COUNT(*) FROM purchases"
+# Differencing through the server: a count with the victim, then without.
+"$DCR" query "${A[@]}" --key ana.key --format csv \
+  "SELECT COUNT(DISTINCT email) AS n FROM purchases WHERE product IN ('p0', 'p9')" > d1.csv 2> d1.err
+"$DCR" query "${A[@]}" --key ana.key --format csv \
+  "SELECT COUNT(DISTINCT email) AS n FROM purchases WHERE product = 'p0'" > d2.csv 2> d2.err
+check "differencing: the count with one more person is released" \
+  bash -c '[[ $(wc -l < d1.csv) -eq 2 ]]'
+check "differencing: the count without that person is suppressed" \
+  bash -c '[[ $(wc -l < d2.csv) -eq 1 ]]'
+check "differencing: the key of the unit hashes is in the state, 0600" \
+  bash -c '[[ $(stat -c %a st/differencing.key) == 600 ]]'
 check "budget answers the analyst" "$DCR" budget "${A[@]}" --key ana.key
 check "status shows both datasets granted" bash -c \
   "'$DCR' status ${A[*]} --key pub.key | grep -c '\"granted\": true' | grep -qx 2"

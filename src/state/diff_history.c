@@ -1,13 +1,13 @@
 /*
- * sql_history.c: the released-row history of the differencing defence on
- * top of the state (see sql_history.h).
+ * diff_history.c: the released-row history of the differencing defence on
+ * top of the state (see diff_history.h).
  *
  * The key file is created with O_EXCL, so two first runs at once cannot
  * end up with two keys (one would silently make the other's sketches
  * incomparable): the loser reads the winner's key. A key file that is not
  * exactly 32 bytes fails the query rather than weakening the defence.
  */
-#include "cli/sql_history.h"
+#include "state/diff_history.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +53,8 @@ static dcr_status create_key(int fd, const char *path, uint8_t key[DCR_DIFF_KEY_
     return s;
 }
 
-dcr_status cli_sql_history(dcr_state *st, const char *dir, dcr_diff_history *h, dcr_error *err)
+dcr_status dcr_state_diff_history(dcr_state *st, const char *dir, dcr_diff_history *h,
+                                  dcr_error *err)
 {
     memset(h, 0, sizeof *h);
     h->each = each;
