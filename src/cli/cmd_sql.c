@@ -320,7 +320,7 @@ static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_e
         dcr_exec_opts opts = {.mem_limit = (size_t)(a->mem_mib ? a->mem_mib : 4096) << 20};
         dcr_result res;
         dcr_privacy_hooks hooks = {0};
-        cli_sql_state ss = {0};
+        cli_sql_state ss = {.lock_fd = -1};
         memset(&rep, 0, sizeof rep);
         st = a->state ? cli_sql_state_open(&ss, a->state, &s->contract, s->party, a->sql, &rep,
                                            &hooks, err)

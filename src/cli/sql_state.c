@@ -4,9 +4,13 @@
  * appends the signed audit record in the same transaction; refusals are
  * audited afterwards.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "cli/sql_state.h"
 #include "crypto/util.h"
@@ -20,14 +24,34 @@ static dcr_status charge(void *ctx, const char *analyst, double epsilon, double 
     return st;
 }
 
+/* The differencing defence reads the history and then adds to it, so two
+ * runs at once could each pass half of a differencing pair: runs on one
+ * state directory take turns (as the server does per analyst). */
+static dcr_status take_turn(cli_sql_state *ss, const char *dir, dcr_error *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/query.lock", dir) >= sizeof path)
+        return dcr_fail(err, DCR_EINPUT, "--state %s: the path is too long", dir);
+    ss->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (ss->lock_fd < 0)
+        return dcr_fail(err, DCR_EINPUT, "%s: %s", path, strerror(errno));
+    while (flock(ss->lock_fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return dcr_fail(err, DCR_EINPUT, "%s: cannot lock: %s", path, strerror(errno));
+    return DCR_OK;
+}
+
 dcr_status cli_sql_state_open(cli_sql_state *ss, const char *dir, const dcr_contract *c,
                               size_t analyst, const char *sql, const dcr_privacy_report *rep,
                               dcr_privacy_hooks *hooks, dcr_error *err)
 {
     memset(ss, 0, sizeof *ss);
+    ss->lock_fd = -1;
     dcr_status st = dcr_state_open(dir, NULL, &ss->st, err);
     if (st != DCR_OK)
         return dcr_error_prefix(err, "--state %s", dir);
+    if ((st = take_turn(ss, dir, err)) != DCR_OK)
+        return st;
     dcr_state_instance in = {.tee = "local"};
     memcpy(in.contract_hash, c->hash, sizeof in.contract_hash);
     if ((st = dcr_random_bytes(in.audit_seed, sizeof in.audit_seed, err)) == DCR_OK)
@@ -80,4 +104,7 @@ void cli_sql_state_close(cli_sql_state *ss)
     dcr_wipe(ss->history.key, sizeof ss->history.key);
     dcr_state_close(ss->st);
     ss->st = NULL;
+    if (ss->lock_fd >= 0)
+        close(ss->lock_fd); /* releases the flock */
+    ss->lock_fd = -1;
 }

@@ -18,6 +18,7 @@ typedef struct {
     dcr_state_charge_ctx ctx;
     bool charged;
     dcr_diff_history history; /* the differencing defence's (state/diff_history.c) */
+    int lock_fd;              /* DIR/query.lock, held (flock) until close; -1 = none */
 } cli_sql_state;
 
 /* Opens DIR, starts the local instance and points hooks at the ledger

@@ -47,6 +47,19 @@ out=$("${Q[@]}" --state "$S" "SELECT COUNT(*) AS n FROM purchases WHERE product 
 out=$("${Q[@]}" --state "$S" "SELECT COUNT(*) AS n FROM purchases WHERE product = 'b'" 2>/dev/null)
 [[ $out == "n" ]] && ok "the padding alone is suppressed (tracker)" || bad "the padding alone ($out)"
 
+# Both halves of a pair at once, on fresh states: runs on one state take
+# turns, so never are both released.
+both=0
+for r in 1 2 3 4 5; do
+  S2=$T/state-par$r; mkdir -m 700 "$S2"
+  "${Q[@]}" --state "$S2" "SELECT COUNT(*) AS n FROM purchases WHERE product = 'a'" >"$T/p1" 2>/dev/null &
+  "${Q[@]}" --state "$S2" "SELECT COUNT(*) AS n FROM purchases WHERE product = 'a' AND day <> '2024-01-08'" >"$T/p2" 2>/dev/null &
+  wait
+  [[ $(wc -l <"$T/p1") -eq 2 && $(wc -l <"$T/p2") -eq 2 ]] && both=$((both + 1))
+done
+[[ $both -eq 0 ]] && ok "a pair sent at once: never both released (5 rounds)" ||
+  bad "a pair sent at once: both released in $both of 5 rounds"
+
 printf 'short' >"$S/differencing.key"
 expect_exit 3 'not a 32-byte key file' "a damaged key file fails the query" \
   "${Q[@]}" --state "$S" "SELECT COUNT(*) AS n FROM purchases"
