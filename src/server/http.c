@@ -8,6 +8,7 @@
  * and sends the route's JSON response. One log line per request.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -98,6 +99,22 @@ const srv_route *srv_route_find(const char *method, const char *path, char param
     return NULL;
 }
 
+static uint64_t body_limit(const srv_request *r)
+{
+    const dcr_server_config *cfg = r->s->cfg;
+    return r->route->body == SRV_BODY_STREAM ? cfg->max_upload
+           : r->route->body == SRV_BODY_JSON ? cfg->max_json
+                                             : 0;
+}
+
+static void too_large(srv_request *r, uint64_t limit)
+{
+    srv_error(&r->res, 413, "body_too_large",
+              "the request body exceeds the limit of %llu bytes for %s %s",
+              (unsigned long long)limit, r->method, r->route->pattern);
+    r->failed = true;
+}
+
 /* First call: headers are in. */
 static void begin(srv_request *r, const char *url, const char *method)
 {
@@ -138,6 +155,16 @@ static void begin(srv_request *r, const char *url, const char *method)
         r->failed = true;
         return;
     }
+    /* A declared length over the limit is refused before any of the body is
+     * read (feed() still counts, for chunked bodies). */
+    uint64_t limit = body_limit(r);
+    char *end;
+    errno = 0;
+    unsigned long long declared = cl ? strtoull(cl, &end, 10) : 0;
+    if (cl && (errno || *end || declared > limit)) {
+        too_large(r, limit);
+        return;
+    }
     if (r->route->begin) {
         r->route->begin(r, &r->res);
         if (r->res.json)
@@ -147,9 +174,8 @@ static void begin(srv_request *r, const char *url, const char *method)
 
 static void feed(srv_request *r, const uint8_t *d, size_t n)
 {
-    const dcr_server_config *cfg = r->s->cfg;
     r->body_len += n;
-    uint64_t limit = r->route->body == SRV_BODY_STREAM ? cfg->max_upload : cfg->max_json;
+    uint64_t limit = body_limit(r);
     if (r->route->body == SRV_BODY_NONE) {
         srv_error(&r->res, 400, "unexpected_body", "%s %s takes no request body", r->method,
                   r->route->pattern);
@@ -157,10 +183,7 @@ static void feed(srv_request *r, const uint8_t *d, size_t n)
         return;
     }
     if (r->body_len > limit) {
-        srv_error(&r->res, 413, "body_too_large",
-                  "the request body exceeds the limit of %llu bytes for %s %s",
-                  (unsigned long long)limit, r->method, r->route->pattern);
-        r->failed = true;
+        too_large(r, limit);
         return;
     }
     dcr_error err = {0};

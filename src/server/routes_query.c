@@ -42,13 +42,16 @@ typedef struct {
     bool done, abandoned;
 } qjob;
 
+/* Gives the query slot back last: the server's stop waits for every slot
+ * (an abandoned worker may outlive its request), so nothing of srv may be
+ * touched after it. */
 static void job_free(qjob *j)
 {
-    for (size_t i = 0; i < j->s->contract.ndatasets; i++)
+    srv *s = j->s;
+    for (size_t i = 0; j->sealed && i < s->contract.ndatasets; i++) {
         dcr_wipe(j->sealed[i].key, sizeof j->sealed[i].key);
-    for (size_t i = 0; i < j->s->contract.ndatasets; i++)
         free((char *)j->sealed[i].path);
-    srv_query_slot_give(j->s);
+    }
     dcr_result_free(&j->out);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
@@ -56,6 +59,7 @@ static void job_free(qjob *j)
     free(j->sealed);
     free(j->sql);
     free(j);
+    srv_query_slot_give(s);
 }
 
 /* The charge hook: refuses once the handler gave up waiting; otherwise

@@ -135,9 +135,24 @@ static dcr_status serve(srv *s, dcr_error *err)
     return write_ready(s, url, err);
 }
 
+/* A query abandoned at its time limit runs on in its detached worker until
+ * the executor returns (it cannot be interrupted); the state, contract and
+ * keys it reads must outlive it. */
+static void wait_for_queries(srv *s)
+{
+    unsigned n = atomic_load(&s->queries_running);
+    if (n)
+        fprintf(s->log, "dcr serve: waiting for %u abandoned queries to finish\n", n);
+    while (atomic_load(&s->queries_running) != 0) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void cleanup(srv *s)
 {
     srv_http_stop(s);
+    wait_for_queries(s);
     if (s->state)
         dcr_state_close(s->state);
     if (s->keys)
