@@ -67,9 +67,12 @@ typedef struct srv {
     uint16_t port;
     time_t started;
     json_t *attestation;  /* body of GET /v1/attestation, built once */
-    pthread_mutex_t lock; /* keys, buckets */
-    srv_data_key *keys;   /* one per contract dataset */
-    srv_bucket *buckets;  /* one per party */
+    pthread_mutex_t lock; /* keys, buckets, data readers/writer */
+    pthread_cond_t data_cv;
+    unsigned data_readers; /* datalock.c */
+    bool data_writer;
+    srv_data_key *keys;  /* one per contract dataset */
+    srv_bucket *buckets; /* one per party */
     /* The differencing defence checks an analyst's earlier releases and then
      * adds to them: one analyst's queries run one at a time (other analysts'
      * in parallel), or two halves of a differencing pair could pass at once. */
@@ -165,6 +168,12 @@ bool srv_rate_take(srv *s, int party, srv_response *res);
 /* A query slot; false (and res set) when max_queries are running. */
 bool srv_query_slot_take(srv *s, srv_response *res);
 void srv_query_slot_give(srv *s);
+
+/* Using a stored dataset's file vs replacing it (datalock.c). */
+void srv_data_read_begin(srv *s);
+void srv_data_read_end(srv *s);
+void srv_data_write_begin(srv *s);
+void srv_data_write_end(srv *s);
 
 /* ---- routes ---- */
 extern const srv_route srv_routes[];

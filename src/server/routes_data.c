@@ -237,7 +237,9 @@ void srv_upload_handle(srv_request *r, srv_response *res)
     srv *s = r->s;
     dcr_error err = {0};
     dcr_dataset_info info = {0};
+    srv_data_write_begin(s);
     if (finish_upload(u, &info, &err) != DCR_OK) {
+        srv_data_write_end(s);
         refuse(r, res, &err, "bad_upload");
         return;
     }
@@ -258,6 +260,7 @@ void srv_upload_handle(srv_request *r, srv_response *res)
     memcpy(k->file_sha256, info.sha256, 32);
     k->present = true;
     pthread_mutex_unlock(&s->lock);
+    srv_data_write_end(s);
     char note[160], hex[65];
     dcr_hex_encode(hex, info.sha256, 32);
     snprintf(note, sizeof note, "%lld rows, %llu bytes, sha256 %s", (long long)u->rows,
@@ -295,7 +298,9 @@ void srv_route_header(srv_request *r, srv_response *res)
     dcr_error err = {0};
     dcr_dataset_info info = {0};
     dcr_sealed_reader rd;
+    srv_data_read_begin(r->s);
     if (dcr_state_dataset_get(r->s->state, r->param, &info, &err) != DCR_OK) {
+        srv_data_read_end(r->s);
         srv_error(res, err.code == DCR_EINPUT ? 404 : 500,
                   err.code == DCR_EINPUT ? "not_uploaded" : "storage", "%s", err.msg);
         return;
@@ -317,6 +322,7 @@ void srv_route_header(srv_request *r, srv_response *res)
         free(buf);
         dcr_sealed_reader_close(&rd);
     }
+    srv_data_read_end(r->s);
     dcr_dataset_info_free(&info);
 }
 
@@ -379,6 +385,7 @@ void srv_route_grant(srv_request *r, srv_response *res)
         return;
     dcr_error err = {0};
     dcr_dataset_info info = {0};
+    srv_data_read_begin(s);
     dcr_status st = dcr_state_dataset_get(s->state, r->param, &info, &err);
     if (st == DCR_OK)
         st = open_grant(s, info.path, grant, grant + 32, key, &err);
@@ -397,6 +404,7 @@ void srv_route_grant(srv_request *r, srv_response *res)
         audit(r, "grant", "accepted", "data key granted to this instance");
         srv_json(res, 200, json_pack("{s:s,s:b}", "dataset", r->param, "granted", 1));
     }
+    srv_data_read_end(s);
     dcr_wipe(key, sizeof key);
     dcr_dataset_info_free(&info);
 }

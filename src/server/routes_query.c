@@ -40,6 +40,7 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done, abandoned;
+    bool reading; /* inside srv_data_read_begin: the bound files stay */
 } qjob;
 
 /* Gives the query slot back last: the server's stop waits for every slot
@@ -57,8 +58,11 @@ static void job_free(qjob *j)
     pthread_cond_destroy(&j->cv);
     free(j->src);
     free(j->sealed);
+    bool reading = j->reading;
     free(j->sql);
     free(j);
+    if (reading)
+        srv_data_read_end(s);
     srv_query_slot_give(s);
 }
 
@@ -307,6 +311,8 @@ void srv_route_query(srv_request *r, srv_response *res)
     j->charge = (dcr_state_charge_ctx){.state = s->state, .entry = &j->entry};
     dcr_budget_limits(&s->contract, &j->charge.eps_limit, &j->charge.delta_limit);
     dcr_error err = {0};
+    srv_data_read_begin(s);
+    j->reading = true;
     if (bind_sources(j, &err) != DCR_OK) {
         audit_refusal(s, j->entry.party, j->sql, "storage", err.msg);
         srv_error_from(res, &err, "storage");

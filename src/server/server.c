@@ -167,6 +167,7 @@ static void cleanup(srv *s)
     srv_instance_free(&s->inst);
     dcr_contract_free(&s->contract);
     free(s->contract_text);
+    pthread_cond_destroy(&s->data_cv);
     pthread_mutex_destroy(&s->lock);
 }
 
@@ -195,6 +196,7 @@ dcr_status dcr_server_run(const dcr_server_config *cfg_in, dcr_error *err)
     s->log = cfg.log;
     s->started = time(NULL);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->data_cv, NULL);
     /* Block the stop signals before any thread starts; sigwait takes them. */
     sigset_t set;
     sigemptyset(&set);
