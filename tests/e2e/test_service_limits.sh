@@ -34,10 +34,12 @@ check "a JSON body over 1 MiB is refused (413 body_too_large, limit 1048576)" \
 # against it.
 # 30 at once, so that the refill (one every 3 s) hardly matters even on a
 # slow (sanitizer) build.
+pids=()
 for i in $(seq 30); do
   (client status --key adv.key > "rate$i.out" 2> "rate$i.err"; echo $? > "rate$i.rc") &
+  pids+=($!)
 done
-wait
+wait "${pids[@]}"
 passed=$(cat rate*.rc | grep -cx 0)
 echo "# $passed of 30 passed"
 check "a burst over --rate: about 20 pass, the others get 429 rate_limited naming the limit" \
@@ -46,18 +48,18 @@ check "the rate is per party: the analyst is still served" client budget --key a
 stop_server
 
 # --- queries: concurrency, memory, time ---------------------------------------
-# impressions and purchases share 60 people with thousands of rows each, so
-# their join is slow (millions of pairs); purchases also has many distinct
+# impressions and purchases share 50 people with 600 rows each, so their
+# join is slow (18M pairs: seconds, well over --query-seconds 1); purchases also has many distinct
 # people, so COUNT(DISTINCT email) needs more than 16 MiB.
 awk 'BEGIN{srand(3); print "email,campaign,shown_at,cost,clicked";
-  for (i = 0; i < 12000; i++) printf "u%d@x.com,c%d,2024-03-01 10:00:00,%.3f,false\n",
-    int(rand()*60), int(rand()*4), rand()}' > imp.csv
+  for (i = 0; i < 30000; i++) printf "u%d@x.com,c%d,2024-03-01 10:00:00,%.3f,false\n",
+    int(rand()*50), int(rand()*4), rand()}' > imp.csv
 awk 'BEGIN{srand(4); print "email,product,bought_at,amount";
-  for (i = 0; i < 12000; i++) printf "u%d@x.com,p%d,2024-03-02 10:00:00,%.2f\n", int(rand()*60), int(rand()*3), rand()*100;
+  for (i = 0; i < 30000; i++) printf "u%d@x.com,p%d,2024-03-02 10:00:00,%.2f\n", int(rand()*50), int(rand()*3), rand()*100;
   for (i = 0; i < 400000; i++) printf "w%d@x.com,p%d,2024-03-02 10:00:00,%.2f\n", i, int(rand()*3), rand()*100}' > pur.csv
 mkdir -m 700 st2
-check "a server with --max-queries 1 --query-memory 16 --query-seconds 1 starts" \
-  start_server st2 --max-queries 1 --query-memory 16 --query-seconds 1 --rate 100000
+check "a server with --max-queries 1 --query-seconds 1 starts" \
+  start_server st2 --max-queries 1 --query-seconds 1 --rate 100000
 check "publisher uploads" client upload --key pub.key --dataset impressions imp.csv
 check "advertiser uploads" client upload --key adv.key --dataset purchases pur.csv
 SLOW="SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers, SUM(p.amount) AS revenue FROM impressions i JOIN purchases p ON i.email = p.email GROUP BY i.campaign"
@@ -82,14 +84,6 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 echo "# the abandoned query ran about $((SECONDS - t_slow)) s"
-expect_exit 3 "HTTP 422 query_failed: the query needs more than its memory limit of 16 MiB" \
-  "a query over --query-memory is refused with 422 and the limit" \
-  client query --key ana.key "SELECT COUNT(DISTINCT email) AS people FROM purchases"
-check "a small query still runs" client query --key ana.key "SELECT COUNT(*) AS n FROM impressions"
-client audit --key pub.key --head pub.head > audit.out 2>&1
-check "the audit log records the limits' refusals" bash -c \
-  'grep -q "refused.*time-limit" audit.out && grep -q "refused.*concurrency-limit" audit.out && grep -q "refused.*memory limit" audit.out'
-check "the late query left no accepted record" bash -c '! grep -q "accepted.*SUM(p.amount) AS revenue" audit.out'
 # A stop while an abandoned query still runs waits for it (it reads the
 # state and keys the stop frees); stop_server fails on an unclean exit.
 expect_exit 3 "HTTP 504 query_timeout" "another slow query times out" client query --key ana.key "$SLOW"
@@ -97,4 +91,17 @@ t_stop=$SECONDS
 stop_server
 check "the server stops cleanly, after the abandoned query" grep -q "waiting for 1 abandoned queries" server.log
 echo "# the stop waited $((SECONDS - t_stop)) s"
+
+# Memory: the same state, restarted with --query-memory 16, re-granted.
+check "the server restarts with --query-memory 16" start_server st2 --query-memory 16 --rate 100000
+check "re-grants" bash -c "$(declare -f client); URL=$URL DCR=$DCR; client grant --key pub.key --dataset impressions && client grant --key adv.key --dataset purchases"
+expect_exit 3 "HTTP 422 query_failed: the query needs more than its memory limit of 16 MiB" \
+  "a query over --query-memory is refused with 422 and the limit" \
+  client query --key ana.key "SELECT COUNT(DISTINCT email) AS people FROM purchases"
+check "a small query still runs" client query --key ana.key "SELECT COUNT(*) AS n FROM impressions"
+client audit --key pub.key --head pub.head > audit.out 2>&1
+check "the audit log records the limits' refusals" bash -c \
+  'grep -q "refused.*time-limit" audit.out && grep -q "refused.*concurrency-limit" audit.out && grep -q "refused.*memory limit" audit.out'
+check "the late queries left no accepted record" bash -c '! grep -q "accepted.*SUM(p.amount) AS revenue" audit.out'
+stop_server
 finish
