@@ -26,14 +26,15 @@ PY
     "$DCR" contract sign --key ana.key --out ana.sig c.json > /dev/null
 }
 
-# make_data ROWS_IMP ROWS_PUR SEED: imp.csv and pur.csv, 3000 / 4000 people.
+# make_data ROWS_IMP ROWS_PUR SEED [PEOPLE_IMP PEOPLE_PUR]: imp.csv and
+# pur.csv, drawn from 3000 / 4000 people unless given.
 make_data() {
-  awk -v n="$1" -v s="$3" 'BEGIN{srand(s); print "email,campaign,shown_at,cost,clicked";
+  awk -v n="$1" -v s="$3" -v m="${4:-3000}" 'BEGIN{srand(s); print "email,campaign,shown_at,cost,clicked";
     for (i = 0; i < n; i++) printf "User%d@Example.com,c%d,2024-03-01 10:00:00,%.3f,false\n",
-      int(rand()*3000), int(rand()*4), rand()}' > imp.csv
-  awk -v n="$2" -v s="$3" 'BEGIN{srand(s + 1); print "email,product,bought_at,amount";
+      int(rand()*m), int(rand()*4), rand()}' > imp.csv
+  awk -v n="$2" -v s="$3" -v m="${5:-4000}" 'BEGIN{srand(s + 1); print "email,product,bought_at,amount";
     for (i = 0; i < n; i++) printf "user%d@example.com,p%d,2024-03-02 10:00:00,%.2f\n",
-      int(rand()*4000), int(rand()*3), rand()*100}' > pur.csv
+      int(rand()*m), int(rand()*3), rand()*100}' > pur.csv
 }
 
 SERVER_PID=
