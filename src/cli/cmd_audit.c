@@ -39,10 +39,16 @@ static char *default_head(const cli_remote *r)
         snprintf(dir, sizeof dir, "%s/.local/state/dcr", home);
     else
         return NULL;
-    char parent[900];
-    snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(dir, '/') - dir), dir);
-    mkdir(parent, 0700);
-    mkdir(dir, 0700);
+    /* mkdir -p: a fresh account has no ~/.local yet. Failures show up when
+     * the head file is written, with its path. */
+    for (char *slash = strchr(dir + 1, '/');; slash = strchr(slash + 1, '/')) {
+        if (slash)
+            *slash = '\0';
+        mkdir(dir, 0700);
+        if (!slash)
+            break;
+        *slash = '/';
+    }
     dcr_hex_encode(hex, r->contract.hash, 32);
     char *p = malloc(1024);
     if (p)

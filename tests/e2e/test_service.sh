@@ -168,6 +168,11 @@ check "the refused uploads left the dataset intact" "$DCR" query "${A[@]}" --key
 # The audit log: verified, then a rollback of the state is caught.
 check "audit verifies the whole chain" "$DCR" audit "${A[@]}" --key pub.key --head pub.head
 "$DCR" audit "${A[@]}" --key pub.key --head pub.head > audit.out 2>&1
+mkdir fresh-home
+check "audit without --head remembers the head under a fresh \$HOME" \
+  env -u XDG_STATE_HOME HOME="$PWD/fresh-home" "$DCR" audit "${A[@]}" --key pub.key
+check "the remembered head is in ~/.local/state/dcr" \
+  bash -c 'ls fresh-home/.local/state/dcr/audit-*.head'
 check "audit lists uploads, accepted and refused queries" bash -c \
   'grep -q "upload .*publisher .*accepted" audit.out && grep -q "query .*analyst .*accepted" audit.out && grep -q "query .*analyst .*refused" audit.out'
 
