@@ -23,6 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+source "$ROOT/scripts/demo_contract.sh"
 DCR=${DCR:-build/dcr}
 DCR=$(cd "$(dirname "$DCR")" && pwd)/$(basename "$DCR")
 CLIENTS=${LOAD_CLIENTS:-50}
@@ -48,48 +49,10 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 
-# The demo's contract (scripts/demo.sh): the advertiser provides purchases
-# and is the analyst; threshold k = 50.
+# The demo's contract (scripts/demo_contract.sh).
 "$DCR" keygen --out publisher > /dev/null
 "$DCR" keygen --out advertiser > /dev/null
-cat > contract.json <<JSON
-{
-  "dcr_contract": 1, "name": "load", "version": 1, "purpose": "bench/load.sh",
-  "development": true,
-  "parties": [
-    {"name": "publisher", "roles": ["provider"], "public_key": "$(cat publisher.pub)"},
-    {"name": "advertiser", "roles": ["provider", "analyst", "receiver"], "public_key": "$(cat advertiser.pub)"}
-  ],
-  "datasets": [
-    {"name": "impressions", "owner": "publisher", "privacy_unit": "email",
-     "columns": [
-       {"name": "email", "type": "TEXT", "role": "id", "normalize": ["trim", "lower"]},
-       {"name": "campaign", "type": "TEXT", "role": "dimension"},
-       {"name": "ts", "type": "TIMESTAMP", "role": "dimension"},
-       {"name": "amount", "type": "DOUBLE PRECISION", "role": "metric", "bounds": [0, 1000]}
-     ]},
-    {"name": "purchases", "owner": "advertiser", "privacy_unit": "email",
-     "columns": [
-       {"name": "email", "type": "TEXT", "role": "id", "normalize": ["trim", "lower"]},
-       {"name": "amount", "type": "DOUBLE PRECISION", "role": "metric", "bounds": [0, 500]},
-       {"name": "ts", "type": "TIMESTAMP", "role": "dimension"}
-     ]}
-  ],
-  "rules": {
-    "aggregation": {
-      "min_units": 50,
-      "aggregates": {
-        "impressions.email": ["COUNT_DISTINCT"],
-        "purchases.email": ["COUNT_DISTINCT"],
-        "purchases.amount": ["COUNT", "SUM", "AVG"]
-      },
-      "joins": [{"left": "impressions.email", "right": "purchases.email"}]
-    },
-    "receivers": {"advertiser": ["advertiser"]}
-  },
-  "evidence": [{"type": "sim"}]
-}
-JSON
+demo_contract load bench/load.sh > contract.json
 "$DCR" contract sign --key publisher.key --out publisher.sig contract.json > /dev/null 2>&1
 "$DCR" contract sign --key advertiser.key --out advertiser.sig contract.json > /dev/null 2>&1
 mkdir -m 700 state

@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+source "$ROOT/scripts/demo_contract.sh"
 DCR=${DCR:-build/dcr}
 DCR=$(cd "$(dirname "$DCR")" && pwd)/$(basename "$DCR")
 impressions=${DEMO_IMPRESSIONS:-1000000}
@@ -30,47 +31,8 @@ say "1. Each party makes its key pair (Ed25519 identity + X25519 for data keys)"
 "$DCR" keygen --out advertiser
 
 say "2. They agree a contract: who provides what, who may ask, which protections"
-cat > contract.json <<JSON
-{
-  "dcr_contract": 1,
-  "name": "newsco-x-shopco-attribution",
-  "version": 1,
-  "purpose": "Which of NewsCo's campaigns lead to purchases at ShopCo (demo).",
-  "development": true,
-  "parties": [
-    {"name": "publisher", "roles": ["provider"], "public_key": "$(cat publisher.pub)"},
-    {"name": "advertiser", "roles": ["provider", "analyst", "receiver"], "public_key": "$(cat advertiser.pub)"}
-  ],
-  "datasets": [
-    {"name": "impressions", "owner": "publisher", "privacy_unit": "email",
-     "columns": [
-       {"name": "email", "type": "TEXT", "role": "id", "normalize": ["trim", "lower"]},
-       {"name": "campaign", "type": "TEXT", "role": "dimension"},
-       {"name": "ts", "type": "TIMESTAMP", "role": "dimension"},
-       {"name": "amount", "type": "DOUBLE PRECISION", "role": "metric", "bounds": [0, 1000]}
-     ]},
-    {"name": "purchases", "owner": "advertiser", "privacy_unit": "email",
-     "columns": [
-       {"name": "email", "type": "TEXT", "role": "id", "normalize": ["trim", "lower"]},
-       {"name": "amount", "type": "DOUBLE PRECISION", "role": "metric", "bounds": [0, 500]},
-       {"name": "ts", "type": "TIMESTAMP", "role": "dimension"}
-     ]}
-  ],
-  "rules": {
-    "aggregation": {
-      "min_units": 50,
-      "aggregates": {
-        "impressions.email": ["COUNT_DISTINCT"],
-        "purchases.email": ["COUNT_DISTINCT"],
-        "purchases.amount": ["COUNT", "SUM", "AVG"]
-      },
-      "joins": [{"left": "impressions.email", "right": "purchases.email"}]
-    },
-    "receivers": {"advertiser": ["advertiser"]}
-  },
-  "evidence": [{"type": "sim"}]
-}
-JSON
+demo_contract newsco-x-shopco-attribution \
+  "Which of NewsCo's campaigns lead to purchases at ShopCo (demo)." > contract.json
 "$DCR" contract lint contract.json
 "$DCR" contract sign --key publisher.key --out publisher.sig contract.json
 "$DCR" contract sign --key advertiser.key --out advertiser.sig contract.json
