@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "answers.h"
 #include "check.h"
 #include "crypto/party_key.h"
 #include "exec/source.h"
@@ -516,17 +517,6 @@ static void test_explain(void)
 
 /* ---- through the guarded entry point (privacy.h) ---- */
 
-static void pub_text(char out[DCR_PUB_TEXT_LEN + 2])
-{
-    dcr_party_key k;
-    dcr_error err;
-    if (dcr_party_key_generate(&k, &err))
-        abort();
-    dcr_party_pub_format(&k.pub, out, DCR_PUB_TEXT_LEN + 2);
-    out[DCR_PUB_TEXT_LEN] = 0;
-    dcr_party_key_wipe(&k);
-}
-
 static const char dp_contract_fmt[] =
     "{\"dcr_contract\": 1, \"name\": \"t\", \"version\": 1, \"purpose\": \"test\",\n"
     " \"development\": true,\n"
@@ -553,8 +543,8 @@ static const char dp_contract_fmt[] =
 static void test_guarded(void)
 {
     char a[DCR_PUB_TEXT_LEN + 2], b[DCR_PUB_TEXT_LEN + 2], text[4096];
-    pub_text(a);
-    pub_text(b);
+    answer_pub_text(a);
+    answer_pub_text(b);
     snprintf(text, sizeof text, dp_contract_fmt, a, b);
     dcr_contract c;
     dcr_contract_diags d = {0};

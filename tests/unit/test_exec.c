@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answers.h"
 #include "check.h"
 #include "exec/source.h"
 #include "sql/sql.h"
@@ -68,18 +69,9 @@ static char *run(const char *sql)
     if (s != DCR_OK) {
         if (loc >= 0)
             dcr_sql_locate(&err, sql, loc);
-        char *m = malloc(strlen(err.msg) + 5);
-        sprintf(m, "ERR %s", err.msg);
-        return m;
+        return answer_error(&err);
     }
-    dcr_buf b = DCR_BUF_INIT;
-    dcr_result_format(&r, DCR_FORMAT_CSV, &b, &err);
-    dcr_buf_append(&b, "", 1, &err);
-    dcr_result_free(&r);
-    char *nl = strchr((char *)b.data, '\n');
-    char *out = strdup(nl ? nl + 1 : "");
-    dcr_buf_free(&b);
-    return out;
+    return answer_rows(&r);
 }
 
 #define EXPECT(sql, want)                                                                          \

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answers.h"
 #include "check.h"
 #include "exec/source.h"
 #include "privacy/privacy.h"
@@ -52,25 +53,14 @@ static dcr_contract contract;
 static dcr_column cols[4], icols[2];
 static dcr_table_source src_tab = {4, cols, 7}, imp_tab = {2, icols, 5};
 
-static void pub_text(char out[DCR_PUB_TEXT_LEN + 2])
-{
-    dcr_party_key k;
-    dcr_error err;
-    if (dcr_party_key_generate(&k, &err))
-        abort();
-    dcr_party_pub_format(&k.pub, out, DCR_PUB_TEXT_LEN + 2);
-    out[DCR_PUB_TEXT_LEN] = 0;
-    dcr_party_key_wipe(&k);
-}
-
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void make_contract(void)
 {
     char a[DCR_PUB_TEXT_LEN + 2], b[DCR_PUB_TEXT_LEN + 2];
     static char text[8192];
-    pub_text(a);
-    pub_text(b);
+    answer_pub_text(a);
+    answer_pub_text(b);
     snprintf(text, sizeof text, contract_fmt, a, b);
     dcr_contract_diags d = {0};
     dcr_error err = {0};
@@ -174,18 +164,9 @@ static char *run(const char *sql, bool with_history)
     dcr_error err = {0};
     dcr_status s = dcr_guarded_query(&contract, 1, sql, src, &hooks, &opts, &r, &rep, &err);
     if (s != DCR_OK) {
-        char *m = malloc(strlen(err.msg) + 5);
-        sprintf(m, "ERR %s", err.msg);
-        return m;
+        return answer_error(&err);
     }
-    dcr_buf b = DCR_BUF_INIT;
-    dcr_result_format(&r, DCR_FORMAT_CSV, &b, &err);
-    dcr_buf_append(&b, "", 1, &err);
-    dcr_result_free(&r);
-    char *nl = strchr((char *)b.data, '\n');
-    char *out = strdup(nl ? nl + 1 : "");
-    dcr_buf_free(&b);
-    return out;
+    return answer_rows(&r);
 }
 
 static bool run_is(const char *sql, bool with_history, const char *want)

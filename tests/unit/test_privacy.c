@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answers.h"
 #include "check.h"
 #include "exec/source.h"
 #include "privacy/privacy.h"
@@ -62,26 +63,15 @@ static dcr_contract contract;
 static dcr_column imp[4], pur[4], cra[2];
 static dcr_table_source imp_src = {4, imp, 3}, pur_src = {4, pur, 4}, cra_src = {2, cra, 0};
 
-static void pub_text(char out[DCR_PUB_TEXT_LEN + 2])
-{
-    dcr_party_key k;
-    dcr_error err;
-    if (dcr_party_key_generate(&k, &err))
-        abort();
-    dcr_party_pub_format(&k.pub, out, DCR_PUB_TEXT_LEN + 2);
-    out[DCR_PUB_TEXT_LEN] = 0;
-    dcr_party_key_wipe(&k);
-}
-
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void make_contract(void)
 {
     char a[DCR_PUB_TEXT_LEN + 2], b[DCR_PUB_TEXT_LEN + 2], c[DCR_PUB_TEXT_LEN + 2];
     static char text[8192];
-    pub_text(a);
-    pub_text(b);
-    pub_text(c);
+    answer_pub_text(a);
+    answer_pub_text(b);
+    answer_pub_text(c);
     snprintf(text, sizeof text, contract_fmt, a, b, c);
     dcr_contract_diags d = {0};
     dcr_error err = {0};
@@ -139,18 +129,9 @@ static char *run_as(const char *as, const char *sql)
     dcr_status s = dcr_guarded_query(&contract, party < 0 ? 99 : (size_t)party, sql, src, NULL,
                                      &opts, &r, &rep, &err);
     if (s != DCR_OK) {
-        char *m = malloc(strlen(err.msg) + 5);
-        sprintf(m, "ERR %s", err.msg);
-        return m;
+        return answer_error(&err);
     }
-    dcr_buf b = DCR_BUF_INIT;
-    dcr_result_format(&r, DCR_FORMAT_CSV, &b, &err);
-    dcr_buf_append(&b, "", 1, &err);
-    dcr_result_free(&r);
-    char *nl = strchr((char *)b.data, '\n');
-    char *out = strdup(nl ? nl + 1 : "");
-    dcr_buf_free(&b);
-    return out;
+    return answer_rows(&r);
 }
 
 static char *run(const char *sql)
