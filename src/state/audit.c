@@ -11,11 +11,15 @@
  * attestation evidence) and is signed by that key; a verifier that checks
  * the evidence binds the audit key can then check every later record.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/bytes.h"
 #include "crypto/hash.h"
@@ -189,12 +193,42 @@ dcr_status dcr_state_audit_append(dcr_state *st, const dcr_audit_entry *e, uint6
     return rc;
 }
 
+/* One running instance owns a state directory: its records, and no other
+ * instance's, follow its instance_start, which is what lets a verifier
+ * insist that everything after the newest start is signed by the attested
+ * key. The flock dies with the process, so a killed instance frees it. */
+static dcr_status own_directory(dcr_state *st, dcr_error *err)
+{
+    if (st->instance_fd >= 0)
+        return DCR_OK;
+    char *path = st_path(st->dir, "instance.lock");
+    if (!path)
+        return dcr_fail(err, DCR_EINTERNAL, "state: out of memory");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    dcr_status rc = DCR_OK;
+    if (fd < 0)
+        rc = dcr_fail(err, DCR_EINPUT, "state: cannot open %s: %s", path, strerror(errno));
+    else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK
+                 ? dcr_fail(err, DCR_EINPUT,
+                            "state: %s is in use by another running instance (dcr serve or "
+                            "dcr sql --state); one instance owns a state directory at a time",
+                            st->dir)
+                 : dcr_fail(err, DCR_EINPUT, "state: cannot lock %s: %s", path, strerror(errno));
+        close(fd);
+    } else
+        st->instance_fd = fd;
+    free(path);
+    return rc;
+}
+
 dcr_status dcr_state_instance_start(dcr_state *st, const dcr_state_instance *inst, dcr_error *err)
 {
     uint8_t pub[32], ev_hash[32];
     char kid[17];
     dcr_status rc;
-    if ((rc = dcr_ed25519_public_from_seed(inst->audit_seed, pub, err)) ||
+    if ((rc = own_directory(st, err)) ||
+        (rc = dcr_ed25519_public_from_seed(inst->audit_seed, pub, err)) ||
         (rc = st_audit_key_id(pub, kid, err)) ||
         (rc = dcr_sha256(inst->evidence ? inst->evidence : (const uint8_t *)"", inst->evidence_len,
                          ev_hash, err)))
@@ -497,11 +531,21 @@ static dcr_status verify_one(const dcr_audit_record *a, size_t i, const uint8_t 
             }
         }
     } else if (rc == DCR_OK) {
-        for (size_t k = *nkeys; k-- > 0 && !pub;)
-            if (strcmp((*keys)[k].id, json_string_value(kid)) == 0)
-                pub = (*keys)[k].pub;
-        if (!pub)
-            rc = bad_record(err, i, a, "signed by a key no earlier instance_start introduced");
+        /* Only the newest instance writes (it owns the directory), so an
+         * older instance's key after a newer start is a forgery by whoever
+         * kept that key, not a record of ours. */
+        const char *id = json_string_value(kid);
+        if (*nkeys && strcmp((*keys)[*nkeys - 1].id, id) == 0)
+            pub = (*keys)[*nkeys - 1].pub;
+        else {
+            bool older = false;
+            for (size_t k = 0; k + 1 < *nkeys; k++)
+                older = older || strcmp((*keys)[k].id, id) == 0;
+            rc = bad_record(err, i, a,
+                            older ? "signed by an older instance's key after a newer "
+                                    "instance_start (only the newest instance may write)"
+                                  : "signed by a key no earlier instance_start introduced");
+        }
     }
     json_decref(o);
     if (rc == DCR_OK) {

@@ -25,6 +25,7 @@ struct dcr_state {
     uint64_t anchor_value;
     void *tpm; /* open only during an anchored write */
     bool have_instance;
+    int instance_fd; /* DIR/instance.lock: held (flock) from instance start to close */
     uint8_t audit_seed[32];
     uint8_t audit_pub[32];
     char key_id[17];

@@ -334,6 +334,7 @@ dcr_status dcr_state_open(const char *dir, const dcr_state_options *opt, dcr_sta
         return dcr_fail(err, DCR_EINTERNAL, "state: out of memory");
     pthread_mutex_init(&st->mu, NULL);
     st->lock_fd = -1;
+    st->instance_fd = -1;
     st->nv_index = o.nv_index ? o.nv_index : DCR_STATE_NV_INDEX_DEFAULT;
     st->history_cap = o.history_cap ? o.history_cap : DCR_STATE_HISTORY_CAP_DEFAULT;
     st->dir = st_strdup(dir);
@@ -375,6 +376,8 @@ void dcr_state_close(dcr_state *st)
         sqlite3_close_v2(st->db);
     if (st->lock_fd >= 0)
         close(st->lock_fd);
+    if (st->instance_fd >= 0)
+        close(st->instance_fd); /* releases the directory for the next instance */
     dcr_wipe(st->audit_seed, sizeof st->audit_seed);
     pthread_mutex_destroy(&st->mu);
     free(st->dir);

@@ -79,10 +79,13 @@ typedef struct {
     size_t evidence_len;
 } dcr_state_instance;
 
-/* Makes inst the current instance of st: appends an "instance_start"
- * record (public keys, contract hash, SHA-256 of the evidence) signed by
- * the audit key, and stores the evidence. Every later append on st is
- * signed by this key. Needed before any audit append or charge. */
+/* Makes inst the current instance of st: takes the directory for this
+ * handle (DIR/instance.lock, until dcr_state_close; DCR_EINPUT naming the
+ * directory when another live instance holds it), appends an
+ * "instance_start" record (public keys, contract hash, SHA-256 of the
+ * evidence) signed by the audit key, and stores the evidence. Every later
+ * append on st is signed by this key. Needed before any audit append or
+ * charge. */
 dcr_status dcr_state_instance_start(dcr_state *st, const dcr_state_instance *inst, dcr_error *err);
 
 /* Evidence stored for an instance, by audit key id (16 hex digits). */
@@ -136,8 +139,9 @@ dcr_status dcr_audit_parse_export(const char *json, size_t len, dcr_audit_chain 
 /* Verifies a chain: canonical JSON, consecutive seq, links (prev = hash of
  * the previous record; the first record's prev is all zeros when its seq is
  * 0, else must equal *start_prev), record hashes, and Ed25519 signatures
- * under the key of the instance_start record that introduced the record's
- * key id (an instance_start is signed by the key it introduces). On
+ * under the key of the newest instance_start before the record (an
+ * instance_start is signed by the key it introduces; a record signed by an
+ * older instance's key after a newer start is refused). On
  * failure *bad_index (may be NULL) is the index in c of the first bad
  * record and err names it. start_prev may be NULL when c starts at seq 0. */
 dcr_status dcr_audit_verify(const dcr_audit_chain *c, const uint8_t *start_prev, size_t *bad_index,

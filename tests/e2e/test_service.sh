@@ -79,6 +79,8 @@ expect_exit 4 "would not accept.*measurement" "serve refuses to start when the c
 
 check "server starts (sim, loopback, free port)" start_server c.json st
 A=(--server "$URL" --contract c.json --quiet)
+expect_exit 3 "in use by another running instance" "a second instance on a running server's state is refused" \
+  "$DCR" serve --contract c.json --signatures pub.sig adv.sig ana.sig --state st --listen 127.0.0.1:0 --tee sim
 check "attest check verifies the evidence and the pinned key" "$DCR" attest check --server "$URL" --contract c.json
 "$DCR" attest check --server "$URL" --contract c.json > check.out 2>&1
 check "attest check says sim is insecure" grep -q "simulated evidence" check.out

@@ -27,6 +27,7 @@
 #include "crypto/hash.h"
 #include "crypto/sign.h"
 #include "crypto/util.h"
+#include "base/bytes.h"
 #include "state/state.h"
 
 static char root[] = "/tmp/dcr-test-state-XXXXXX";
@@ -566,6 +567,134 @@ static void test_audit_truncation_and_forgery(void)
     CHECK(dcr_state_open(d, NULL, &st, &err) == DCR_EINPUT);
 }
 
+/* Appends to c a record like its last one, re-keyed to key_id and linked
+ * and signed as the state would, with the key of seed byte seed_byte: what
+ * someone who kept that instance's audit key could write. */
+static void forge_after(dcr_audit_chain *c, uint8_t seed_byte)
+{
+    dcr_error err = {0};
+    uint8_t seed[32], pub[32], h[32];
+    memset(seed, seed_byte, 32);
+    CHECK(dcr_ed25519_public_from_seed(seed, pub, &err) == DCR_OK);
+    uint8_t idbuf[sizeof "dcr audit key id" + 32];
+    memcpy(idbuf, "dcr audit key id", sizeof "dcr audit key id");
+    memcpy(idbuf + sizeof "dcr audit key id", pub, 32);
+    CHECK(dcr_sha256(idbuf, sizeof idbuf, h, &err) == DCR_OK);
+    char kid[17];
+    dcr_hex_encode(kid, h, 8);
+    const dcr_audit_record *last = &c->v[c->n - 1];
+    /* canonical JSON of the last record with seq + 1 and the forger's key id */
+    char *rec = malloc(last->record_len + 64);
+    const char *k = strstr(last->record, "\"key_id\":\"");
+    const char *q = strstr(last->record, "\"seq\":");
+    if (!rec || !k || !q || k > q) {
+        CHECK(!"record layout");
+        free(rec);
+        return;
+    }
+    size_t n = (size_t)(k - last->record) + 10;
+    memcpy(rec, last->record, n);
+    memcpy(rec + n, kid, 16);
+    const char *after_kid = k + 10 + 16;
+    size_t mid = (size_t)(q - after_kid) + 6;
+    memcpy(rec + n + 16, after_kid, mid);
+    const char *after_seq = q + 6;
+    while (*after_seq >= '0' && *after_seq <= '9')
+        after_seq++;
+    int w = sprintf(rec + n + 16 + mid, "%llu", (unsigned long long)(last->seq + 1));
+    strcpy(rec + n + 16 + mid + (size_t)w, after_seq);
+    uint64_t seq = last->seq + 1;
+    uint8_t prev[32];
+    memcpy(prev, last->hash, 32);
+    dcr_audit_record *v = realloc(c->v, (c->n + 1) * sizeof *v); /* last dangles from here */
+    if (!v) {
+        free(rec);
+        return;
+    }
+    c->v = v;
+    dcr_audit_record *f = &c->v[c->n];
+    f->seq = seq;
+    f->record = rec;
+    f->record_len = strlen(rec);
+    memcpy(f->prev, prev, 32);
+    uint8_t msg[sizeof "dcr audit record v1" + 32];
+    memcpy(msg, "dcr audit record v1", sizeof "dcr audit record v1");
+    memcpy(msg + sizeof "dcr audit record v1", f->prev, 32);
+    dcr_hash_ctx *hc;
+    CHECK(dcr_hash_init(&hc, DCR_SHA256, &err) == DCR_OK &&
+          dcr_hash_update(hc, msg, sizeof msg, &err) == DCR_OK &&
+          dcr_hash_update(hc, rec, f->record_len, &err) == DCR_OK &&
+          dcr_hash_final(hc, f->hash, &err) == DCR_OK);
+    CHECK(dcr_ed25519_sign(seed, f->hash, 32, f->sig, &err) == DCR_OK);
+    c->n++;
+}
+
+/* After a newer instance_start only the newest key may sign: a record
+ * signed with an older instance's key is refused, the same record signed
+ * with the newest key passes. */
+static void test_audit_older_key_refused(void)
+{
+    dcr_error err = {0};
+    char *d;
+    dcr_state *st = chain_fixture(&d); /* starts with seed 1, restarts with seed 9 */
+    if (!st)
+        return;
+    dcr_audit_chain c;
+    CHECK(dcr_state_audit_load(st, 0, &c, &err) == DCR_OK && c.n == 6);
+    if (c.n != 6) {
+        dcr_state_close(st);
+        return;
+    }
+    forge_after(&c, 9);
+    CHECK(dcr_audit_verify(&c, NULL, NULL, &err) == DCR_OK);
+    forge_after(&c, 1);
+    size_t bad = 0;
+    CHECK(dcr_audit_verify(&c, NULL, &bad, &err) == DCR_ECRYPTO && bad == 7);
+    CHECK_MSG(err, "older instance's key after a newer instance_start");
+    dcr_audit_chain_free(&c);
+    dcr_state_close(st);
+}
+
+/* One live instance per state directory; a closed or killed one frees it. */
+static void test_one_instance_per_directory(void)
+{
+    dcr_error err = {0};
+    char *d = fresh_dir();
+    dcr_state *a = open_started(d, 1), *b = NULL;
+    if (!a)
+        return;
+    CHECK(dcr_state_open(d, NULL, &b, &err) == DCR_OK);
+    dcr_state_instance in;
+    make_instance(&in, 2);
+    if (b) {
+        CHECK(dcr_state_instance_start(b, &in, &err) == DCR_EINPUT);
+        CHECK_MSG(err, "in use by another running instance");
+        dcr_audit_entry e = {.party = "bob", .decision = "accepted"};
+        CHECK(dcr_state_audit_append(b, &e, NULL, &err) != DCR_OK); /* b never started */
+    }
+    dcr_state_close(a);
+    if (b)
+        CHECK(dcr_state_instance_start(b, &in, &err) == DCR_OK);
+    dcr_state_close(b);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dcr_state *c = open_started(d, 3);
+        pause(); /* killed holding the directory */
+        _exit(c ? 0 : 1);
+    }
+    struct timespec nap = {0, 200 * 1000000L};
+    nanosleep(&nap, NULL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    b = open_started(d, 4);
+    dcr_audit_chain c;
+    if (b && dcr_state_audit_load(b, 0, &c, &err) == DCR_OK) {
+        CHECK(dcr_audit_verify(&c, NULL, NULL, &err) == DCR_OK);
+        dcr_audit_chain_free(&c);
+    }
+    dcr_state_close(b);
+}
+
 static void test_no_instance(void)
 {
     dcr_error err = {0};
@@ -690,7 +819,29 @@ static void test_threads_never_overspend(void)
     dcr_state_close(st);
 }
 
-/* N processes, each with its own handle, charge until refused. */
+/* An instance on dir once the running one (if any) has closed. */
+static dcr_state *start_when_free(const char *dir, uint8_t seed_byte)
+{
+    dcr_error err = {0};
+    dcr_state_instance in;
+    make_instance(&in, seed_byte);
+    for (int tries = 0; tries < 30000; tries++) {
+        dcr_state *st = NULL;
+        if (dcr_state_open(dir, NULL, &st, &err) != DCR_OK)
+            return NULL;
+        if (dcr_state_instance_start(st, &in, &err) == DCR_OK)
+            return st;
+        dcr_state_close(st);
+        if (!strstr(err.msg, "in use by another running instance"))
+            return NULL;
+        struct timespec nap = {0, 1000000L};
+        nanosleep(&nap, NULL);
+    }
+    return NULL;
+}
+
+/* N processes, each with its own handle, charge until refused; they take
+ * turns owning the directory, one instance at a time. */
 static void test_processes_never_overspend(void)
 {
     dcr_error err = {0};
@@ -707,7 +858,7 @@ static void test_processes_never_overspend(void)
         pids[i] = fork();
         if (pids[i] == 0) {
             close(fds[0]);
-            dcr_state *c = open_started(d, (uint8_t)(10 + i));
+            dcr_state *c = start_when_free(d, (uint8_t)(10 + i));
             if (!c)
                 _exit(1);
             dcr_audit_entry e = {.party = "bob", .decision = "accepted"};
@@ -1220,6 +1371,8 @@ int main(void)
     RUN(test_grants);
     RUN(test_audit_chain);
     RUN(test_audit_truncation_and_forgery);
+    RUN(test_audit_older_key_refused);
+    RUN(test_one_instance_per_directory);
     RUN(test_no_instance);
     RUN(test_ledger);
     RUN(test_threads_never_overspend);
