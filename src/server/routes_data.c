@@ -214,7 +214,8 @@ void srv_upload_data(srv_request *r, const uint8_t *d, size_t n, srv_response *r
         refuse(r, res, &err, "bad_upload");
 }
 
-static dcr_status finish_upload(upload_ctx *u, dcr_dataset_info *info, dcr_error *err)
+static dcr_status finish_upload(upload_ctx *u, const char *party, dcr_dataset_info *info,
+                                dcr_error *err)
 {
     if (!u->have_header)
         return dcr_fail(err, DCR_EINPUT, "the upload ends inside its header (%zu bytes)",
@@ -226,7 +227,7 @@ static dcr_status finish_upload(upload_ctx *u, dcr_dataset_info *info, dcr_error
                         u->index);
     if ((st = check_chunk(u, u->pend.len - 4, true, err)) != DCR_OK)
         return st;
-    st = dcr_state_upload_commit(u->up, u->rows, info, err);
+    st = dcr_state_upload_commit(u->up, u->rows, party, info, err);
     u->up = NULL; /* commit frees it, also on failure */
     return st;
 }
@@ -238,7 +239,7 @@ void srv_upload_handle(srv_request *r, srv_response *res)
     dcr_error err = {0};
     dcr_dataset_info info = {0};
     srv_data_write_begin(s);
-    if (finish_upload(u, &info, &err) != DCR_OK) {
+    if (finish_upload(u, s->contract.parties[r->party].name, &info, &err) != DCR_OK) {
         srv_data_write_end(s);
         refuse(r, res, &err, "bad_upload");
         return;
@@ -261,11 +262,8 @@ void srv_upload_handle(srv_request *r, srv_response *res)
     k->present = true;
     pthread_mutex_unlock(&s->lock);
     srv_data_write_end(s);
-    char note[160], hex[65];
+    char hex[65];
     dcr_hex_encode(hex, info.sha256, 32);
-    snprintf(note, sizeof note, "%lld rows, %llu bytes, sha256 %s", (long long)u->rows,
-             (unsigned long long)info.size, hex);
-    audit(r, "upload", "accepted", note);
     srv_json(res, 201,
              json_pack("{s:s,s:I,s:I,s:I,s:s}", "dataset", r->param, "rows", (json_int_t)u->rows,
                        "chunks", (json_int_t)u->index, "bytes", (json_int_t)info.size, "sha256",

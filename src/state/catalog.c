@@ -256,8 +256,20 @@ static dcr_status commit_row(dcr_state *st, dcr_state_upload *up, const uint8_t 
     return rc;
 }
 
-dcr_status dcr_state_upload_commit(dcr_state_upload *up, int64_t rows, dcr_dataset_info *info,
-                                   dcr_error *err)
+static dcr_status audit_upload(dcr_state *st, const dcr_state_upload *up, int64_t rows,
+                               const uint8_t sha[32], const char *party, dcr_error *err)
+{
+    char note[160], hex[65];
+    dcr_hex_encode(hex, sha, 32);
+    snprintf(note, sizeof note, "%lld rows, %llu bytes, sha256 %s", (long long)rows,
+             (unsigned long long)up->size, hex);
+    dcr_audit_entry e = {
+        .type = "upload", .party = party, .sql = up->name, .decision = "accepted", .reason = note};
+    return st_audit_append_locked(st, &e, NULL, NULL, err);
+}
+
+dcr_status dcr_state_upload_commit(dcr_state_upload *up, int64_t rows, const char *audit_party,
+                                   dcr_dataset_info *info, dcr_error *err)
 {
     dcr_state *st = up->st;
     uint8_t sha[32];
@@ -275,10 +287,13 @@ dcr_status dcr_state_upload_commit(dcr_state_upload *up, int64_t rows, dcr_datas
     char *old_file = NULL;
     if (rc == DCR_OK) {
         pthread_mutex_lock(&st->mu);
-        rc = st_write_begin(st, false, err);
-        if (rc == DCR_OK)
-            rc = st_write_end(st, commit_row(st, up, sha, rows < 0 ? -1 : rows, &old_file, err),
-                              err);
+        rc = st_write_begin(st, audit_party != NULL, err);
+        if (rc == DCR_OK) {
+            dcr_status w = commit_row(st, up, sha, rows < 0 ? -1 : rows, &old_file, err);
+            if (w == DCR_OK && audit_party)
+                w = audit_upload(st, up, rows, sha, audit_party, err);
+            rc = st_write_end(st, w, err);
+        }
         pthread_mutex_unlock(&st->mu);
     }
     if (rc != DCR_OK) {

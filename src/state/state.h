@@ -251,9 +251,13 @@ dcr_status dcr_state_upload_begin(dcr_state *st, const char *name, const char *o
                                   dcr_error *err);
 dcr_status dcr_state_upload_write(dcr_state_upload *up, const void *data, size_t len,
                                   dcr_error *err);
-/* Commits and frees up (also on failure). info may be NULL. */
-dcr_status dcr_state_upload_commit(dcr_state_upload *up, int64_t rows, dcr_dataset_info *info,
-                                   dcr_error *err);
+/* Commits and frees up (also on failure). info may be NULL. With
+ * audit_party non-NULL (needs a started instance) the same transaction
+ * appends an "upload" "accepted" audit record naming the party, the
+ * dataset, its rows, bytes and SHA-256: a committed upload always has its
+ * record, and a crash leaves neither. */
+dcr_status dcr_state_upload_commit(dcr_state_upload *up, int64_t rows, const char *audit_party,
+                                   dcr_dataset_info *info, dcr_error *err);
 /* Discards the upload and frees up; NULL is fine. */
 void dcr_state_upload_abort(dcr_state_upload *up);
 

@@ -226,7 +226,7 @@ static dcr_status upload(dcr_state *st, const char *name, const char *data, dcr_
         dcr_state_upload_abort(up);
         return rc;
     }
-    return dcr_state_upload_commit(up, 3, info, &err);
+    return dcr_state_upload_commit(up, 3, NULL, info, &err);
 }
 
 static void test_catalog(void)
@@ -1019,7 +1019,7 @@ static void crash_child(const char *dir, int fd, unsigned seed)
             dcr_dataset_info info;
             if (dcr_state_upload_begin(st, a.name, "alice", chash, &up, &err) ||
                 dcr_state_upload_write(up, data, sizeof data, &err) ||
-                dcr_state_upload_commit(up, -1, &info, &err))
+                dcr_state_upload_commit(up, -1, "alice", &info, &err))
                 _exit(4);
             memcpy(a.sha, info.sha256, 32);
             dcr_dataset_info_free(&info);
@@ -1108,6 +1108,22 @@ static void test_crash_kill9(void)
     CHECK(dcr_state_dataset_list(st, &list, &n, &err) == DCR_OK);
     CHECK((int)n == count_files(d));
     CHECK((int)n >= uploads);
+    /* every committed upload, acknowledged or not, has its audit record:
+     * commit and record are one transaction */
+    dcr_audit_chain chain = {0};
+    CHECK(dcr_state_audit_load(st, 0, &chain, &err) == DCR_OK);
+    size_t unrecorded = 0;
+    for (size_t i = 0; i < n; i++) {
+        char want[200], hex[65];
+        dcr_hex_encode(hex, list[i].sha256, 32);
+        snprintf(want, sizeof want, "sha256 %s", hex);
+        bool seen = false;
+        for (size_t k = 0; k < chain.n && !seen; k++)
+            seen = strstr(chain.v[k].record, want) && strstr(chain.v[k].record, list[i].name);
+        unrecorded += !seen;
+    }
+    CHECK(unrecorded == 0);
+    dcr_audit_chain_free(&chain);
     for (size_t i = 0; i < n; i++)
         dcr_dataset_info_free(&list[i]);
     free(list);
