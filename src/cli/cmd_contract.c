@@ -267,7 +267,9 @@ static void hash_hex(const dcr_contract *c, char out[2 * DCR_SHA256_LEN + 1])
     dcr_hex_encode(out, c->hash, DCR_SHA256_LEN);
 }
 
-static int run_lint(int argc, char **argv)
+/* lint, hash and show: load and validate the one FILE, then print. */
+static int with_valid_contract(int argc, char **argv,
+                               void (*print)(const char *path, const dcr_contract *c))
 {
     const char *path = NULL;
     int rc = one_file(argc, argv, &path);
@@ -276,42 +278,46 @@ static int run_lint(int argc, char **argv)
     dcr_contract c;
     if ((rc = load_valid(path, &c)))
         return rc;
-    char hex[2 * DCR_SHA256_LEN + 1];
-    hash_hex(&c, hex);
-    printf("%s: valid contract \"%s\" version %lld: %zu parties, %zu datasets; hash %s\n", path,
-           c.name, (long long)c.version, c.nparties, c.ndatasets, hex);
+    print(path, &c);
     dcr_contract_free(&c);
     return 0;
+}
+
+static void print_lint(const char *path, const dcr_contract *c)
+{
+    char hex[2 * DCR_SHA256_LEN + 1];
+    hash_hex(c, hex);
+    printf("%s: valid contract \"%s\" version %lld: %zu parties, %zu datasets; hash %s\n", path,
+           c->name, (long long)c->version, c->nparties, c->ndatasets, hex);
+}
+
+static void print_hash(const char *path, const dcr_contract *c)
+{
+    (void)path;
+    char hex[2 * DCR_SHA256_LEN + 1];
+    hash_hex(c, hex);
+    printf("%s\n", hex);
+}
+
+static void print_show(const char *path, const dcr_contract *c)
+{
+    (void)path;
+    dcr_contract_show(c, stdout);
+}
+
+static int run_lint(int argc, char **argv)
+{
+    return with_valid_contract(argc, argv, print_lint);
 }
 
 static int run_hash(int argc, char **argv)
 {
-    const char *path = NULL;
-    int rc = one_file(argc, argv, &path);
-    if (rc)
-        return rc;
-    dcr_contract c;
-    if ((rc = load_valid(path, &c)))
-        return rc;
-    char hex[2 * DCR_SHA256_LEN + 1];
-    hash_hex(&c, hex);
-    printf("%s\n", hex);
-    dcr_contract_free(&c);
-    return 0;
+    return with_valid_contract(argc, argv, print_hash);
 }
 
 static int run_show(int argc, char **argv)
 {
-    const char *path = NULL;
-    int rc = one_file(argc, argv, &path);
-    if (rc)
-        return rc;
-    dcr_contract c;
-    if ((rc = load_valid(path, &c)))
-        return rc;
-    dcr_contract_show(&c, stdout);
-    dcr_contract_free(&c);
-    return 0;
+    return with_valid_contract(argc, argv, print_show);
 }
 
 /* ---- sign, verify ---------------------------------------------------------- */
