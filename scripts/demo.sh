@@ -6,7 +6,9 @@
 # before sending anything; both upload their data sealed to the attested
 # instance; the advertiser (the analyst) runs attribution, overlap and reach
 # & frequency; a query asking for raw e-mails is refused; the audit log is
-# fetched and verified; the clean room stops.
+# fetched and verified. Then a second clean room whose contract adds
+# differential privacy answers with noise until the analyst's budget is
+# spent. The clean rooms stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -16,9 +18,10 @@ DCR=$(cd "$(dirname "$DCR")" && pwd)/$(basename "$DCR")
 impressions=${DEMO_IMPRESSIONS:-1000000}
 purchases=${DEMO_PURCHASES:-100000}
 work=$(mktemp -d /tmp/dcr-demo-XXXXXX)
-server_pid=
+server_pid= dp_pid=
 cleanup() {
-  [[ -n "$server_pid" ]] && kill "$server_pid" 2> /dev/null && wait "$server_pid" 2> /dev/null || true
+  local p
+  for p in $server_pid $dp_pid; do kill "$p" 2> /dev/null && wait "$p" 2> /dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -45,14 +48,22 @@ cc -O2 -std=c17 -o gen_purchases "$ROOT/bench/gen_purchases.c"
 head -3 impressions.csv
 head -3 purchases.csv
 
+# start_room CONTRACT SIGNATURE-SUFFIX STATE LOG: dcr serve on a free
+# loopback port; sets $room_pid and $room_url.
+start_room() {
+  local contract=$1 suffix=$2 state=$3 log=$4
+  mkdir -m 700 "$state"
+  "$DCR" serve --contract "$contract" --signatures "publisher$suffix.sig" "advertiser$suffix.sig" \
+    --state "$state" --listen 127.0.0.1:0 --tee sim --ready-file "$state.ready" 2> "$log" &
+  room_pid=$!
+  for _ in $(seq 200); do [[ -s "$state.ready" ]] && break; sleep 0.05; done
+  [[ -s "$state.ready" ]] || { cat "$log"; exit 1; }
+  room_url=$(cat "$state.ready")
+}
+
 say "4. The clean room starts: fresh keys, evidence binding them to the contract"
-mkdir -m 700 state
-"$DCR" serve --contract contract.json --signatures publisher.sig advertiser.sig --state state \
-  --listen 127.0.0.1:0 --tee sim --ready-file ready 2> server.log &
-server_pid=$!
-for _ in $(seq 200); do [[ -s ready ]] && break; sleep 0.05; done
-[[ -s ready ]] || { cat server.log; exit 1; }
-url=$(cat ready)
+start_room contract.json "" state server.log
+server_pid=$room_pid url=$room_url
 grep -v ' GET \| PUT \| POST ' server.log
 P=(--server "$url" --contract contract.json --quiet)
 
@@ -87,9 +98,29 @@ say "10. Asking for the raw e-mail list is refused, and the rule is named"
 say "11. The publisher fetches and verifies the audit log"
 "$DCR" audit "${P[@]}" --key publisher.key --head publisher.head
 
-say "12. The clean room stops"
-kill "$server_pid"
-wait "$server_pid" 2> /dev/null || true
-server_pid=
+say "12. A second clean room adds differential privacy: noisy answers until the budget is spent"
+demo_contract newsco-x-shopco-dp "Attribution with differential privacy (demo)." dp > contract-dp.json
+"$DCR" contract sign --key publisher.key --out publisher-dp.sig contract-dp.json
+"$DCR" contract sign --key advertiser.key --out advertiser-dp.sig contract-dp.json
+start_room contract-dp.json -dp state-dp server-dp.log
+dp_pid=$room_pid
+D=(--server "$room_url" --contract contract-dp.json --quiet)
+"$DCR" attest check --server "$room_url" --contract contract-dp.json > /dev/null
+"$DCR" upload "${D[@]}" --key publisher.key --dataset impressions impressions.csv
+"$DCR" upload "${D[@]}" --key advertiser.key --dataset purchases purchases.csv
+dp_sql="SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers FROM impressions i
+  JOIN purchases p ON i.email = p.email GROUP BY i.campaign ORDER BY buyers DESC LIMIT 5"
+for run in 1 2 3; do
+  echo "-- the same question, answer $run (noisy: compare with step 7's exact buyers)"
+  "$DCR" query "${D[@]}" --key advertiser.key "$dp_sql"
+done
+"$DCR" budget "${D[@]}" --key advertiser.key
+echo "-- a fourth answer would overspend the budget:"
+"$DCR" query "${D[@]}" --key advertiser.key "$dp_sql" || echo "(refused, exit $?)"
+
+say "13. The clean rooms stop"
+kill "$server_pid" "$dp_pid"
+wait "$server_pid" "$dp_pid" 2> /dev/null || true
+server_pid= dp_pid=
 tail -1 server.log
 printf '\nDone in %.1f s.\n' "$(echo "$(date +%s.%N) - $t0" | bc)"

@@ -1,8 +1,16 @@
 # demo_contract.sh: the demo's contract, shared by scripts/demo.sh and
 # bench/load.sh so the benchmark measures what the demo shows. Source it,
-# then `demo_contract NAME PURPOSE > contract.json` in a directory holding
-# publisher.pub and advertiser.pub: the publisher provides impressions, the
-# advertiser provides purchases and is the analyst; threshold k = 50.
+# then `demo_contract NAME PURPOSE [dp] > contract.json` in a directory
+# holding publisher.pub and advertiser.pub: the publisher provides
+# impressions, the advertiser provides purchases and is the analyst;
+# threshold k = 50. With `dp` the contract adds differential privacy
+# (epsilon 0.5 per query, delta 1e-6, a budget of 1.0: three answers under
+# zCDP composition, docs/privacy.md).
+demo_dp_rules() {
+  [[ "$1" == dp ]] || return 0
+  printf ',\n    "differential_privacy": {"enabled": true, "epsilon_per_query": 0.5, "delta": 1e-6,\n      "budget_per_analyst": 1.0, "max_contributions_per_unit": 10}'
+}
+
 demo_contract() {
   cat <<JSON
 {
@@ -40,7 +48,7 @@ demo_contract() {
       },
       "joins": [{"left": "impressions.email", "right": "purchases.email"}]
     },
-    "receivers": {"advertiser": ["advertiser"]}
+    "receivers": {"advertiser": ["advertiser"]}$(demo_dp_rules "${3:-}")
   },
   "evidence": [{"type": "sim"}]
 }
