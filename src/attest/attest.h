@@ -50,6 +50,7 @@ typedef struct {
     dcr_buf tpm_quote; /* Azure: TPMS_ATTEST */
     dcr_buf tpm_sig;   /* Azure: raw RSA signature or TPMT_SIGNATURE */
     dcr_buf tpm_pcrs;  /* Azure: SHA-256 PCR values 0..n-1, 32 bytes each */
+    dcr_buf td_quote;  /* Azure TDX: the TD quote IMDS made from the HCL report's TDREPORT */
 } dcr_evidence;
 
 void dcr_evidence_free(dcr_evidence *ev);

@@ -65,10 +65,41 @@ dcr_status dcr_snp_verify(const uint8_t *report, size_t len, const dcr_buf *ev_c
                           const dcr_attest_policy *pol, json_t *claims, dcr_error *err);
 dcr_status dcr_tdx_verify(const uint8_t *quote, size_t len, const dcr_attest_policy *pol,
                           json_t *claims, dcr_error *err);
+/* The TD report body of a TDX quote (584 bytes for TDX 1.0, 648 for 1.5)
+ * after checking the header and length only: nothing is verified. */
+dcr_status dcr_tdx_quote_body(const uint8_t *q, size_t len, const uint8_t **body, size_t *body_len,
+                              dcr_error *err);
 dcr_status dcr_azure_verify(const dcr_evidence *ev, const dcr_attest_policy *pol, json_t *claims,
                             dcr_error *err);
 dcr_status dcr_sim_verify(const uint8_t *report, size_t len, const dcr_attest_policy *pol,
                           json_t *claims, dcr_error *err);
+
+/* ---- Azure TDX (azure_tdx.c, imds.c) ---- */
+
+#define DCR_TDREPORT_LEN 1024
+#define DCR_TD_QUOTE_MAX (64u * 1024) /* a quote with its PCK chain is ~5 KiB */
+
+/* Checks that every TD report field a TDX quote body carries (TEE_TCB_SVN,
+ * MRSEAM, MRSIGNERSEAM, SEAM attributes, TD attributes, XFAM, MRTD,
+ * MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0-3, REPORTDATA; on TDX 1.5 also
+ * TEE_TCB_SVN2 and MRSERVICETD) equals the TDREPORT's. The message names
+ * the first field that differs. */
+dcr_status dcr_tdreport_match_quote(const uint8_t tdreport[DCR_TDREPORT_LEN], const uint8_t *body,
+                                    size_t body_len, dcr_error *err);
+
+/* Parses Azure IMDS's answer to POST /acc/tdquote: a JSON object whose
+ * "quote" is base64url (padding optional) of a TDX quote. Checks the
+ * alphabet, the decoded length (header + body at least, DCR_TD_QUOTE_MAX at
+ * most) and that it is a TDX quote header. Appends the quote to out. */
+dcr_status dcr_imds_parse_quote(const char *body, size_t len, dcr_buf *out, dcr_error *err);
+
+/* Asks IMDS at base_url (NULL = http://169.254.169.254) to turn a TDREPORT
+ * into a TD quote, with timeout_ms for the whole exchange (0 = default).
+ * The response is hostile: size-limited, parsed by dcr_imds_parse_quote,
+ * and its REPORTDATA must be the TDREPORT's. */
+dcr_status dcr_imds_td_quote(const char *base_url, long timeout_ms,
+                             const uint8_t tdreport[DCR_TDREPORT_LEN], dcr_buf *quote,
+                             dcr_error *err);
 
 /* Appends the bytes of base64 or base64url text s (padding optional). */
 dcr_status dcr_attest_b64_decode(const char *s, dcr_buf *out, const char *what, dcr_error *err);

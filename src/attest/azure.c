@@ -12,10 +12,17 @@
  * that AK then vouches for the PCRs and a caller nonce. So the chain is:
  * AMD root -> VCEK -> SNP report -> runtime JSON -> AK -> quote -> PCRs.
  *
+ * On Azure TDX the hardware report area holds a TDREPORT instead (report
+ * type 4), which only the platform can check; the producer has Azure's
+ * IMDS turn it into a TD quote (imds.c), which travels with the evidence.
+ * The chain is then: Intel root -> PCK -> QE -> TD quote -> TDREPORT (same
+ * fields, azure_tdx.c) -> runtime JSON -> AK -> quote -> PCRs.
+ *
  * Checks, in order: HCL layout, runtime JSON and AK, quote layout, quote
- * signature by the AK, nonce, PCR digest, the SNP report (snp.c, with the
- * report-data policy moved to user-data), the runtime-data binding, then
- * user-data against the expected report data.
+ * signature by the AK, nonce, PCR digest, the hardware evidence (snp.c, or
+ * tdx.c then the TDREPORT match; with the report-data policy moved to
+ * user-data), the runtime-data binding, then user-data against the expected
+ * report data.
  */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -39,6 +46,7 @@ enum {
     TPM_ST_ATTEST_QUOTE = 0x8018,
     TPM_ALG_SHA256 = 0x000b,
     TPM_ALG_RSASSA = 0x0014,
+    TDX_BODY_REPORT_DATA = 520,
 };
 
 static uint16_t be16(const uint8_t *p)
@@ -190,6 +198,7 @@ out:
 typedef struct {
     const uint8_t *var;
     size_t var_len;
+    uint32_t report_type; /* IGVM_SNP or IGVM_TDX */
     uint32_t hash_type;
     json_t *runtime;
 } hcl_report;
@@ -198,13 +207,10 @@ static dcr_status parse_hcl(const uint8_t *d, size_t len, hcl_report *h, dcr_err
 {
     if (len < HCL_VAR_DATA || memcmp(d, DCR_HCL_MAGIC, 4) != 0)
         return dcr_fail(err, DCR_EINPUT, "azure-vtpm: not an HCL report (magic or size)");
-    uint32_t report_type = dcr_get_u32le(d + HCL_IGVM + 8);
-    if (report_type == IGVM_TDX)
-        return dcr_fail(err, DCR_EINPUT,
-                        "azure-tdx-vtpm: HCL reports with a TDX TD report are not supported yet "
-                        "(they need the TD quote from Azure's quoting service)");
-    if (report_type != IGVM_SNP)
-        return dcr_fail(err, DCR_EINPUT, "azure-vtpm: HCL report type %u is not SNP", report_type);
+    h->report_type = dcr_get_u32le(d + HCL_IGVM + 8);
+    if (h->report_type != IGVM_SNP && h->report_type != IGVM_TDX)
+        return dcr_fail(err, DCR_EINPUT, "azure-vtpm: HCL report type %u is neither SNP nor TDX",
+                        h->report_type);
     h->hash_type = dcr_get_u32le(d + HCL_IGVM + 12);
     h->var_len = dcr_get_u32le(d + HCL_IGVM + 16);
     if (h->var_len == 0 || h->var_len > len - HCL_VAR_DATA)
@@ -320,7 +326,9 @@ static dcr_status check_pcr_digest(const tpm_quote *q, const dcr_buf *pcrs, json
     return st;
 }
 
-static dcr_status check_binding(const uint8_t *snp, const hcl_report *h, dcr_error *err)
+/* report_data: the hardware report's REPORT_DATA (SNP) or REPORTDATA (the
+ * TD quote's, which the TDREPORT matched). */
+static dcr_status check_binding(const uint8_t report_data[64], const hcl_report *h, dcr_error *err)
 {
     uint8_t d[64];
     size_t n;
@@ -341,7 +349,7 @@ static dcr_status check_binding(const uint8_t *snp, const hcl_report *h, dcr_err
     }
     if (st != DCR_OK)
         return st;
-    if (memcmp(snp + 0x50, d, n) != 0)
+    if (memcmp(report_data, d, n) != 0)
         return dcr_fail(err, DCR_ECRYPTO,
                         "azure-vtpm: REPORT_DATA does not bind the HCL runtime data");
     return DCR_OK;
@@ -393,34 +401,80 @@ static dcr_status check_tpm(const dcr_evidence *ev, const hcl_report *h,
     return check_pcr_digest(&q, &ev->tpm_pcrs, claims, err);
 }
 
+/* The SNP report inside the HCL report (snp.c), into claims "snp". */
+static dcr_status verify_snp(const dcr_evidence *ev, const hcl_report *h,
+                             const dcr_attest_policy *inner, json_t *claims, dcr_error *err)
+{
+    json_t *snp = json_object();
+    if (!snp)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    const uint8_t *report = ev->report.data + HCL_HW_REPORT;
+    dcr_status st = dcr_snp_verify(report, 1184, &ev->certs, inner, snp, err);
+    if (st == DCR_OK)
+        st = check_binding(report + 0x50, h, err);
+    if (st == DCR_OK) {
+        json_object_set(claims, "measurement", json_object_get(snp, "measurement"));
+        json_object_set(claims, "debug", json_object_get(snp, "debug"));
+        json_object_set_new(claims, "snp", snp);
+        return DCR_OK;
+    }
+    json_decref(snp);
+    return st;
+}
+
+/* The TD quote (tdx.c: signatures, PCK chain to the pinned Intel root,
+ * debug, MRTD, TCB), then the HCL report's TDREPORT against the quote, then
+ * the runtime-data binding through the quote's REPORTDATA. Claims "tdx". */
+static dcr_status verify_tdx(const dcr_evidence *ev, const hcl_report *h,
+                             const dcr_attest_policy *inner, json_t *claims, dcr_error *err)
+{
+    if (!ev->td_quote.len)
+        return dcr_fail(err, DCR_EINPUT,
+                        "azure-tdx-vtpm: no TD quote with the HCL report (dcr attest evidence "
+                        "bundles it; or pass it with --td-quote)");
+    json_t *tdx = json_object();
+    if (!tdx)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
+    dcr_status st = dcr_tdx_verify(ev->td_quote.data, ev->td_quote.len, inner, tdx, err);
+    if (st == DCR_OK)
+        st = dcr_tdx_quote_body(ev->td_quote.data, ev->td_quote.len, &body, &body_len, err);
+    if (st == DCR_OK)
+        st = dcr_tdreport_match_quote(ev->report.data + HCL_HW_REPORT, body, body_len, err);
+    if (st == DCR_OK)
+        st = check_binding(body + TDX_BODY_REPORT_DATA, h, err);
+    if (st == DCR_OK) {
+        json_object_set(claims, "measurement", json_object_get(tdx, "measurement"));
+        json_object_set(claims, "debug", json_object_get(tdx, "debug"));
+        json_object_set_new(claims, "tdx", tdx);
+        return DCR_OK;
+    }
+    json_decref(tdx);
+    return st;
+}
+
 dcr_status dcr_azure_verify(const dcr_evidence *ev, const dcr_attest_policy *pol, json_t *claims,
                             dcr_error *err)
 {
     hcl_report h = {0};
     dcr_status st = parse_hcl(ev->report.data, ev->report.len, &h, err);
+    dcr_attest_type want = h.report_type == IGVM_TDX ? DCR_EV_AZURE_TDX : DCR_EV_AZURE_SNP;
+    if (st == DCR_OK && ev->type != want)
+        st = dcr_fail(err, DCR_EINPUT, "azure-vtpm: evidence says %s, but its HCL report is %s",
+                      dcr_attest_type_name(ev->type), dcr_attest_type_name(want));
     if (st == DCR_OK)
         st = check_tpm(ev, &h, pol, claims, err);
     if (st == DCR_OK) {
         dcr_attest_policy inner = *pol;
         inner.report_data = NULL; /* it holds the runtime-data hash; user-data is checked below */
-        json_t *snp = json_object();
-        st = snp ? dcr_snp_verify(ev->report.data + HCL_HW_REPORT, 1184, &ev->certs, &inner, snp,
-                                  err)
-                 : dcr_fail(err, DCR_EINTERNAL, "out of memory");
-        if (st == DCR_OK)
-            st = check_binding(ev->report.data + HCL_HW_REPORT, &h, err);
-        if (st == DCR_OK) {
-            json_object_set(claims, "measurement", json_object_get(snp, "measurement"));
-            json_object_set(claims, "debug", json_object_get(snp, "debug"));
-            json_object_set_new(claims, "snp", snp);
-            snp = NULL;
-            json_object_set(claims, "vm_configuration",
-                            json_object_get(h.runtime, "vm-configuration"));
-        }
-        json_decref(snp);
+        st = want == DCR_EV_AZURE_TDX ? verify_tdx(ev, &h, &inner, claims, err)
+                                      : verify_snp(ev, &h, &inner, claims, err);
     }
-    if (st == DCR_OK)
+    if (st == DCR_OK) {
+        json_object_set(claims, "vm_configuration", json_object_get(h.runtime, "vm-configuration"));
         st = check_user_data(&h, pol, claims, err);
+    }
     json_decref(h.runtime);
     return st;
 }

@@ -6,8 +6,9 @@
  *   "DCREVID1"  magic
  *   u32         type (dcr_attest_type)
  *   items       u16 tag, u32 length, bytes; tags 1 report, 2 certificates,
- *               3 TPMS_ATTEST, 4 TPM signature, 5 PCR values; each at most
- *               once, report required, nothing after the last item.
+ *               3 TPMS_ATTEST, 4 TPM signature, 5 PCR values, 6 TD quote
+ *               (Azure TDX); each at most once, report required, nothing
+ *               after the last item.
  * It is a carrier, not a trust boundary: nothing in it is believed until
  * the verifier has checked the vendor signatures.
  */
@@ -57,10 +58,11 @@ void dcr_evidence_free(dcr_evidence *ev)
     dcr_buf_free(&ev->tpm_quote);
     dcr_buf_free(&ev->tpm_sig);
     dcr_buf_free(&ev->tpm_pcrs);
+    dcr_buf_free(&ev->td_quote);
     memset(ev, 0, sizeof *ev);
 }
 
-enum { TAG_REPORT = 1, TAG_CERTS, TAG_TPM_QUOTE, TAG_TPM_SIG, TAG_TPM_PCRS, TAG_MAX };
+enum { TAG_REPORT = 1, TAG_CERTS, TAG_TPM_QUOTE, TAG_TPM_SIG, TAG_TPM_PCRS, TAG_TD_QUOTE, TAG_MAX };
 
 static dcr_buf *tag_buf(dcr_evidence *ev, unsigned tag)
 {
@@ -75,6 +77,8 @@ static dcr_buf *tag_buf(dcr_evidence *ev, unsigned tag)
         return &ev->tpm_sig;
     case TAG_TPM_PCRS:
         return &ev->tpm_pcrs;
+    case TAG_TD_QUOTE:
+        return &ev->td_quote;
     }
     return NULL;
 }

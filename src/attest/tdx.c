@@ -290,6 +290,19 @@ static dcr_status check_policy(const tdx_quote *t, const dcr_attest_policy *pol,
     return DCR_OK;
 }
 
+dcr_status dcr_tdx_quote_body(const uint8_t *q, size_t len, const uint8_t **body, size_t *body_len,
+                              dcr_error *err)
+{
+    tdx_quote t = {0};
+    cursor c;
+    dcr_status st = parse_header(q, len, &t, &c, err);
+    if (st != DCR_OK)
+        return st;
+    *body = t.body;
+    *body_len = t.body_len;
+    return DCR_OK;
+}
+
 dcr_status dcr_tdx_verify(const uint8_t *q, size_t len, const dcr_attest_policy *pol,
                           json_t *claims, dcr_error *err)
 {

@@ -26,6 +26,10 @@ typedef struct {
     /* SEV-SNP: the VMPL to ask the report for ("0".."3"). NULL = do not
      * ask: configfs-tsm keeps the kernel's default, /dev/sev-guest uses 0. */
     const char *privlevel;
+    /* Azure TDX: where IMDS is (default http://169.254.169.254; tests use a
+     * local fake) and how long the quote exchange may take (0 = 15 s). */
+    const char *imds_url;
+    long imds_timeout_ms;
 } dcr_tee_options;
 
 typedef struct {
@@ -39,7 +43,7 @@ typedef struct {
 extern const dcr_tee_backend dcr_tee_sim;
 extern const dcr_tee_backend dcr_tee_snp;   /* configfs-tsm, else /dev/sev-guest */
 extern const dcr_tee_backend dcr_tee_tdx;   /* configfs-tsm */
-extern const dcr_tee_backend dcr_tee_azure; /* Azure vTPM: HCL report + TPM2_Quote */
+extern const dcr_tee_backend dcr_tee_azure; /* Azure vTPM: HCL report + TPM2_Quote (+ TD quote) */
 
 /* The backend called name (sim, sev-snp, tdx, azure-vtpm), or NULL. */
 const dcr_tee_backend *dcr_tee_find(const char *name);

@@ -10,6 +10,10 @@
  * the same 64 bytes as the nonce, and read the PCR values the verifier
  * needs to recompute the quote's digest. azure.c verifies the result.
  *
+ * On an Azure TDX VM the HCL report carries a TDREPORT, which only the
+ * platform can check; we have IMDS turn it into a TD quote (imds.c) and
+ * bundle that too, so the evidence verifies anywhere.
+ *
  * TCTI: the option, else $DCR_TCTI, else device:/dev/tpmrm0 (Azure). Tests
  * use swtpm:host=127.0.0.1,port=P.
  */
@@ -22,6 +26,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "attest/attest_internal.h"
 #include "attest/tee.h"
 #include "base/bytes.h"
 
@@ -30,6 +35,9 @@
 #define AK_HANDLE 0x81000003
 #define NV_CHUNK 512
 #define HCL_MAX 8192
+#define HCL_HW_REPORT 32     /* the hardware report (SNP report or TDREPORT) */
+#define HCL_REPORT_TYPE 1224 /* IGVM request data's report type */
+#define HCL_TYPE_TDX 4
 
 typedef struct {
     TSS2_TCTI_CONTEXT *tcti;
@@ -241,12 +249,20 @@ static dcr_status azure_get_evidence(const dcr_tee_options *opt, const uint8_t r
     dcr_status st = tpm_open(opt, &t, err);
     if (st != DCR_OK)
         return st;
-    if ((st = write_report_data(&t, report_data, err)) || (st = read_hcl(&t, &ev->report, err)) ||
-        (st = quote(&t, report_data, ev, err)) || (st = read_pcrs(&t, &ev->tpm_pcrs, err)))
+    if ((st = write_report_data(&t, report_data, err)) || (st = read_hcl(&t, &ev->report, err)))
         goto out;
-    ev->type = ev->report.len >= 1228 && dcr_get_u32le(ev->report.data + 1224) == 4
+    ev->type = ev->report.len >= HCL_REPORT_TYPE + 4 &&
+                       dcr_get_u32le(ev->report.data + HCL_REPORT_TYPE) == HCL_TYPE_TDX
                    ? DCR_EV_AZURE_TDX
                    : DCR_EV_AZURE_SNP;
+    /* The TDREPORT binds the runtime JSON holding our report data: turn it
+     * into a quote before anything else can refresh the HCL report. */
+    if (ev->type == DCR_EV_AZURE_TDX &&
+        (st = dcr_imds_td_quote(opt ? opt->imds_url : NULL, opt ? opt->imds_timeout_ms : 0,
+                                ev->report.data + HCL_HW_REPORT, &ev->td_quote, err)))
+        goto out;
+    if ((st = quote(&t, report_data, ev, err)) == DCR_OK)
+        st = read_pcrs(&t, &ev->tpm_pcrs, err);
 out:
     tpm_close(&t);
     return st;

@@ -20,10 +20,11 @@
 static const char usage[] =
     "Usage: dcr attest evidence --tee sim|sev-snp|tdx|azure-vtpm|auto --report-data HEX\n"
     "                           --out FILE [--tcti CONF] [--configfs DIR] [--sev-guest PATH]\n"
-    "                           [--privlevel 0-3]\n"
+    "                           [--privlevel 0-3] [--imds URL] [--imds-timeout SECONDS]\n"
     "       dcr attest check --server URL --contract FILE [--json]\n"
     "       dcr attest verify --evidence FILE [--type snp|tdx|azure-snp-vtpm|azure-tdx-vtpm|sim]\n"
-    "                         [--certs FILE]... [--quote FILE --nonce HEX] [--report-data HEX]\n"
+    "                         [--certs FILE]... [--quote FILE --nonce HEX] [--td-quote FILE]\n"
+    "                         [--report-data HEX]\n"
     "                         [--measurement HEX]... [--min-tcb HEX] [--at RFC3339]\n"
     "                         [--allow-debug]\n"
     "\n"
@@ -34,7 +35,9 @@ static const char usage[] =
     "the vTPM for azure-vtpm (default device:/dev/tpmrm0). --configfs (default\n"
     "/sys/kernel/config/tsm/report) and --sev-guest (default /dev/sev-guest) say\n"
     "where the kernel's interfaces are, for containers that mount them elsewhere;\n"
-    "--privlevel asks SEV-SNP for a report at that VMPL.\n"
+    "--privlevel asks SEV-SNP for a report at that VMPL. On an Azure TDX VM,\n"
+    "azure-vtpm asks IMDS (--imds, default http://169.254.169.254; --imds-timeout,\n"
+    "default 15) to turn the HCL report's TD report into a quote, and bundles it.\n"
     "\n"
     "verify checks evidence (a dcr container, a raw SNP report, TDX quote, Azure\n"
     "HCL report or evidence-v1 JSON; the type is recognised unless --type says)\n"
@@ -42,6 +45,7 @@ static const char usage[] =
     "  --certs FILE       certificates (VCEK/VLEK, PEM or DER) or CRLs; repeatable\n"
     "  --quote FILE       Azure: the TPM quote (bincode, or TPMS_ATTEST + signature)\n"
     "  --nonce HEX        Azure: the expected TPM quote nonce\n"
+    "  --td-quote FILE    Azure TDX: the TD quote, when the evidence is a bare HCL report\n"
     "  --report-data HEX  the expected 64 bytes of report data\n"
     "  --measurement HEX  an accepted measurement (SNP MEASUREMENT, TDX MRTD); repeatable\n"
     "  --min-tcb HEX      minimum TCB: SNP 8 bytes (REPORTED_TCB as in the report),\n"
@@ -121,10 +125,11 @@ static int write_out(const char *path, const dcr_evidence *ev)
 static int run_evidence(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"tee", required_argument, 0, 't'},       {"report-data", required_argument, 0, 'r'},
-        {"out", required_argument, 0, 'o'},       {"tcti", required_argument, 0, 'c'},
-        {"configfs", required_argument, 0, 'C'},  {"sev-guest", required_argument, 0, 'S'},
-        {"privlevel", required_argument, 0, 'p'}, {0, 0, 0, 0}};
+        {"tee", required_argument, 0, 't'},          {"report-data", required_argument, 0, 'r'},
+        {"out", required_argument, 0, 'o'},          {"tcti", required_argument, 0, 'c'},
+        {"configfs", required_argument, 0, 'C'},     {"sev-guest", required_argument, 0, 'S'},
+        {"privlevel", required_argument, 0, 'p'},    {"imds", required_argument, 0, 'I'},
+        {"imds-timeout", required_argument, 0, 'W'}, {0, 0, 0, 0}};
     const char *tee = NULL, *rd_hex = NULL, *out = NULL;
     dcr_tee_options topt = {0};
     int c;
@@ -154,6 +159,19 @@ static int run_evidence(int argc, char **argv)
                 return usage_error("--privlevel must be 0, 1, 2 or 3, got '%s'", optarg);
             topt.privlevel = optarg;
             break;
+        case 'I':
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
+                return usage_error("--imds must be an http:// or https:// URL, got '%s'", optarg);
+            topt.imds_url = optarg;
+            break;
+        case 'W': {
+            char *end;
+            long s = strtol(optarg, &end, 10);
+            if (*end || s < 1 || s > 300)
+                return usage_error("--imds-timeout must be 1..300 seconds, got '%s'", optarg);
+            topt.imds_timeout_ms = s * 1000;
+            break;
+        }
         default:
             return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -185,7 +203,7 @@ static int run_evidence(int argc, char **argv)
 }
 
 typedef struct {
-    const char *evidence, *quote, *type;
+    const char *evidence, *quote, *td_quote, *type;
     const char *certs[16];
     size_t ncerts;
     uint8_t report_data[64], nonce[64], min_tcb[16];
@@ -213,6 +231,9 @@ static int parse_verify_opt(int c, verify_args *a)
         return 0;
     case 'q':
         a->quote = optarg;
+        return 0;
+    case 'Q':
+        a->td_quote = optarg;
         return 0;
     case 'n':
         if (n == 0 || n % 2 || n > 128 || !dcr_hex_decode(a->nonce, n / 2, optarg, n))
@@ -257,10 +278,13 @@ static dcr_status load_evidence(const verify_args *a, dcr_evidence *ev, dcr_erro
         return st;
     st = dcr_evidence_parse(d, len, hint, ev, err);
     free(d);
-    if (st != DCR_OK || !a->quote)
-        return st;
-    if ((st = read_bytes(a->quote, &d, &len, err)) == DCR_OK) {
+    if (st == DCR_OK && a->quote && (st = read_bytes(a->quote, &d, &len, err)) == DCR_OK) {
         st = dcr_evidence_set_tpm_quote(ev, d, len, err);
+        free(d);
+    }
+    if (st == DCR_OK && a->td_quote && (st = read_bytes(a->td_quote, &d, &len, err)) == DCR_OK) {
+        dcr_buf_free(&ev->td_quote);
+        st = dcr_buf_append(&ev->td_quote, d, len, err);
         free(d);
     }
     return st;
@@ -312,13 +336,19 @@ static int do_verify(verify_args *a)
 
 static int run_verify(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"evidence", required_argument, 0, 'e'},    {"type", required_argument, 0, 'T'},
-        {"certs", required_argument, 0, 'c'},       {"crl", required_argument, 0, 'c'},
-        {"quote", required_argument, 0, 'q'},       {"nonce", required_argument, 0, 'n'},
-        {"report-data", required_argument, 0, 'r'}, {"measurement", required_argument, 0, 'm'},
-        {"min-tcb", required_argument, 0, 't'},     {"at", required_argument, 0, 'a'},
-        {"allow-debug", no_argument, 0, 'd'},       {0, 0, 0, 0}};
+    static const struct option opts[] = {{"evidence", required_argument, 0, 'e'},
+                                         {"type", required_argument, 0, 'T'},
+                                         {"certs", required_argument, 0, 'c'},
+                                         {"crl", required_argument, 0, 'c'},
+                                         {"quote", required_argument, 0, 'q'},
+                                         {"nonce", required_argument, 0, 'n'},
+                                         {"report-data", required_argument, 0, 'r'},
+                                         {"measurement", required_argument, 0, 'm'},
+                                         {"min-tcb", required_argument, 0, 't'},
+                                         {"at", required_argument, 0, 'a'},
+                                         {"allow-debug", no_argument, 0, 'd'},
+                                         {"td-quote", required_argument, 0, 'Q'},
+                                         {0, 0, 0, 0}};
     verify_args *a = calloc(1, sizeof *a);
     if (!a)
         return DCR_EINTERNAL;

@@ -81,54 +81,19 @@ expect_exit 3 'unrecognised' "junk evidence" "$DCR" attest verify --evidence "$D
 expect_exit 2 'RFC 3339' "bad --at" "$DCR" attest verify --evidence "$T/sim.ev" --at yesterday
 
 # Azure vTPM producer against swtpm
-if ! command -v swtpm >/dev/null || ! command -v tpm2_createprimary >/dev/null; then
-  bad "swtpm and tpm2-tools are needed (scripts/deps.sh installs them)"; finish; exit 1
-fi
-# Under load (parallel builds, other suites' servers) a random port may be
-# taken and swtpm may be slow to listen: take a port pair nobody listens on,
-# give swtpm 20 s to answer, and try another pair if it died.
-mkdir -p "$T/tpm"
+. "$(dirname "$0")/swtpm_lib.sh"
 SWTPM=
 trap 'kill $SWTPM 2>/dev/null; rm -rf "$T"' EXIT
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in 1 2 3 4 5; do
-  P=$((20000 + RANDOM % 20000))
-  port_free $P && port_free $((P + 1)) || continue
-  swtpm socket --tpm2 --server type=tcp,port=$P,bindaddr=127.0.0.1 \
-    --ctrl type=tcp,port=$((P + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
-    --tpmstate dir="$T/tpm" >"$T/swtpm.log" 2>&1 &
-  SWTPM=$!
-  export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$P"
-  for _ in $(seq 200); do
-    tpm2_getrandom 4 >/dev/null 2>&1 && break 2
-    kill -0 $SWTPM 2>/dev/null || break
-    sleep 0.1
-  done
-  kill $SWTPM 2>/dev/null; wait $SWTPM 2>/dev/null; SWTPM=
-done
-[ -n "$SWTPM" ] && ok "swtpm answers on port $P" ||
-  { bad "swtpm did not start ($(tail -2 "$T/swtpm.log"))"; finish; exit 1; }
-q() { "$@" >>"$T/tpm2.log" 2>&1; }
-q tpm2_createprimary -C o -g sha256 -G rsa2048:rsassa-sha256:null \
-  -a "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign|noda" -c "$T/ak.ctx" &&
-q tpm2_evictcontrol -C o -c "$T/ak.ctx" 0x81000003 &&
-q tpm2_readpublic -c 0x81000003 -f pem -o "$T/ak.pem" && ok "swtpm: AK persisted at 0x81000003" ||
-  bad "swtpm: AK persisted at 0x81000003 ($(tail -3 "$T/tpm2.log"))"
+swtpm_start
+swtpm_provision_ak
 # synthetic HCL report: genuine SNP report + runtime JSON with swtpm's AK
-n=$(openssl rsa -pubin -in "$T/ak.pem" -modulus -noout | sed 's/Modulus=//' |
-    perl -ne 'chomp; print pack("H*", $_)' | basenc --base64url -w0 | tr -d '=')
-json="{\"keys\":[{\"kid\":\"HCLAkPub\",\"key_ops\":[\"sign\"],\"kty\":\"RSA\",\"e\":\"AQAB\",\"n\":\"$n\"}],\"user-data\":\"${RD^^}\"}"
-printf '%s' "$json" >"$T/runtime.json"
+swtpm_runtime_json "$RD"
 jl=$(stat -c %s "$T/runtime.json")
 perl -e 'print pack("a4VVVVx12", "HCLA", 1, 1236 + $ARGV[0], 2, 0)' "$jl" >"$T/hcl.bin"
 dd if="$D/azure-snp-vtpm/hcl-report.bin" bs=1 skip=32 count=1184 2>/dev/null >>"$T/hcl.bin"
 perl -e 'print pack("VVVVV", 20 + $ARGV[0], 1, 2, 1, $ARGV[0])' "$jl" >>"$T/hcl.bin"
 cat "$T/runtime.json" >>"$T/hcl.bin"
-hs=$(stat -c %s "$T/hcl.bin")
-q tpm2_nvdefine 0x01400001 -C o -s "$hs" -a "ownerread|ownerwrite|authread|authwrite" &&
-q tpm2_nvwrite 0x01400001 -C o -i "$T/hcl.bin" && ok "swtpm: synthetic HCL report in NV 0x01400001" ||
-  bad "swtpm: synthetic HCL report in NV 0x01400001 ($(tail -3 "$T/tpm2.log"))"
-TCTI="swtpm:host=127.0.0.1,port=$P"
+swtpm_put_hcl "$T/hcl.bin"
 check "azure-vtpm evidence from swtpm" "$DCR" attest evidence --tee azure-vtpm --tcti "$TCTI" \
   --report-data "$RD" --out "$T/az.ev"
 "$DCR" attest evidence --tee auto --tcti "$TCTI" --report-data "$RD" --out "$T/az2.ev" 2>"$T/auto.err"
