@@ -7,7 +7,8 @@
  * to TIMESTAMP). PostgreSQL's SQL-syntax forms arrive as pg_catalog calls
  * and bind here too: SUBSTRING(x FROM a FOR b) as substring(x, a, b),
  * TRIM([BOTH|LEADING|TRAILING] [c] FROM x) as btrim/ltrim/rtrim(x[, c]),
- * EXTRACT(f FROM x) as extract('f', x). The unit of date_trunc and the field
+ * EXTRACT(f FROM x) as extract('f', x), x LIKE p ESCAPE e as x LIKE
+ * like_escape(p, e). The unit of date_trunc and the field
  * of date_part/extract must be string constants and are checked here.
  */
 #include <stdlib.h>
@@ -49,17 +50,59 @@ static dcr_status mk_func(dcr_binder *b, dcr_func fn, dcr_type t, int location, 
 
 /* ---- LIKE ---- */
 
+/* Length of the first UTF-8 character of s (1 for a stray byte). */
+static size_t utf8_char_len(const unsigned char *s, size_t len)
+{
+    size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1;
+    return n <= len ? n : len;
+}
+
+/* x LIKE p ESCAPE e arrives as x LIKE pg_catalog.like_escape(p, e). Splits
+ * it into its pattern and escape nodes; *esc is NULL without ESCAPE. */
+static void like_parts(const PgQuery__AExpr *a, const PgQuery__Node **pat,
+                       const PgQuery__Node **esc)
+{
+    *pat = a->rexpr;
+    *esc = NULL;
+    if (!a->rexpr || a->rexpr->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
+        return;
+    const PgQuery__FuncCall *f = a->rexpr->func_call;
+    const char *fn = f->n_funcname ? str_of(f->funcname[f->n_funcname - 1]) : NULL;
+    if (!fn || strcmp(fn, "like_escape") != 0 || f->n_args != 2 ||
+        f->funcformat != PG_QUERY__COERCION_FORM__COERCE_EXPLICIT_CALL)
+        return; /* a pattern that is an ordinary function call */
+    *pat = f->args[0];
+    *esc = f->args[1];
+}
+
+/* The ESCAPE argument: TEXT; a constant is checked here (empty or one
+ * character), any other expression row by row (exec/like.c). */
+static dcr_status want_escape(dcr_binder *b, dcr_expr **esc, const char *what)
+{
+    dcr_expr *e = *esc;
+    if (!e->untyped && e->type != DCR_TYPE_TEXT)
+        return dcr_sql_fail(b->err, b->sql, e->location, "%s ... ESCAPE needs text, not %s", what,
+                            dcr_type_name(e->type));
+    dcr_status s = dcr_coerce(b, esc, DCR_TYPE_TEXT, what);
+    e = *esc;
+    if (s == DCR_OK && e->kind == DCR_EXPR_CONST && !e->value.null && e->value.len > 0 &&
+        utf8_char_len((const unsigned char *)e->value.text, e->value.len) != e->value.len)
+        s = dcr_sql_fail(b->err, b->sql, e->location,
+                         "invalid escape string (must be empty or one character)");
+    return s;
+}
+
 dcr_status dcr_bind_like(dcr_binder *b, const PgQuery__AExpr *a, bool ilike, dcr_expr **out)
 {
     const char *name = a->n_name == 1 ? str_of(a->name[0]) : NULL;
     const char *what = ilike ? "ILIKE" : "LIKE";
     if (!name)
         return dcr_sql_unsupported(b->err, b->sql, a->location, what);
-    if (a->rexpr && a->rexpr->node_case == PG_QUERY__NODE__NODE_FUNC_CALL)
-        return dcr_sql_unsupported(b->err, b->sql, a->location, "LIKE ... ESCAPE");
-    dcr_expr *args[2] = {NULL, NULL};
+    const PgQuery__Node *pat, *escn;
+    like_parts(a, &pat, &escn);
+    dcr_expr *args[3] = {NULL, NULL, NULL};
     dcr_status s = dcr_bind_expr(b, a->lexpr, &args[0]);
-    s = s ? s : dcr_bind_expr(b, a->rexpr, &args[1]);
+    s = s ? s : dcr_bind_expr(b, pat, &args[1]);
     for (int i = 0; s == DCR_OK && i < 2; i++) {
         if (args[i]->untyped)
             s = dcr_coerce(b, &args[i], DCR_TYPE_TEXT, what);
@@ -67,12 +110,17 @@ dcr_status dcr_bind_like(dcr_binder *b, const PgQuery__AExpr *a, bool ilike, dcr
             s = dcr_sql_fail(b->err, b->sql, a->location, "operator does not exist: %s %s text",
                              dcr_type_name(args[0]->type), what);
     }
+    if (s == DCR_OK && escn) {
+        s = dcr_bind_expr(b, escn, &args[2]);
+        s = s ? s : want_escape(b, &args[2], what);
+    }
     if (s != DCR_OK) {
-        dcr_expr_free(args[0]);
-        dcr_expr_free(args[1]);
+        for (int i = 0; i < 3; i++)
+            dcr_expr_free(args[i]);
         return s;
     }
-    s = mk_func(b, ilike ? DCR_FN_ILIKE : DCR_FN_LIKE, DCR_TYPE_BOOLEAN, a->location, args, 2, out);
+    s = mk_func(b, ilike ? DCR_FN_ILIKE : DCR_FN_LIKE, DCR_TYPE_BOOLEAN, a->location, args,
+                escn ? 3 : 2, out);
     if (s == DCR_OK)
         (*out)->negated = name[0] == '!';
     return s;

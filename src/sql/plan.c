@@ -438,6 +438,10 @@ dcr_status dcr_expr_explain(const dcr_expr *e, dcr_buf *out, dcr_error *err)
             s = s ? s : put(out, e->negated ? " NOT " : " ", err);
             s = s ? s : put(out, e->fn == DCR_FN_LIKE ? "LIKE " : "ILIKE ", err);
             s = s ? s : dcr_expr_explain(e->args[1], out, err);
+            if (e->nargs == 3) {
+                s = s ? s : put(out, " ESCAPE ", err);
+                s = s ? s : dcr_expr_explain(e->args[2], out, err);
+            }
             return s ? s : put(out, ")", err);
         }
         s = put(out, dcr_func_name(e->fn), err);

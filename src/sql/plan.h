@@ -71,7 +71,7 @@ typedef enum {
 
 /* Scalar functions (DCR_EXPR_FUNC); argument types are fixed by the binder. */
 typedef enum {
-    DCR_FN_LIKE,       /* TEXT LIKE TEXT pattern, backslash escape */
+    DCR_FN_LIKE,       /* TEXT LIKE TEXT pattern [, TEXT escape]; default escape backslash */
     DCR_FN_ILIKE,      /* LIKE with ASCII case folding */
     DCR_FN_LOWER,      /* TEXT; ASCII letters only */
     DCR_FN_UPPER,      /* TEXT; ASCII letters only */

@@ -210,6 +210,30 @@ static void test_like(void)
            "ERR SQL:1:14: LIKE pattern must not end with escape character");
 }
 
+static void test_like_escape(void)
+{
+    /* ESCAPE c replaces the backslash; ESCAPE '' makes it literal; the
+     * escape is seen before % and _, so ESCAPE '%' makes %% a literal % */
+    EXPECT("SELECT 'a%b' LIKE 'a!%b' ESCAPE '!', 'axb' LIKE 'a!%b' ESCAPE '!', "
+           "'a\\b' LIKE 'a\\b' ESCAPE '', 'a%' LIKE 'a%%' ESCAPE '%', 'ab' LIKE 'a%%' ESCAPE '%', "
+           "'a\\' LIKE 'a\\' ESCAPE '#'",
+           "true,false,true,true,false,true\n");
+    EXPECT(
+        "SELECT 'a_B' ILIKE 'A#_b' ESCAPE '#', 'axb' ILIKE 'A#_b' ESCAPE '#', "
+        "'a\xc3\xa9' LIKE 'a\xc3\xa9\xc3\xa9' ESCAPE '\xc3\xa9', 'abc' NOT LIKE 'a#%' ESCAPE '#', "
+        "'a%' LIKE 'a%' ESCAPE '', 'a_' LIKE 'a__' ESCAPE '_', 'ab' LIKE 'a__' ESCAPE '_'",
+        "true,false,true,true,true,true,false\n");
+    EXPECT("SELECT 'abc' LIKE 'ab!' ESCAPE '!'",
+           "ERR SQL:1:14: LIKE pattern must not end with escape character");
+    EXPECT("SELECT 'a' LIKE 'a' ESCAPE NULL, NULL LIKE 'a' ESCAPE '!'", ",\n");
+    /* an escape that is not a constant is checked row by row */
+    EXPECT("SELECT count(*) FROM t WHERE '%' LIKE (CASE WHEN g = 'a' THEN 'a%' ELSE 'b%' END) "
+           "ESCAPE g",
+           "7\n");
+    EXPECT("SELECT 'a' LIKE 'a' ESCAPE lower('AB')",
+           "ERR SQL:1:28: invalid escape string (must be empty or one character)");
+}
+
 static void test_text_functions(void)
 {
     EXPECT("SELECT lower('AbC\xc3\x89'), upper('aBc\xc3\xa9'), length('\xc3\xa9t\xc3\xa9'), "
@@ -364,6 +388,7 @@ int main(void)
     RUN(test_join);
     RUN(test_left_join);
     RUN(test_like);
+    RUN(test_like_escape);
     RUN(test_text_functions);
     RUN(test_math_functions);
     RUN(test_date_functions);

@@ -103,6 +103,8 @@ static void test_typing(void)
     EXPECT("SELECT ok IS TRUE FROM t", "COALESCE(ok, false)");
     EXPECT("SELECT 'a' || 'b'", "ERR SQL:1:12: operator || is not supported");
     EXPECT("SELECT name NOT ILIKE 'a%' FROM t", "(name NOT ILIKE 'a%')");
+    EXPECT("SELECT id FROM t WHERE name LIKE 'a!%' ESCAPE '!'", "(name LIKE 'a!%' ESCAPE '!')");
+    EXPECT("SELECT name NOT LIKE 'a' ESCAPE '' FROM t", "(name NOT LIKE 'a' ESCAPE '')");
     EXPECT("SELECT round(id), abs(id), length(name) FROM t",
            "round(CAST(id AS DOUBLE PRECISION)) AS round, abs(id) AS abs, length(name) AS length");
     EXPECT("SELECT SUBSTRING(name FROM 2 FOR 3), TRIM(LEADING 'x' FROM name) FROM t",
@@ -123,8 +125,12 @@ static void test_refusals_with_positions(void)
 {
     EXPECT("SELECT id FROM t WHERE name SIMILAR TO 'a%'",
            "ERR SQL:1:29: SIMILAR TO is not supported");
-    EXPECT("SELECT id FROM t WHERE name LIKE 'a!%' ESCAPE '!'",
-           "ERR SQL:1:29: LIKE ... ESCAPE is not supported");
+    EXPECT("SELECT name LIKE 'a' ESCAPE 'ab' FROM t",
+           "ERR SQL:1:29: invalid escape string (must be empty or one character)");
+    EXPECT("SELECT name LIKE 'a' ESCAPE 1 FROM t",
+           "ERR SQL:1:29: LIKE ... ESCAPE needs text, not BIGINT");
+    EXPECT("SELECT name ILIKE 'a' ESCAPE id FROM t",
+           "ERR SQL:1:30: ILIKE ... ESCAPE needs text, not BIGINT");
     EXPECT("SELECT id FROM t WHERE id LIKE 'a%'", "operator does not exist: BIGINT LIKE text");
     EXPECT("SELECT date_trunc('decade', ts) FROM t",
            "ERR SQL:1:19: date_trunc unit \"decade\" is not supported");

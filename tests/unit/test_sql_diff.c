@@ -22,7 +22,8 @@
  *   - casts are only generated where both agree (no DOUBLE -> BIGINT,
  *     which rounds in PostgreSQL and truncates in SQLite);
  *   - LIKE: SQLite runs with PRAGMA case_sensitive_like = ON and gets
- *     ESCAPE '\' (PostgreSQL's default escape); x ILIKE p is written
+ *     ESCAPE '\' (PostgreSQL's default escape) unless the query names
+ *     ESCAPE '#' (then both get it); x ILIKE p is written
  *     lower(x) LIKE lower(p) for SQLite (both fold ASCII only);
  *   - functions: substr only with a start >= 1 and a length >= 0 (SQLite
  *     counts a negative start from the end; PostgreSQL refuses a negative
@@ -283,15 +284,24 @@ static const char *const like_pats[] = {"%",      "a%",  "%b",        "_",  "__"
                                         "%a%",    "\\%", "ab\\_",     "",   "A%", "_t_",
                                         "%\\\\%", "%B",  "\xc3\xa9%", "a b"};
 
+/* Patterns for an explicit ESCAPE '#' (both engines treat the character
+ * after the escape literally, also % and _ and the escape itself). */
+static const char *const esc_pats[] = {"a#%", "#_%", "%##", "%#%%", "x#_", "%#a%", "#\\%"};
+
 static void gen_like(sqltext *q, int depth, const scope *sc)
 {
-    const char *pat = like_pats[pick(sizeof like_pats / sizeof like_pats[0])];
+    bool hash = pick(3) == 0;
+    const char *pat = hash ? esc_pats[pick(sizeof esc_pats / sizeof esc_pats[0])]
+                           : like_pats[pick(sizeof like_pats / sizeof like_pats[0])];
+    const char *esc = hash ? " ESCAPE '#'" : "";
+    const char *lite_esc = hash ? " ESCAPE '#'" : " ESCAPE '\\'";
     const char *not = pick(4) ? "" : " NOT";
     if (pick(3)) {
         gen_expr(q, T_TEXT, depth + 1, sc);
         catf(q, "%s LIKE '", not );
         cat(q, pat);
-        cat2(q, "'", "' ESCAPE '\\'");
+        cat2(q, "'", "'");
+        cat2(q, esc, lite_esc);
     } else {
         cat2(q, "", "lower(");
         gen_expr(q, T_TEXT, depth + 1, sc);
@@ -299,7 +309,8 @@ static void gen_like(sqltext *q, int depth, const scope *sc)
         cat2(q, " ILIKE '", not );
         cat2(q, "", " LIKE lower('");
         cat(q, pat);
-        cat2(q, "'", "') ESCAPE '\\'");
+        cat2(q, "'", "')");
+        cat2(q, esc, lite_esc);
     }
 }
 

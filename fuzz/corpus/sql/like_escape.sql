@@ -1,0 +1,1 @@
+SELECT campaign FROM impressions WHERE email LIKE 'a!%' ESCAPE '!' OR campaign NOT ILIKE '%##' ESCAPE '#' OR email LIKE 'x' ESCAPE ''
