@@ -178,7 +178,7 @@ static inline void prefetch_lookup(const dcr_keytab *t, uint64_t h, int step)
                 __builtin_prefetch(&c->offsets[id]);
             else
                 __builtin_prefetch((const uint8_t *)c->values + id * dcr_type_width(c->type));
-        } else if (c->type == DCR_TYPE_TEXT) {
+        } else if (c->type == DCR_TYPE_TEXT && c->text) { /* no bytes yet: all "" or NULL */
             __builtin_prefetch(c->text + c->offsets[id]);
         }
     }
