@@ -29,6 +29,9 @@ static const char usage[] =
     "                        insecure, accepted only by a contract listing sim),\n"
     "                        sev-snp, tdx, azure-vtpm\n"
     "  --tcti CONF           the vTPM for azure-vtpm (default $DCR_TCTI or the device)\n"
+    "  --state-tcti CONF|none  the TPM that anchors the state against rollback and\n"
+    "                        seals its differencing key (default: the vTPM when the\n"
+    "                        evidence is azure-vtpm, else none)\n"
     "  --ready-file FILE     write the server's URL here once it serves\n"
     "  --threads N           HTTP threads (default 4)\n"
     "  --max-upload BYTES    largest upload (default 16 GiB)\n"
@@ -71,14 +74,21 @@ static int parse_num(const char *opt, const char *arg, long min, long max, long 
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"contract", required_argument, 0, 'c'},      {"signatures", required_argument, 0, 's'},
-        {"state", required_argument, 0, 'd'},         {"listen", required_argument, 0, 'l'},
-        {"tee", required_argument, 0, 't'},           {"tcti", required_argument, 0, 'T'},
-        {"ready-file", required_argument, 0, 'r'},    {"threads", required_argument, 0, 'n'},
-        {"max-upload", required_argument, 0, 'u'},    {"max-queries", required_argument, 0, 'q'},
-        {"rate", required_argument, 0, 'R'},          {"query-memory", required_argument, 0, 'm'},
-        {"query-seconds", required_argument, 0, 'S'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"contract", required_argument, 0, 'c'},
+                                         {"signatures", required_argument, 0, 's'},
+                                         {"state", required_argument, 0, 'd'},
+                                         {"listen", required_argument, 0, 'l'},
+                                         {"tee", required_argument, 0, 't'},
+                                         {"tcti", required_argument, 0, 'T'},
+                                         {"state-tcti", required_argument, 0, 'A'},
+                                         {"ready-file", required_argument, 0, 'r'},
+                                         {"threads", required_argument, 0, 'n'},
+                                         {"max-upload", required_argument, 0, 'u'},
+                                         {"max-queries", required_argument, 0, 'q'},
+                                         {"rate", required_argument, 0, 'R'},
+                                         {"query-memory", required_argument, 0, 'm'},
+                                         {"query-seconds", required_argument, 0, 'S'},
+                                         {0, 0, 0, 0}};
     dcr_server_config cfg = {0};
     const char **sigs = calloc((size_t)argc + 1, sizeof *sigs);
     char addr[128] = "";
@@ -107,6 +117,9 @@ static int run(int argc, char **argv)
             break;
         case 'T':
             cfg.tcti = optarg;
+            break;
+        case 'A':
+            cfg.state_tcti = optarg;
             break;
         case 'r':
             cfg.ready_file = optarg;

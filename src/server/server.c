@@ -69,9 +69,33 @@ static dcr_status build_attestation(srv *s, dcr_error *err)
     return s->attestation ? DCR_OK : dcr_fail(err, DCR_EINTERNAL, "out of memory");
 }
 
+/* The TPM of the state: as configured, else the vTPM that produced Azure
+ * evidence (resolved as the attestation does), else none. */
+static const char *state_tcti(const srv *s)
+{
+    const char *t = s->cfg->state_tcti;
+    if (t)
+        return strcmp(t, "none") == 0 ? NULL : t;
+    if (strncmp(s->inst.evidence_type, "azure-", 6) != 0)
+        return NULL;
+    if (s->cfg->tcti)
+        return s->cfg->tcti;
+    const char *env = getenv("DCR_TCTI");
+    return env && *env ? env : "device:/dev/tpmrm0";
+}
+
 static dcr_status start_state(srv *s, dcr_error *err)
 {
-    dcr_status st = dcr_state_open(s->cfg->state_dir, NULL, &s->state, err);
+    dcr_state_options opt = {.tcti = state_tcti(s)};
+    if (opt.tcti)
+        fprintf(s->log,
+                "dcr serve: state anchored on TPM %s (rollback refused; differencing key "
+                "sealed)\n",
+                opt.tcti);
+    else
+        fprintf(s->log, "dcr serve: state without a TPM: a rolled-back state is caught only by "
+                        "clients' remembered audit heads; the differencing key is a plain file\n");
+    dcr_status st = dcr_state_open(s->cfg->state_dir, &opt, &s->state, err);
     if (st != DCR_OK)
         return dcr_error_prefix(err, "--state %s", s->cfg->state_dir);
     dcr_state_instance inst = {.tee = s->inst.evidence_type,

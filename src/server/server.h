@@ -28,6 +28,9 @@ typedef struct {
     uint16_t port;            /* 0 = any free port (printed at start) */
     const char *tee;          /* auto, sim, sev-snp, tdx, azure-vtpm */
     const char *tcti;         /* vTPM for azure-vtpm (NULL: default) */
+    const char *state_tcti;   /* TPM anchoring the state and sealing its differencing key;
+                                 NULL: the vTPM when the evidence is Azure's, else none;
+                                 "none": no TPM */
     const char *ready_file;   /* when set, "https://ADDR:PORT\n" is written here once serving */
     unsigned threads;         /* HTTP thread pool; 0 = 4 */
     uint64_t max_upload;      /* bytes per upload; 0 = 16 GiB */

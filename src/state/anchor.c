@@ -59,6 +59,14 @@ static dcr_status tpm_get(dcr_state *st, tpm **out, dcr_error *err)
     return DCR_OK;
 }
 
+dcr_status st_tpm_esys(dcr_state *st, ESYS_CONTEXT **out, dcr_error *err)
+{
+    tpm *t;
+    dcr_status rc = tpm_get(st, &t, err);
+    *out = rc == DCR_OK ? t->esys : NULL;
+    return rc;
+}
+
 void st_anchor_release(dcr_state *st)
 {
     tpm *t = st->tpm;

@@ -3,7 +3,7 @@
  * `dcr serve` and `dcr sql --contract --as --state DIR` alike
  * (docs/privacy.md, "Differencing defence"): the state's (analyst,
  * fingerprint) -> blob store plus the secret that keys the unit hashes,
- * kept in DIR/differencing.key.
+ * kept in DIR/differencing.key (or sealed to the TPM).
  *
  * The privacy layer reads the history and then adds to it; a caller that
  * runs queries of one analyst concurrently must serialise them (the server
@@ -16,9 +16,13 @@
 #include "privacy/differencing.h"
 #include "state/state.h"
 
-/* Points h at st's history and loads the key from DIR/differencing.key,
- * creating it (32 random bytes, mode 0600, never replaced) on first use.
- * The caller wipes h->key when done. */
+/* Points h at st's history and loads the key, creating it (32 random
+ * bytes, never replaced) on first use. With a TPM (the state's tcti) the
+ * key is sealed to it in DIR/differencing.key.tpm, so the host cannot read
+ * it; a plaintext DIR/differencing.key left from a run without the TPM is
+ * sealed and then deleted. Without a TPM it is DIR/differencing.key, mode
+ * 0600 (the host can read it: docs/threat-model.md). The caller wipes
+ * h->key when done. */
 dcr_status dcr_state_diff_history(dcr_state *st, const char *dir, dcr_diff_history *h,
                                   dcr_error *err);
 

@@ -79,8 +79,18 @@ dcr_status st_anchor_check_open(dcr_state *st, bool allow_unanchored, dcr_error 
 dcr_status st_anchor_next(dcr_state *st, uint64_t *value, dcr_error *err);
 /* After COMMIT of a record that carries value: increments the TPM. */
 dcr_status st_anchor_advance(dcr_state *st, dcr_error *err);
-/* Closes the TPM connection of a write (in st_write_end). */
+/* Closes the TPM connection of a write (in st_write_end), or of a seal. */
 void st_anchor_release(dcr_state *st);
+/* The ESYS context of st's TPM (st->tcti), connecting if needed; close it
+ * with st_anchor_release. Callers hold st->mu. */
+struct ESYS_CONTEXT;
+dcr_status st_tpm_esys(dcr_state *st, struct ESYS_CONTEXT **out, dcr_error *err);
+/* The state's TPM seals and unseals a 32-byte secret: the blob (a sealed
+ * data object's public and private areas under the owner's storage
+ * primary key) opens only on this TPM. */
+dcr_status st_tpm_seal(dcr_state *st, const uint8_t secret[32], dcr_buf *blob, dcr_error *err);
+dcr_status st_tpm_unseal(dcr_state *st, const uint8_t *blob, size_t len, uint8_t secret[32],
+                         dcr_error *err);
 dcr_status st_anchor_read(dcr_state *st, bool *defined, uint64_t *value, dcr_error *err);
 
 #endif

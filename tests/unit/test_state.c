@@ -28,6 +28,7 @@
 #include "crypto/sign.h"
 #include "crypto/util.h"
 #include "base/bytes.h"
+#include "state/diff_history.h"
 #include "state/state.h"
 
 static char root[] = "/tmp/dcr-test-state-XXXXXX";
@@ -1305,6 +1306,71 @@ static void tpm_crash_trials(void)
     dcr_state_close(st);
 }
 
+static bool file_exists(const char *dir, const char *name)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+/* With a TPM the differencing key is sealed to it: no plaintext on disk,
+ * the same key after a reopen, a damaged blob refused, and a plaintext key
+ * from a run without the TPM sealed and then deleted. */
+static void tpm_sealed_key(void)
+{
+    dcr_error err = {0};
+    char *d = fresh_dir();
+    dcr_state *st = NULL;
+    dcr_diff_history h1, h2;
+    CHECK(open_tpm(d, &st, &err) == DCR_OK);
+    CHECK(st && dcr_state_diff_history(st, d, &h1, &err) == DCR_OK);
+    dcr_state_close(st);
+    CHECK(file_exists(d, "differencing.key.tpm") && !file_exists(d, "differencing.key"));
+    st = NULL;
+    CHECK(open_tpm(d, &st, &err) == DCR_OK);
+    CHECK(st && dcr_state_diff_history(st, d, &h2, &err) == DCR_OK);
+    CHECK_MEM(h1.key, h2.key, DCR_DIFF_KEY_LEN);
+    dcr_state_close(st);
+    /* the blob on disk does not hold the key in the clear */
+    char p[400];
+    snprintf(p, sizeof p, "%s/differencing.key.tpm", d);
+    uint8_t blob[4096];
+    FILE *f = fopen(p, "rb");
+    size_t n = f ? fread(blob, 1, sizeof blob, f) : 0;
+    if (f)
+        fclose(f);
+    CHECK(n > 64 && n < sizeof blob);
+    bool clear = false;
+    for (size_t i = 0; i + DCR_DIFF_KEY_LEN <= n; i++)
+        clear = clear || memcmp(blob + i, h1.key, DCR_DIFF_KEY_LEN) == 0;
+    CHECK(!clear);
+    /* a flipped bit in the private area (the last byte) is refused */
+    blob[n - 1] ^= 1;
+    f = fopen(p, "wb");
+    CHECK(f && fwrite(blob, 1, n, f) == n);
+    if (f)
+        fclose(f);
+    st = NULL;
+    CHECK(open_tpm(d, &st, &err) == DCR_OK);
+    CHECK(st && dcr_state_diff_history(st, d, &h2, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "state TPM seal");
+    dcr_state_close(st);
+    /* migration: a plaintext key made without the TPM becomes sealed */
+    char *d2 = fresh_dir();
+    st = NULL;
+    CHECK(dcr_state_open(d2, NULL, &st, &err) == DCR_OK);
+    CHECK(st && dcr_state_diff_history(st, d2, &h1, &err) == DCR_OK);
+    dcr_state_close(st);
+    CHECK(file_exists(d2, "differencing.key"));
+    st = NULL;
+    CHECK(open_tpm(d2, &st, &err) == DCR_OK);
+    CHECK(st && dcr_state_diff_history(st, d2, &h2, &err) == DCR_OK);
+    CHECK_MEM(h1.key, h2.key, DCR_DIFF_KEY_LEN);
+    dcr_state_close(st);
+    CHECK(file_exists(d2, "differencing.key.tpm") && !file_exists(d2, "differencing.key"));
+}
+
 static void test_tpm_anchor(void)
 {
     if (system("command -v swtpm >/dev/null 2>&1") != 0) {
@@ -1370,6 +1436,7 @@ static void test_tpm_anchor(void)
     st = NULL;
     CHECK(open_tpm(d2, &st, &err) == DCR_EINPUT && !st);
     CHECK_MSG(err, "another state directory uses this counter");
+    tpm_sealed_key();
     tpm_crash_trials();
 }
 
