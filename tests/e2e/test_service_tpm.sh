@@ -6,18 +6,14 @@
 # anchored state is refused too.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/service_lib.sh"
-source "$(dirname "$0")/tpm_lib.sh"
+source "$(dirname "$0")/swtpm_lib.sh"
 cd "$T"
-trap 'stop_server; stop_swtpm; rm -rf "$T"' EXIT
-if ! start_swtpm "$T/tpm"; then
-  bad "swtpm did not start (scripts/deps.sh installs swtpm and tpm2-tools)"
-  finish
-  exit 1
-fi
+trap 'stop_server; [[ -n "$SWTPM" ]] && kill $SWTPM 2>/dev/null; rm -rf "$T"' EXIT
+swtpm_start
 check "keys and a three-party contract" make_contract
 make_data 3000 2000 5
 mkdir -m 700 st
-check "the server starts with its state on the TPM" start_server st --state-tcti "$SWTPM_TCTI"
+check "the server starts with its state on the TPM" start_server st --state-tcti "$TCTI"
 check "the server says its state is anchored" grep -q "state anchored on TPM" server.log
 A=(--server "$URL" --contract c.json --quiet)
 check "upload impressions" "$DCR" upload "${A[@]}" --key pub.key --dataset impressions imp.csv
@@ -28,7 +24,7 @@ check "the differencing key is sealed: differencing.key.tpm, no plaintext key" \
   bash -c '[[ -s st/differencing.key.tpm && ! -e st/differencing.key ]]'
 stop_server
 cp -a st st-old
-check "the server restarts on the same state and TPM" start_server st --state-tcti "$SWTPM_TCTI"
+check "the server restarts on the same state and TPM" start_server st --state-tcti "$TCTI"
 A=(--server "$URL" --contract c.json --quiet)
 for ds in impressions:pub purchases:adv; do
   "$DCR" grant "${A[@]}" --key "${ds#*:}.key" --dataset "${ds%:*}" > /dev/null 2>&1
@@ -50,7 +46,7 @@ refused_start() {
   check "$what" bash -c "[[ $rc -eq 3 ]] && grep -q '$pattern' server.log"
 }
 refused_start "an older copy of the state put back is refused as rolled back" "ROLLED BACK" \
-  --state-tcti "$SWTPM_TCTI"
+  --state-tcti "$TCTI"
 refused_start "the anchored state without its TPM is refused" "anchored in TPM NV counter" \
   --state-tcti none
 finish
