@@ -1,12 +1,43 @@
 /*
- * aggregate.c: hash aggregation (GROUP BY, aggregates, SELECT DISTINCT).
+ * aggregate.c: hash aggregation (GROUP BY, aggregates, SELECT DISTINCT), on
+ * all the query's threads.
  *
- * Consumes its whole input: per batch it evaluates the group keys and the
- * aggregate arguments as vectors, maps each row to a dense group number
- * through a dcr_keytab (NULL keys form one group, as in SQL), and updates
- * per-group state arrays. DISTINCT aggregates first pass each (group,
- * value) pair through a second keytab and only count pairs seen first.
- * Without GROUP BY there is exactly one group, even for empty input.
+ * Consumes its whole input. The groups are split by the hash of their key
+ * into P partitions (P = the query's threads), each with its own dcr_keytab
+ * (key -> dense group number; NULL keys form one group, as in SQL) and its
+ * own per-group state arrays, so no two threads ever touch one group. Per
+ * input batch:
+ *   1. the query's thread evaluates the group keys and aggregate arguments
+ *      as vectors;
+ *   2. (parallel, by row range) each row's key hash and partition;
+ *   3. (parallel, a part per partition) each partition finds or inserts its
+ *      rows' keys, in row order;
+ *   4. DISTINCT aggregates only: (parallel, by row range) the hash of each
+ *      (group, value) pair, then (a part per pair partition) which pairs are
+ *      new, in a second set of P keytabs split by the pair's hash: so
+ *      COUNT(DISTINCT user) over a few groups (50 campaigns x 2M users)
+ *      still spreads its big table and its lookups over all threads;
+ *   5. (a part per partition) each partition updates its groups' states
+ *      from its rows, in row order.
+ * Why partitions rather than per-thread partial states merged at the end:
+ * every group's state is updated by one thread in input order, so results
+ * are bit-identical whatever the thread count (a float SUM adds in the same
+ * order), there is nothing to merge (the DISTINCT pair sets are disjoint by
+ * construction), and a GROUP BY over 2M users holds each group once, not
+ * once per thread. The price: with one group (no GROUP BY) or a few skewed
+ * ones, step 5 runs mostly on one thread; it is the cheap step (adding to
+ * arrays), and the hashing and the DISTINCT pairs are still split evenly.
+ * Output keeps the single-threaded order (groups by first appearance): each
+ * group remembers the input row it first appeared in, and the partitions
+ * are merged on that.
+ *
+ * Memory: the query's thread charges every partition's tables and arrays
+ * after each batch (the parts never call dcr_exec_charge), so the limit
+ * error is raised as without threads, at most one batch late.
+ * UNIT_SKETCH (agg_sketch.c, the privacy layer's hidden column) keeps one
+ * partition, i.e. runs single-threaded: its per-group buffers are not
+ * partitioned, and its inputs are small (privacy queries), so exactness is
+ * not worth risking for speed there.
  *
  * Results follow PostgreSQL except where docs/sql.md says otherwise:
  *   COUNT -> BIGINT; SUM(BIGINT) -> BIGINT, summed exactly in 128 bits and
@@ -21,6 +52,8 @@
 #include "exec/agg_sketch.h"
 #include "exec/internal.h"
 
+enum { MAX_PARTS = 64 };
+
 typedef struct {
     const dcr_expr *e;
     dcr_type in_type;
@@ -31,23 +64,51 @@ typedef struct {
     char **txt;      /* MIN/MAX TEXT */
     size_t *txtlen;
     bool distinct;
-    dcr_keytab seen;        /* (group, value) pairs, for DISTINCT */
+    dcr_keytab seen;        /* DISTINCT: (group, value) pairs of pair partition q, in part q */
     dcr_agg_sketch *sketch; /* UNIT_SKETCH (agg_sketch.c) */
 } agg_state;
 
+/* One partition of the groups (and, for DISTINCT, of the pairs). */
 typedef struct {
     dcr_keytab groups;
     size_t cap; /* groups the per-group arrays can hold */
-    size_t naggs;
     agg_state *aggs;
+    uint64_t *first; /* per group: the input row it first appeared in */
+    uint32_t *rows;  /* this batch's rows of the partition, in order */
+    size_t nrows;
+    uint32_t *prows; /* scratch: this batch's rows of one pair partition */
+} agg_part;
+
+typedef struct {
+    uint64_t *hash; /* per row: the (group, value) pair's hash */
+    uint8_t *part;  /* per row: its pair partition */
+    uint8_t *fresh; /* per row: the pair is new */
+    uint32_t *ids;  /* per row: the pair's entry (unused) */
+} pair_rows;
+
+typedef struct {
+    dcr_exec_node *n;
+    size_t nparts;
+    agg_part *parts;
+    size_t naggs;
+    bool any_distinct;
     size_t charged;
-    uint32_t *gids;
-    size_t gids_cap;
-    uint64_t *hashes; /* scratch for dcr_keytab_upsert_batch, gids_cap each */
-    uint32_t *ids;
-    uint8_t *fresh;
+    /* the current batch */
+    size_t rows, cap; /* rows, and rows the per-row arrays hold */
+    size_t ranges;    /* row ranges the per-row steps are split into */
+    uint64_t base;    /* input rows before this batch */
+    const dcr_column **keys;
+    dcr_vec *keyvecs;
+    dcr_vec *args; /* per aggregate: its argument (c NULL for COUNT(*)) */
+    uint64_t *ghash;
+    uint8_t *gpart;
+    uint32_t *gid;     /* per row: its group within its partition */
+    dcr_column gidvec; /* BIGINT per row: partition << 32 | group, for DISTINCT pairs */
+    pair_rows *pairs;  /* per aggregate (DISTINCT ones) */
+    /* output */
     bool consumed;
-    size_t emit;
+    size_t *cursor; /* per partition: its next group to emit */
+    uint32_t *opart, *ogid;
     dcr_batch out;
 } agg_op;
 
@@ -64,38 +125,49 @@ static void *grow(void *p, size_t old, size_t cap, size_t elem)
     return q;
 }
 
-static dcr_status grow_state(agg_op *a, size_t need, dcr_error *err)
+/* The partition of a hash: from its bits mixed, so it is independent of
+ * the bits the keytabs use for slots and tags. */
+static inline size_t part_of(uint64_t h, size_t nparts)
 {
-    if (need <= a->cap)
+    return (size_t)((((h * 0x9e3779b97f4a7c15ull) >> 32) * nparts) >> 32);
+}
+
+static dcr_status grow_state(agg_op *a, agg_part *pt, size_t need, dcr_error *err)
+{
+    if (need <= pt->cap)
         return DCR_OK;
-    size_t cap = a->cap ? a->cap : 64;
+    size_t cap = pt->cap ? pt->cap : 64;
     while (cap < need)
         cap *= 2;
+    void *f = grow(pt->first, pt->cap, cap, sizeof *pt->first);
+    if (!f)
+        return oom(err);
+    pt->first = f;
     for (size_t k = 0; k < a->naggs; k++) {
-        agg_state *s = &a->aggs[k];
+        agg_state *s = &pt->aggs[k];
         if (s->sketch && dcr_agg_sketch_grow(s->sketch, cap, err) != DCR_OK)
             return DCR_EINTERNAL;
-        void *c = grow(s->count, a->cap, cap, sizeof *s->count);
+        void *c = grow(s->count, pt->cap, cap, sizeof *s->count);
         if (!c)
             return oom(err);
         s->count = c;
         if (s->isum) {
-            void *x = grow(s->isum, a->cap, cap, sizeof *s->isum);
+            void *x = grow(s->isum, pt->cap, cap, sizeof *s->isum);
             if (!x)
                 return oom(err);
             s->isum = x;
         }
         if (s->fsum) {
-            void *x = grow(s->fsum, a->cap, cap, sizeof *s->fsum);
+            void *x = grow(s->fsum, pt->cap, cap, sizeof *s->fsum);
             if (!x)
                 return oom(err);
             s->fsum = x;
         }
         if (s->txt) {
-            void *x = grow(s->txt, a->cap, cap, sizeof *s->txt);
+            void *x = grow(s->txt, pt->cap, cap, sizeof *s->txt);
             if (x)
                 s->txt = x;
-            void *y = x ? grow(s->txtlen, a->cap, cap, sizeof *s->txtlen) : NULL;
+            void *y = x ? grow(s->txtlen, pt->cap, cap, sizeof *s->txtlen) : NULL;
             if (!y)
                 return oom(err);
             s->txtlen = y;
@@ -107,7 +179,7 @@ static dcr_status grow_state(agg_op *a, size_t need, dcr_error *err)
                 return st;
         }
     }
-    a->cap = cap;
+    pt->cap = cap;
     return DCR_OK;
 }
 
@@ -161,17 +233,25 @@ static void free_agg(agg_state *s, size_t cap)
 
 static size_t state_bytes(const agg_op *a)
 {
-    size_t n = dcr_keytab_bytes(&a->groups) + a->gids_cap * (sizeof *a->gids + 8 + 4 + 1);
-    for (size_t k = 0; k < a->naggs; k++) {
-        const agg_state *s = &a->aggs[k];
-        n += a->cap * (sizeof *s->count + (s->isum ? 16 : 0) + (s->fsum ? 8 : 0));
-        n += dcr_column_bytes(&s->best);
-        for (size_t g = 0; s->txt && g < a->cap; g++)
-            n += s->txtlen[g] + sizeof *s->txt + sizeof *s->txtlen;
-        if (s->distinct)
-            n += dcr_keytab_bytes(&s->seen);
-        if (s->sketch)
-            n += dcr_agg_sketch_bytes(s->sketch);
+    size_t n = a->cap * (8 + 1 + 4 + 8);
+    for (size_t k = 0; k < a->naggs; k++)
+        if (a->pairs[k].hash)
+            n += a->cap * (8 + 1 + 1 + 4);
+    for (size_t t = 0; t < a->nparts; t++) {
+        const agg_part *pt = &a->parts[t];
+        n += dcr_keytab_bytes(&pt->groups) + pt->cap * sizeof *pt->first;
+        n += a->cap * 2 * sizeof *pt->rows;
+        for (size_t k = 0; k < a->naggs; k++) {
+            const agg_state *s = &pt->aggs[k];
+            n += pt->cap * (sizeof *s->count + (s->isum ? 16 : 0) + (s->fsum ? 8 : 0));
+            n += dcr_column_bytes(&s->best);
+            for (size_t g = 0; s->txt && g < pt->cap; g++)
+                n += s->txtlen[g] + sizeof *s->txt + sizeof *s->txtlen;
+            if (s->distinct)
+                n += dcr_keytab_bytes(&s->seen);
+            if (s->sketch)
+                n += dcr_agg_sketch_bytes(s->sketch);
+        }
     }
     return n;
 }
@@ -218,111 +298,229 @@ static void update_minmax_fixed(agg_state *s, size_t g, const dcr_column *v, siz
     }
 }
 
-static dcr_status update_agg(agg_op *a, agg_state *s, const dcr_column *gidvec, const dcr_column *v,
-                             size_t n, dcr_error *err)
+/* Step 5 for partition t: its rows, in order, into its groups' states. */
+static dcr_status update_part(agg_op *a, size_t t, dcr_error *err)
 {
-    const uint32_t *gids = a->gids;
-    if (s->sketch)
-        return dcr_agg_sketch_add(s->sketch, gids, v, n, err);
-    if (s->distinct) { /* which (group, value) pairs are new; NULL values are skipped below */
-        const dcr_column *cols[2] = {gidvec, v};
-        dcr_status st =
-            dcr_keytab_upsert_batch(&s->seen, cols, n, a->hashes, a->ids, a->fresh, err);
-        if (st != DCR_OK)
-            return st;
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t g = gids[i];
-        if (s->e->agg == DCR_AGG_COUNT_STAR) {
-            s->count[g]++;
-            continue;
-        }
-        if (dcr_column_is_null(v, i))
-            continue;
-        if (s->distinct && !a->fresh[i])
-            continue;
-        s->count[g]++;
-        if (s->isum)
-            s->isum[g] += ((const int64_t *)v->values)[i];
-        else if (s->fsum)
-            s->fsum[g] += ((const double *)v->values)[i];
-        else if (s->txt) {
-            dcr_status st = update_minmax_text(s, g, v, i, err);
+    agg_part *pt = &a->parts[t];
+    for (size_t k = 0; k < a->naggs; k++) {
+        agg_state *s = &pt->aggs[k];
+        const dcr_column *v = a->args[k].c;
+        const uint8_t *fresh = a->pairs[k].fresh;
+        if (s->sketch) { /* one partition: rows are 0..rows-1 */
+            dcr_status st = dcr_agg_sketch_add(s->sketch, a->gid, v, a->rows, err);
             if (st != DCR_OK)
                 return st;
-        } else if (s->e->agg == DCR_AGG_MIN || s->e->agg == DCR_AGG_MAX)
-            update_minmax_fixed(s, g, v, i);
+            continue;
+        }
+        for (size_t j = 0; j < pt->nrows; j++) {
+            size_t i = pt->rows[j], g = a->gid[i];
+            if (s->e->agg == DCR_AGG_COUNT_STAR) {
+                s->count[g]++;
+                continue;
+            }
+            if (dcr_column_is_null(v, i))
+                continue;
+            if (s->distinct && !fresh[i])
+                continue;
+            s->count[g]++;
+            if (s->isum)
+                s->isum[g] += ((const int64_t *)v->values)[i];
+            else if (s->fsum)
+                s->fsum[g] += ((const double *)v->values)[i];
+            else if (s->txt) {
+                dcr_status st = update_minmax_text(s, g, v, i, err);
+                if (st != DCR_OK)
+                    return st;
+            } else if (s->e->agg == DCR_AGG_MIN || s->e->agg == DCR_AGG_MAX)
+                update_minmax_fixed(s, g, v, i);
+        }
     }
     return DCR_OK;
 }
 
-static dcr_status assign_groups(dcr_exec_node *n, agg_op *a, const dcr_batch *in, dcr_error *err)
+/* Step 2: key hashes and partitions of a range of rows. */
+static dcr_status hash_range(void *arg, size_t r, dcr_error *err)
 {
-    const dcr_plan *p = n->plan;
-    if (p->ngroups == 0) { /* one group: no hashing */
-        size_t id;
-        bool fresh;
-        dcr_status s =
-            a->groups.n ? DCR_OK : dcr_keytab_upsert(&a->groups, NULL, 0, 0, &id, &fresh, err);
-        memset(a->gids, 0, in->nrows * sizeof *a->gids);
+    (void)err;
+    agg_op *a = arg;
+    size_t from = a->rows * r / a->ranges, to = a->rows * (r + 1) / a->ranges;
+    size_t nk = a->n->plan->ngroups;
+    for (size_t i = from; i < to; i++) {
+        a->ghash[i] = dcr_keytab_hash(a->keys, nk, i);
+        a->gpart[i] = (uint8_t)part_of(a->ghash[i], a->nparts);
+    }
+    return DCR_OK;
+}
+
+/* Step 3 (and 5 when there is no DISTINCT) for partition t. */
+static dcr_status group_part(void *arg, size_t t, dcr_error *err)
+{
+    agg_op *a = arg;
+    agg_part *pt = &a->parts[t];
+    size_t m = 0;
+    for (size_t i = 0; i < a->rows; i++) { /* branch-free: partitions are random */
+        pt->rows[m] = (uint32_t)i;
+        m += a->gpart[i] == t;
+    }
+    pt->nrows = m;
+    size_t before = pt->groups.n;
+    dcr_status s =
+        dcr_keytab_upsert_rows(&pt->groups, a->keys, pt->rows, m, a->ghash, a->gid, NULL, err);
+    s = s ? s : grow_state(a, pt, pt->groups.n, err);
+    if (s != DCR_OK)
         return s;
+    /* New groups get numbers in row order: the first row with the next
+     * new number is where that group first appears. */
+    size_t next_new = before;
+    for (size_t j = 0; j < m && next_new < pt->groups.n; j++)
+        if (a->gid[pt->rows[j]] == next_new)
+            pt->first[next_new++] = a->base + pt->rows[j];
+    return a->any_distinct ? DCR_OK : update_part(a, t, err);
+}
+
+/* Step 4a: the (group, value) pairs' hashes and partitions over a range. */
+static dcr_status pair_hash_range(void *arg, size_t r, dcr_error *err)
+{
+    (void)err;
+    agg_op *a = arg;
+    size_t from = a->rows * r / a->ranges, to = a->rows * (r + 1) / a->ranges;
+    int64_t *gv = a->gidvec.values;
+    for (size_t i = from; i < to; i++)
+        gv[i] = (int64_t)((uint64_t)a->gpart[i] << 32 | a->gid[i]);
+    for (size_t k = 0; k < a->naggs; k++) {
+        pair_rows *pr = &a->pairs[k];
+        if (!pr->hash)
+            continue;
+        const dcr_column *cols[2] = {&a->gidvec, a->args[k].c};
+        for (size_t i = from; i < to; i++) {
+            pr->hash[i] = dcr_keytab_hash(cols, 2, i);
+            pr->part[i] = (uint8_t)part_of(pr->hash[i], a->nparts);
+        }
     }
-    dcr_vec *keys = calloc(p->ngroups ? p->ngroups : 1, sizeof *keys);
-    const dcr_column **cols = calloc(p->ngroups ? p->ngroups : 1, sizeof *cols);
-    dcr_status s = keys && cols ? DCR_OK : oom(err);
-    for (size_t k = 0; s == DCR_OK && k < p->ngroups; k++) {
-        s = dcr_eval(n->ctx, p->exprs[k], in, NULL, &keys[k], err);
-        cols[k] = keys[k].c;
+    return DCR_OK;
+}
+
+/* Step 4b: which pairs of pair partition q are new. */
+static dcr_status pair_part(void *arg, size_t q, dcr_error *err)
+{
+    agg_op *a = arg;
+    agg_part *pt = &a->parts[q];
+    for (size_t k = 0; k < a->naggs; k++) {
+        pair_rows *pr = &a->pairs[k];
+        if (!pr->hash)
+            continue;
+        size_t m = 0;
+        for (size_t i = 0; i < a->rows; i++) {
+            pt->prows[m] = (uint32_t)i;
+            m += pr->part[i] == q;
+        }
+        const dcr_column *cols[2] = {&a->gidvec, a->args[k].c};
+        dcr_status s = dcr_keytab_upsert_rows(&pt->aggs[k].seen, cols, pt->prows, m, pr->hash,
+                                              pr->ids, pr->fresh, err);
+        if (s != DCR_OK)
+            return s;
     }
+    return DCR_OK;
+}
+
+static dcr_status update_step(void *arg, size_t t, dcr_error *err)
+{
+    return update_part(arg, t, err);
+}
+
+/* Runs a step over parts; on the query's thread alone for a small batch. */
+static dcr_status step(agg_op *a, size_t nparts, dcr_exec_part_fn fn, dcr_error *err)
+{
+    dcr_exec_ctx *ctx = a->n->ctx;
+    if (a->rows >= ctx->split_rows)
+        return dcr_exec_parallel(ctx, nparts, fn, a, err);
+    for (size_t i = 0; i < nparts; i++) {
+        dcr_status s = fn(a, i, err);
+        if (s != DCR_OK)
+            return s;
+    }
+    return DCR_OK;
+}
+
+static dcr_status ensure_rows(agg_op *a, size_t rows, dcr_error *err)
+{
+    if (rows <= a->cap)
+        return DCR_OK;
+    a->cap = 0;
+    free(a->ghash);
+    free(a->gpart);
+    free(a->gid);
+    dcr_column_free(&a->gidvec);
+    a->ghash = malloc(rows * sizeof *a->ghash);
+    a->gpart = malloc(rows);
+    a->gid = malloc(rows * sizeof *a->gid);
+    bool ok = a->ghash && a->gpart && a->gid;
+    for (size_t t = 0; t < a->nparts; t++) {
+        agg_part *pt = &a->parts[t];
+        free(pt->rows);
+        free(pt->prows);
+        pt->rows = malloc(rows * sizeof *pt->rows);
+        pt->prows = malloc(rows * sizeof *pt->prows);
+        ok = ok && pt->rows && pt->prows;
+    }
+    for (size_t k = 0; k < a->naggs; k++) {
+        pair_rows *pr = &a->pairs[k];
+        if (!a->parts[0].aggs[k].distinct || a->parts[0].aggs[k].sketch)
+            continue;
+        free(pr->hash);
+        free(pr->part);
+        free(pr->fresh);
+        free(pr->ids);
+        pr->hash = malloc(rows * sizeof *pr->hash);
+        pr->part = malloc(rows);
+        pr->fresh = malloc(rows);
+        pr->ids = malloc(rows * sizeof *pr->ids);
+        ok = ok && pr->hash && pr->part && pr->fresh && pr->ids;
+    }
+    if (!ok)
+        return oom(err);
+    dcr_status s = a->any_distinct ? dcr_vec_alloc(&a->gidvec, DCR_TYPE_BIGINT, rows, err) : DCR_OK;
     if (s == DCR_OK)
-        s = dcr_keytab_upsert_batch(&a->groups, cols, in->nrows, a->hashes, a->gids, NULL, err);
-    s = s ? s : grow_state(a, a->groups.n, err);
-    for (size_t k = 0; keys && k < p->ngroups; k++)
-        dcr_vec_free(&keys[k]);
-    free(keys);
-    free(cols);
+        a->cap = rows;
     return s;
 }
 
-static dcr_status consume_batch(dcr_exec_node *n, agg_op *a, const dcr_batch *in, dcr_error *err)
+static void free_batch_vecs(agg_op *a)
 {
-    if (in->nrows > a->gids_cap) {
-        free(a->gids);
-        free(a->hashes);
-        free(a->ids);
-        free(a->fresh);
-        a->gids = malloc(in->nrows * sizeof *a->gids);
-        a->hashes = malloc(in->nrows * sizeof *a->hashes);
-        a->ids = malloc(in->nrows * sizeof *a->ids);
-        a->fresh = malloc(in->nrows);
-        a->gids_cap = in->nrows;
-        if (!a->gids || !a->hashes || !a->ids || !a->fresh) {
-            a->gids_cap = 0;
-            return oom(err);
-        }
-    }
-    dcr_status s = assign_groups(n, a, in, err);
-    dcr_column gidvec;
-    dcr_column_init(&gidvec, DCR_TYPE_BIGINT);
-    bool need_gidvec = false;
+    const dcr_plan *p = a->n->plan;
+    for (size_t k = 0; k < p->ngroups; k++)
+        dcr_vec_free(&a->keyvecs[k]);
     for (size_t k = 0; k < a->naggs; k++)
-        need_gidvec |= a->aggs[k].distinct;
-    if (s == DCR_OK && need_gidvec) {
-        s = dcr_vec_alloc(&gidvec, DCR_TYPE_BIGINT, in->nrows, err);
-        for (size_t i = 0; s == DCR_OK && i < in->nrows; i++)
-            ((int64_t *)gidvec.values)[i] = a->gids[i];
+        dcr_vec_free(&a->args[k]);
+}
+
+static dcr_status consume_batch(agg_op *a, const dcr_batch *in, dcr_error *err)
+{
+    dcr_exec_node *n = a->n;
+    const dcr_plan *p = n->plan;
+    dcr_status s = ensure_rows(a, in->nrows, err);
+    a->rows = in->nrows;
+    a->ranges = dcr_exec_parts(n->ctx, in->nrows);
+    for (size_t k = 0; s == DCR_OK && k < p->ngroups; k++) {
+        s = dcr_eval(n->ctx, p->exprs[k], in, NULL, &a->keyvecs[k], err);
+        a->keys[k] = a->keyvecs[k].c;
     }
     for (size_t k = 0; s == DCR_OK && k < a->naggs; k++) {
-        const dcr_expr *e = a->aggs[k].e;
-        dcr_vec v = {0};
+        const dcr_expr *e = a->parts[0].aggs[k].e;
         if (e->nargs)
-            s = dcr_eval(n->ctx, e->args[0], in, NULL, &v, err);
-        if (s == DCR_OK)
-            s = update_agg(a, &a->aggs[k], &gidvec, v.c, in->nrows, err);
-        if (e->nargs)
-            dcr_vec_free(&v);
+            s = dcr_eval(n->ctx, e->args[0], in, NULL, &a->args[k], err);
     }
-    dcr_column_free(&gidvec);
+    if (s == DCR_OK && a->any_distinct)
+        a->gidvec.nrows = in->nrows;
+    s = s ? s : step(a, a->ranges, hash_range, err);
+    s = s ? s : step(a, a->nparts, group_part, err);
+    if (s == DCR_OK && a->any_distinct) {
+        s = step(a, a->ranges, pair_hash_range, err);
+        s = s ? s : step(a, a->nparts, pair_part, err);
+        s = s ? s : step(a, a->nparts, update_step, err);
+    }
+    free_batch_vecs(a);
+    a->base += in->nrows;
     if (s == DCR_OK) {
         size_t now = state_bytes(a);
         if (now > a->charged) {
@@ -332,6 +530,8 @@ static dcr_status consume_batch(dcr_exec_node *n, agg_op *a, const dcr_batch *in
     }
     return s;
 }
+
+/* ---- output ---- */
 
 /* ---- output ---- */
 
@@ -364,6 +564,31 @@ static dcr_status emit_agg(dcr_exec_ctx *ctx, const agg_state *s, size_t g, dcr_
     return dcr_vec_push_from(out, &s->best, g, err);
 }
 
+static size_t total_groups(const agg_op *a)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < a->nparts; t++)
+        n += a->parts[t].groups.n;
+    return n;
+}
+
+/* The next group in first-appearance order (every partition's groups are
+ * in that order already): its partition; false when all are emitted. */
+static bool next_group(agg_op *a, size_t *part)
+{
+    bool any = false;
+    uint64_t best = 0;
+    for (size_t t = 0; t < a->nparts; t++) {
+        const agg_part *pt = &a->parts[t];
+        if (a->cursor[t] < pt->groups.n && (!any || pt->first[a->cursor[t]] < best)) {
+            any = true;
+            best = pt->first[a->cursor[t]];
+            *part = t;
+        }
+    }
+    return any;
+}
+
 static dcr_status agg_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
 {
     agg_op *a = n->state;
@@ -378,30 +603,37 @@ static dcr_status agg_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
             a->consumed = true;
             break;
         }
-        if ((s = consume_batch(n, a, in, err)) != DCR_OK)
+        if (in->nrows && (s = consume_batch(a, in, err)) != DCR_OK)
             return s;
     }
-    if (p->ngroups == 0 && a->groups.n == 0) { /* one row, even for no input */
+    if (p->ngroups == 0 && total_groups(a) == 0) { /* one row, even for no input */
+        uint64_t h = dcr_keytab_hash(NULL, 0, 0);
+        agg_part *pt = &a->parts[part_of(h, a->nparts)];
         size_t id;
         bool fresh;
-        s = dcr_keytab_upsert(&a->groups, NULL, 0, 0, &id, &fresh, err);
-        s = s ? s : grow_state(a, 1, err);
+        s = dcr_keytab_upsert(&pt->groups, NULL, 0, h, &id, &fresh, err);
+        s = s ? s : grow_state(a, pt, 1, err);
         if (s != DCR_OK)
             return s;
+        pt->first[0] = 0;
     }
-    if (a->emit >= a->groups.n)
+    size_t k = 0, t = 0;
+    while (k < n->ctx->batch_rows && next_group(a, &t)) {
+        a->opart[k] = (uint32_t)t;
+        a->ogid[k++] = (uint32_t)a->cursor[t]++;
+    }
+    if (k == 0)
         return DCR_OK;
     dcr_batch_clear(&a->out);
-    size_t end = a->emit + n->ctx->batch_rows;
-    end = end < a->groups.n ? end : a->groups.n;
-    for (size_t k = 0; s == DCR_OK && k < p->ngroups; k++)
-        for (size_t g = a->emit; s == DCR_OK && g < end; g++)
-            s = dcr_vec_push_from(&a->out.cols[k], &a->groups.keys[k], g, err);
-    for (size_t k = 0; s == DCR_OK && k < a->naggs; k++)
-        for (size_t g = a->emit; s == DCR_OK && g < end; g++)
-            s = emit_agg(n->ctx, &a->aggs[k], g, &a->out.cols[p->ngroups + k], err);
-    a->out.nrows = end - a->emit;
-    a->emit = end;
+    for (size_t c = 0; s == DCR_OK && c < p->ngroups; c++)
+        for (size_t r = 0; s == DCR_OK && r < k; r++)
+            s = dcr_vec_push_from(&a->out.cols[c], &a->parts[a->opart[r]].groups.keys[c],
+                                  a->ogid[r], err);
+    for (size_t c = 0; s == DCR_OK && c < a->naggs; c++)
+        for (size_t r = 0; s == DCR_OK && r < k; r++)
+            s = emit_agg(n->ctx, &a->parts[a->opart[r]].aggs[c], a->ogid[r],
+                         &a->out.cols[p->ngroups + c], err);
+    a->out.nrows = k;
     *out = &a->out;
     return s;
 }
@@ -411,18 +643,49 @@ static void agg_destroy(dcr_exec_node *n)
     agg_op *a = n->state;
     if (!a)
         return;
-    for (size_t k = 0; a->aggs && k < a->naggs; k++)
-        free_agg(&a->aggs[k], a->cap);
-    free(a->aggs);
-    dcr_keytab_free(&a->groups);
-    free(a->gids);
-    free(a->hashes);
-    free(a->ids);
-    free(a->fresh);
+    for (size_t t = 0; a->parts && t < a->nparts; t++) {
+        agg_part *pt = &a->parts[t];
+        for (size_t k = 0; pt->aggs && k < a->naggs; k++)
+            free_agg(&pt->aggs[k], pt->cap);
+        free(pt->aggs);
+        dcr_keytab_free(&pt->groups);
+        free(pt->first);
+        free(pt->rows);
+        free(pt->prows);
+    }
+    free(a->parts);
+    for (size_t k = 0; a->pairs && k < a->naggs; k++) {
+        free(a->pairs[k].hash);
+        free(a->pairs[k].part);
+        free(a->pairs[k].fresh);
+        free(a->pairs[k].ids);
+    }
+    free(a->pairs);
+    free(a->keys);
+    free(a->keyvecs);
+    free(a->args);
+    free(a->ghash);
+    free(a->gpart);
+    free(a->gid);
+    dcr_column_free(&a->gidvec);
+    free(a->cursor);
+    free(a->opart);
+    free(a->ogid);
     dcr_batch_free(&a->out);
     dcr_exec_release(n->ctx, a->charged);
     free(a);
     n->state = NULL;
+}
+
+static dcr_status init_part(agg_op *a, agg_part *pt, const dcr_type *kt, dcr_error *err)
+{
+    const dcr_plan *p = a->n->plan;
+    dcr_status s = dcr_keytab_init(&pt->groups, kt, p->ngroups, err);
+    if (s == DCR_OK && !(pt->aggs = calloc(p->naggs ? p->naggs : 1, sizeof *pt->aggs)))
+        s = oom(err);
+    for (size_t k = 0; s == DCR_OK && k < p->naggs; k++)
+        s = init_agg(&pt->aggs[k], p->exprs[p->ngroups + k], err);
+    return s ? s : grow_state(a, pt, 1, err);
 }
 
 dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err)
@@ -434,19 +697,35 @@ dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err)
     n->state = a;
     n->next = agg_next;
     n->destroy = agg_destroy;
-    dcr_type *kt = calloc(p->ngroups ? p->ngroups : 1, sizeof *kt);
-    if (!kt)
-        return oom(err);
-    for (size_t k = 0; k < p->ngroups; k++)
-        kt[k] = p->exprs[k]->type;
-    dcr_status s = dcr_keytab_init(&a->groups, kt, p->ngroups, err);
-    free(kt);
-    s = s ? s : dcr_batch_init(&a->out, p->types, p->ncols, err);
-    if (s == DCR_OK && !(a->aggs = calloc(p->naggs ? p->naggs : 1, sizeof *a->aggs)))
-        s = oom(err);
-    for (size_t k = 0; s == DCR_OK && k < p->naggs; k++) {
-        s = init_agg(&a->aggs[k], p->exprs[p->ngroups + k], err);
-        a->naggs++;
+    a->n = n;
+    a->naggs = p->naggs;
+    dcr_column_init(&a->gidvec, DCR_TYPE_BIGINT);
+    a->nparts = n->ctx->threads < MAX_PARTS ? n->ctx->threads : MAX_PARTS;
+    for (size_t k = 0; k < p->naggs; k++) {
+        const dcr_expr *e = p->exprs[p->ngroups + k];
+        a->any_distinct |= e->distinct && e->agg != DCR_AGG_UNIT_SKETCH;
+        if (e->agg == DCR_AGG_UNIT_SKETCH)
+            a->nparts = 1; /* see the top */
     }
-    return s ? s : grow_state(a, 1, err);
+    a->nparts = a->nparts ? a->nparts : 1;
+    size_t ng = p->ngroups ? p->ngroups : 1, na = p->naggs ? p->naggs : 1;
+    dcr_type *kt = calloc(ng, sizeof *kt);
+    a->parts = calloc(a->nparts, sizeof *a->parts);
+    a->pairs = calloc(na, sizeof *a->pairs);
+    a->keys = calloc(ng, sizeof *a->keys);
+    a->keyvecs = calloc(ng, sizeof *a->keyvecs);
+    a->args = calloc(na, sizeof *a->args);
+    a->cursor = calloc(a->nparts, sizeof *a->cursor);
+    a->opart = malloc(n->ctx->batch_rows * sizeof *a->opart);
+    a->ogid = malloc(n->ctx->batch_rows * sizeof *a->ogid);
+    dcr_status s = DCR_OK;
+    if (!kt || !a->parts || !a->pairs || !a->keys || !a->keyvecs || !a->args || !a->cursor ||
+        !a->opart || !a->ogid)
+        s = oom(err);
+    for (size_t k = 0; s == DCR_OK && k < p->ngroups; k++)
+        kt[k] = p->exprs[k]->type;
+    for (size_t t = 0; s == DCR_OK && t < a->nparts; t++)
+        s = init_part(a, &a->parts[t], kt, err);
+    free(kt);
+    return s ? s : dcr_batch_init(&a->out, p->types, p->ncols, err);
 }

@@ -46,6 +46,8 @@ typedef struct {
                           tests use small batches to exercise batch edges */
     size_t threads;    /* worker threads for decoding and parallel operators; 0 = the
                           online CPUs (base/ordered_pool.h) */
+    size_t split_rows; /* smallest batch an operator splits across threads; 0 = 8192.
+                          Tests use 1 so that tiny inputs take the parallel paths */
 } dcr_exec_opts;
 
 #define DCR_EXEC_MEM_DEFAULT ((size_t)4 << 30)

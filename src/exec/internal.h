@@ -8,12 +8,16 @@
 
 #include "exec/exec.h"
 
+typedef struct dcr_exec_workers dcr_exec_workers;
+
 typedef struct {
     size_t mem_limit, mem_used;
-    size_t batch_rows; /* rows per batch an operator makes */
-    size_t scan_rows;  /* rows per batch a scan emits; 0 = each chunk whole, uncopied */
-    size_t threads;    /* threads a scan or an operator may use, >= 1 */
-    int err_location;  /* SQL offset of the expression that failed, or -1 */
+    size_t batch_rows;         /* rows per batch an operator makes */
+    size_t scan_rows;          /* rows per batch a scan emits; 0 = each chunk whole, uncopied */
+    size_t threads;            /* threads a scan or an operator may use, >= 1 */
+    size_t split_rows;         /* smallest batch an operator splits across threads */
+    dcr_exec_workers *workers; /* parallel.c; started on first use */
+    int err_location;          /* SQL offset of the expression that failed, or -1 */
     const dcr_exec_source *sources;
     size_t nsources;
 } dcr_exec_ctx;
@@ -21,6 +25,21 @@ typedef struct {
 /* Takes bytes from the memory budget, or fails saying the limit is hit. */
 dcr_status dcr_exec_charge(dcr_exec_ctx *ctx, size_t bytes, dcr_error *err);
 void dcr_exec_release(dcr_exec_ctx *ctx, size_t bytes);
+
+/* One part of a parallel step: part is in [0, nparts). It may run on any
+ * thread, at the same time as the other parts, so it writes only what its
+ * part owns and never calls dcr_exec_charge (the caller charges after the
+ * step). */
+typedef dcr_status (*dcr_exec_part_fn)(void *arg, size_t part, dcr_error *err);
+/* Runs fn for every part on the query's worker threads and the calling
+ * thread; returns when all are done, with the first failure (parallel.c). */
+dcr_status dcr_exec_parallel(dcr_exec_ctx *ctx, size_t nparts, dcr_exec_part_fn fn, void *arg,
+                             dcr_error *err);
+/* Stops the worker threads (at the end of the query). */
+void dcr_exec_workers_stop(dcr_exec_ctx *ctx);
+/* How many parts to split rows into: up to ctx->threads, each of at least
+ * ctx->split_rows rows. */
+size_t dcr_exec_parts(const dcr_exec_ctx *ctx, size_t rows);
 
 /* An operator. next() sets *out to a batch it owns (valid until the next
  * call) or to NULL at the end. */
@@ -118,6 +137,11 @@ dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_
  * values. Looks ahead, so the cache misses of consecutive rows overlap. */
 dcr_status dcr_keytab_upsert_batch(dcr_keytab *t, const dcr_column *const *cols, size_t n,
                                    uint64_t *hashes, uint32_t *ids, uint8_t *fresh, dcr_error *err);
+/* The same for rows[0..m) (NULL = rows 0..m-1) whose hashes are given:
+ * hashes, ids and fresh are indexed by row. */
+dcr_status dcr_keytab_upsert_rows(dcr_keytab *t, const dcr_column *const *cols,
+                                  const uint32_t *rows, size_t m, const uint64_t *hashes,
+                                  uint32_t *ids, uint8_t *fresh, dcr_error *err);
 /* Finds the key; false when absent. */
 bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
                      size_t *id);

@@ -25,7 +25,6 @@
  * others padded with NULLs on the right (PostgreSQL semantics). Rows thus come
  * out probe batch by probe batch; SQL gives unordered joins no order.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -342,40 +341,23 @@ static void probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t 
 typedef struct {
     const dcr_exec_node *n;
     join_op *j;
-    size_t from, to;
-} probe_part;
+    size_t rows, parts;
+} probe_job;
 
-static void *probe_part_run(void *arg)
+static dcr_status probe_part(void *arg, size_t part, dcr_error *err)
 {
-    probe_part *pp = arg;
-    probe_range(pp->n, pp->j, pp->from, pp->to);
-    return NULL;
+    (void)err;
+    probe_job *pj = arg;
+    probe_range(pj->n, pj->j, pj->rows * part / pj->parts, pj->rows * (part + 1) / pj->parts);
+    return DCR_OK;
 }
 
 /* probe_range over rows [0, rows) split across the query's threads (the
- * parts write disjoint rows and only read the build table). Without a
- * thread, the calling thread does the work itself. */
-static void probe_all(const dcr_exec_node *n, join_op *j, size_t rows)
+ * parts write disjoint rows and only read the build table). */
+static dcr_status probe_all(dcr_exec_node *n, join_op *j, size_t rows, dcr_error *err)
 {
-    enum { MAX_PARTS = 64, MIN_ROWS = 8192 };
-    size_t parts = n->ctx->threads;
-    parts = parts < MAX_PARTS ? parts : MAX_PARTS;
-    while (parts > 1 && rows / parts < MIN_ROWS)
-        parts--;
-    probe_part pp[MAX_PARTS];
-    pthread_t tid[MAX_PARTS];
-    bool running[MAX_PARTS] = {0};
-    for (size_t i = 0; i < parts; i++)
-        pp[i] = (probe_part){n, j, rows * i / parts, rows * (i + 1) / parts};
-    for (size_t i = 1; i < parts; i++)
-        running[i] = pthread_create(&tid[i], NULL, probe_part_run, &pp[i]) == 0;
-    probe_range(n, j, pp[0].from, pp[0].to);
-    for (size_t i = 1; i < parts; i++) {
-        if (running[i])
-            pthread_join(tid[i], NULL);
-        else /* no thread: do that part here */
-            probe_range(n, j, pp[i].from, pp[i].to);
-    }
+    probe_job pj = {n, j, rows, dcr_exec_parts(n->ctx, rows)};
+    return dcr_exec_parallel(n->ctx, pj.parts, probe_part, &pj, err);
 }
 
 /* Takes the next probe batch into j->pin (NULL at the end) and hashes it. */
@@ -425,7 +407,8 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
     dcr_status s = eval_keys(n, probe, j->pin, &j->pkv, err);
     if (s != DCR_OK)
         return s;
-    probe_all(n, j, rows);
+    if ((s = probe_all(n, j, rows, err)) != DCR_OK)
+        return s;
     memset(j->pmatched, 0, rows);
     j->prow = 0;
     j->chain = NONE;

@@ -184,20 +184,19 @@ static inline void prefetch_lookup(const dcr_keytab *t, uint64_t h, int step)
     }
 }
 
-dcr_status dcr_keytab_upsert_batch(dcr_keytab *t, const dcr_column *const *cols, size_t n,
-                                   uint64_t *hashes, uint32_t *ids, uint8_t *fresh, dcr_error *err)
+dcr_status dcr_keytab_upsert_rows(dcr_keytab *t, const dcr_column *const *cols,
+                                  const uint32_t *rows, size_t m, const uint64_t *hashes,
+                                  uint32_t *ids, uint8_t *fresh, dcr_error *err)
 {
     enum { AHEAD = 8 };
-    for (size_t i = 0; i < n; i++)
-        hashes[i] = dcr_keytab_hash(cols, t->nkeys, i);
-    for (size_t i = 0; i < n; i++) {
-        if (i + 3 * AHEAD < n)
-            prefetch_lookup(t, hashes[i + 3 * AHEAD], 0);
-        if (i + 2 * AHEAD < n)
-            prefetch_lookup(t, hashes[i + 2 * AHEAD], 1);
-        if (i + AHEAD < n)
-            prefetch_lookup(t, hashes[i + AHEAD], 2);
-        size_t id;
+    for (size_t j = 0; j < m; j++) {
+        if (j + 3 * AHEAD < m)
+            prefetch_lookup(t, hashes[rows ? rows[j + 3 * AHEAD] : j + 3 * AHEAD], 0);
+        if (j + 2 * AHEAD < m)
+            prefetch_lookup(t, hashes[rows ? rows[j + 2 * AHEAD] : j + 2 * AHEAD], 1);
+        if (j + AHEAD < m)
+            prefetch_lookup(t, hashes[rows ? rows[j + AHEAD] : j + AHEAD], 2);
+        size_t i = rows ? rows[j] : j, id;
         bool inserted;
         dcr_status s = dcr_keytab_upsert(t, cols, i, hashes[i], &id, &inserted, err);
         if (s != DCR_OK)
@@ -207,4 +206,12 @@ dcr_status dcr_keytab_upsert_batch(dcr_keytab *t, const dcr_column *const *cols,
             fresh[i] = inserted;
     }
     return DCR_OK;
+}
+
+dcr_status dcr_keytab_upsert_batch(dcr_keytab *t, const dcr_column *const *cols, size_t n,
+                                   uint64_t *hashes, uint32_t *ids, uint8_t *fresh, dcr_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        hashes[i] = dcr_keytab_hash(cols, t->nkeys, i);
+    return dcr_keytab_upsert_rows(t, cols, NULL, n, hashes, ids, fresh, err);
 }

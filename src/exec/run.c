@@ -465,6 +465,7 @@ dcr_status dcr_exec_run(const dcr_plan *plan, const dcr_exec_source *sources, si
         .batch_rows = opts && opts->batch_rows ? opts->batch_rows : DCR_BATCH_ROWS,
         .scan_rows = opts ? opts->batch_rows : 0,
         .threads = opts && opts->threads ? opts->threads : dcr_pool_default_workers(),
+        .split_rows = opts && opts->split_rows ? opts->split_rows : 8192,
         .err_location = -1,
         .sources = sources,
         .nsources = nsources,
@@ -480,6 +481,7 @@ dcr_status dcr_exec_run(const dcr_plan *plan, const dcr_exec_source *sources, si
             s = result_add(&ctx, out, b, err);
     }
     dcr_exec_node_free(root);
+    dcr_exec_workers_stop(&ctx);
     if (err_location)
         *err_location = s == DCR_OK ? -1 : ctx.err_location;
     if (s != DCR_OK)

@@ -830,7 +830,11 @@ static void run_one(sqlite3 *db, const dcr_catalog *cat, const dcr_exec_source *
             report("refused", &q, err.msg);
         return;
     }
-    dcr_exec_opts opts = {.batch_rows = (size_t)pick(40) + 1};
+    /* 1-4 threads with the parallel paths on for any batch (taken in turn,
+     * not from the generator, so the queries stay the same). */
+    static size_t turn;
+    dcr_exec_opts opts = {
+        .batch_rows = (size_t)pick(40) + 1, .threads = turn++ % 4 + 1, .split_rows = 1};
     dcr_result res;
     int loc;
     if (dcr_exec_run(plan, src, 2, &opts, &res, &loc, &err) != DCR_OK) {

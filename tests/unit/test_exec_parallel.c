@@ -1,0 +1,305 @@
+/*
+ * test_exec_parallel.c: the executor's threads: the worker set's "run these
+ * N parts" primitive (parallel.c: every part runs once, the first failure is
+ * reported, a nested call does not deadlock), and the parallel join probe
+ * and aggregation (aggregate.c), whose results must be identical, rows and
+ * order, for 1, 2, 3 and 8 threads and any batch size: many groups, one
+ * group, NULL keys, empty input, COUNT DISTINCT over few and many groups,
+ * float sums (which would differ in the last bits if summed in another
+ * order), and the memory-limit error under threads. Some answers are also
+ * checked against values computed here from the generator.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answers.h"
+#include "check.h"
+#include "exec/internal.h"
+#include "exec/source.h"
+#include "sql/sql.h"
+
+enum { NP = 3000, NQ = 500 };
+
+static dcr_column_def p_defs[] = {{"id", DCR_TYPE_BIGINT, 0, false},
+                                  {"u", DCR_TYPE_TEXT, 0, false},
+                                  {"c", DCR_TYPE_TEXT, 0, false},
+                                  {"x", DCR_TYPE_DOUBLE, 0, false},
+                                  {"k", DCR_TYPE_BIGINT, 0, false}};
+static dcr_column_def q_defs[] = {{"u", DCR_TYPE_TEXT, 0, false},
+                                  {"amt", DCR_TYPE_DOUBLE, 0, false}};
+static dcr_schema p_schema = {"p", 5, p_defs}, e_schema = {"e", 5, p_defs},
+                  q_schema = {"q", 2, q_defs};
+static dcr_column p_cols[5], e_cols[5], q_cols[2];
+static dcr_table_source p_src = {5, p_cols, 64}, e_src = {5, e_cols, 0}, q_src = {2, q_cols, 50};
+
+static bool u_null(int id)
+{
+    return id % 50 == 0;
+}
+
+static int u_of(int id)
+{
+    return (id * 7919) % 997;
+}
+
+static void push_user(dcr_column *c, int u)
+{
+    char s[32];
+    int n = snprintf(s, sizeof s, "user%d", u);
+    dcr_column_push_text(c, s, (size_t)n, NULL);
+}
+
+/* p: id 0..NP-1; u ~997 users (NULL every 50th row); c five skewed
+ * campaigns (NULL every 37th); x with fractions that round differently by
+ * summation order (NULL every 11th); k = id % 7 (NULL every 13th). q: 500
+ * purchases by users 0..249 (twice each; some not in p), amounts with
+ * fractions. e: p's schema, no rows. */
+static void make_tables(void)
+{
+    for (int i = 0; i < 5; i++) {
+        dcr_column_init(&p_cols[i], p_defs[i].type);
+        dcr_column_init(&e_cols[i], p_defs[i].type);
+    }
+    static const char *camp[] = {"c0", "c0", "c0", "c0", "c0", "c1", "c1", "c1", "c2", "c3"};
+    for (int id = 0; id < NP; id++) {
+        dcr_column_push_i64(&p_cols[0], id, NULL);
+        if (u_null(id))
+            dcr_column_push_null(&p_cols[1], NULL);
+        else
+            push_user(&p_cols[1], u_of(id));
+        if (id % 37 == 0)
+            dcr_column_push_null(&p_cols[2], NULL);
+        else
+            dcr_column_push_text(&p_cols[2], camp[id % 10], 2, NULL);
+        if (id % 11 == 0)
+            dcr_column_push_null(&p_cols[3], NULL);
+        else
+            dcr_column_push_f64(&p_cols[3], id * 0.1 + 1.0 / (id % 9 + 1), NULL);
+        if (id % 13 == 0)
+            dcr_column_push_null(&p_cols[4], NULL);
+        else
+            dcr_column_push_i64(&p_cols[4], id % 7, NULL);
+    }
+    dcr_column_init(&q_cols[0], DCR_TYPE_TEXT);
+    dcr_column_init(&q_cols[1], DCR_TYPE_DOUBLE);
+    for (int i = 0; i < NQ; i++) {
+        push_user(&q_cols[0], (i * 3) % 250 + (i % 2) * 900);
+        dcr_column_push_f64(&q_cols[1], i / 3.0, NULL);
+    }
+}
+
+static void free_tables(void)
+{
+    for (int i = 0; i < 5; i++) {
+        dcr_column_free(&p_cols[i]);
+        dcr_column_free(&e_cols[i]);
+    }
+    dcr_column_free(&q_cols[0]);
+    dcr_column_free(&q_cols[1]);
+}
+
+/* Runs sql with the given threads, batch size and memory limit, parallel
+ * paths on even for tiny batches; CSV rows or "ERR <message>". */
+static char *run(const char *sql, size_t threads, size_t batch_rows, size_t mem_limit)
+{
+    dcr_catalog_entry ent[3] = {{"p", &p_schema}, {"e", &e_schema}, {"q", &q_schema}};
+    dcr_catalog cat = {3, ent};
+    dcr_exec_source src[3];
+    dcr_table_source_bind(&src[0], &p_src);
+    dcr_table_source_bind(&src[1], &e_src);
+    dcr_table_source_bind(&src[2], &q_src);
+    dcr_plan *p;
+    dcr_error err = {0};
+    dcr_result r;
+    dcr_exec_opts opts = {
+        .batch_rows = batch_rows, .mem_limit = mem_limit, .threads = threads, .split_rows = 1};
+    dcr_status s = dcr_sql_compile(sql, &cat, &p, NULL, &err);
+    if (s == DCR_OK) {
+        s = dcr_exec_run(p, src, 3, &opts, &r, NULL, &err);
+        dcr_plan_free(p);
+    }
+    return s == DCR_OK ? answer_rows(&r) : answer_error(&err);
+}
+
+static const char *queries[] = {
+    /* few skewed groups, a NULL group, every aggregate kind */
+    ("SELECT c, COUNT(*), COUNT(x), SUM(x), AVG(x), MIN(x), MAX(x), MIN(u), MAX(u), "
+     "COUNT(DISTINCT u), SUM(DISTINCT k), COUNT(DISTINCT k), AVG(DISTINCT x), SUM(k) "
+     "FROM p GROUP BY c"),
+    /* many groups, a NULL key */
+    "SELECT u, COUNT(*), SUM(x), MIN(id), COUNT(DISTINCT k) FROM p GROUP BY u",
+    /* one group */
+    "SELECT COUNT(*), SUM(x), COUNT(DISTINCT u), MIN(u), MAX(x), AVG(k) FROM p",
+    /* empty input: one row without GROUP BY, none with */
+    "SELECT COUNT(*), SUM(x), COUNT(DISTINCT u), MIN(u) FROM e",
+    "SELECT c, COUNT(*), COUNT(DISTINCT u) FROM e GROUP BY c",
+    "SELECT COUNT(*), COUNT(DISTINCT u), MAX(x) FROM p WHERE x > 1e9",
+    /* composite keys, DISTINCT, nested aggregation */
+    "SELECT k, c, COUNT(DISTINCT u), SUM(x) FROM p GROUP BY k, c",
+    "SELECT DISTINCT k FROM p",
+    "SELECT DISTINCT u, k FROM p",
+    "SELECT n, COUNT(*) FROM (SELECT u, COUNT(*) AS n FROM p GROUP BY u) f GROUP BY n",
+    /* joins under aggregates (parallel probe, then parallel aggregation) */
+    "SELECT p.c, COUNT(*), SUM(q.amt), COUNT(DISTINCT p.u) FROM p JOIN q ON p.u = q.u GROUP BY p.c",
+    "SELECT q.u, COUNT(p.id), SUM(p.x) FROM q LEFT JOIN p ON p.u = q.u GROUP BY q.u",
+    "SELECT p.id, q.amt FROM p JOIN q ON p.u = q.u AND q.amt > p.x",
+};
+
+static void test_same_for_any_threads(void)
+{
+    static const size_t threads[] = {1, 2, 3, 8}, batches[] = {0, 7, 1000};
+    /* A join emits rows probe batch by probe batch, so its output order, and
+     * with it the groups' order above it, may depend on the batch size, never
+     * on the threads. */
+    for (size_t i = 0; i < sizeof queries / sizeof *queries; i++)
+        for (size_t b = 0; b < 3; b++) {
+            char *want = run(queries[i], 1, batches[b], 0);
+            CHECK(strncmp(want, "ERR", 3) != 0);
+            for (size_t t = 1; t < 4; t++) {
+                char *got = run(queries[i], threads[t], batches[b], 0);
+                if (strcmp(got, want) != 0) {
+                    fprintf(stderr, "  %s\n    threads %zu, batch %zu differ from 1 thread\n",
+                            queries[i], threads[t], batches[b]);
+                    check_current_failed = 1;
+                }
+                free(got);
+            }
+            free(want);
+        }
+}
+
+static void test_known_answers(void)
+{
+    /* per campaign: rows, and distinct non-NULL users, from the generator */
+    static const char *camp[] = {"c0", "c0", "c0", "c0", "c0", "c1", "c1", "c1", "c2", "c3"};
+    long rows[4] = {0}, nulls = 0, users = 0;
+    static bool seen[4][997], any[997];
+    for (int id = 0; id < NP; id++) {
+        if (id % 37 == 0) {
+            nulls++;
+            continue;
+        }
+        int c = camp[id % 10][1] - '0';
+        rows[c]++;
+        if (!u_null(id))
+            seen[c][u_of(id)] = true;
+        if (!u_null(id))
+            any[u_of(id)] = true;
+    }
+    char want[512] = "", line[64];
+    for (int c = 0; c < 4; c++) {
+        long d = 0;
+        for (int u = 0; u < 997; u++)
+            d += seen[c][u];
+        snprintf(line, sizeof line, "c%d,%ld,%ld\n", c, rows[c], d);
+        strcat(want, line);
+    }
+    snprintf(line, sizeof line, "\n,%ld\n", nulls); /* the NULL campaign, last */
+    for (size_t t = 1; t <= 8; t *= 2) {
+        char *got = run("SELECT c, COUNT(*), COUNT(DISTINCT u) FROM p WHERE c IS NOT NULL "
+                        "GROUP BY c ORDER BY c",
+                        t, 0, 0);
+        CHECK_STR(got, want);
+        free(got);
+        got = run("SELECT c, COUNT(*) FROM p GROUP BY c ORDER BY c NULLS LAST", t, 0, 0);
+        CHECK(strstr(got, line) != NULL);
+        free(got);
+    }
+    for (int u = 0; u < 997; u++)
+        users += any[u];
+    snprintf(want, sizeof want, "%d,%ld,%ld\n", NP, users, (long)NP - NP / 50);
+    for (size_t t = 1; t <= 8; t *= 2) {
+        char *got = run("SELECT COUNT(*), COUNT(DISTINCT u), COUNT(u) FROM p", t, 5, 0);
+        CHECK_STR(got, want);
+        free(got);
+    }
+}
+
+static void test_memory_limit_under_threads(void)
+{
+    static const size_t threads[] = {1, 2, 8};
+    for (size_t t = 0; t < 3; t++) {
+        char *got = run("SELECT u, COUNT(DISTINCT id) FROM p GROUP BY u", threads[t], 0, 16384);
+        CHECK_STR(got, "ERR the query needs more than its memory limit of 0 MiB; raise it "
+                       "with --memory-limit or make the query smaller");
+        free(got);
+        got = run("SELECT COUNT(*) FROM p JOIN q ON p.u = q.u", threads[t], 100, 4096);
+        CHECK(strncmp(got, "ERR the query needs more than its memory limit", 46) == 0);
+        free(got);
+    }
+}
+
+/* ---- the primitive itself ---- */
+
+typedef struct {
+    atomic_int runs[100];
+    size_t fail_at; /* a part that fails, or 100 for none */
+    dcr_exec_ctx *ctx;
+    atomic_int nested;
+} parts_arg;
+
+static dcr_status count_part(void *arg, size_t part, dcr_error *err)
+{
+    parts_arg *a = arg;
+    atomic_fetch_add(&a->runs[part], 1);
+    if (part == a->fail_at)
+        return dcr_fail(err, DCR_EINPUT, "part %zu failed", part);
+    return DCR_OK;
+}
+
+static dcr_status nested_inner(void *arg, size_t part, dcr_error *err)
+{
+    (void)part;
+    (void)err;
+    atomic_fetch_add(&((parts_arg *)arg)->nested, 1);
+    return DCR_OK;
+}
+
+static dcr_status nested_part(void *arg, size_t part, dcr_error *err)
+{
+    parts_arg *a = arg;
+    atomic_fetch_add(&a->runs[part], 1);
+    return dcr_exec_parallel(a->ctx, 3, nested_inner, a, err);
+}
+
+static void test_parts_primitive(void)
+{
+    for (size_t threads = 1; threads <= 8; threads++) {
+        dcr_exec_ctx ctx = {.threads = threads, .split_rows = 1};
+        static parts_arg a;
+        for (int round = 0; round < 3; round++) { /* the same workers, reused */
+            memset(&a, 0, sizeof a);
+            a.fail_at = 100;
+            dcr_error err = {0};
+            CHECK(dcr_exec_parallel(&ctx, 100, count_part, &a, &err) == DCR_OK);
+            for (int i = 0; i < 100; i++)
+                CHECK(atomic_load(&a.runs[i]) == 1);
+        }
+        memset(&a, 0, sizeof a);
+        a.fail_at = 37;
+        dcr_error err = {0};
+        CHECK(dcr_exec_parallel(&ctx, 100, count_part, &a, &err) == DCR_EINPUT);
+        CHECK_STR(err.msg, "part 37 failed");
+        CHECK(atomic_load(&a.runs[37]) == 1);
+        memset(&a, 0, sizeof a);
+        a.ctx = &ctx;
+        CHECK(dcr_exec_parallel(&ctx, 10, nested_part, &a, &err) == DCR_OK);
+        CHECK(atomic_load(&a.nested) == 30);
+        dcr_exec_workers_stop(&ctx);
+        CHECK(ctx.workers == NULL);
+        CHECK(dcr_exec_parts(&ctx, 0) == 1);
+        CHECK(dcr_exec_parts(&ctx, 1000) == (threads < 64 ? threads : 64));
+    }
+}
+
+int main(void)
+{
+    make_tables();
+    RUN(test_parts_primitive);
+    RUN(test_same_for_any_threads);
+    RUN(test_known_answers);
+    RUN(test_memory_limit_under_threads);
+    free_tables();
+    return check_summary();
+}
