@@ -74,17 +74,153 @@ dcr_status dcr_vec_push_from(dcr_column *dst, const dcr_column *src, size_t row,
     return dcr_fail(err, DCR_EINTERNAL, "unknown column type");
 }
 
+/* Makes room in c for `more` rows and, for TEXT, `bytes` more text bytes. */
+static dcr_status reserve(dcr_column *c, size_t more, size_t bytes, dcr_error *err)
+{
+    size_t want = c->nrows + more;
+    if (want > c->cap) {
+        size_t cap = c->cap ? c->cap : 1024;
+        while (cap < want)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return dcr_fail(err, DCR_EINPUT, "too many rows in one batch");
+        uint8_t *valid = realloc(c->valid, (cap + 7) / 8);
+        if (!valid)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        c->valid = valid;
+        if (c->type == DCR_TYPE_TEXT) {
+            uint32_t *off = realloc(c->offsets, (cap + 1) * sizeof *off);
+            if (!off)
+                return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+            if (!c->offsets)
+                off[0] = 0;
+            c->offsets = off;
+        } else {
+            void *v = realloc(c->values, cap * dcr_type_width(c->type));
+            if (!v)
+                return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+            c->values = v;
+        }
+        c->cap = cap;
+    }
+    if (c->type != DCR_TYPE_TEXT || c->text_len + bytes <= c->text_cap)
+        return DCR_OK;
+    if (bytes > UINT32_MAX - c->text_len)
+        return dcr_fail(err, DCR_EINPUT, "text data of one batch exceeds 4 GiB");
+    size_t cap = c->text_cap ? c->text_cap : 4096;
+    while (cap < c->text_len + bytes)
+        cap *= 2;
+    char *t = realloc(c->text, cap);
+    if (!t)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    c->text = t;
+    c->text_cap = cap;
+    return DCR_OK;
+}
+
+/* Copies the values of fixed width w; rows NULL = the range from first. */
+static void copy_fixed(void *dst, const void *src, size_t w, const uint32_t *rows, size_t first,
+                       size_t n)
+{
+    if (!rows) {
+        memcpy(dst, (const uint8_t *)src + first * w, n * w);
+        return;
+    }
+    switch (w) {
+    case 8:
+        for (size_t i = 0; i < n; i++)
+            ((uint64_t *)dst)[i] = ((const uint64_t *)src)[rows[i]];
+        return;
+    case 4:
+        for (size_t i = 0; i < n; i++)
+            ((uint32_t *)dst)[i] = ((const uint32_t *)src)[rows[i]];
+        return;
+    default:
+        for (size_t i = 0; i < n; i++)
+            memcpy((uint8_t *)dst + i * w, (const uint8_t *)src + rows[i] * w, w);
+    }
+}
+
+dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_t *rows,
+                               size_t first, size_t n, dcr_error *err)
+{
+    if (n == 0)
+        return DCR_OK;
+    const uint32_t *so = s->offsets;
+    size_t bytes = 0;
+    if (s->type == DCR_TYPE_TEXT) {
+        if (!rows)
+            bytes = so[first + n] - so[first];
+        else
+            for (size_t i = 0; i < n; i++)
+                bytes += so[rows[i] + 1] - so[rows[i]];
+    }
+    dcr_status st = reserve(d, n, bytes, err);
+    if (st != DCR_OK)
+        return st;
+    size_t base = d->nrows, nulls = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t r = rows ? rows[i] : first + i, o = base + i;
+        uint8_t bit = (uint8_t)(1u << (o & 7));
+        if (dcr_column_is_null(s, r)) {
+            d->valid[o >> 3] &= (uint8_t)~bit;
+            nulls++;
+        } else {
+            d->valid[o >> 3] |= bit;
+        }
+    }
+    if (s->type == DCR_TYPE_TEXT) {
+        size_t tl = d->text_len;
+        for (size_t i = 0; i < n; i++) {
+            size_t r = rows ? rows[i] : first + i, len = so[r + 1] - so[r];
+            if (len && !dcr_column_is_null(s, r)) {
+                memcpy(d->text + tl, s->text + so[r], len);
+                tl += len;
+            }
+            d->offsets[base + i + 1] = (uint32_t)tl;
+        }
+        d->text_len = tl;
+    } else {
+        size_t w = dcr_type_width(s->type);
+        uint8_t *dv = (uint8_t *)d->values + base * w;
+        copy_fixed(dv, s->values, w, rows, first, n);
+        for (size_t i = 0; nulls && i < n; i++) /* NULLs hold zeros, as pushed ones do */
+            if (dcr_column_is_null(d, base + i))
+                memset(dv + i * w, 0, w);
+    }
+    d->nnulls += nulls;
+    d->nrows += n;
+    return DCR_OK;
+}
+
+dcr_status dcr_vec_append_nulls(dcr_column *d, size_t n, dcr_error *err)
+{
+    dcr_status st = n ? reserve(d, n, 0, err) : DCR_OK;
+    if (st != DCR_OK || n == 0)
+        return st;
+    size_t base = d->nrows;
+    for (size_t i = 0; i < n; i++) {
+        size_t o = base + i;
+        d->valid[o >> 3] &= (uint8_t) ~(1u << (o & 7));
+    }
+    if (d->type == DCR_TYPE_TEXT)
+        for (size_t i = 0; i < n; i++)
+            d->offsets[base + i + 1] = (uint32_t)d->text_len;
+    else
+        memset((uint8_t *)d->values + base * dcr_type_width(d->type), 0,
+               n * dcr_type_width(d->type));
+    d->nnulls += n;
+    d->nrows += n;
+    return DCR_OK;
+}
+
 dcr_status dcr_batch_append_rows(dcr_batch *dst, const dcr_batch *src, const uint32_t *rows,
                                  size_t first, size_t n, dcr_error *err)
 {
     for (size_t c = 0; c < src->ncols; c++) {
-        dcr_column *d = &dst->cols[c];
-        const dcr_column *s = &src->cols[c];
-        for (size_t i = 0; i < n; i++) {
-            dcr_status st = dcr_vec_push_from(d, s, rows ? rows[i] : first + i, err);
-            if (st != DCR_OK)
-                return st;
-        }
+        dcr_status st = dcr_vec_append_rows(&dst->cols[c], &src->cols[c], rows, first, n, err);
+        if (st != DCR_OK)
+            return st;
     }
     dst->nrows += n;
     return DCR_OK;
@@ -120,12 +256,7 @@ dcr_status dcr_vec_copy(dcr_column *dst, const dcr_column *src, dcr_error *err)
 {
     dcr_column_free(dst);
     dcr_column_init(dst, src->type);
-    for (size_t i = 0; i < src->nrows; i++) {
-        dcr_status s = dcr_vec_push_from(dst, src, i, err);
-        if (s != DCR_OK)
-            return s;
-    }
-    return DCR_OK;
+    return dcr_vec_append_rows(dst, src, NULL, 0, src->nrows, err);
 }
 
 int dcr_f64_cmp(double a, double b)

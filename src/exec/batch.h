@@ -52,6 +52,12 @@ dcr_status dcr_vec_alloc(dcr_column *c, dcr_type t, size_t n, dcr_error *err);
 void dcr_vec_set_null(dcr_column *c, size_t i);
 /* Appends src[row] (value or NULL) to dst. */
 dcr_status dcr_vec_push_from(dcr_column *dst, const dcr_column *src, size_t row, dcr_error *err);
+/* Appends rows[0..n) of src (rows NULL = n rows from `first` on) to dst,
+ * values and NULLs, in bulk. */
+dcr_status dcr_vec_append_rows(dcr_column *dst, const dcr_column *src, const uint32_t *rows,
+                               size_t first, size_t n, dcr_error *err);
+/* Appends n NULLs to dst. */
+dcr_status dcr_vec_append_nulls(dcr_column *dst, size_t n, dcr_error *err);
 /* Replaces dst with a copy of src. */
 dcr_status dcr_vec_copy(dcr_column *dst, const dcr_column *src, dcr_error *err);
 

@@ -288,7 +288,7 @@ static inline void prefetch_key_offsets(const join_op *j, size_t nk, uint32_t e)
 static inline void prefetch_key_bytes(const join_op *j, size_t nk, uint32_t e)
 {
     for (size_t k = 0; k < nk; k++)
-        if (j->bkv[k].c->type == DCR_TYPE_TEXT)
+        if (j->bkv[k].c->type == DCR_TYPE_TEXT && j->bkv[k].c->text)
             __builtin_prefetch(j->bkv[k].c->text + j->bkv[k].c->offsets[j->order[e]]);
 }
 
@@ -417,6 +417,8 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
     return DCR_OK;
 }
 
+static dcr_status gather(dcr_exec_node *n, join_op *j, size_t k, dcr_error *err);
+
 /* Fills j->out with up to batch_rows candidate pairs from pin; sets probed. */
 static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
@@ -439,33 +441,48 @@ static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
     }
     if (j->prow >= rows)
         j->probed = true;
-    /* Gather: left columns, then right. */
+    j->out.nrows = k;
+    return gather(n, j, k, err);
+}
+
+typedef struct {
+    join_op *j;
+    size_t k;
     const dcr_batch *src[2];
     const uint32_t *idx[2];
-    src[j->build_side] = &j->build;
-    idx[j->build_side] = j->cand_b;
-    src[1 - j->build_side] = j->pin;
-    idx[1 - j->build_side] = j->cand_p;
-    size_t c = 0;
-    for (int side = 0; side < 2; side++)
-        for (size_t i = 0; i < src[side]->ncols; i++, c++) {
-            if (j->need && !j->need[c]) { /* nobody reads it: NULLs are cheaper */
-                for (size_t r = 0; r < k; r++) {
-                    dcr_status s = dcr_column_push_null(&j->out.cols[c], err);
-                    if (s != DCR_OK)
-                        return s;
-                }
-                continue;
-            }
-            for (size_t r = 0; r < k; r++) {
-                dcr_status s =
-                    dcr_vec_push_from(&j->out.cols[c], &src[side]->cols[i], idx[side][r], err);
-                if (s != DCR_OK)
-                    return s;
-            }
+} gather_job;
+
+/* Output column c of the candidates: gathered, or NULLs when nobody reads it. */
+static dcr_status gather_part(void *arg, size_t c, dcr_error *err)
+{
+    gather_job *g = arg;
+    size_t nl = g->src[0]->ncols;
+    int side = c < nl ? 0 : 1;
+    dcr_column *out = &g->j->out.cols[c];
+    if (g->j->need && !g->j->need[c])
+        return dcr_vec_append_nulls(out, g->k, err);
+    return dcr_vec_append_rows(out, &g->src[side]->cols[side ? c - nl : c], g->idx[side], 0, g->k,
+                               err);
+}
+
+/* Gathers the k candidates' columns (left, then right), a column per part. */
+static dcr_status gather(dcr_exec_node *n, join_op *j, size_t k, dcr_error *err)
+{
+    gather_job g = {.j = j, .k = k};
+    g.src[j->build_side] = &j->build;
+    g.idx[j->build_side] = j->cand_b;
+    g.src[1 - j->build_side] = j->pin;
+    g.idx[1 - j->build_side] = j->cand_p;
+    size_t ncols = j->out.ncols;
+    if (k < n->ctx->split_rows) {
+        for (size_t c = 0; c < ncols; c++) {
+            dcr_status s = gather_part(&g, c, err);
+            if (s != DCR_OK)
+                return s;
         }
-    j->out.nrows = k;
-    return DCR_OK;
+        return DCR_OK;
+    }
+    return dcr_exec_parallel(n->ctx, ncols, gather_part, &g, err);
 }
 
 /* Applies the extra ON condition to the candidates; *res is what passes. */
@@ -497,18 +514,20 @@ static dcr_status apply_pred(dcr_exec_node *n, join_op *j, dcr_batch **res, dcr_
 /* LEFT JOIN: rows of pin without a kept pair, padded with NULLs. */
 static dcr_status fill_unmatched(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
-    size_t nl = j->pin->ncols, nr = j->build.ncols;
-    dcr_status s = DCR_OK;
-    while (s == DCR_OK && j->out.nrows < n->ctx->batch_rows && j->pad_row < j->pin->nrows) {
+    size_t nl = j->pin->ncols, nr = j->build.ncols, k = 0;
+    while (k < n->ctx->batch_rows && j->pad_row < j->pin->nrows) {
         size_t r = j->pad_row++;
-        if (j->pmatched[r])
-            continue;
-        for (size_t c = 0; s == DCR_OK && c < nl; c++)
-            s = dcr_vec_push_from(&j->out.cols[c], &j->pin->cols[c], r, err);
-        for (size_t c = 0; s == DCR_OK && c < nr; c++)
-            s = dcr_column_push_null(&j->out.cols[nl + c], err);
-        j->out.nrows += s == DCR_OK;
+        if (!j->pmatched[r])
+            j->keep_rows[k++] = (uint32_t)r;
     }
+    dcr_status s = DCR_OK;
+    for (size_t c = 0; s == DCR_OK && c < nl; c++)
+        s = j->need && !j->need[c]
+                ? dcr_vec_append_nulls(&j->out.cols[c], k, err)
+                : dcr_vec_append_rows(&j->out.cols[c], &j->pin->cols[c], j->keep_rows, 0, k, err);
+    for (size_t c = 0; s == DCR_OK && c < nr; c++)
+        s = dcr_vec_append_nulls(&j->out.cols[nl + c], k, err);
+    j->out.nrows = k;
     return s;
 }
 
