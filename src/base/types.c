@@ -3,6 +3,8 @@
  */
 #include "base/types.h"
 
+#include "base/interval.h"
+
 #include <stdint.h>
 #include <strings.h>
 
@@ -21,6 +23,8 @@ const char *dcr_type_name(dcr_type t)
         return "DATE";
     case DCR_TYPE_TIMESTAMP:
         return "TIMESTAMP";
+    case DCR_TYPE_INTERVAL:
+        return "INTERVAL";
     }
     return "?";
 }
@@ -75,6 +79,8 @@ size_t dcr_type_width(dcr_type t)
         return sizeof(int32_t);
     case DCR_TYPE_TIMESTAMP:
         return sizeof(int64_t);
+    case DCR_TYPE_INTERVAL:
+        return sizeof(dcr_interval);
     }
     return 0;
 }

@@ -65,6 +65,8 @@ dcr_status dcr_vec_push_from(dcr_column *dst, const dcr_column *src, size_t row,
         return dcr_column_push_i32(dst, ((const int32_t *)src->values)[row], err);
     case DCR_TYPE_BOOLEAN:
         return dcr_column_push_bool(dst, ((const uint8_t *)src->values)[row] != 0, err);
+    case DCR_TYPE_INTERVAL:
+        return dcr_column_push_interval(dst, ((const dcr_interval *)src->values)[row], err);
     case DCR_TYPE_TEXT: {
         size_t len;
         const char *s = dcr_vec_text(src, row, &len);
@@ -283,6 +285,9 @@ int dcr_value_cmp(const dcr_column *a, size_t ia, const dcr_column *b, size_t ib
     }
     case DCR_TYPE_BOOLEAN:
         return (int)((const uint8_t *)a->values)[ia] - (int)((const uint8_t *)b->values)[ib];
+    case DCR_TYPE_INTERVAL: /* by the 30-day-month span: '1 day' = '24 hours' */
+        return dcr_interval_cmp(((const dcr_interval *)a->values)[ia],
+                                ((const dcr_interval *)b->values)[ib]);
     case DCR_TYPE_TEXT: {
         size_t la, lb;
         const char *x = dcr_vec_text(a, ia, &la), *y = dcr_vec_text(b, ib, &lb);
@@ -373,6 +378,8 @@ uint64_t dcr_value_hash(const dcr_column *c, size_t row, uint64_t h)
         return mix(h, (uint64_t)(uint32_t)((const int32_t *)c->values)[row]);
     case DCR_TYPE_BOOLEAN:
         return mix(h, ((const uint8_t *)c->values)[row]);
+    case DCR_TYPE_INTERVAL:
+        return mix(h, dcr_interval_hash_key(((const dcr_interval *)c->values)[row]));
     case DCR_TYPE_TEXT: {
         size_t len;
         const char *s = dcr_vec_text(c, row, &len);

@@ -6,7 +6,8 @@
  *     same as `dcr unseal`): DOUBLE shortest round-trip, BOOLEAN true/false;
  *   - TEXT -> anything parses with the CSV input rules and fails on bad
  *     input (the message names the type, never the value: it is data);
- *   - DATE -> TIMESTAMP is midnight; TIMESTAMP -> DATE drops the time.
+ *   - DATE -> TIMESTAMP is midnight; TIMESTAMP -> DATE drops the time;
+ *   - INTERVAL <-> TEXT only (PostgreSQL's output style, base/interval.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ static dcr_status to_text(const dcr_column *in, const uint8_t *active, dcr_colum
     dcr_column_init(out, DCR_TYPE_TEXT);
     for (size_t i = 0; i < in->nrows; i++) {
         dcr_status s;
-        char buf[DCR_VALUE_TEXT_MAX];
+        char buf[DCR_RESULT_TEXT_MAX];
         if ((active && !active[i]) || dcr_column_is_null(in, i)) {
             s = dcr_column_push_null(out, err);
         } else {
@@ -71,6 +72,9 @@ static dcr_status from_text(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_colu
             break;
         case DCR_TYPE_BOOLEAN:
             ((uint8_t *)out->values)[i] = d.b;
+            break;
+        case DCR_TYPE_INTERVAL:
+            ((dcr_interval *)out->values)[i] = d.iv;
             break;
         case DCR_TYPE_TEXT:
             break;

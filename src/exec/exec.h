@@ -79,7 +79,8 @@ dcr_status dcr_result_format(const dcr_result *r, dcr_format f, dcr_buf *out, dc
 
 /* The text of one value as the table and CSV formats print it; NULL when
  * the value is NULL. *len receives the length. buf must hold
- * DCR_VALUE_TEXT_MAX bytes (TEXT values point into the column). */
+ * DCR_RESULT_TEXT_MAX bytes (TEXT values point into the column). */
+#define DCR_RESULT_TEXT_MAX DCR_INTERVAL_TEXT_MAX /* > DCR_VALUE_TEXT_MAX */
 const char *dcr_result_value_text(const dcr_column *c, size_t row, char *buf, size_t *len);
 
 #endif

@@ -12,7 +12,8 @@
  *     zero from non-zero operands, as PostgreSQL's float8 does; / by zero
  *     raises;
  *   - x IN (list) is true if x equals an element, else NULL if x or any
- *     element is NULL, else false.
+ *     element is NULL, else false;
+ *   - date, timestamp and interval arithmetic is arith_time.c's.
  * The `active` mask makes CASE, COALESCE, AND and OR lazy per row: a branch
  * is only computed (and can only fail) on rows that reach it.
  */
@@ -83,6 +84,9 @@ static dcr_status eval_const(const dcr_expr *e, size_t n, dcr_column *out, dcr_e
             break;
         case DCR_TYPE_BOOLEAN:
             ((uint8_t *)out->values)[i] = d->b;
+            break;
+        case DCR_TYPE_INTERVAL:
+            ((dcr_interval *)out->values)[i] = d->iv;
             break;
         case DCR_TYPE_TEXT:
             break;
@@ -182,7 +186,9 @@ static dcr_status eval_arith(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_bat
     dcr_status s = dcr_eval(ctx, e->args[0], in, active, &a, err);
     s = s ? s : dcr_eval(ctx, e->args[1], in, active, &b, err);
     s = s ? s : dcr_vec_alloc(out, e->type, in->nrows, err);
-    if (s == DCR_OK)
+    if (s == DCR_OK && dcr_arith_is_time(e))
+        s = dcr_eval_arith_time(ctx, e, a.c, b.c, active, out, err);
+    else if (s == DCR_OK)
         s = e->type == DCR_TYPE_BIGINT ? arith_i64(ctx, e, a.c, b.c, active, out, err)
                                        : arith_f64(ctx, e, a.c, b.c, active, out, err);
     dcr_vec_free(&a);
@@ -196,6 +202,11 @@ static dcr_status eval_neg(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch
     dcr_vec a = {0};
     dcr_status s = dcr_eval(ctx, e->args[0], in, active, &a, err);
     s = s ? s : dcr_vec_alloc(out, e->type, in->nrows, err);
+    if (s == DCR_OK && e->type == DCR_TYPE_INTERVAL) {
+        s = dcr_eval_neg_interval(ctx, e, a.c, active, out, err);
+        dcr_vec_free(&a);
+        return s;
+    }
     for (size_t i = 0; s == DCR_OK && i < in->nrows; i++) {
         if (!on(active, i) || isnull(a.c, i)) {
             dcr_vec_set_null(out, i);
@@ -259,6 +270,7 @@ static void compare_vectors(dcr_expr_op op, const dcr_column *a, const dcr_colum
         CMP_LOOP(double, dcr_f64_cmp);
         break;
     case DCR_TYPE_TEXT:
+    case DCR_TYPE_INTERVAL:
         for (size_t i = 0; i < n; i++)
             r[i] = cmp_holds(op, dcr_value_cmp(a, i, b, i));
         break;

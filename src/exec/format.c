@@ -7,7 +7,7 @@
  * the end; control characters in TEXT are shown as \xNN so a value cannot
  * move the cursor. CSV: header row, RFC 4180 quoting, NULL = empty unquoted
  * field, "" = empty string. JSON: an array with one object per row; BIGINT
- * and finite DOUBLE as numbers, NaN/Infinity, dates and timestamps as
+ * and finite DOUBLE as numbers, NaN/Infinity, dates, timestamps and intervals as
  * strings, NULL as null.
  */
 #include <math.h>
@@ -42,6 +42,9 @@ const char *dcr_result_value_text(const dcr_column *c, size_t row, char *buf, si
         break;
     case DCR_TYPE_TIMESTAMP:
         *len = dcr_format_timestamp(((const int64_t *)c->values)[row], buf);
+        break;
+    case DCR_TYPE_INTERVAL:
+        *len = dcr_format_interval(((const dcr_interval *)c->values)[row], buf);
         break;
     }
     return buf;
@@ -84,7 +87,7 @@ static dcr_status put_cell(dcr_buf *out, const char *s, size_t n, size_t *width,
 
 static size_t cell_width(const dcr_column *c, size_t row)
 {
-    char buf[DCR_VALUE_TEXT_MAX];
+    char buf[DCR_RESULT_TEXT_MAX];
     size_t len, w = 0;
     const char *t = dcr_result_value_text(c, row, buf, &len);
     if (t)
@@ -110,7 +113,7 @@ static dcr_status table_row(const dcr_result *r, const dcr_batch *b, size_t row,
 {
     dcr_status s = DCR_OK;
     for (size_t c = 0; s == DCR_OK && c < r->ncols; c++) {
-        char buf[DCR_VALUE_TEXT_MAX];
+        char buf[DCR_RESULT_TEXT_MAX];
         size_t len, w = cell_width(&b->cols[c], row);
         const char *t = dcr_result_value_text(&b->cols[c], row, buf, &len);
         s = puts_(out, c ? " | " : " ", err);
@@ -175,7 +178,7 @@ static dcr_status format_csv(const dcr_result *r, dcr_buf *out, dcr_error *err)
         const dcr_batch *bt = &r->batches[b];
         for (size_t i = 0; s == DCR_OK && i < bt->nrows; i++) {
             for (size_t c = 0; s == DCR_OK && c < r->ncols; c++) {
-                char buf[DCR_VALUE_TEXT_MAX];
+                char buf[DCR_RESULT_TEXT_MAX];
                 size_t len;
                 const char *t = dcr_result_value_text(&bt->cols[c], i, buf, &len);
                 s = c ? puts_(out, ",", err) : DCR_OK;
@@ -213,7 +216,7 @@ static dcr_status json_string(dcr_buf *out, const char *s, size_t n, dcr_error *
 
 static dcr_status json_value(const dcr_column *c, size_t row, dcr_buf *out, dcr_error *err)
 {
-    char buf[DCR_VALUE_TEXT_MAX];
+    char buf[DCR_RESULT_TEXT_MAX];
     size_t len;
     const char *t = dcr_result_value_text(c, row, buf, &len);
     if (!t)

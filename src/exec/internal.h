@@ -111,6 +111,16 @@ static inline bool dcr_fn_row_on(const dcr_expr *e, const dcr_column *const *a,
     return true;
 }
 
+/* Date, timestamp and interval arithmetic (arith_time.c): whether an
+ * ARITH node has such operands, and its evaluation into out (allocated
+ * with e->type and the batch's rows); unary minus on an INTERVAL. */
+bool dcr_arith_is_time(const dcr_expr *e);
+dcr_status dcr_eval_arith_time(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *a,
+                               const dcr_column *b, const uint8_t *active, dcr_column *out,
+                               dcr_error *err);
+dcr_status dcr_eval_neg_interval(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *a,
+                                 const uint8_t *active, dcr_column *out, dcr_error *err);
+
 /* Records an evaluation error at e's position. */
 dcr_status dcr_eval_fail(dcr_exec_ctx *ctx, const dcr_expr *e, dcr_error *err, const char *msg);
 

@@ -177,12 +177,54 @@ static const char *use_word(puse use)
     }
 }
 
+static bool reads_rows(const dcr_expr *e)
+{
+    if (e->kind == DCR_EXPR_COLUMN)
+        return true;
+    for (size_t i = 0; i < e->nargs; i++)
+        if (reads_rows(e->args[i]))
+            return true;
+    return false;
+}
+
+static bool is_fixed(const dcr_expr *e)
+{
+    return !reads_rows(e);
+}
+
+/* Whether date/timestamp/interval arithmetic moves its value by an amount
+ * that does not depend on the rows: the days of DATE +/- BIGINT, the
+ * interval of TIMESTAMP +/- INTERVAL, the factor of INTERVAL * or / a
+ * number, one side of INTERVAL +/- INTERVAL. *applies is false when e is
+ * not such arithmetic or cannot fail (DATE - DATE, TIMESTAMP - TIMESTAMP). */
+static bool amount_is_const(const dcr_expr *e, bool *applies)
+{
+    const dcr_expr *a = e->args[0], *b = e->args[1];
+    bool at = a->type == DCR_TYPE_DATE || a->type == DCR_TYPE_TIMESTAMP,
+         bt = b->type == DCR_TYPE_DATE || b->type == DCR_TYPE_TIMESTAMP;
+    bool ai = a->type == DCR_TYPE_INTERVAL, bi = b->type == DCR_TYPE_INTERVAL;
+    *applies = (at || bt || ai || bi) && !(at && bt);
+    if (!*applies)
+        return true;
+    if (ai && bi)
+        return is_fixed(a) || is_fixed(b);
+    if (at || bt) /* the other side is the amount (BIGINT days or INTERVAL) */
+        return is_fixed(at ? b : a);
+    return is_fixed(ai ? b : a); /* the number scaling an interval */
+}
+
 /* Expressions over dataset rows that can fail on one row's value would let
  * a query's success tell whether such a row exists. */
 static dcr_status check_oracle(pv_ctx *x, const dcr_expr *e, pkind kind)
 {
     if (kind != K_RAW)
         return DCR_OK;
+    bool dated = false;
+    if (e->kind == DCR_EXPR_ARITH && e->nargs == 2 && !amount_is_const(e, &dated) && dated)
+        return pv_refuse(x, DCR_RULE_ERROR_ORACLE, e->location,
+                         "date/time arithmetic by an amount computed from dataset rows could "
+                         "fail (out of range) on one row's value; move dates and intervals by "
+                         "constants");
     if (e->kind == DCR_EXPR_ARITH && (e->op == DCR_OP_DIV || e->op == DCR_OP_MOD)) {
         const dcr_expr *d = e->args[1];
         bool nonzero_const = d->kind == DCR_EXPR_CONST && !d->value.null &&

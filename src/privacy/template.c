@@ -121,6 +121,9 @@ static const char *parse_value(const dcr_contract_param *p, const char *text, tv
         out->text = text;
         out->len = len;
         break;
+    case DCR_TYPE_INTERVAL: /* never a parameter's type: dcr_type_from_name refuses it */
+        bad = "INTERVAL is not a parameter type";
+        break;
     }
     if (bad) {
         snprintf(why, why_size, "the value is not a valid %s: %s", dcr_type_name(p->type), bad);
@@ -142,6 +145,8 @@ static bool kind_fits(dcr_type t, dcr_sql_lit_kind k)
     case DCR_TYPE_DATE:
     case DCR_TYPE_TIMESTAMP:
         return k == DCR_SQL_LIT_STRING;
+    case DCR_TYPE_INTERVAL: /* never a parameter's type */
+        return false;
     }
     return false;
 }
@@ -196,6 +201,8 @@ static char *value_text(dcr_type type, const tvalue *v)
         break;
     case DCR_TYPE_TEXT:
         return strndup(v->text ? v->text : "", v->len);
+    case DCR_TYPE_INTERVAL: /* never a parameter's type */
+        return strdup("");
     }
     return strdup(txt);
 }

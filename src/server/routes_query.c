@@ -143,7 +143,7 @@ static dcr_status bind_sources(qjob *j, dcr_error *err)
 
 static json_t *value_json(const dcr_column *c, size_t row, dcr_type t)
 {
-    char buf[DCR_VALUE_TEXT_MAX];
+    char buf[DCR_RESULT_TEXT_MAX];
     size_t len;
     const char *v = dcr_result_value_text(c, row, buf, &len);
     if (!v)

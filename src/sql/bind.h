@@ -74,6 +74,18 @@ dcr_status dcr_bind_like(dcr_binder *b, const PgQuery__AExpr *a, bool ilike, dcr
 dcr_status dcr_bind_scalar_func(dcr_binder *b, const PgQuery__FuncCall *f, const char *name,
                                 bool *handled, dcr_expr **out);
 
+/* bind_time.c: date/timestamp/interval arithmetic. *handled is false (and
+ * nothing done) unless an operand is DATE, TIMESTAMP or INTERVAL; then the
+ * operands are coerced (each may be replaced; on failure the caller frees
+ * *l and *r) and *t is the result type. */
+dcr_status dcr_bind_time_arith(dcr_binder *b, dcr_expr_op op, dcr_expr **l, dcr_expr **r,
+                               int location, bool *handled, dcr_type *t);
+/* Whether a type name is INTERVAL, and its field qualifier (INTERVAL '90'
+ * MINUTE); ranges and precisions are refused. */
+bool dcr_bind_is_interval_name(const PgQuery__TypeName *t);
+dcr_status dcr_bind_interval_field(dcr_binder *b, const PgQuery__TypeName *t,
+                                   dcr_interval_field *field);
+
 /* A name for a column a PostgreSQL client would see ("?column?" if none). */
 const char *dcr_bind_colname(const PgQuery__Node *n);
 

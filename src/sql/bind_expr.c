@@ -198,7 +198,21 @@ static bool is_numeric(dcr_type t)
 static dcr_status bind_arith(dcr_binder *b, dcr_expr_op op, dcr_expr *l, dcr_expr *r, int location,
                              dcr_expr **out)
 {
-    dcr_status s = DCR_OK;
+    bool temporal = false;
+    dcr_type t = DCR_TYPE_BIGINT;
+    dcr_status s = dcr_bind_time_arith(b, op, &l, &r, location, &temporal, &t);
+    if (temporal) { /* date/time arithmetic (bind_time.c) */
+        if (s != DCR_OK) {
+            dcr_expr_free(l);
+            dcr_expr_free(r);
+            return s;
+        }
+        dcr_expr *args[2] = {l, r};
+        s = mk_node(b, DCR_EXPR_ARITH, t, location, args, 2, out);
+        if (s == DCR_OK)
+            (*out)->op = op;
+        return s;
+    }
     if (l->untyped && r->untyped)
         s = dcr_sql_fail(b->err, b->sql, location, "operator is not unique: unknown %s unknown",
                          dcr_expr_op_name(op));
@@ -210,7 +224,6 @@ static dcr_status bind_arith(dcr_binder *b, dcr_expr_op op, dcr_expr *l, dcr_exp
         s = dcr_sql_fail(b->err, b->sql, location, "operator does not exist: %s %s %s",
                          l->untyped ? "unknown" : dcr_type_name(l->type), dcr_expr_op_name(op),
                          r->untyped ? "unknown" : dcr_type_name(r->type));
-    dcr_type t = DCR_TYPE_BIGINT;
     if (s == DCR_OK && op == DCR_OP_MOD &&
         (l->type == DCR_TYPE_DOUBLE || r->type == DCR_TYPE_DOUBLE))
         s = dcr_sql_fail(b->err, b->sql, location,
@@ -298,7 +311,7 @@ static dcr_status bind_op(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr **out
                                 name);
         dcr_expr *x;
         dcr_status s = dcr_bind_expr(b, a->rexpr, &x);
-        if (s == DCR_OK && (x->untyped || !is_numeric(x->type))) {
+        if (s == DCR_OK && (x->untyped || !(is_numeric(x->type) || x->type == DCR_TYPE_INTERVAL))) {
             s = dcr_sql_fail(b->err, b->sql, a->location, "operator does not exist: %s %s", name,
                              x->untyped ? "unknown" : dcr_type_name(x->type));
             dcr_expr_free(x);
@@ -644,17 +657,48 @@ static bool type_from_typename(const PgQuery__TypeName *t, dcr_type *out)
     static const struct {
         const char *name;
         dcr_type type;
-    } pg[] = {
-        {"int2", DCR_TYPE_BIGINT},   {"int4", DCR_TYPE_BIGINT},        {"int8", DCR_TYPE_BIGINT},
-        {"float4", DCR_TYPE_DOUBLE}, {"float8", DCR_TYPE_DOUBLE},      {"bool", DCR_TYPE_BOOLEAN},
-        {"text", DCR_TYPE_TEXT},     {"varchar", DCR_TYPE_TEXT},       {"bpchar", DCR_TYPE_TEXT},
-        {"date", DCR_TYPE_DATE},     {"timestamp", DCR_TYPE_TIMESTAMP}};
+    } pg[] = {{"int2", DCR_TYPE_BIGINT},         {"int4", DCR_TYPE_BIGINT},
+              {"int8", DCR_TYPE_BIGINT},         {"float4", DCR_TYPE_DOUBLE},
+              {"float8", DCR_TYPE_DOUBLE},       {"bool", DCR_TYPE_BOOLEAN},
+              {"text", DCR_TYPE_TEXT},           {"varchar", DCR_TYPE_TEXT},
+              {"bpchar", DCR_TYPE_TEXT},         {"date", DCR_TYPE_DATE},
+              {"timestamp", DCR_TYPE_TIMESTAMP}, {"interval", DCR_TYPE_INTERVAL}};
     for (size_t i = 0; i < sizeof pg / sizeof pg[0]; i++)
         if (strcmp(name, pg[i].name) == 0) {
-            *out = pg[i].type;
-            return t->n_typmods == 0 || *out == DCR_TYPE_TEXT;
+            *out = pg[i].type; /* INTERVAL's typmods: dcr_bind_interval_field */
+            return t->n_typmods == 0 || *out == DCR_TYPE_TEXT || *out == DCR_TYPE_INTERVAL;
         }
     return dcr_type_from_name(name, out) && t->n_typmods == 0;
+}
+
+/* A string literal read as an interval whose bare number is in `field`'s
+ * unit and whose smaller fields are dropped; takes ownership of x. */
+static dcr_status bind_interval_literal(dcr_binder *b, dcr_expr *x, dcr_interval_field field,
+                                        int loc, dcr_expr **out)
+{
+    dcr_status s = DCR_OK;
+    if (!x->untyped || x->value.null)
+        s = dcr_sql_unsupported(b->err, b->sql, loc,
+                                "an INTERVAL field qualifier on anything but a string literal");
+    dcr_interval v;
+    const char *why =
+        s == DCR_OK ? dcr_parse_interval(x->value.text, x->value.len, field, &v) : NULL;
+    if (why) {
+        char q[80];
+        dcr_error_quote(q, sizeof q, x->value.text, x->value.len);
+        s = dcr_sql_fail(b->err, b->sql, x->location,
+                         "invalid input syntax for type INTERVAL: \"%s\" (%s)", q, why);
+    }
+    if (s != DCR_OK) {
+        dcr_expr_free(x);
+        return s;
+    }
+    dcr_datum_free(&x->value);
+    x->value.iv = v;
+    x->type = DCR_TYPE_INTERVAL;
+    x->untyped = false;
+    *out = x;
+    return DCR_OK;
 }
 
 static dcr_status bind_typecast(dcr_binder *b, const PgQuery__TypeCast *c, dcr_expr **out)
@@ -667,10 +711,18 @@ static dcr_status bind_typecast(dcr_binder *b, const PgQuery__TypeCast *c, dcr_e
                                : NULL;
         return dcr_sql_fail(b->err, b->sql, loc, "type %s is not supported", name ? name : "?");
     }
+    dcr_interval_field field = DCR_IV_NONE;
+    if (t == DCR_TYPE_INTERVAL) {
+        dcr_status s = dcr_bind_interval_field(b, c->type_name, &field);
+        if (s != DCR_OK)
+            return s;
+    }
     dcr_expr *x;
     dcr_status s = dcr_bind_expr(b, c->arg, &x);
     if (s != DCR_OK)
         return s;
+    if (field != DCR_IV_NONE) /* INTERVAL '90' MINUTE */
+        return bind_interval_literal(b, x, field, loc, out);
     if (x->untyped) { /* DATE '2024-01-01', '5'::bigint: typed at bind time */
         s = dcr_coerce(b, &x, t, "CAST");
         if (s != DCR_OK)
@@ -722,6 +774,8 @@ static dcr_status agg_result_type(dcr_binder *b, dcr_agg_func f, dcr_expr *arg, 
         return DCR_OK;
     case DCR_AGG_SUM:
     case DCR_AGG_AVG:
+        if (arg->type == DCR_TYPE_INTERVAL) /* PostgreSQL has these; dcr does not (yet) */
+            return dcr_sql_fail(b->err, b->sql, location, "%s(INTERVAL) is not supported", name);
         if (!is_numeric(arg->type))
             return dcr_sql_fail(b->err, b->sql, location, "function %s(%s) does not exist", name,
                                 dcr_type_name(arg->type));

@@ -191,6 +191,20 @@ static dcr_status want_unit(dcr_binder *b, const char *name, dcr_func fn, dcr_ex
     return DCR_OK;
 }
 
+/* date_trunc and date_part units that have no meaning for an interval
+ * (week; dow, doy) are refused, as PostgreSQL does. */
+static dcr_status want_interval_unit(dcr_binder *b, dcr_func fn, const dcr_expr *unit)
+{
+    int k = 0;
+    bool bad = fn == DCR_FN_DATE_TRUNC
+                   ? dcr_date_trunc_unit(unit->value.text, &k) && k == 3
+                   : dcr_date_part_field(unit->value.text, &k) && (k == 6 || k == 7);
+    if (bad)
+        return dcr_sql_fail(b->err, b->sql, unit->location,
+                            "unit \"%s\" not supported for type interval", unit->value.text);
+    return DCR_OK;
+}
+
 /* Types the arguments of fn and returns its result type in *t. */
 static dcr_status type_args(dcr_binder *b, const char *name, dcr_func fn, dcr_expr **args, size_t n,
                             int loc, dcr_type *t)
@@ -236,6 +250,10 @@ static dcr_status type_args(dcr_binder *b, const char *name, dcr_func fn, dcr_ex
     case DCR_FN_DATE_TRUNC:
     case DCR_FN_DATE_PART:
         s = want_unit(b, name, fn, &args[0], loc);
+        if (s == DCR_OK && !args[1]->untyped && args[1]->type == DCR_TYPE_INTERVAL) {
+            *t = fn == DCR_FN_DATE_TRUNC ? DCR_TYPE_INTERVAL : DCR_TYPE_DOUBLE;
+            return want_interval_unit(b, fn, args[0]);
+        }
         s = s ? s : want(b, name, &args[1], DCR_TYPE_TIMESTAMP, loc);
         *t = fn == DCR_FN_DATE_TRUNC ? DCR_TYPE_TIMESTAMP : DCR_TYPE_DOUBLE;
         return s;

@@ -59,6 +59,8 @@ const char *dcr_parse_literal(dcr_type t, const char *text, size_t len, dcr_datu
         return dcr_parse_date(text, len, &out->i32);
     case DCR_TYPE_TIMESTAMP:
         return dcr_parse_timestamp(text, len, &out->i64);
+    case DCR_TYPE_INTERVAL:
+        return dcr_parse_interval(text, len, DCR_IV_NONE, &out->iv);
     case DCR_TYPE_TEXT:
         break;
     }
@@ -136,6 +138,8 @@ static bool datum_equal(dcr_type t, const dcr_datum *a, const dcr_datum *b)
         return a->b == b->b;
     case DCR_TYPE_TEXT:
         return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
+    case DCR_TYPE_INTERVAL: /* the same constant, not merely an equal span */
+        return a->iv.months == b->iv.months && a->iv.days == b->iv.days && a->iv.us == b->iv.us;
     }
     return false;
 }
@@ -292,7 +296,7 @@ static dcr_status put(dcr_buf *out, const char *s, dcr_error *err)
 
 static dcr_status put_const(const dcr_expr *e, dcr_buf *out, dcr_error *err)
 {
-    char t[DCR_VALUE_TEXT_MAX];
+    char t[DCR_INTERVAL_TEXT_MAX]; /* the longest constant text */
     const dcr_datum *d = &e->value;
     if (d->null)
         return put(out, "NULL", err);
@@ -313,8 +317,14 @@ static dcr_status put_const(const dcr_expr *e, dcr_buf *out, dcr_error *err)
             dcr_format_date(d->i32, t);
         else
             dcr_format_timestamp(d->i64, t);
-        char b[DCR_VALUE_TEXT_MAX + 24];
+        char b[DCR_INTERVAL_TEXT_MAX + 24];
         snprintf(b, sizeof b, "'%s'::%s", t, e->type == DCR_TYPE_DATE ? "date" : "timestamp");
+        return put(out, b, err);
+    }
+    case DCR_TYPE_INTERVAL: {
+        char b[DCR_INTERVAL_TEXT_MAX + 16];
+        dcr_format_interval(d->iv, t);
+        snprintf(b, sizeof b, "'%s'::interval", t);
         return put(out, b, err);
     }
     case DCR_TYPE_TEXT: {

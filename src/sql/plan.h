@@ -38,16 +38,18 @@
 
 #include "base/buffer.h"
 #include "base/error.h"
+#include "base/interval.h"
 #include "base/types.h"
 
 /* A single typed value (a constant). */
 typedef struct {
     bool null;
-    int64_t i64; /* BIGINT, TIMESTAMP */
-    double f64;  /* DOUBLE */
-    int32_t i32; /* DATE */
-    bool b;      /* BOOLEAN */
-    char *text;  /* TEXT, owned, NUL-terminated (len excludes it) */
+    int64_t i64;     /* BIGINT, TIMESTAMP */
+    double f64;      /* DOUBLE */
+    int32_t i32;     /* DATE */
+    bool b;          /* BOOLEAN */
+    dcr_interval iv; /* INTERVAL */
+    char *text;      /* TEXT, owned, NUL-terminated (len excludes it) */
     size_t len;
 } dcr_datum;
 

@@ -131,6 +131,7 @@ dcr_status dcr_column_push_null(dcr_column *c, dcr_error *err)
 DEFINE_PUSH(dcr_column_push_i64, int64_t)
 DEFINE_PUSH(dcr_column_push_f64, double)
 DEFINE_PUSH(dcr_column_push_i32, int32_t)
+DEFINE_PUSH(dcr_column_push_interval, dcr_interval)
 
 dcr_status dcr_column_push_bool(dcr_column *c, bool v, dcr_error *err)
 {

@@ -3,7 +3,8 @@
  * sealed chunk (see docs/format.md, "Column encoding").
  *
  * A column owns its arrays. Fixed-width values live in `values` (int64_t,
- * double, int32_t or uint8_t elements by type); TEXT lives in `offsets`
+ * double, int32_t, uint8_t or, for computed INTERVALs, dcr_interval elements
+ * by type); TEXT lives in `offsets`
  * (nrows + 1 entries) and `text`. `valid` is a bitmap, bit i (LSB first) set
  * when row i is not NULL; a NULL row holds 0 or the empty string.
  */
@@ -16,6 +17,7 @@
 
 #include "base/buffer.h"
 #include "base/error.h"
+#include "base/interval.h"
 #include "base/types.h"
 
 typedef struct {
@@ -41,6 +43,7 @@ dcr_status dcr_column_push_i64(dcr_column *c, int64_t v, dcr_error *err);
 dcr_status dcr_column_push_f64(dcr_column *c, double v, dcr_error *err);
 dcr_status dcr_column_push_i32(dcr_column *c, int32_t v, dcr_error *err);
 dcr_status dcr_column_push_bool(dcr_column *c, bool v, dcr_error *err);
+dcr_status dcr_column_push_interval(dcr_column *c, dcr_interval v, dcr_error *err);
 dcr_status dcr_column_push_text(dcr_column *c, const char *s, size_t len, dcr_error *err);
 
 /* Removes the last row (used to take back a partly appended bad row). */

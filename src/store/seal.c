@@ -208,6 +208,8 @@ static dcr_status append_field(worker *w, size_t col, dcr_csv_field *f, uint64_t
             return dcr_column_push_i64(c, v, err);
         break;
     }
+    case DCR_TYPE_INTERVAL: /* never a column's type (dcr_type_valid) */
+        break;
     }
     return value_error(w, line, col, s, len, why ? why : "unsupported type", err);
 }

@@ -21,7 +21,7 @@ static dcr_status write_value(const dcr_column *c, size_t row, dcr_buf *out, dcr
 {
     if (dcr_column_is_null(c, row))
         return DCR_OK;
-    char text[DCR_VALUE_TEXT_MAX];
+    char text[DCR_INTERVAL_TEXT_MAX]; /* the longest value text */
     size_t n = 0;
     switch (c->type) {
     case DCR_TYPE_TEXT: {
@@ -43,6 +43,9 @@ static dcr_status write_value(const dcr_column *c, size_t row, dcr_buf *out, dcr
         break;
     case DCR_TYPE_TIMESTAMP:
         n = dcr_format_timestamp(((const int64_t *)c->values)[row], text);
+        break;
+    case DCR_TYPE_INTERVAL: /* never a column's type (dcr_type_valid) */
+        n = dcr_format_interval(((const dcr_interval *)c->values)[row], text);
         break;
     }
     return dcr_csv_write_field(out, text, n, false, err);

@@ -234,6 +234,144 @@ static void test_like_escape(void)
            "ERR SQL:1:28: invalid escape string (must be empty or one character)");
 }
 
+static void test_interval_literals(void)
+{
+    /* PostgreSQL's output style (IntervalStyle postgres) */
+    EXPECT("SELECT INTERVAL '1 day 2 hours', '3 months'::interval, interval '90' minute, "
+           "INTERVAL '-1 second', INTERVAL '0'",
+           "1 day 02:00:00,3 mons,01:30:00,-00:00:01,00:00:00\n");
+    EXPECT("SELECT INTERVAL '1 year 2 months 3 days 4 hours 5 minutes 6.5 seconds', "
+           "INTERVAL '-1 day +2 hours', INTERVAL '14 months', INTERVAL '-14 months'",
+           "1 year 2 mons 3 days 04:05:06.5,-1 days +02:00:00,1 year 2 mons,-1 years -2 mons\n");
+    /* fractions cascade down: a month is 30 days, a day 24 hours */
+    EXPECT("SELECT INTERVAL '1.5 months', INTERVAL '1.5 days', INTERVAL '1.5 years', "
+           "INTERVAL '0.5 weeks', INTERVAL '1 millisecond', INTERVAL '1.5'",
+           "1 mon 15 days,1 day 12:00:00,1 year 6 mons,3 days 12:00:00,00:00:00.001,"
+           "00:00:01.5\n");
+    EXPECT("SELECT INTERVAL '@ 1 day ago', INTERVAL '25 hours', INTERVAL '1 week', "
+           "INTERVAL '1 day 02:03:04', INTERVAL '1 02:00:00', INTERVAL '-01:30'",
+           "-1 days,25:00:00,7 days,1 day 02:03:04,1 day 02:00:00,-01:30:00\n");
+    EXPECT("SELECT INTERVAL '2 Years 1 mon' YEAR, INTERVAL '1 day 2:03:04' HOUR, "
+           "INTERVAL '3' DAY, INTERVAL '1.5' HOUR, INTERVAL '10' SECOND, INTERVAL '7' MONTH",
+           "2 years,1 day 02:00:00,3 days,01:00:00,00:00:10,7 mons\n");
+    EXPECT("SELECT CAST(INTERVAL '1 day' AS TEXT), lower('1 HOUR 30 MINS')::interval, "
+           "CAST('2 decades 1 century' AS INTERVAL)",
+           "1 day,01:30:00,120 years\n");
+    EXPECT("SELECT INTERVAL 'abc'",
+           "ERR SQL:1:17: invalid input syntax for type INTERVAL: \"abc\" (not a valid interval)");
+    EXPECT("SELECT INTERVAL '1 day 61 minutes 1:61'",
+           "ERR SQL:1:17: invalid input syntax for type INTERVAL: \"1 day 61 minutes 1:61\" (a "
+           "field is out of range)");
+    EXPECT("SELECT INTERVAL '2147483648 days'",
+           "ERR SQL:1:17: invalid input syntax for type INTERVAL: \"2147483648 days\" (out of "
+           "range for INTERVAL)");
+    EXPECT("SELECT upper('x')::interval",
+           "ERR SQL:1:18: invalid input syntax for type INTERVAL in CAST");
+    EXPECT("SELECT INTERVAL '1' YEAR TO MONTH",
+           "ERR SQL:1:8: INTERVAL with a field range or a precision is not supported");
+    EXPECT("SELECT CAST(INTERVAL '1 day' AS BIGINT)",
+           "ERR SQL:1:8: cannot cast type INTERVAL to BIGINT");
+}
+
+static void test_interval_arithmetic(void)
+{
+    /* month arithmetic clamps to the month's last day; leap years */
+    EXPECT(
+        "SELECT DATE '2024-01-31' + INTERVAL '1 month', DATE '2023-01-31' + INTERVAL '1 month', "
+        "TIMESTAMP '2024-03-31 10:00' - INTERVAL '1 month', DATE '2024-02-29' + INTERVAL '1 year'",
+        "2024-02-29 00:00:00,2023-02-28 00:00:00,2024-02-29 10:00:00,2025-02-28 00:00:00\n");
+    EXPECT("SELECT TIMESTAMP '2024-01-01' + INTERVAL '1 month 1 day 1 hour', "
+           "INTERVAL '-13 months' + TIMESTAMP '2024-01-31 23:59:59.5', "
+           "TIMESTAMP '2024-01-31' + '1 month', DATE '2024-03-01' - INTERVAL '1 day'",
+           "2024-02-02 01:00:00,2022-12-31 23:59:59.5,2024-02-29 00:00:00,2024-02-29 00:00:00\n");
+    /* date +/- integer days, date - date */
+    EXPECT("SELECT DATE '2024-01-01' + 30, 30 + DATE '2024-01-01', DATE '2024-03-01' - 1, "
+           "DATE '2024-03-01' - DATE '2024-02-01', DATE '2024-01-10' - '2024-01-01'",
+           "2024-01-31,2024-01-31,2024-02-29,29,9\n");
+    /* timestamp - timestamp: whole days go to the day field */
+    EXPECT(
+        "SELECT TIMESTAMP '2024-01-02 01:00' - TIMESTAMP '2024-01-01', "
+        "TIMESTAMP '2024-01-01' - TIMESTAMP '2024-01-02 01:00', "
+        "DATE '2024-01-02' - TIMESTAMP '2024-01-01 12:00', TIMESTAMP '2024-01-02' - '2024-01-01'",
+        "1 day 01:00:00,-1 days -01:00:00,12:00:00,1 day\n");
+    EXPECT("SELECT INTERVAL '1 day' + INTERVAL '1 hour', INTERVAL '1 day' - INTERVAL '1 hour', "
+           "INTERVAL '1 month' * 1.5, INTERVAL '1 day' / 2, INTERVAL '1 hour' * 3, "
+           "2 * INTERVAL '1 day', -INTERVAL '1 day 2 hours', INTERVAL '1 day' - '1 mon'",
+           "1 day 01:00:00,1 day -01:00:00,1 mon 15 days,12:00:00,03:00:00,2 days,"
+           "-1 days -02:00:00,-1 mons +1 day\n");
+    EXPECT("SELECT INTERVAL '1 mon' / 3, INTERVAL '1 mon 1 day' * 0.5, INTERVAL '1 second' / 3",
+           "10 days,15 days 12:00:00,00:00:00.333333\n");
+    EXPECT("SELECT INTERVAL '1 day' + NULL, NULL - DATE '2024-01-01', DATE '2024-01-01' + "
+           "NULL::bigint",
+           ",,\n");
+    /* overflow is an error, never a wrap */
+    EXPECT("SELECT DATE '9999-12-31' + 1", "ERR SQL:1:26: date out of range");
+    EXPECT("SELECT DATE '0001-01-01' - 9223372036854775807", "ERR SQL:1:26: date out of range");
+    EXPECT("SELECT TIMESTAMP '9999-12-31 12:00' + INTERVAL '1 day'",
+           "ERR SQL:1:37: timestamp out of range");
+    EXPECT("SELECT TIMESTAMP '2000-01-01' + INTERVAL '178000000 years'",
+           "ERR SQL:1:31: timestamp out of range");
+    EXPECT("SELECT INTERVAL '2147483647 days' + INTERVAL '1 day'",
+           "ERR SQL:1:35: interval out of range");
+    EXPECT("SELECT -INTERVAL '-2147483648 days'", "ERR SQL:1:8: interval out of range");
+    EXPECT("SELECT INTERVAL '1 day' * 1e300", "ERR SQL:1:25: interval out of range");
+    EXPECT("SELECT INTERVAL '1 year' * 'NaN'::float8", "ERR SQL:1:26: interval out of range");
+    EXPECT("SELECT INTERVAL '1 day' / 0", "ERR SQL:1:25: division by zero");
+    EXPECT("SELECT TIMESTAMP '2024-01-01' - INTERVAL '-2147483648 days'",
+           "ERR SQL:1:31: interval out of range");
+}
+
+static void test_interval_compare_group(void)
+{
+    /* intervals compare by a 30-day month and a 24-hour day */
+    EXPECT(
+        "SELECT INTERVAL '1 day' = INTERVAL '24 hours', INTERVAL '1 month' = INTERVAL '30 days', "
+        "INTERVAL '1 month' > INTERVAL '29 days', INTERVAL '-1 day' < INTERVAL '0', "
+        "INTERVAL '1 day' < '2 days', INTERVAL '1 year' IN ('360 days', '1 day')",
+        "true,true,true,true,true,true\n");
+    EXPECT("SELECT iv, count(*) FROM (SELECT INTERVAL '1 hour' * (id % 3) AS iv FROM t) s "
+           "GROUP BY iv ORDER BY iv DESC",
+           "02:00:00,3\n01:00:00,4\n00:00:00,3\n");
+    EXPECT(
+        "SELECT min(INTERVAL '1 hour' * id), max(INTERVAL '1 day' - INTERVAL '1 hour' * id) FROM t",
+        "01:00:00,1 day -01:00:00\n");
+    /* equal spans are one group: 1 day and 24 hours */
+    EXPECT(
+        "SELECT count(DISTINCT (id % 2) * INTERVAL '1 day' + (1 - id % 2) * INTERVAL '24 hours') "
+        "FROM t",
+        "1\n");
+    EXPECT("SELECT count(*) FROM (SELECT DISTINCT INTERVAL '1 month' * (id % 2) + "
+           "INTERVAL '30 days' * (1 - id % 2) FROM t) s",
+           "1\n");
+    EXPECT("SELECT sum(INTERVAL '1 day' * id) FROM t",
+           "ERR SQL:1:8: sum(INTERVAL) is not supported");
+    EXPECT("SELECT avg(INTERVAL '1 day') FROM t", "ERR SQL:1:8: avg(INTERVAL) is not supported");
+}
+
+static void test_interval_parts(void)
+{
+    EXPECT(
+        "SELECT extract(epoch from interval '1 day 2 hours'), date_part('hour', interval '1 day 26 "
+        "hours'), "
+        "extract(month from interval '14 months'), extract(year from interval '14 months'), "
+        "date_part('second', interval '1.5 seconds'), extract(minute from interval '-90 minutes'), "
+        "extract(hour from interval '-90 minutes')",
+        "93600,26,2,1,1.5,-30,-1\n");
+    EXPECT(
+        "SELECT extract(epoch from interval '1 year'), extract(epoch from interval '1 month'), "
+        "extract(day from interval '1 mon 40 days'), extract(epoch from interval '-1.5 seconds')",
+        "31557600,2592000,40,-1.5\n");
+    EXPECT("SELECT date_trunc('hour', interval '1 day 02:30:00'), date_trunc('year', interval '14 "
+           "months 3 days'), "
+           "date_trunc('month', interval '1 mon 3 days 04:00'), date_trunc('minute', interval "
+           "'-00:01:30')",
+           "1 day 02:00:00,1 year,1 mon,-00:01:00\n");
+    EXPECT("SELECT date_part('dow', INTERVAL '1 day')",
+           "ERR SQL:1:18: unit \"dow\" not supported for type interval");
+    EXPECT("SELECT date_trunc('week', INTERVAL '1 day')",
+           "ERR SQL:1:19: unit \"week\" not supported for type interval");
+}
+
 static void test_text_functions(void)
 {
     EXPECT("SELECT lower('AbC\xc3\x89'), upper('aBc\xc3\xa9'), length('\xc3\xa9t\xc3\xa9'), "
@@ -389,6 +527,10 @@ int main(void)
     RUN(test_left_join);
     RUN(test_like);
     RUN(test_like_escape);
+    RUN(test_interval_literals);
+    RUN(test_interval_arithmetic);
+    RUN(test_interval_compare_group);
+    RUN(test_interval_parts);
     RUN(test_text_functions);
     RUN(test_math_functions);
     RUN(test_date_functions);

@@ -346,6 +346,20 @@ static void test_error_oracle(void)
             "SQL:1:40");
     REFUSED("SELECT COUNT(*) FROM purchases WHERE CAST(product AS BIGINT) = 1", "error-oracle",
             "SQL:1:38");
+    /* Date/time arithmetic: out of range on one row's amount */
+    REFUSED("SELECT COUNT(*) FROM purchases WHERE DATE '2024-01-01' + length(product) > "
+            "DATE '2024-01-02'",
+            "error-oracle", "SQL:1:56");
+    REFUSED("SELECT COUNT(*) FROM purchases WHERE TIMESTAMP '2024-01-01' + INTERVAL '1 day' * "
+            "customer > TIMESTAMP '2024-01-02'",
+            "error-oracle", "SQL:1:61");
+    REFUSED("SELECT COUNT(*) FROM purchases WHERE INTERVAL '1 day' * length(product) > "
+            "INTERVAL '1 day'",
+            "error-oracle", "SQL:1:55");
+    /* moving by constants (which can only fail on the constants) is fine */
+    EXPECT("SELECT product, COUNT(*) FROM purchases WHERE DATE '2024-01-01' + 1 - INTERVAL '1 "
+           "hour' * 2 > TIMESTAMP '2024-01-01' GROUP BY product",
+           "p,10\n");
     /* After aggregation a failure depends only on released groups. */
     EXPECT("SELECT product, SUM(amount) / COUNT(*) FROM purchases GROUP BY product", "p,460\n");
 }

@@ -173,6 +173,52 @@ static void test_refusals_with_positions(void)
     EXPECT("SELECT 1; SELECT 2", "exactly one statement");
 }
 
+static void test_interval_typing(void)
+{
+    EXPECT("SELECT d + INTERVAL '1 month' FROM t",
+           "(CAST(d AS TIMESTAMP) + '1 mon'::interval) AS ?column?");
+    EXPECT("SELECT d + 1, 1 + d, d - 1, d - d FROM t", "(d + 1) AS ?column?, (1 + d)");
+    EXPECT("SELECT ts - d, ts + '1 day', ts - '2024-01-01' FROM t",
+           "(ts - CAST(d AS TIMESTAMP)) AS ?column?, (ts + '1 day'::interval) AS ?column?, "
+           "(ts - '2024-01-01 00:00:00'::timestamp)");
+    EXPECT("SELECT INTERVAL '1 day' * id, id * INTERVAL '1 day', INTERVAL '1 day' / 2 FROM t",
+           "('1 day'::interval * CAST(id AS DOUBLE PRECISION)) AS ?column?, "
+           "(CAST(id AS DOUBLE PRECISION) * '1 day'::interval) AS ?column?, "
+           "('1 day'::interval / 2::double precision)");
+    EXPECT("SELECT -(ts - d) FROM t", "(- (ts - CAST(d AS TIMESTAMP)))");
+    EXPECT("SELECT interval '90' minute", "'01:30:00'::interval AS interval");
+    EXPECT("SELECT extract(hour FROM ts - d), date_trunc('day', ts - d) FROM t",
+           "date_part('hour', (ts - CAST(d AS TIMESTAMP))) AS extract, date_trunc('day', (ts - "
+           "CAST(d AS TIMESTAMP))) AS date_trunc");
+    EXPECT("SELECT d + '1' FROM t",
+           "ERR SQL:1:10: operator is not unique: DATE + unknown (cast the literal to integer or "
+           "interval)");
+    EXPECT("SELECT d * 2 FROM t", "ERR SQL:1:10: operator does not exist: DATE * BIGINT");
+    EXPECT("SELECT ts + ts FROM t", "ERR SQL:1:11: operator does not exist: TIMESTAMP + TIMESTAMP");
+    EXPECT("SELECT ts + 1 FROM t", "operator does not exist: TIMESTAMP + BIGINT");
+    EXPECT("SELECT d + 1.5 FROM t", "operator does not exist: DATE + DOUBLE PRECISION");
+    EXPECT("SELECT '1 day' / INTERVAL '1 hour'", "operator does not exist: unknown / INTERVAL");
+    EXPECT("SELECT INTERVAL '1 day' / INTERVAL '1 hour'",
+           "operator does not exist: INTERVAL / INTERVAL");
+    EXPECT("SELECT INTERVAL '1 day' % 2", "operator does not exist: INTERVAL % BIGINT");
+    EXPECT("SELECT INTERVAL '1 day' + name FROM t", "operator does not exist: INTERVAL + TEXT");
+    EXPECT("SELECT id = INTERVAL '1 day' FROM t",
+           "operator =: types BIGINT and INTERVAL cannot be matched");
+    EXPECT("SELECT -d FROM t", "ERR SQL:1:8: operator does not exist: - DATE");
+    EXPECT("SELECT ts::interval FROM t", "cannot cast type TIMESTAMP to INTERVAL");
+    EXPECT("SELECT CAST(x AS INTERVAL HOUR) FROM t",
+           "an INTERVAL field qualifier on anything but a string literal is not supported");
+    EXPECT("SELECT INTERVAL '1' DAY TO SECOND", "ERR SQL:1:8: INTERVAL with a field range");
+    EXPECT("SELECT INTERVAL(3) '1 s'", "INTERVAL with a field range or a precision");
+    EXPECT("SELECT INTERVAL 'P1D'",
+           "ERR SQL:1:17: invalid input syntax for type INTERVAL: \"P1D\" (not a valid interval)");
+    EXPECT("SELECT date_part('doy', ts - d) FROM t",
+           "ERR SQL:1:18: unit \"doy\" not supported for type interval");
+    EXPECT("SELECT lower(INTERVAL '1 day')", "function lower(INTERVAL) does not exist");
+    EXPECT("SELECT min(ts - d), count(DISTINCT ts - d) FROM t GROUP BY ts - d",
+           "Aggregate by [(ts - CAST(d AS TIMESTAMP))] compute [min((ts - CAST(d AS TIMESTAMP)))");
+}
+
 static void test_binding_errors(void)
 {
     EXPECT("SELECT nope FROM t", "ERR SQL:1:8: column \"nope\" does not exist");
@@ -216,6 +262,7 @@ int main(void)
     RUN(test_hidden_order_column);
     RUN(test_typing);
     RUN(test_refusals_with_positions);
+    RUN(test_interval_typing);
     RUN(test_binding_errors);
     RUN(test_group_by_forms);
     RUN(test_position_helper);

@@ -32,6 +32,10 @@
  *     zero in SQLite); date_part(f, d) is CAST(strftime(...) AS REAL) and
  *     date_trunc(u, d) is date(d, 'start of ...') (compared as text with a
  *     date literal, which orders the same);
+ *   - date arithmetic: d +/- n is date(d, '+n days'), d + INTERVAL 'n
+ *     days|hours|minutes' is datetime(d, '+n ...') (TIMESTAMP text in both;
+ *     never months, which SQLite does not clamp to the month's end), and
+ *     d - DATE 'x' is CAST(julianday(d) - julianday('x') AS INTEGER);
  *   - LEFT JOIN extra ON conditions are join conditions in both;
  *   - t is sometimes read through a subquery in FROM or a WITH query; some
  *     queries are a UNION ALL of two SELECTs of the same type.
@@ -331,11 +335,56 @@ static void gen_date_trunc(sqltext *q, const scope *sc)
     gen_literal(q, T_DATE);
 }
 
+/* DATE +/- n days: SQLite's date(d, '+n days'). */
+static void gen_date_shift(sqltext *q, const scope *sc)
+{
+    int n = pick(71) - 35;
+    bool minus = pick(2);
+    char pg[32], lite[32];
+    cat2(q, "(", "date(");
+    gen_col(q, T_DATE, sc);
+    snprintf(pg, sizeof pg, " %s %d)", minus ? "-" : "+", n);
+    snprintf(lite, sizeof lite, ", '%+d days')", minus ? -n : n);
+    cat2(q, pg, lite);
+}
+
+/* Date/time arithmetic compared with a constant: DATE + INTERVAL (days,
+ * hours, minutes; no months, which SQLite does not clamp to the month's
+ * end) against a timestamp, or DATE - DATE against a number of days. */
+static void gen_date_arith(sqltext *q, const scope *sc)
+{
+    static const char *const cmp[] = {"=", "<>", "<", "<=", ">", ">="};
+    static const char *const units[] = {"days", "hours", "minutes"};
+    char pg[64], lite[64];
+    if (pick(2)) {
+        int n = pick(61) - 30;
+        const char *u = units[pick(3)];
+        cat2(q, "(", "datetime(");
+        gen_col(q, T_DATE, sc);
+        snprintf(pg, sizeof pg, " + INTERVAL '%d %s')", n, u);
+        snprintf(lite, sizeof lite, ", '%+d %s')", n, u);
+        cat2(q, pg, lite);
+        catf(q, " %s ", cmp[pick(6)]);
+        catf(q, "'%s %02d:00:00'", dates[pick(5)], pick(24));
+    } else {
+        const char *lit = dates[pick(5)];
+        cat2(q, "(", "CAST(julianday(");
+        gen_col(q, T_DATE, sc);
+        snprintf(pg, sizeof pg, " - DATE '%s')", lit);
+        snprintf(lite, sizeof lite, ") - julianday('%s') AS INTEGER)", lit);
+        cat2(q, pg, lite);
+        catf(q, " %s %d", cmp[pick(6)], pick(201) - 100);
+    }
+}
+
 static void gen_bool(sqltext *q, int depth, const scope *sc)
 {
     static const char *const cmp[] = {"=", "<>", "<", "<=", ">", ">="};
-    int k = depth > 2 ? pick(3) : pick(13);
+    int k = depth > 2 ? pick(3) : pick(14);
     switch (k) {
+    case 13:
+        gen_date_arith(q, sc);
+        break;
     case 11:
         gen_like(q, depth, sc);
         break;
@@ -479,7 +528,9 @@ static void gen_expr(sqltext *q, int kind, int depth, const scope *sc)
         return;
     }
     int k = depth > 2 ? pick(2) : pick(8);
-    if (k == 7 && kind != T_DATE) {
+    if (kind == T_DATE && k >= 6) {
+        gen_date_shift(q, sc);
+    } else if (k == 7 && kind != T_DATE) {
         gen_func(q, kind, depth, sc);
     } else if (k == 0 || kind == T_DATE) {
         gen_col(q, kind, sc);
@@ -761,7 +812,7 @@ static void render_ours(const dcr_result *r, rowset *out)
             char line[2048] = "";
             for (size_t c = 0; c < r->ncols; c++) {
                 const dcr_column *col = &r->batches[b].cols[c];
-                char buf[DCR_VALUE_TEXT_MAX], cell[128];
+                char buf[DCR_RESULT_TEXT_MAX], cell[128];
                 size_t len;
                 const char *t = dcr_result_value_text(col, i, buf, &len);
                 if (!t)

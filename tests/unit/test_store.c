@@ -155,6 +155,8 @@ static void test_column_roundtrip(void)
                 dcr_column_push_text(&c, s, i % 5 == 0 ? 0 : (size_t)n, &err);
                 break;
             }
+            case DCR_TYPE_INTERVAL: /* computed by queries, never stored */
+                break;
             }
         }
         dcr_buf buf = DCR_BUF_INIT;
@@ -169,6 +171,19 @@ static void test_column_roundtrip(void)
         dcr_column_free(&c);
         dcr_column_free(&d);
     }
+}
+
+/* INTERVAL is a type queries compute, never a dataset column's. */
+static void test_interval_is_not_a_column_type(void)
+{
+    dcr_type t;
+    CHECK(!dcr_type_valid(DCR_TYPE_INTERVAL));
+    CHECK(!dcr_type_from_name("INTERVAL", &t) && !dcr_type_from_name("interval", &t));
+    static const char json[] =
+        "{\"dataset\": \"e\", \"columns\": [{\"name\": \"span\", \"type\": \"INTERVAL\"}]}";
+    dcr_schema s;
+    dcr_error err;
+    CHECK(dcr_schema_parse_json(json, sizeof json - 1, "test", &s, &err) != DCR_OK);
 }
 
 static void test_column_decode_rejects(void)
@@ -494,6 +509,7 @@ int main(void)
         return 1;
     }
     RUN(test_column_roundtrip);
+    RUN(test_interval_is_not_a_column_type);
     RUN(test_column_decode_rejects);
     RUN(test_header_roundtrip_and_keys);
     RUN(test_seal_unseal_roundtrip);

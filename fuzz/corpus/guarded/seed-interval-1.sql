@@ -1,0 +1,1 @@
+SELECT date_trunc('day', i.shown_at) + INTERVAL '12 hours', COUNT(*) FROM impressions i JOIN purchases p ON i.email = p.email WHERE p.bought_at - CAST(i.shown_at AS DATE) BETWEEN 0 AND 7 AND p.bought_at + INTERVAL '1 month' > i.shown_at GROUP BY 1

@@ -1,0 +1,1 @@
+SELECT extract(hour FROM p.bought_at - i.shown_at), COUNT(*) FROM impressions i JOIN purchases p ON i.email = p.email WHERE p.bought_at - i.shown_at <= INTERVAL '7 days' GROUP BY 1 ORDER BY 1

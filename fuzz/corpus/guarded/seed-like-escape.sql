@@ -1,0 +1,1 @@
+SELECT i.campaign, COUNT(*) FROM impressions i WHERE i.campaign LIKE 'a!%' ESCAPE '!' OR i.campaign NOT ILIKE '%##' ESCAPE '#' GROUP BY i.campaign

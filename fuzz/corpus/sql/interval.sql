@@ -1,0 +1,1 @@
+SELECT INTERVAL '1 day 2 hours' * n, day + 1, day - day, shown_at - INTERVAL '3 mons' + '1.5 days', -(shown_at - day), interval '90' minute, '@ 1 year ago'::interval / 2, extract(epoch FROM shown_at - day), date_trunc('hour', shown_at - day), min(shown_at - day) FROM impressions WHERE shown_at - day < '1 day' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ORDER BY shown_at - day
