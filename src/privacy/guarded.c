@@ -177,7 +177,11 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
 {
     memset(out, 0, sizeof *out);
     report_init(c, analyst, report);
-    pv_ctx x = {.c = c, .sql = sql, .err = err, .report = report};
+    pv_ctx x = {.c = c,
+                .sql = sql,
+                .err = err,
+                .report = report,
+                .templates = hooks ? hooks->templates : NULL};
     pv_thresholds t = {0};
     dcr_plan *plan = NULL;
     dcr_exec_opts dflt = {0};

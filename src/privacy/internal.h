@@ -34,6 +34,8 @@ typedef struct {
     /* The query is a contract template (template.c): its own aggregates and
      * joins count as approved by every party (docs/privacy.md). */
     bool template_approved;
+    /* The contract's loaded templates, NULL: load them for this query. */
+    const struct dcr_templates *templates;
     /* The differencing defence of this query, NULL when off (diffguard.c). */
     dcr_diff *diff;
     /* The query is an allowed list/overlap query (overlap.c). */

@@ -43,6 +43,8 @@
 #include "privacy/differencing.h"
 #include "sql/plan.h"
 
+struct dcr_templates;
+
 /* Rule names, as they appear in refusals and in report.rule. */
 #define DCR_RULE_ANALYST "analyst-role"            /* the party may not query */
 #define DCR_RULE_DATASET "dataset-unavailable"     /* a dataset was not provided */
@@ -71,6 +73,9 @@ typedef struct {
     /* The released-row history for the differencing defence (threshold
      * mode): NULL turns the defence off (docs/privacy.md). */
     const dcr_diff_history *history;
+    /* The contract's templates loaded once (dcr_templates_load, template.h),
+     * e.g. at server start; NULL: each query loads them itself. */
+    const struct dcr_templates *templates;
 } dcr_privacy_hooks;
 
 typedef struct {

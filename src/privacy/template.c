@@ -459,12 +459,18 @@ dcr_status pv_template_match(pv_ctx *x)
 {
     if (x->c->ntemplates == 0)
         return DCR_OK;
-    dcr_templates ts;
-    dcr_status s = dcr_templates_load(x->c, &ts, x->err);
-    if (s != DCR_OK)
-        return s;
+    dcr_templates own = {0};
+    const dcr_templates *ts = x->templates;
+    if (ts && (ts->contract != x->c || ts->n != x->c->ntemplates))
+        return dcr_fail(x->err, DCR_EINTERNAL, "templates loaded for another contract");
+    if (!ts) {
+        dcr_status s = dcr_templates_load(x->c, &own, x->err);
+        if (s != DCR_OK)
+            return s;
+        ts = &own;
+    }
     dcr_template_match m;
-    s = dcr_template_match_sql(&ts, x->sql, &m, x->err);
+    dcr_status s = dcr_template_match_sql(ts, x->sql, &m, x->err);
     if (s == DCR_OK && m.matched) {
         x->template_approved = true;
         snprintf(x->report->template_name, sizeof x->report->template_name, "%s",
@@ -476,7 +482,7 @@ dcr_status pv_template_match(pv_ctx *x)
         s = DCR_OK; /* a syntax error: the compiler words it with its position */
     }
     dcr_template_match_free(&m);
-    dcr_templates_free(&ts);
+    dcr_templates_free(&own);
     return s;
 }
 

@@ -35,8 +35,9 @@
 #include "privacy/privacy.h"
 #include "sql/shape.h"
 
-/* The compiled templates of one contract. The contract must outlive it. */
-typedef struct {
+/* The compiled templates of one contract. The contract must outlive it.
+ * Read-only once loaded, so one copy serves concurrent queries. */
+typedef struct dcr_templates {
     const dcr_contract *contract;
     size_t n;               /* == contract->ntemplates */
     dcr_sql_shape **shapes; /* owned, one per contract template */

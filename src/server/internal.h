@@ -20,6 +20,7 @@
 #include "contract/contract.h"
 #include "crypto/hash.h"
 #include "crypto/party_key.h"
+#include "privacy/template.h"
 #include "server/server.h"
 #include "state/diff_history.h"
 #include "api/request.h"
@@ -78,6 +79,7 @@ typedef struct srv {
      * in parallel), or two halves of a differencing pair could pass at once. */
     pthread_mutex_t *analyst_locks; /* one per party */
     dcr_diff_history history;       /* key wiped in cleanup */
+    dcr_templates templates;        /* the contract's, loaded once at start */
     atomic_uint queries_running;
     atomic_ulong requests, queries_total, refusals;
 } srv;

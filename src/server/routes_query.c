@@ -88,7 +88,8 @@ static void *worker(void *arg)
 {
     qjob *j = arg;
     srv *s = j->s;
-    dcr_privacy_hooks hooks = {.charge = charge, .ctx = j, .history = &s->history};
+    dcr_privacy_hooks hooks = {
+        .charge = charge, .ctx = j, .history = &s->history, .templates = &s->templates};
     pthread_mutex_lock(&s->analyst_locks[j->analyst]);
     j->st = dcr_guarded_query(&s->contract, j->analyst, j->sql, j->src, &hooks, &j->opts, &j->out,
                               &j->rep, &j->err);

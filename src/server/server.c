@@ -131,6 +131,8 @@ static dcr_status serve(srv *s, dcr_error *err)
 {
     dcr_status st = load_contract(s, err);
     if (st == DCR_OK)
+        st = dcr_templates_load(&s->contract, &s->templates, err);
+    if (st == DCR_OK)
         st = srv_instance_make(&s->inst, &s->contract, s->cfg->tee, s->cfg->tcti, s->log, err);
     if (st == DCR_OK)
         st = start_state(s, err);
@@ -189,6 +191,7 @@ static void cleanup(srv *s)
     dcr_wipe(s->history.key, sizeof s->history.key);
     json_decref(s->attestation);
     srv_instance_free(&s->inst);
+    dcr_templates_free(&s->templates);
     dcr_contract_free(&s->contract);
     free(s->contract_text);
     pthread_cond_destroy(&s->data_cv);

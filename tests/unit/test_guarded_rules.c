@@ -154,11 +154,13 @@ static dcr_privacy_report rep;
 
 /* Runs sql as the advertiser; returns the CSV rows (no header) or "ERR
  * msg". with_history: the differencing defence on. */
+static const dcr_templates *prepared; /* hooks.templates of run(); NULL: per query */
+
 static char *run(const char *sql, bool with_history)
 {
     dcr_exec_source src[2];
     bind_sources(src);
-    dcr_privacy_hooks hooks = {.history = with_history ? &hist : NULL};
+    dcr_privacy_hooks hooks = {.history = with_history ? &hist : NULL, .templates = prepared};
     dcr_exec_opts opts = {.batch_rows = 8};
     dcr_result r;
     dcr_error err = {0};
@@ -242,6 +244,27 @@ static void test_template_relaxes_allow_lists(void)
                       "parameter since ($1)") != NULL);
     CHECK(strcmp(rep.rule, "template-parameter") == 0);
     free(got);
+}
+
+/* Templates loaded once (as the server does) behave as loaded per query;
+ * a set loaded for another contract is refused, not trusted. */
+static void test_templates_prepared_once(void)
+{
+    dcr_templates ts;
+    dcr_error err = {0};
+    CHECK(dcr_templates_load(&contract, &ts, &err) == DCR_OK);
+    prepared = &ts;
+    test_template_relaxes_allow_lists();
+    dcr_templates wrong = ts;
+    wrong.n = 0;
+    prepared = &wrong;
+    char *got = run("select product, sum(amount) from purchases where day >= '2024-01-10' group "
+                    "by product",
+                    false);
+    CHECK(strstr(got, "templates loaded for another contract") != NULL);
+    free(got);
+    prepared = NULL;
+    dcr_templates_free(&ts);
 }
 
 static void test_template_by_name(void)
@@ -329,6 +352,7 @@ int main(void)
     RUN(test_differencing_one_person);
     RUN(test_differencing_tracker);
     RUN(test_template_relaxes_allow_lists);
+    RUN(test_templates_prepared_once);
     RUN(test_template_by_name);
     RUN(test_overlap_allowed);
     RUN(test_overlap_refused);
