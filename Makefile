@@ -77,8 +77,9 @@ $(eval $(call flavour,$(ASAN_B),clang,$(ASAN_F)))
 asan: $(ASAN_B)/tests-all
 
 # Runs every unit and end-to-end test twice: a release build, then an
-# ASan+UBSan build. The last line is the combined count.
-test: $(REL_B)/tests-all $(ASAN_B)/tests-all
+# ASan+UBSan build; then every fuzz target replays its seeds. The last line
+# is the combined count.
+test: $(REL_B)/tests-all $(ASAN_B)/tests-all fuzz-build
 	@./tests/run.sh $(REL_B) $(ASAN_B)
 
 test-release: $(REL_B)/tests-all

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target in BUILD_DIR for SECONDS each, on a working
-# copy of its seed corpus (fuzz/corpus/NAME). Seeds for sealed files are made
+# copy of its seed corpus (fuzz/corpus/NAME). SECONDS = 0 only replays the
+# seeds (what `make test` does, so a seed that once found a bug keeps
+# guarding against it). Seeds for sealed files are made
 # fresh with the fixed fuzz test key; the targets in $seeded write their own.
 # docs/fuzzing.md lists every target. Any crash fails the run; the reproducer
 # is left in build/fuzz/findings/.
@@ -44,8 +46,14 @@ for target in "$dir"/fuzz_*; do
     echo "FAIL fuzz_$name: its seeds are broken, see $work/$name.seeds.log"
     continue
   fi
-  echo "== fuzz_$name for ${secs}s =="
-  if "$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  if ((secs == 0)); then
+    how=(-runs=0)
+    echo "== fuzz_$name: replaying its seeds =="
+  else
+    how=(-max_total_time="$secs")
+    echo "== fuzz_$name for ${secs}s =="
+  fi
+  if "$target" "${how[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$findings/$name-" "$corpus" > "$work/$name.log" 2>&1; then
     grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$work/$name.log" | sed 's/^/   /'
     echo "ok   fuzz_$name: $(grep -c . <(ls "$corpus")) corpus files, no finding"

@@ -51,5 +51,14 @@ if [[ "${DCR_CONTAINER_TEST:-1}" != 0 && $# -gt 0 && "$1" != *asan* ]]; then
   record container "$log" $rc
   grep -E '^SKIP|^image |^dcr SHA-384|^ok   podman build' "$log" | sed 's/^/    /'
 fi
+# Once per run: every fuzz target replays its seed corpus (fuzz/run.sh with
+# 0 seconds) when `make fuzz-build` made them.
+fuzz_dir=${DCR_FUZZ_DIR:-build/fuzz}
+if [[ $# -gt 0 && "$1" != *asan* ]] && compgen -G "$fuzz_dir/fuzz_*" > /dev/null; then
+  echo "== fuzz targets replay their seeds (fuzz/run.sh $fuzz_dir 0) =="
+  log="$1/test-logs/fuzz-seeds.log"
+  ./fuzz/run.sh "$fuzz_dir" 0 >"$log" 2>&1; rc=$?
+  record fuzz-seeds "$log" $rc
+fi
 echo "$total_pass passed, $total_fail failed"
 [[ $total_fail -eq 0 ]]
