@@ -14,27 +14,22 @@
 #include "csv/value.h"
 #include "sql/bind.h"
 
-static dcr_status oom(dcr_binder *b)
-{
-    return dcr_fail(b->err, DCR_EINTERNAL, "out of memory");
-}
-
 static dcr_expr *mk(dcr_expr_kind kind, dcr_type type, int location)
 {
     return dcr_expr_new(kind, type, location);
 }
 
-/* Builds kind(args...) taking ownership of the args, also on failure. */
-static dcr_status mk_node(dcr_binder *b, dcr_expr_kind kind, dcr_type type, int location,
-                          dcr_expr **args, size_t nargs, dcr_expr **out)
+dcr_status dcr_bind_node(dcr_binder *b, dcr_expr_kind kind, dcr_type type, int location,
+                         dcr_expr **args, size_t nargs, dcr_expr **out)
 {
     dcr_expr *e = mk(kind, type, location);
-    dcr_status s = e ? DCR_OK : oom(b);
+    dcr_status s = e ? DCR_OK : dcr_bind_oom(b);
     for (size_t i = 0; i < nargs; i++) {
         if (s == DCR_OK)
             s = dcr_expr_add_arg(e, args[i], b->err);
         else
             dcr_expr_free(args[i]);
+        args[i] = NULL;
     }
     if (s != DCR_OK) {
         dcr_expr_free(e);
@@ -42,11 +37,6 @@ static dcr_status mk_node(dcr_binder *b, dcr_expr_kind kind, dcr_type type, int 
     }
     *out = e;
     return DCR_OK;
-}
-
-static const char *str_of(const PgQuery__Node *n)
-{
-    return n && n->node_case == PG_QUERY__NODE__NODE_STRING ? n->string->sval : NULL;
 }
 
 /* ---- column references ---- */
@@ -78,14 +68,14 @@ static dcr_status find_column(dcr_binder *b, const char *rel, const char *col, i
     const dcr_bind_rel *R = &b->rels[hit_rel];
     dcr_expr *e = mk(DCR_EXPR_COLUMN, R->schema->cols[hit_col].type, location);
     if (!e)
-        return oom(b);
+        return dcr_bind_oom(b);
     e->rel = hit_rel;
     e->col = hit_col;
     size_t n = strlen(R->alias) + strlen(col) + 2;
     e->label = malloc(n);
     if (!e->label) {
         dcr_expr_free(e);
-        return oom(b);
+        return dcr_bind_oom(b);
     }
     if (b->nrels > 1)
         snprintf(e->label, n, "%s.%s", R->alias, col);
@@ -104,7 +94,7 @@ static dcr_status bind_column_ref(dcr_binder *b, const PgQuery__ColumnRef *c, dc
     for (size_t i = 0; i < c->n_fields; i++) {
         if (c->fields[i]->node_case == PG_QUERY__NODE__NODE_A_STAR)
             return dcr_sql_unsupported(b->err, b->sql, c->location, "* outside the select list");
-        f[i] = str_of(c->fields[i]);
+        f[i] = dcr_bind_str(c->fields[i]);
         if (!f[i])
             return dcr_sql_unsupported(b->err, b->sql, c->location, "this column reference");
     }
@@ -124,7 +114,7 @@ static dcr_status bind_number_text(dcr_binder *b, const char *text, int location
      * (PostgreSQL: NUMERIC, which dcr does not have; docs/sql.md). */
     dcr_expr *e = mk(DCR_EXPR_CONST, DCR_TYPE_BIGINT, location);
     if (!e)
-        return oom(b);
+        return dcr_bind_oom(b);
     bool integral =
         strspn(text + (text[0] == '-'), "0123456789") == strlen(text + (text[0] == '-'));
     const char *why = integral ? dcr_parse_bigint(text, strlen(text), &e->value.i64)
@@ -145,7 +135,7 @@ static dcr_status bind_const(dcr_binder *b, const PgQuery__AConst *k, dcr_expr *
     if (k->isnull) {
         dcr_expr *e = mk(DCR_EXPR_CONST, DCR_TYPE_TEXT, k->location);
         if (!e)
-            return oom(b);
+            return dcr_bind_oom(b);
         e->value.null = true;
         e->untyped = true;
         *out = e;
@@ -155,7 +145,7 @@ static dcr_status bind_const(dcr_binder *b, const PgQuery__AConst *k, dcr_expr *
     case PG_QUERY__A__CONST__VAL_IVAL: {
         dcr_expr *e = mk(DCR_EXPR_CONST, DCR_TYPE_BIGINT, k->location);
         if (!e)
-            return oom(b);
+            return dcr_bind_oom(b);
         e->value.i64 = k->ival->ival;
         *out = e;
         return DCR_OK;
@@ -165,7 +155,7 @@ static dcr_status bind_const(dcr_binder *b, const PgQuery__AConst *k, dcr_expr *
     case PG_QUERY__A__CONST__VAL_BOOLVAL: {
         dcr_expr *e = mk(DCR_EXPR_CONST, DCR_TYPE_BOOLEAN, k->location);
         if (!e)
-            return oom(b);
+            return dcr_bind_oom(b);
         e->value.b = k->boolval->boolval;
         *out = e;
         return DCR_OK;
@@ -173,11 +163,11 @@ static dcr_status bind_const(dcr_binder *b, const PgQuery__AConst *k, dcr_expr *
     case PG_QUERY__A__CONST__VAL_SVAL: {
         dcr_expr *e = mk(DCR_EXPR_CONST, DCR_TYPE_TEXT, k->location);
         if (!e)
-            return oom(b);
+            return dcr_bind_oom(b);
         const char *sv = k->sval->sval;
         if (dcr_parse_literal(DCR_TYPE_TEXT, sv, strlen(sv), &e->value)) {
             dcr_expr_free(e);
-            return oom(b);
+            return dcr_bind_oom(b);
         }
         e->untyped = true;
         *out = e;
@@ -189,11 +179,6 @@ static dcr_status bind_const(dcr_binder *b, const PgQuery__AConst *k, dcr_expr *
 }
 
 /* ---- operators ---- */
-
-static bool is_numeric(dcr_type t)
-{
-    return t == DCR_TYPE_BIGINT || t == DCR_TYPE_DOUBLE;
-}
 
 static dcr_status bind_arith(dcr_binder *b, dcr_expr_op op, dcr_expr *l, dcr_expr *r, int location,
                              dcr_expr **out)
@@ -208,7 +193,7 @@ static dcr_status bind_arith(dcr_binder *b, dcr_expr_op op, dcr_expr *l, dcr_exp
             return s;
         }
         dcr_expr *args[2] = {l, r};
-        s = mk_node(b, DCR_EXPR_ARITH, t, location, args, 2, out);
+        s = dcr_bind_node(b, DCR_EXPR_ARITH, t, location, args, 2, out);
         if (s == DCR_OK)
             (*out)->op = op;
         return s;
@@ -216,11 +201,12 @@ static dcr_status bind_arith(dcr_binder *b, dcr_expr_op op, dcr_expr *l, dcr_exp
     if (l->untyped && r->untyped)
         s = dcr_sql_fail(b->err, b->sql, location, "operator is not unique: unknown %s unknown",
                          dcr_expr_op_name(op));
-    else if (l->untyped && is_numeric(r->type))
+    else if (l->untyped && dcr_type_is_numeric(r->type))
         s = dcr_coerce(b, &l, r->type, "operand");
-    else if (r->untyped && is_numeric(l->type))
+    else if (r->untyped && dcr_type_is_numeric(l->type))
         s = dcr_coerce(b, &r, l->type, "operand");
-    if (s == DCR_OK && (l->untyped || r->untyped || !is_numeric(l->type) || !is_numeric(r->type)))
+    if (s == DCR_OK && (l->untyped || r->untyped || !dcr_type_is_numeric(l->type) ||
+                        !dcr_type_is_numeric(r->type)))
         s = dcr_sql_fail(b->err, b->sql, location, "operator does not exist: %s %s %s",
                          l->untyped ? "unknown" : dcr_type_name(l->type), dcr_expr_op_name(op),
                          r->untyped ? "unknown" : dcr_type_name(r->type));
@@ -240,7 +226,7 @@ static dcr_status bind_arith(dcr_binder *b, dcr_expr_op op, dcr_expr *l, dcr_exp
         return s;
     }
     dcr_expr *args[2] = {l, r};
-    s = mk_node(b, DCR_EXPR_ARITH, t, location, args, 2, out);
+    s = dcr_bind_node(b, DCR_EXPR_ARITH, t, location, args, 2, out);
     if (s == DCR_OK)
         (*out)->op = op;
     return s;
@@ -269,7 +255,7 @@ static dcr_status bind_cmp(dcr_binder *b, dcr_expr_op op, dcr_expr *l, dcr_expr 
     snprintf(what, sizeof what, "operator %s", dcr_expr_op_name(op));
     dcr_status s = unify(b, args, 2, what, location);
     if (s == DCR_OK)
-        s = mk_node(b, DCR_EXPR_CMP, DCR_TYPE_BOOLEAN, location, args, 2, out);
+        s = dcr_bind_node(b, DCR_EXPR_CMP, DCR_TYPE_BOOLEAN, location, args, 2, out);
     if (s == DCR_OK)
         (*out)->op = op;
     return s;
@@ -300,7 +286,7 @@ static dcr_status bind_pair(dcr_binder *b, const PgQuery__Node *ln, const PgQuer
 
 static dcr_status bind_op(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr **out)
 {
-    const char *name = a->n_name == 1 ? str_of(a->name[0]) : NULL;
+    const char *name = a->n_name == 1 ? dcr_bind_str(a->name[0]) : NULL;
     dcr_expr_op op;
     if (!name || !op_from_name(name, &op))
         return dcr_sql_fail(b->err, b->sql, a->location, "operator %s is not supported",
@@ -311,7 +297,8 @@ static dcr_status bind_op(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr **out
                                 name);
         dcr_expr *x;
         dcr_status s = dcr_bind_expr(b, a->rexpr, &x);
-        if (s == DCR_OK && (x->untyped || !(is_numeric(x->type) || x->type == DCR_TYPE_INTERVAL))) {
+        if (s == DCR_OK &&
+            (x->untyped || !(dcr_type_is_numeric(x->type) || x->type == DCR_TYPE_INTERVAL))) {
             s = dcr_sql_fail(b->err, b->sql, a->location, "operator does not exist: %s %s", name,
                              x->untyped ? "unknown" : dcr_type_name(x->type));
             dcr_expr_free(x);
@@ -320,7 +307,7 @@ static dcr_status bind_op(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr **out
             *out = s == DCR_OK ? x : NULL;
             return s;
         }
-        return mk_node(b, DCR_EXPR_NEG, x->type, a->location, &x, 1, out);
+        return dcr_bind_node(b, DCR_EXPR_NEG, x->type, a->location, &x, 1, out);
     }
     dcr_expr *l, *r;
     dcr_status s = bind_pair(b, a->lexpr, a->rexpr, &l, &r);
@@ -332,14 +319,14 @@ static dcr_status bind_op(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr **out
 
 static dcr_status bind_in(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr **out)
 {
-    const char *name = str_of(a->name[0]);
+    const char *name = dcr_bind_str(a->name[0]);
     if (!a->rexpr || a->rexpr->node_case != PG_QUERY__NODE__NODE_LIST)
         return dcr_sql_unsupported(b->err, b->sql, a->location, "IN with a subquery");
     const PgQuery__List *list = a->rexpr->list;
     size_t n = list->n_items + 1;
     dcr_expr **args = calloc(n, sizeof *args);
     if (!args)
-        return oom(b);
+        return dcr_bind_oom(b);
     dcr_status s = dcr_bind_expr(b, a->lexpr, &args[0]);
     for (size_t i = 1; s == DCR_OK && i < n; i++)
         s = dcr_bind_expr(b, list->items[i - 1], &args[i]);
@@ -349,7 +336,7 @@ static dcr_status bind_in(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr **out
         for (size_t i = 0; i < n; i++)
             dcr_expr_free(args[i]);
     if (s == DCR_OK)
-        s = mk_node(b, DCR_EXPR_IN, DCR_TYPE_BOOLEAN, a->location, args, n, out);
+        s = dcr_bind_node(b, DCR_EXPR_IN, DCR_TYPE_BOOLEAN, a->location, args, n, out);
     if (s == DCR_OK)
         (*out)->negated = name && strcmp(name, "<>") == 0;
     free(args);
@@ -385,8 +372,8 @@ static dcr_status bind_between(dcr_binder *b, const PgQuery__AExpr *a, bool nega
         return s;
     }
     dcr_expr *args[2] = {c1, c2};
-    return mk_node(b, negated ? DCR_EXPR_OR : DCR_EXPR_AND, DCR_TYPE_BOOLEAN, a->location, args, 2,
-                   out);
+    return dcr_bind_node(b, negated ? DCR_EXPR_OR : DCR_EXPR_AND, DCR_TYPE_BOOLEAN, a->location,
+                         args, 2, out);
 }
 
 static dcr_status bind_nullif(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr **out)
@@ -394,14 +381,14 @@ static dcr_status bind_nullif(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr *
     /* NULLIF(x, y) == CASE WHEN x = y THEN NULL ELSE x END */
     dcr_expr *x, *y, *x2, *eq = NULL, *null = mk(DCR_EXPR_CONST, DCR_TYPE_TEXT, a->location);
     if (!null)
-        return oom(b);
+        return dcr_bind_oom(b);
     null->value.null = true;
     null->untyped = true;
     dcr_status s = bind_pair(b, a->lexpr, a->rexpr, &x, &y);
     if (s == DCR_OK && !(x2 = dcr_expr_copy(x))) {
         dcr_expr_free(x);
         dcr_expr_free(y);
-        s = oom(b);
+        s = dcr_bind_oom(b);
     }
     if (s == DCR_OK)
         s = bind_cmp(b, DCR_OP_EQ, x, y, a->location, &eq);
@@ -418,7 +405,7 @@ static dcr_status bind_nullif(dcr_binder *b, const PgQuery__AExpr *a, dcr_expr *
         return s;
     }
     dcr_expr *args[3] = {eq, null, x2};
-    s = mk_node(b, DCR_EXPR_CASE, x2->type, a->location, args, 3, out);
+    s = dcr_bind_node(b, DCR_EXPR_CASE, x2->type, a->location, args, 3, out);
     if (s == DCR_OK)
         (*out)->has_else = true;
     return s;
@@ -485,7 +472,7 @@ static dcr_status bind_bool_expr(dcr_binder *b, const PgQuery__BoolExpr *e, dcr_
     const char *what = kind == DCR_EXPR_AND ? "AND" : kind == DCR_EXPR_OR ? "OR" : "NOT";
     dcr_expr *x = mk(kind, DCR_TYPE_BOOLEAN, e->location);
     if (!x)
-        return oom(b);
+        return dcr_bind_oom(b);
     dcr_status s = DCR_OK;
     for (size_t i = 0; s == DCR_OK && i < e->n_args; i++) {
         dcr_expr *a;
@@ -508,7 +495,7 @@ static dcr_status bind_null_test(dcr_binder *b, const PgQuery__NullTest *t, dcr_
     if (s == DCR_OK && x->untyped && (s = dcr_coerce(b, &x, DCR_TYPE_TEXT, "IS NULL")))
         dcr_expr_free(x);
     if (s == DCR_OK)
-        s = mk_node(b, DCR_EXPR_IS_NULL, DCR_TYPE_BOOLEAN, t->location, &x, 1, out);
+        s = dcr_bind_node(b, DCR_EXPR_IS_NULL, DCR_TYPE_BOOLEAN, t->location, &x, 1, out);
     if (s == DCR_OK)
         (*out)->negated = t->nulltesttype == PG_QUERY__NULL_TEST_TYPE__IS_NOT_NULL;
     return s;
@@ -518,7 +505,7 @@ static dcr_status bool_const(dcr_binder *b, bool v, int location, dcr_expr **out
 {
     *out = mk(DCR_EXPR_CONST, DCR_TYPE_BOOLEAN, location);
     if (!*out)
-        return oom(b);
+        return dcr_bind_oom(b);
     (*out)->value.b = v;
     return DCR_OK;
 }
@@ -536,12 +523,12 @@ static dcr_status bind_boolean_test(dcr_binder *b, const PgQuery__BooleanTest *t
     switch (t->booltesttype) {
     case PG_QUERY__BOOL_TEST_TYPE__IS_UNKNOWN:
     case PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN:
-        s = mk_node(b, DCR_EXPR_IS_NULL, DCR_TYPE_BOOLEAN, loc, &x, 1, out);
+        s = dcr_bind_node(b, DCR_EXPR_IS_NULL, DCR_TYPE_BOOLEAN, loc, &x, 1, out);
         if (s == DCR_OK)
             (*out)->negated = t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN;
         return s;
     case PG_QUERY__BOOL_TEST_TYPE__IS_FALSE:
-        if ((s = mk_node(b, DCR_EXPR_NOT, DCR_TYPE_BOOLEAN, loc, &x, 1, &x)) != DCR_OK)
+        if ((s = dcr_bind_node(b, DCR_EXPR_NOT, DCR_TYPE_BOOLEAN, loc, &x, 1, &x)) != DCR_OK)
             return s;
         break;
     default:
@@ -553,9 +540,9 @@ static dcr_status bind_boolean_test(dcr_binder *b, const PgQuery__BooleanTest *t
         return s;
     }
     dcr_expr *args[2] = {x, k};
-    s = mk_node(b, DCR_EXPR_COALESCE, DCR_TYPE_BOOLEAN, loc, args, 2, out);
+    s = dcr_bind_node(b, DCR_EXPR_COALESCE, DCR_TYPE_BOOLEAN, loc, args, 2, out);
     if (s == DCR_OK && t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE)
-        s = mk_node(b, DCR_EXPR_NOT, DCR_TYPE_BOOLEAN, loc, out, 1, out);
+        s = dcr_bind_node(b, DCR_EXPR_NOT, DCR_TYPE_BOOLEAN, loc, out, 1, out);
     return s;
 }
 
@@ -587,7 +574,7 @@ static dcr_status bind_case(dcr_binder *b, const PgQuery__CaseExpr *c, dcr_expr 
 {
     size_t n = c->n_args;
     dcr_expr **conds = calloc(n, sizeof *conds), **res = calloc(n + 1, sizeof *res);
-    dcr_status s = conds && res ? DCR_OK : oom(b);
+    dcr_status s = conds && res ? DCR_OK : dcr_bind_oom(b);
     if (s == DCR_OK)
         s = bind_case_whens(b, c, conds, res);
     size_t nres = n;
@@ -600,7 +587,7 @@ static dcr_status bind_case(dcr_binder *b, const PgQuery__CaseExpr *c, dcr_expr 
     }
     dcr_expr *e = s == DCR_OK ? mk(DCR_EXPR_CASE, res[0]->type, c->location) : NULL;
     if (s == DCR_OK && !e)
-        s = oom(b);
+        s = dcr_bind_oom(b);
     for (size_t i = 0; s == DCR_OK && i < nres; i++) {
         if (i < n) {
             s = dcr_expr_add_arg(e, conds[i], b->err);
@@ -630,7 +617,7 @@ static dcr_status bind_coalesce(dcr_binder *b, const PgQuery__CoalesceExpr *c, d
 {
     dcr_expr **args = calloc(c->n_args, sizeof *args);
     if (!args)
-        return oom(b);
+        return dcr_bind_oom(b);
     dcr_status s = DCR_OK;
     for (size_t i = 0; s == DCR_OK && i < c->n_args; i++)
         s = dcr_bind_expr(b, c->args[i], &args[i]);
@@ -640,7 +627,7 @@ static dcr_status bind_coalesce(dcr_binder *b, const PgQuery__CoalesceExpr *c, d
         for (size_t i = 0; i < c->n_args; i++)
             dcr_expr_free(args[i]);
     if (s == DCR_OK)
-        s = mk_node(b, DCR_EXPR_COALESCE, args[0]->type, c->location, args, c->n_args, out);
+        s = dcr_bind_node(b, DCR_EXPR_COALESCE, args[0]->type, c->location, args, c->n_args, out);
     free(args);
     return s;
 }
@@ -651,7 +638,7 @@ static bool type_from_typename(const PgQuery__TypeName *t, dcr_type *out)
 {
     if (t->n_array_bounds > 0 || t->setof || t->pct_type || t->n_names == 0)
         return false;
-    const char *name = str_of(t->names[t->n_names - 1]);
+    const char *name = dcr_bind_str(t->names[t->n_names - 1]);
     if (!name)
         return false;
     static const struct {
@@ -707,7 +694,7 @@ static dcr_status bind_typecast(dcr_binder *b, const PgQuery__TypeCast *c, dcr_e
     int loc = c->type_name ? c->type_name->location : c->location;
     if (!c->type_name || !type_from_typename(c->type_name, &t)) {
         const char *name = c->type_name && c->type_name->n_names
-                               ? str_of(c->type_name->names[c->type_name->n_names - 1])
+                               ? dcr_bind_str(c->type_name->names[c->type_name->n_names - 1])
                                : NULL;
         return dcr_sql_fail(b->err, b->sql, loc, "type %s is not supported", name ? name : "?");
     }
@@ -740,7 +727,8 @@ static dcr_status bind_typecast(dcr_binder *b, const PgQuery__TypeCast *c, dcr_e
         dcr_expr_free(x);
         return s;
     }
-    return mk_node(b, DCR_EXPR_CAST, t, c->location >= 0 ? c->location : x->location, &x, 1, out);
+    return dcr_bind_node(b, DCR_EXPR_CAST, t, c->location >= 0 ? c->location : x->location, &x, 1,
+                         out);
 }
 
 /* ---- aggregates ---- */
@@ -776,7 +764,7 @@ static dcr_status agg_result_type(dcr_binder *b, dcr_agg_func f, dcr_expr *arg, 
     case DCR_AGG_AVG:
         if (arg->type == DCR_TYPE_INTERVAL) /* PostgreSQL has these; dcr does not (yet) */
             return dcr_sql_fail(b->err, b->sql, location, "%s(INTERVAL) is not supported", name);
-        if (!is_numeric(arg->type))
+        if (!dcr_type_is_numeric(arg->type))
             return dcr_sql_fail(b->err, b->sql, location, "function %s(%s) does not exist", name,
                                 dcr_type_name(arg->type));
         *t = f == DCR_AGG_AVG ? DCR_TYPE_DOUBLE : arg->type;
@@ -802,10 +790,10 @@ static dcr_status remember_agg(dcr_binder *b, const dcr_expr *e)
             return DCR_OK;
     dcr_expr **a = realloc(b->aggs, (b->naggs + 1) * sizeof *a);
     if (!a)
-        return oom(b);
+        return dcr_bind_oom(b);
     b->aggs = a;
     if (!(a[b->naggs] = dcr_expr_copy(e)))
-        return oom(b);
+        return dcr_bind_oom(b);
     b->naggs++;
     return DCR_OK;
 }
@@ -860,7 +848,7 @@ static dcr_status bind_agg(dcr_binder *b, const PgQuery__FuncCall *f, const char
     s = agg_result_type(b, func, arg, f->location, &t);
     dcr_expr *e = s == DCR_OK ? mk(DCR_EXPR_AGG, t, f->location) : NULL;
     if (s == DCR_OK && !e)
-        s = oom(b);
+        s = dcr_bind_oom(b);
     if (s == DCR_OK && arg) {
         s = dcr_expr_add_arg(e, arg, b->err);
         arg = NULL;
@@ -881,7 +869,7 @@ static dcr_status bind_agg(dcr_binder *b, const PgQuery__FuncCall *f, const char
 
 static dcr_status bind_func(dcr_binder *b, const PgQuery__FuncCall *f, dcr_expr **out)
 {
-    const char *name = f->n_funcname ? str_of(f->funcname[f->n_funcname - 1]) : NULL;
+    const char *name = f->n_funcname ? dcr_bind_str(f->funcname[f->n_funcname - 1]) : NULL;
     dcr_agg_func func;
     if (name && f->n_funcname <= 2 && agg_from_name(name, &func))
         return bind_agg(b, f, name, func, out);
@@ -944,19 +932,19 @@ const char *dcr_bind_colname(const PgQuery__Node *n)
     switch (n ? n->node_case : PG_QUERY__NODE__NODE__NOT_SET) {
     case PG_QUERY__NODE__NODE_COLUMN_REF: {
         const PgQuery__ColumnRef *c = n->column_ref;
-        const char *s = c->n_fields ? str_of(c->fields[c->n_fields - 1]) : NULL;
+        const char *s = c->n_fields ? dcr_bind_str(c->fields[c->n_fields - 1]) : NULL;
         return s ? s : "?column?";
     }
     case PG_QUERY__NODE__NODE_FUNC_CALL: {
         const PgQuery__FuncCall *f = n->func_call;
-        const char *s = f->n_funcname ? str_of(f->funcname[f->n_funcname - 1]) : NULL;
+        const char *s = f->n_funcname ? dcr_bind_str(f->funcname[f->n_funcname - 1]) : NULL;
         return s ? s : "?column?";
     }
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
         const char *s = dcr_bind_colname(n->type_cast->arg);
         const PgQuery__TypeName *t = n->type_cast->type_name;
         if (strcmp(s, "?column?") == 0 && t && t->n_names)
-            s = str_of(t->names[t->n_names - 1]);
+            s = dcr_bind_str(t->names[t->n_names - 1]);
         return s ? s : "?column?";
     }
     case PG_QUERY__NODE__NODE_CASE_EXPR:

@@ -16,36 +16,14 @@
 
 #include "sql/bind.h"
 
-static dcr_status oom(dcr_binder *b)
-{
-    return dcr_fail(b->err, DCR_EINTERNAL, "out of memory");
-}
-
-static const char *str_of(const PgQuery__Node *n)
-{
-    return n && n->node_case == PG_QUERY__NODE__NODE_STRING ? n->string->sval : NULL;
-}
-
 /* Builds FUNC fn(args) of type t, taking ownership of args (also on failure). */
 static dcr_status mk_func(dcr_binder *b, dcr_func fn, dcr_type t, int location, dcr_expr **args,
                           size_t nargs, dcr_expr **out)
 {
-    dcr_expr *e = dcr_expr_new(DCR_EXPR_FUNC, t, location);
-    dcr_status s = e ? DCR_OK : oom(b);
-    for (size_t i = 0; i < nargs; i++) {
-        if (s == DCR_OK)
-            s = dcr_expr_add_arg(e, args[i], b->err);
-        else
-            dcr_expr_free(args[i]);
-        args[i] = NULL;
-    }
-    if (s != DCR_OK) {
-        dcr_expr_free(e);
-        return s;
-    }
-    e->fn = fn;
-    *out = e;
-    return DCR_OK;
+    dcr_status s = dcr_bind_node(b, DCR_EXPR_FUNC, t, location, args, nargs, out);
+    if (s == DCR_OK)
+        (*out)->fn = fn;
+    return s;
 }
 
 /* ---- LIKE ---- */
@@ -67,7 +45,7 @@ static void like_parts(const PgQuery__AExpr *a, const PgQuery__Node **pat,
     if (!a->rexpr || a->rexpr->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
         return;
     const PgQuery__FuncCall *f = a->rexpr->func_call;
-    const char *fn = f->n_funcname ? str_of(f->funcname[f->n_funcname - 1]) : NULL;
+    const char *fn = f->n_funcname ? dcr_bind_str(f->funcname[f->n_funcname - 1]) : NULL;
     if (!fn || strcmp(fn, "like_escape") != 0 || f->n_args != 2 ||
         f->funcformat != PG_QUERY__COERCION_FORM__COERCE_EXPLICIT_CALL)
         return; /* a pattern that is an ordinary function call */
@@ -94,7 +72,7 @@ static dcr_status want_escape(dcr_binder *b, dcr_expr **esc, const char *what)
 
 dcr_status dcr_bind_like(dcr_binder *b, const PgQuery__AExpr *a, bool ilike, dcr_expr **out)
 {
-    const char *name = a->n_name == 1 ? str_of(a->name[0]) : NULL;
+    const char *name = a->n_name == 1 ? dcr_bind_str(a->name[0]) : NULL;
     const char *what = ilike ? "ILIKE" : "LIKE";
     if (!name)
         return dcr_sql_unsupported(b->err, b->sql, a->location, what);
@@ -154,11 +132,6 @@ static const func_def funcs[] = {
     {"date_part", DCR_FN_DATE_PART, 2, 2},
     {"extract", DCR_FN_DATE_PART, 2, 2},
 };
-
-static bool is_numeric(dcr_type t)
-{
-    return t == DCR_TYPE_BIGINT || t == DCR_TYPE_DOUBLE;
-}
 
 /* Coerces arg i of a call to t; refuses with the function's signature. */
 static dcr_status want(dcr_binder *b, const char *name, dcr_expr **arg, dcr_type t, int location)
@@ -236,7 +209,7 @@ static dcr_status type_args(dcr_binder *b, const char *name, dcr_func fn, dcr_ex
     case DCR_FN_ROUND:
     case DCR_FN_FLOOR:
     case DCR_FN_CEIL:
-        if (args[0]->untyped || !is_numeric(args[0]->type))
+        if (args[0]->untyped || !dcr_type_is_numeric(args[0]->type))
             return dcr_sql_fail(b->err, b->sql, loc, "function %s(%s) does not exist", name,
                                 args[0]->untyped ? "unknown" : dcr_type_name(args[0]->type));
         *t = fn == DCR_FN_ABS ? args[0]->type : DCR_TYPE_DOUBLE;
@@ -266,7 +239,7 @@ dcr_status dcr_bind_scalar_func(dcr_binder *b, const PgQuery__FuncCall *f, const
                                 bool *handled, dcr_expr **out)
 {
     const func_def *d = NULL;
-    const char *schema = f->n_funcname == 2 ? str_of(f->funcname[0]) : NULL;
+    const char *schema = f->n_funcname == 2 ? dcr_bind_str(f->funcname[0]) : NULL;
     *handled = false;
     if (f->n_funcname == 1 || (schema && strcmp(schema, "pg_catalog") == 0))
         for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)

@@ -26,11 +26,6 @@ static bool is_time(dcr_type t)
     return t == DCR_TYPE_DATE || t == DCR_TYPE_TIMESTAMP || t == DCR_TYPE_INTERVAL;
 }
 
-static bool is_num(dcr_type t)
-{
-    return t == DCR_TYPE_BIGINT || t == DCR_TYPE_DOUBLE;
-}
-
 static const char *tname(const dcr_expr *e)
 {
     return e->untyped ? "unknown" : dcr_type_name(e->type);
@@ -87,9 +82,11 @@ static dcr_type result_type(dcr_expr_op op, dcr_type lt, dcr_type rt, bool *wide
             return DCR_TYPE_TIMESTAMP;
         return (lm && rm) || (li && ri) ? DCR_TYPE_INTERVAL : DCR_TYPE_TEXT;
     case DCR_OP_MUL:
-        return (li && is_num(rt)) || (is_num(lt) && ri) ? DCR_TYPE_INTERVAL : DCR_TYPE_TEXT;
+        return (li && dcr_type_is_numeric(rt)) || (dcr_type_is_numeric(lt) && ri)
+                   ? DCR_TYPE_INTERVAL
+                   : DCR_TYPE_TEXT;
     case DCR_OP_DIV:
-        return li && is_num(rt) ? DCR_TYPE_INTERVAL : DCR_TYPE_TEXT;
+        return li && dcr_type_is_numeric(rt) ? DCR_TYPE_INTERVAL : DCR_TYPE_TEXT;
     default:
         return DCR_TYPE_TEXT;
     }
@@ -105,7 +102,7 @@ static dcr_status coerce_operands(dcr_binder *b, dcr_expr **l, dcr_expr **r, dcr
         dcr_type u = (*side[i])->type;
         if (widen && u == DCR_TYPE_DATE)
             s = dcr_coerce(b, side[i], DCR_TYPE_TIMESTAMP, "operand");
-        else if (t == DCR_TYPE_INTERVAL && is_num(u))
+        else if (t == DCR_TYPE_INTERVAL && dcr_type_is_numeric(u))
             s = dcr_coerce(b, side[i], DCR_TYPE_DOUBLE, "operand");
     }
     return s;
@@ -139,14 +136,6 @@ dcr_status dcr_bind_time_arith(dcr_binder *b, dcr_expr_op op, dcr_expr **l, dcr_
     if (*t == DCR_TYPE_TEXT)
         return no_operator(b, op, *l, *r, location);
     return coerce_operands(b, l, r, *t, widen);
-}
-
-bool dcr_bind_is_interval_name(const PgQuery__TypeName *t)
-{
-    if (!t || t->n_names == 0 || t->n_array_bounds > 0 || t->setof || t->pct_type)
-        return false;
-    const PgQuery__Node *n = t->names[t->n_names - 1];
-    return n->node_case == PG_QUERY__NODE__NODE_STRING && strcmp(n->string->sval, "interval") == 0;
 }
 
 dcr_status dcr_bind_interval_field(dcr_binder *b, const PgQuery__TypeName *t,

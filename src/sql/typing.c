@@ -67,6 +67,12 @@ static bool widens(dcr_type from, dcr_type to)
            (from == DCR_TYPE_DATE && to == DCR_TYPE_TIMESTAMP);
 }
 
+bool dcr_union_type(dcr_type a, dcr_type b, dcr_type *t)
+{
+    *t = widens(a, b) ? b : a;
+    return a == b || widens(a, b) || widens(b, a);
+}
+
 dcr_status dcr_coerce(dcr_binder *b, dcr_expr **e, dcr_type t, const char *what)
 {
     if ((*e)->untyped)
