@@ -31,6 +31,16 @@ check "table output, date literal, NULL" cmp "$T/out.txt" "$T/want.txt"
 printf '[\n {"manager": "ann", "ids": 2},\n {"manager": "bo", "ids": 2}\n]\n' >"$T/want.json"
 check "join of two datasets, json output" cmp "$T/out.json" "$T/want.json"
 
+"${Q[@]}" --format json "SELECT id, day - DATE '2024-01-01' AS age, day + INTERVAL '1 month 2 hours' AS due, (day + 1) - TIMESTAMP '2024-01-01 12:00' AS since FROM sales WHERE id <= 2 ORDER BY id" >"$T/iv.json"
+printf '[\n {"id": 1, "age": 0, "due": "2024-02-01 02:00:00", "since": "12:00:00"},\n {"id": 2, "age": 1, "due": "2024-02-02 02:00:00", "since": "1 day 12:00:00"}\n]\n' >"$T/iv.want"
+check "date and interval arithmetic, json output" cmp "$T/iv.json" "$T/iv.want"
+expect_exit 3 'SQL:1:12: date out of range' "date arithmetic overflow is an error" \
+  "${Q[@]}" "SELECT day + 3000000 FROM sales"
+printf '{"dataset":"d","columns":[{"name":"span","type":"INTERVAL"}]}' >"$T/iv-schema.json"
+printf 'span\n1 day\n' >"$T/iv.csv"
+expect_exit 3 'must be one of BIGINT, DOUBLE PRECISION, TEXT, BOOLEAN, DATE, TIMESTAMP' "a dataset column cannot be INTERVAL" \
+  "$DCR" seal --schema "$T/iv-schema.json" --in "$T/iv.csv" --out "$T/iv.dcr" --to "$T/k.pub"
+
 "${Q[@]}" --explain "SELECT region FROM sales WHERE amount > 1" >"$T/plan.txt"
 check "explain shows only the scanned columns" grep -q 'Scan sales \[region, amount\]' "$T/plan.txt"
 "${Q[@]}" "EXPLAIN SELECT count(*) FROM sales" >"$T/plan2.txt"

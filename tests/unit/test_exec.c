@@ -343,6 +343,13 @@ static void test_interval_compare_group(void)
     EXPECT("SELECT count(*) FROM (SELECT DISTINCT INTERVAL '1 month' * (id % 2) + "
            "INTERVAL '30 days' * (1 - id % 2) FROM t) s",
            "1\n");
+    /* join keys compare the same way: 1 hour = 60 minutes */
+    EXPECT("SELECT count(*) FROM t a JOIN t b ON INTERVAL '1 hour' * a.id = INTERVAL '60 minutes' "
+           "* b.id",
+           "10\n");
+    EXPECT("SELECT a.id FROM t a LEFT JOIN t b ON INTERVAL '1 day' * a.id = INTERVAL '12 hours' * "
+           "b.id WHERE b.id IS NULL ORDER BY 1",
+           "6\n7\n8\n9\n10\n");
     EXPECT("SELECT sum(INTERVAL '1 day' * id) FROM t",
            "ERR SQL:1:8: sum(INTERVAL) is not supported");
     EXPECT("SELECT avg(INTERVAL '1 day') FROM t", "ERR SQL:1:8: avg(INTERVAL) is not supported");
