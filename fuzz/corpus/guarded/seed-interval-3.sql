@@ -1,0 +1,1 @@
+SELECT date_part('epoch', p.bought_at - i.shown_at), COUNT(*) FROM impressions i JOIN purchases p ON i.email = p.email WHERE i.shown_at + INTERVAL '1 mon -1 day' >= p.bought_at - 3 GROUP BY 1 HAVING COUNT(*) > 1 ORDER BY 1
