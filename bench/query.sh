@@ -110,32 +110,36 @@ while IFS=$'\t' read -r name sql; do
 done < bench/queries.tsv
 
 # timed OUTFILE CMD...: runs CMD $runs times, stdout to OUTFILE, under
-# /usr/bin/time; sets t_secs (best wall seconds) and t_kb (largest peak RSS).
+# /usr/bin/time; sets t_secs (best wall seconds), t_cpu (least CPU seconds,
+# user + sys: far less sensitive to other load on the machine than wall
+# time) and t_kb (largest peak RSS).
 timed() {
-  local dest=$1 i secs kb
+  local dest=$1 i secs kb usr sys cpu
   shift
-  t_secs='' t_kb=0
+  t_secs='' t_cpu='' t_kb=0
   for ((i = 1; i <= runs; i++)); do
-    if ! /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" > "$dest" 2> "$work/cmd.log"; then
+    if ! /usr/bin/time -f '%e %M %U %S' -o "$work/time.txt" "$@" > "$dest" 2> "$work/cmd.log"; then
       log "FAILED: $*"
       cat "$work/cmd.log" "$work/time.txt" >&2 || true
       exit 1
     fi
-    read -r secs kb < <(tail -n 1 "$work/time.txt")
-    log "  run $i: ${secs} s, peak RSS $((kb / 1024)) MiB"
+    read -r secs kb usr sys < <(tail -n 1 "$work/time.txt")
+    cpu=$(calc '%.2f' "$usr + $sys")
+    log "  run $i: ${secs} s, CPU ${cpu} s, peak RSS $((kb / 1024)) MiB"
     if [[ -z "$t_secs" ]] || awk "BEGIN { exit !($secs < $t_secs) }"; then t_secs=$secs; fi
+    if [[ -z "$t_cpu" ]] || awk "BEGIN { exit !($cpu < $t_cpu) }"; then t_cpu=$cpu; fi
     if ((kb > t_kb)); then t_kb=$kb; fi
   done
 }
 
 # ---------------------------------------------------------------- dcr
-declare -A dcr_secs dcr_rss duck_secs sqlite_secs agree
+declare -A dcr_secs dcr_cpu dcr_rss duck_secs sqlite_secs agree
 data=(--data "impressions=$imp_dcr" --data "purchases=$pur_dcr" --key "$key.key")
 for q in "${!names[@]}"; do
   n=${names[$q]}
   log "dcr sql $n (best of $runs)"
   timed "$out/dcr-$n.csv" "$dcr" sql "${data[@]}" --format csv "${sqls[$q]}"
-  dcr_secs[$n]=$t_secs dcr_rss[$n]=$((t_kb / 1024))
+  dcr_secs[$n]=$t_secs dcr_cpu[$n]=$t_cpu dcr_rss[$n]=$((t_kb / 1024))
 done
 # Where dcr's time goes: the same columns decrypted + decoded with no join.
 log "dcr sql scan-only of the joined columns (best of $runs)"
@@ -260,16 +264,17 @@ results=$work/results-query.txt
   echo "overlap: $overlap"
   echo "times:   wall seconds, best of $runs; dcr = whole 'dcr sql' process incl. key load, decryption and"
   echo "         decoding of the used columns, join, aggregation, CSV output; DuckDB and SQLite = the query"
-  echo "         only, on tables already loaded from the plaintext CSVs (load times below)"
+  echo "         only, on tables already loaded from the plaintext CSVs (load times below);"
+  echo "         dcr CPU = user + sys seconds of the dcr process, least over the runs"
   echo
   for q in "${!names[@]}"; do echo "$(printf '%-13s' "${names[$q]}:") ${sqls[$q]}"; done
   echo
-  printf '%-16s %9s %9s %9s %12s %12s %10s\n' query "dcr" "DuckDB" "SQLite" "dcr/DuckDB" "dcr/SQLite" "dcr RSS"
-  printf '%-16s %9s %9s %9s %12s %12s %10s\n' ---------------- --------- --------- --------- ------------ ------------ ----------
+  printf '%-16s %9s %9s %9s %12s %12s %10s %10s\n' query "dcr" "DuckDB" "SQLite" "dcr/DuckDB" "dcr/SQLite" "dcr CPU" "dcr RSS"
+  printf '%-16s %9s %9s %9s %12s %12s %10s %10s\n' ---------------- --------- --------- --------- ------------ ------------ ---------- ----------
   for n in "${names[@]}"; do
     s=${sqlite_secs[$n]:-n/a}
-    printf '%-16s %9s %9s %9s %12s %12s %10s\n' "$n" "${dcr_secs[$n]}" "${duck_secs[$n]:-n/a}" "$s" \
-      "$(ratio "${dcr_secs[$n]}" "${duck_secs[$n]:-}")" "$(ratio "${dcr_secs[$n]}" "$s")" "${dcr_rss[$n]} MiB"
+    printf '%-16s %9s %9s %9s %12s %12s %10s %10s\n' "$n" "${dcr_secs[$n]}" "${duck_secs[$n]:-n/a}" "$s" \
+      "$(ratio "${dcr_secs[$n]}" "${duck_secs[$n]:-}")" "$(ratio "${dcr_secs[$n]}" "$s")" "${dcr_cpu[$n]} s" "${dcr_rss[$n]} MiB"
   done
   echo
   printf '%-58s %s\n' "dcr scan only (decrypt+decode the 4 joined columns, s)" "$scan_total (impressions $scan_i, purchases $scan_p; RSS $scan_i_rss MiB)"

@@ -76,7 +76,7 @@ typedef struct {
     uint64_t *first; /* per group: the input row it first appeared in */
     uint32_t *rows;  /* this batch's rows of the partition, in order */
     size_t nrows;
-    uint32_t *prows; /* scratch: this batch's rows of one pair partition */
+    uint32_t *prows; /* scratch: the rows new groups came from; a pair partition's rows */
 } agg_part;
 
 typedef struct {
@@ -364,17 +364,13 @@ static dcr_status group_part(void *arg, size_t t, dcr_error *err)
     }
     pt->nrows = m;
     size_t before = pt->groups.n;
-    dcr_status s =
-        dcr_keytab_upsert_rows(&pt->groups, a->keys, pt->rows, m, a->ghash, a->gid, NULL, err);
+    dcr_status s = dcr_keytab_upsert_rows(&pt->groups, a->keys, pt->rows, m, a->ghash, a->gid, NULL,
+                                          pt->prows, err);
     s = s ? s : grow_state(a, pt, pt->groups.n, err);
     if (s != DCR_OK)
         return s;
-    /* New groups get numbers in row order: the first row with the next
-     * new number is where that group first appears. */
-    size_t next_new = before;
-    for (size_t j = 0; j < m && next_new < pt->groups.n; j++)
-        if (a->gid[pt->rows[j]] == next_new)
-            pt->first[next_new++] = a->base + pt->rows[j];
+    for (size_t g = before; g < pt->groups.n; g++) /* prows: the rows new groups came from */
+        pt->first[g] = a->base + pt->prows[g - before];
     return a->any_distinct ? DCR_OK : update_part(a, t, err);
 }
 
@@ -416,7 +412,7 @@ static dcr_status pair_part(void *arg, size_t q, dcr_error *err)
         }
         const dcr_column *cols[2] = {&a->gidvec, a->args[k].c};
         dcr_status s = dcr_keytab_upsert_rows(&pt->aggs[k].seen, cols, pt->prows, m, pr->hash,
-                                              pr->ids, pr->fresh, err);
+                                              pr->ids, pr->fresh, NULL, err);
         if (s != DCR_OK)
             return s;
     }

@@ -148,10 +148,12 @@ dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_
 dcr_status dcr_keytab_upsert_batch(dcr_keytab *t, const dcr_column *const *cols, size_t n,
                                    uint64_t *hashes, uint32_t *ids, uint8_t *fresh, dcr_error *err);
 /* The same for rows[0..m) (NULL = rows 0..m-1) whose hashes are given:
- * hashes, ids and fresh are indexed by row. */
+ * hashes, ids and fresh are indexed by row; new_rows (when not NULL)
+ * receives, per entry this call inserted, in order, its row. */
 dcr_status dcr_keytab_upsert_rows(dcr_keytab *t, const dcr_column *const *cols,
                                   const uint32_t *rows, size_t m, const uint64_t *hashes,
-                                  uint32_t *ids, uint8_t *fresh, dcr_error *err);
+                                  uint32_t *ids, uint8_t *fresh, uint32_t *new_rows,
+                                  dcr_error *err);
 /* Finds the key; false when absent. */
 bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
                      size_t *id);

@@ -153,6 +153,24 @@ static inline size_t bloom_word(const join_op *j, uint64_t h)
     return (size_t)((h * 0x9e3779b97f4a7c15ull) >> j->bloom_shift);
 }
 
+typedef struct {
+    join_op *j;
+    size_t nk;
+    uint64_t *h;
+    size_t rows, parts;
+} hash_job;
+
+/* The build keys' hashes over a range of rows (0 for a NULL key). */
+static dcr_status hash_part(void *arg, size_t part, dcr_error *err)
+{
+    (void)err;
+    hash_job *hj = arg;
+    size_t from = hj->rows * part / hj->parts, to = hj->rows * (part + 1) / hj->parts;
+    for (size_t r = from; r < to; r++)
+        hj->h[r] = any_null(hj->j->bkv, hj->nk, r) ? 0 : key_hash(hj->j->bkv, hj->nk, r);
+    return DCR_OK;
+}
+
 static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
     size_t nk = n->plan->nkeys, rows = j->build.nrows;
@@ -184,15 +202,13 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
                    words * sizeof *j->bloom,
                err);
     /* Counting sort of the rows by bucket, stable, so a bucket's entries
-     * are contiguous and in row order. NULL keys are left out. */
-    for (size_t r = 0; s == DCR_OK && r < rows; r++) {
-        if (any_null(j->bkv, nk, r)) {
-            h[r] = 0;
-            continue;
-        }
-        h[r] = key_hash(j->bkv, nk, r);
-        j->bstart[(h[r] & j->bmask) + 1]++;
-    }
+     * are contiguous and in row order. NULL keys are left out. The hashes
+     * are computed on all threads first. */
+    hash_job hj = {j, nk, h, rows, dcr_exec_parts(n->ctx, rows)};
+    s = s ? s : dcr_exec_parallel(n->ctx, hj.parts, hash_part, &hj, err);
+    for (size_t r = 0; s == DCR_OK && r < rows; r++)
+        if (!any_null(j->bkv, nk, r))
+            j->bstart[(h[r] & j->bmask) + 1]++;
     for (size_t b = 1; s == DCR_OK && b <= nb; b++)
         j->bstart[b] += j->bstart[b - 1];
     enum { AHEAD = 16 };

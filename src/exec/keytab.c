@@ -186,8 +186,9 @@ static inline void prefetch_lookup(const dcr_keytab *t, uint64_t h, int step)
 
 dcr_status dcr_keytab_upsert_rows(dcr_keytab *t, const dcr_column *const *cols,
                                   const uint32_t *rows, size_t m, const uint64_t *hashes,
-                                  uint32_t *ids, uint8_t *fresh, dcr_error *err)
+                                  uint32_t *ids, uint8_t *fresh, uint32_t *new_rows, dcr_error *err)
 {
+    size_t before = t->n;
     enum { AHEAD = 8 };
     for (size_t j = 0; j < m; j++) {
         if (j + 3 * AHEAD < m)
@@ -204,6 +205,8 @@ dcr_status dcr_keytab_upsert_rows(dcr_keytab *t, const dcr_column *const *cols,
         ids[i] = (uint32_t)id;
         if (fresh)
             fresh[i] = inserted;
+        if (inserted && new_rows)
+            new_rows[id - before] = (uint32_t)i;
     }
     return DCR_OK;
 }
@@ -213,5 +216,5 @@ dcr_status dcr_keytab_upsert_batch(dcr_keytab *t, const dcr_column *const *cols,
 {
     for (size_t i = 0; i < n; i++)
         hashes[i] = dcr_keytab_hash(cols, t->nkeys, i);
-    return dcr_keytab_upsert_rows(t, cols, NULL, n, hashes, ids, fresh, err);
+    return dcr_keytab_upsert_rows(t, cols, NULL, n, hashes, ids, fresh, NULL, err);
 }
