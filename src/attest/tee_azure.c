@@ -223,20 +223,38 @@ static dcr_status read_pcrs(tpm *t, dcr_buf *out, dcr_error *err)
     return DCR_OK;
 }
 
+/* What the HCL report carries (its IGVM report type), for the probe's
+ * explanation only: "SEV-SNP", "TDX" or "an unknown report". */
+static const char *hcl_kind(tpm *t, ESYS_TR h, uint16_t size)
+{
+    if (size < HCL_REPORT_TYPE + 4)
+        return "an unknown report";
+    TPM2B_MAX_NV_BUFFER *data = NULL;
+    TSS2_RC rc = Esys_NV_Read(t->esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                              ESYS_TR_NONE, 4, HCL_REPORT_TYPE, &data);
+    uint32_t type = rc == TSS2_RC_SUCCESS && data->size == 4 ? dcr_get_u32le(data->buffer) : 0;
+    Esys_Free(data);
+    return type == HCL_TYPE_TDX ? "TDX (the TD quote will come from IMDS)"
+           : type == 2          ? "SEV-SNP"
+                                : "an unknown report";
+}
+
 static bool azure_probe(const dcr_tee_options *opt, char *why, size_t why_len)
 {
     tpm t;
     dcr_error err = {0};
     ESYS_TR h;
     uint16_t size = 0;
+    const char *kind = NULL;
     dcr_status st = tpm_open(opt, &t, &err);
     if (st == DCR_OK) {
-        st = nv_open(&t, NV_HCL_REPORT, &h, &size, &err);
+        if ((st = nv_open(&t, NV_HCL_REPORT, &h, &size, &err)) == DCR_OK)
+            kind = hcl_kind(&t, h, size);
         tpm_close(&t);
     }
     if (st == DCR_OK)
-        snprintf(why, why_len, "TPM at %s has an HCL report in NV 0x01400001 (%u bytes)",
-                 tcti_conf(opt), size);
+        snprintf(why, why_len, "TPM at %s has an HCL report in NV 0x01400001 (%u bytes, %s)",
+                 tcti_conf(opt), size, kind);
     else
         snprintf(why, why_len, "%s", err.msg);
     return st == DCR_OK;

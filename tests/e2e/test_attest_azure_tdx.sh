@@ -74,8 +74,9 @@ then ok "bundle holds HCL report + TD quote + TPM quote + PCRs"
 else bad "bundle holds HCL report + TD quote + TPM quote + PCRs"; fi
 "$DCR" attest evidence --tee auto --tcti "$TCTI" --imds "$URL" --report-data "$RD" \
   --out "$T/auto.ev" 2>"$T/auto.err"
-grep -q 'azure-vtpm chosen' "$T/auto.err" && [ -s "$T/auto.ev" ] &&
-  ok "auto chooses azure-vtpm on the TDX CVM" || bad "auto on the TDX CVM ($(cat "$T/auto.err"))"
+grep -q 'azure-vtpm chosen: .* TDX (the TD quote will come from IMDS)' "$T/auto.err" &&
+  [ -s "$T/auto.ev" ] && ok "auto chooses azure-vtpm on the TDX CVM and says it is TDX" ||
+  bad "auto on the TDX CVM ($(cat "$T/auto.err"))"
 
 # verification: every check before the PCK chain passes; the test root is refused
 expect_exit 4 'tdx: PCK chain does not lead to the pinned Intel SGX Root CA' \

@@ -97,7 +97,7 @@ swtpm_put_hcl "$T/hcl.bin"
 check "azure-vtpm evidence from swtpm" "$DCR" attest evidence --tee azure-vtpm --tcti "$TCTI" \
   --report-data "$RD" --out "$T/az.ev"
 "$DCR" attest evidence --tee auto --tcti "$TCTI" --report-data "$RD" --out "$T/az2.ev" 2>"$T/auto.err"
-grep -q 'azure-vtpm chosen' "$T/auto.err" && ok "auto chooses azure-vtpm and says why" ||
+grep -q 'azure-vtpm chosen: .* SEV-SNP)' "$T/auto.err" && ok "auto chooses azure-vtpm and says why (SEV-SNP)" ||
   bad "auto chooses azure-vtpm ($(cat "$T/auto.err"))"
 tpm2_nvread 0x01400002 -C o -s 64 2>/dev/null | od -An -v -tx1 | tr -d ' \n' >"$T/nv2.hex"
 [[ $(cat "$T/nv2.hex") == "$RD" ]] && ok "report data written to NV 0x01400002" ||
