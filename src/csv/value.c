@@ -17,7 +17,7 @@
  * points) out, and the canonical form bounds the copy however long the input.
  *
  * Dates are days since 1970-01-01 via the days-from-civil arithmetic of
- * Howard Hinnant's "chrono-compatible low-level date algorithms"; timestamps
+ * Howard Hinnant's "chrono-compatible low-level date algorithms" (base/calendar.h); timestamps
  * are microseconds on top of that. Formatting uses floor division so times
  * before 1970 come out right.
  *
@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/calendar.h"
 #include "base/types.h"
 
 #define R_EMPTY "empty"
@@ -435,41 +436,6 @@ size_t dcr_format_bool(bool v, char *out)
 #define R_NOT_DATE "not a date (use YYYY-MM-DD)"
 #define R_NOT_TS "not a timestamp (use YYYY-MM-DD HH:MM:SS[.ffffff])"
 
-static bool is_leap(int y)
-{
-    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
-static int days_in_month(int y, int m)
-{
-    static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
-}
-
-/* Days since 1970-01-01 of a valid proleptic Gregorian date, year >= 0. */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = y / 400; /* y >= 0 here, so no floor adjustment */
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* Parses "YYYY-MM-DD" at p (10 bytes available); syntax is the reason for
  * malformed text, since DATE and TIMESTAMP word it differently. */
 static const char *parse_ymd(const char *p, const char *syntax, int64_t *days)
@@ -482,9 +448,9 @@ static const char *parse_ymd(const char *p, const char *syntax, int64_t *days)
         return "year out of range (0001-9999)";
     if (m < 1 || m > 12)
         return "month out of range";
-    if (d < 1 || d > days_in_month(y, m))
+    if (d < 1 || d > dcr_days_in_month(y, m))
         return "day out of range for month";
-    *days = days_from_civil(y, m, d);
+    *days = dcr_days_from_civil(y, m, d);
     return NULL;
 }
 
@@ -506,9 +472,8 @@ const char *dcr_parse_date(const char *s, size_t len, int32_t *days)
  * parsers) are written with a sign or more digits rather than garbled. */
 static size_t put_date(char *out, int64_t z)
 {
-    int64_t y;
-    int m, d;
-    civil_from_days(z, &y, &m, &d);
+    int64_t y, m, d;
+    dcr_civil_from_days(z, &y, &m, &d);
     size_t n;
     if (y >= 0 && y <= 9999)
         n = (size_t)(put_digits(out, (unsigned)y, 4) - out);
