@@ -25,8 +25,9 @@ dcr_status dcr_exec_charge(dcr_exec_ctx *ctx, size_t bytes, dcr_error *err)
     if (ctx->mem_used <= ctx->mem_limit)
         return DCR_OK;
     return dcr_fail(err, DCR_EINPUT,
-                    "the query needs more than its memory limit of %zu MiB; raise it with "
-                    "--memory-limit or make the query smaller",
+                    "the query needs more than its memory limit of %zu MiB; make the query "
+                    "smaller, or raise the limit (dcr sql --memory-limit, dcr serve "
+                    "--query-memory)",
                     ctx->mem_limit >> 20);
 }
 

@@ -482,8 +482,8 @@ static void test_memory_limit(void)
 {
     mem_limit = 200;
     EXPECT("SELECT id FROM t ORDER BY id",
-           "ERR the query needs more than its memory limit of 0 MiB; raise it with "
-           "--memory-limit or make the query smaller");
+           "ERR the query needs more than its memory limit of 0 MiB; make the query smaller, "
+           "or raise the limit (dcr sql --memory-limit, dcr serve --query-memory)");
     mem_limit = 0;
 }
 

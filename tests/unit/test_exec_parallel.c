@@ -221,8 +221,10 @@ static void test_memory_limit_under_threads(void)
     static const size_t threads[] = {1, 2, 8};
     for (size_t t = 0; t < 3; t++) {
         char *got = run("SELECT u, COUNT(DISTINCT id) FROM p GROUP BY u", threads[t], 0, 16384);
-        CHECK_STR(got, "ERR the query needs more than its memory limit of 0 MiB; raise it "
-                       "with --memory-limit or make the query smaller");
+        CHECK_STR(
+            got,
+            "ERR the query needs more than its memory limit of 0 MiB; make the query smaller, or "
+            "raise the limit (dcr sql --memory-limit, dcr serve --query-memory)");
         free(got);
         got = run("SELECT COUNT(*) FROM p JOIN q ON p.u = q.u", threads[t], 100, 4096);
         CHECK(strncmp(got, "ERR the query needs more than its memory limit", 46) == 0);
