@@ -1051,7 +1051,7 @@ static void test_crash_kill9(void)
         pid_t pid = fork();
         if (pid == 0) {
             close(fds[0]);
-            crash_child(d, fds[1], (unsigned)(t * 7919 + rand()));
+            crash_child(d, fds[1], (unsigned)t * 7919u + (unsigned)rand());
         }
         close(fds[1]);
         ack a;
