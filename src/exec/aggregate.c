@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/memory.h"
 #include "exec/agg_sketch.h"
 #include "exec/internal.h"
 
@@ -120,8 +121,10 @@ static dcr_status oom(dcr_error *err)
 static void *grow(void *p, size_t old, size_t cap, size_t elem)
 {
     uint8_t *q = realloc(p, cap * elem);
-    if (q)
+    if (q) {
+        dcr_advise_huge(q, cap * elem);
         memset(q + old * elem, 0, (cap - old) * elem);
+    }
     return q;
 }
 

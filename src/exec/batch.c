@@ -1,6 +1,7 @@
 /*
  * batch.c: batches and the per-value helpers operators share (batch.h).
  */
+#include "base/memory.h"
 #include "exec/batch.h"
 
 #include <math.h>
@@ -102,7 +103,10 @@ static dcr_status reserve(dcr_column *c, size_t more, size_t bytes, dcr_error *e
             if (!v)
                 return dcr_fail(err, DCR_EINTERNAL, "out of memory");
             c->values = v;
+            dcr_advise_huge(v, cap * dcr_type_width(c->type));
         }
+        if (c->offsets)
+            dcr_advise_huge(c->offsets, (cap + 1) * sizeof *c->offsets);
         c->cap = cap;
     }
     if (c->type != DCR_TYPE_TEXT || c->text_len + bytes <= c->text_cap)
@@ -115,6 +119,7 @@ static dcr_status reserve(dcr_column *c, size_t more, size_t bytes, dcr_error *e
     char *t = realloc(c->text, cap);
     if (!t)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    dcr_advise_huge(t, cap);
     c->text = t;
     c->text_cap = cap;
     return DCR_OK;

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/memory.h"
 #include "exec/internal.h"
 
 #define NONE UINT32_MAX
@@ -192,6 +193,9 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     j->order = malloc((rows ? rows : 1) * sizeof *j->order);
     j->ehash = malloc((rows ? rows : 1) * sizeof *j->ehash);
     j->bloom = calloc(words, sizeof *j->bloom);
+    dcr_advise_huge(h, (rows ? rows : 1) * sizeof *h);
+    dcr_advise_huge(j->order, (rows ? rows : 1) * sizeof *j->order);
+    dcr_advise_huge(j->ehash, (rows ? rows : 1) * sizeof *j->ehash);
     if (!h || !fill || !j->bstart || !j->order || !j->ehash || !j->bloom) {
         free(h);
         free(fill);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/memory.h"
 #include "exec/internal.h"
 
 dcr_status dcr_keytab_init(dcr_keytab *t, const dcr_type *types, size_t nkeys, dcr_error *err)
@@ -80,6 +81,7 @@ static dcr_status grow_slots(dcr_keytab *t, dcr_error *err)
     uint64_t *s = calloc(ns, sizeof *s);
     if (!s)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    dcr_advise_huge(s, ns * sizeof *s);
     for (size_t id = 0; id < t->n; id++) {
         size_t i = t->hashes[id] & (ns - 1);
         while (s[i])
@@ -117,6 +119,7 @@ static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t
         uint64_t *hs = realloc(t->hashes, cap * sizeof *hs);
         if (!hs)
             return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        dcr_advise_huge(hs, cap * sizeof *hs);
         t->hashes = hs;
         t->hcap = cap;
     }
