@@ -80,35 +80,9 @@ dcr_status dcr_vec_push_from(dcr_column *dst, const dcr_column *src, size_t row,
 /* Makes room in c for `more` rows and, for TEXT, `bytes` more text bytes. */
 static dcr_status reserve(dcr_column *c, size_t more, size_t bytes, dcr_error *err)
 {
-    size_t want = c->nrows + more;
-    if (want > c->cap) {
-        size_t cap = c->cap ? c->cap : 1024;
-        while (cap < want)
-            cap *= 2;
-        if (cap > UINT32_MAX)
-            return dcr_fail(err, DCR_EINPUT, "too many rows in one batch");
-        uint8_t *valid = realloc(c->valid, (cap + 7) / 8);
-        if (!valid)
-            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-        c->valid = valid;
-        if (c->type == DCR_TYPE_TEXT) {
-            uint32_t *off = realloc(c->offsets, (cap + 1) * sizeof *off);
-            if (!off)
-                return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-            if (!c->offsets)
-                off[0] = 0;
-            c->offsets = off;
-        } else {
-            void *v = realloc(c->values, cap * dcr_type_width(c->type));
-            if (!v)
-                return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-            c->values = v;
-            dcr_advise_huge(v, cap * dcr_type_width(c->type));
-        }
-        if (c->offsets)
-            dcr_advise_huge(c->offsets, (cap + 1) * sizeof *c->offsets);
-        c->cap = cap;
-    }
+    dcr_status s = dcr_column_reserve_rows(c, c->nrows + more, err);
+    if (s != DCR_OK)
+        return s;
     if (c->type != DCR_TYPE_TEXT || c->text_len + bytes <= c->text_cap)
         return DCR_OK;
     if (bytes > UINT32_MAX - c->text_len)

@@ -5,6 +5,7 @@
  *   fixed-width types: nrows little-endian values;
  *   TEXT: (nrows+1) u32 offsets (offsets[0] = 0, non-decreasing), then bytes.
  */
+#include "base/memory.h"
 #include "store/column.h"
 
 #include <openssl/crypto.h>
@@ -54,7 +55,7 @@ void dcr_column_pop(dcr_column *c)
         c->text_len = c->offsets[c->nrows];
 }
 
-static dcr_status grow_rows(dcr_column *c, size_t want, dcr_error *err)
+dcr_status dcr_column_reserve_rows(dcr_column *c, size_t want, dcr_error *err)
 {
     if (want <= c->cap)
         return DCR_OK;
@@ -62,7 +63,7 @@ static dcr_status grow_rows(dcr_column *c, size_t want, dcr_error *err)
     while (cap < want)
         cap *= 2;
     if (cap > UINT32_MAX)
-        return dcr_fail(err, DCR_EINPUT, "too many rows in one chunk");
+        return dcr_fail(err, DCR_EINPUT, "too many rows in one column (at most 2^32)");
     uint8_t *valid = realloc(c->valid, (cap + 7) / 8);
     if (!valid)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
@@ -79,7 +80,10 @@ static dcr_status grow_rows(dcr_column *c, size_t want, dcr_error *err)
         if (!v)
             return dcr_fail(err, DCR_EINTERNAL, "out of memory");
         c->values = v;
+        dcr_advise_huge(v, cap * dcr_type_width(c->type));
     }
+    if (c->offsets)
+        dcr_advise_huge(c->offsets, (cap + 1) * sizeof *c->offsets);
     c->cap = cap;
     return DCR_OK;
 }
@@ -100,7 +104,7 @@ static inline void set_valid(dcr_column *c, bool valid)
 
 static inline dcr_status reserve_one(dcr_column *c, dcr_error *err)
 {
-    return c->nrows < c->cap ? DCR_OK : grow_rows(c, c->nrows + 1, err);
+    return c->nrows < c->cap ? DCR_OK : dcr_column_reserve_rows(c, c->nrows + 1, err);
 }
 
 dcr_status dcr_column_push_null(dcr_column *c, dcr_error *err)
@@ -277,7 +281,7 @@ dcr_status dcr_column_decode(dcr_column *c, size_t nrows, const uint8_t *data, s
                              dcr_error *err)
 {
     dcr_column_clear(c);
-    dcr_status s = grow_rows(c, nrows ? nrows : 1, err);
+    dcr_status s = dcr_column_reserve_rows(c, nrows ? nrows : 1, err);
     if (s != DCR_OK)
         return s;
     if (len < 1 || data[0] > 1)

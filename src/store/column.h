@@ -38,6 +38,9 @@ void dcr_column_free(dcr_column *c);
 /* Empties the column, keeping its allocations. */
 void dcr_column_clear(dcr_column *c);
 
+/* Makes room for `rows` rows in all (grows by doubling; text bytes are
+ * reserved separately). */
+dcr_status dcr_column_reserve_rows(dcr_column *c, size_t rows, dcr_error *err);
 dcr_status dcr_column_push_null(dcr_column *c, dcr_error *err);
 dcr_status dcr_column_push_i64(dcr_column *c, int64_t v, dcr_error *err);
 dcr_status dcr_column_push_f64(dcr_column *c, double v, dcr_error *err);
