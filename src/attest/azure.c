@@ -401,6 +401,20 @@ static dcr_status check_tpm(const dcr_evidence *ev, const hcl_report *h,
     return check_pcr_digest(&q, &ev->tpm_pcrs, claims, err);
 }
 
+/* On success the hardware report's claims go under key, and its
+ * measurement and debug flag to the top level; sub is consumed either way. */
+static dcr_status adopt_claims(dcr_status st, json_t *claims, const char *key, json_t *sub)
+{
+    if (st != DCR_OK) {
+        json_decref(sub);
+        return st;
+    }
+    json_object_set(claims, "measurement", json_object_get(sub, "measurement"));
+    json_object_set(claims, "debug", json_object_get(sub, "debug"));
+    json_object_set_new(claims, key, sub);
+    return DCR_OK;
+}
+
 /* The SNP report inside the HCL report (snp.c), into claims "snp". */
 static dcr_status verify_snp(const dcr_evidence *ev, const hcl_report *h,
                              const dcr_attest_policy *inner, json_t *claims, dcr_error *err)
@@ -412,14 +426,7 @@ static dcr_status verify_snp(const dcr_evidence *ev, const hcl_report *h,
     dcr_status st = dcr_snp_verify(report, 1184, &ev->certs, inner, snp, err);
     if (st == DCR_OK)
         st = check_binding(report + 0x50, h, err);
-    if (st == DCR_OK) {
-        json_object_set(claims, "measurement", json_object_get(snp, "measurement"));
-        json_object_set(claims, "debug", json_object_get(snp, "debug"));
-        json_object_set_new(claims, "snp", snp);
-        return DCR_OK;
-    }
-    json_decref(snp);
-    return st;
+    return adopt_claims(st, claims, "snp", snp);
 }
 
 /* The TD quote (tdx.c: signatures, PCK chain to the pinned Intel root,
@@ -444,14 +451,7 @@ static dcr_status verify_tdx(const dcr_evidence *ev, const hcl_report *h,
         st = dcr_tdreport_match_quote(ev->report.data + HCL_HW_REPORT, body, body_len, err);
     if (st == DCR_OK)
         st = check_binding(body + TDX_BODY_REPORT_DATA, h, err);
-    if (st == DCR_OK) {
-        json_object_set(claims, "measurement", json_object_get(tdx, "measurement"));
-        json_object_set(claims, "debug", json_object_get(tdx, "debug"));
-        json_object_set_new(claims, "tdx", tdx);
-        return DCR_OK;
-    }
-    json_decref(tdx);
-    return st;
+    return adopt_claims(st, claims, "tdx", tdx);
 }
 
 dcr_status dcr_azure_verify(const dcr_evidence *ev, const dcr_attest_policy *pol, json_t *claims,
