@@ -6,63 +6,21 @@
 # is not the attested one), the audit log verified (and a rollback caught),
 # and a restart followed by re-grants.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/service_lib.sh"
 SIGNED="$ROOT/scripts/signed-curl.sh"
 cd "$T"
-SERVER_PID=
-# Stops the server; a server that does not exit cleanly (e.g. a sanitizer
-# report at exit) fails the test.
-stop_server() {
-  [[ -n "$SERVER_PID" ]] || return 0
-  kill "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null
-  local rc=$?
-  SERVER_PID=
-  if [[ $rc -ne 0 ]]; then
-    bad "the server exited with status $rc"
-    grep -E -A12 'Sanitizer|runtime error' server.log | head -30
-  fi
-}
 FAKE_PID=
 trap 'stop_server; [[ -n "$FAKE_PID" ]] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$T"' EXIT
 
-# start_server CONTRACT STATE: starts dcr serve on a free port, sets $URL.
-start_server() {
-  rm -f ready
-  "$DCR" serve --contract "$1" --signatures pub.sig adv.sig ana.sig --state "$2" \
-    --listen 127.0.0.1:0 --tee sim --ready-file ready --rate 100000 >> server.log 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 100); do [[ -s ready ]] && break; sleep 0.05; done
-  URL=$(cat ready 2>/dev/null)
-  [[ -n "$URL" ]]
-}
-
-for p in pub adv ana mallory; do "$DCR" keygen --out $p > /dev/null; done
-"$DCR" contract init --out base.json --party publisher=pub.pub --party advertiser=adv.pub > /dev/null
 # Three parties: two providers and an analyst who receives the results; DP
-# off, so the aggregation threshold (k = 50) is the protection.
-python3 - "$(cat ana.pub)" <<'PY'
-import re, sys
-s = open('base.json').read()
-s = s.replace('"roles": ["provider", "analyst", "receiver"]', '"roles": ["provider"]')
-s = s.replace('"roles": ["provider", "receiver"]', '"roles": ["provider"]')
-s = s.replace('\n  ],\n  "datasets"', ',\n    {"name": "analyst", "roles": ["analyst", "receiver"],\n     "public_key": "%s"}\n  ],\n  "datasets"' % sys.argv[1].strip(), 1)
-s = s.replace('"enabled": true', '"enabled": false')
-s = re.sub(r'"overlap": \[.*?\],\n', '', s)
-s = s.replace('"receivers": {"advertiser": ["advertiser"]}', '"receivers": {"analyst": ["analyst"]}')
-open('c.json', 'w').write(s)
-PY
+# off, so the aggregation threshold (k = 50) is the protection. Mallory
+# holds a key the contract does not name.
+"$DCR" keygen --out mallory > /dev/null
+check "keys and the signed three-party contract" make_contract
 check "the three-party contract lints" "$DCR" contract lint c.json
-"$DCR" contract sign --key pub.key --out pub.sig c.json > /dev/null
-"$DCR" contract sign --key adv.key --out adv.sig c.json > /dev/null
-"$DCR" contract sign --key ana.key --out ana.sig c.json > /dev/null
 
 # Data: 3000 people see impressions, 4000 buy; about 2200 overlap.
-awk 'BEGIN{srand(1); print "email,campaign,shown_at,cost,clicked";
-  for (i = 0; i < 20000; i++) printf "User%d@Example.com,c%d,2024-03-01 10:00:00,%.3f,false\n",
-    int(rand()*3000), int(rand()*4), rand()}' > imp.csv
-awk 'BEGIN{srand(2); print "email,product,bought_at,amount";
-  for (i = 0; i < 5000; i++) printf "user%d@example.com,p%d,2024-03-02 10:00:00,%.2f\n",
-    int(rand()*4000), int(rand()*3), rand()*100}' > pur.csv
+make_data 20000 5000 1
 # One buyer of a product nobody else buys: the victim of the differencing check.
 echo "victim@example.com,p9,2024-03-02 10:00:00,42.00" >> pur.csv
 
@@ -77,7 +35,7 @@ mkdir -m 700 st_meas
 expect_exit 4 "would not accept.*measurement" "serve refuses to start when the contract does not accept its measurement" \
   "$DCR" serve --contract c_meas.json --signatures m1.sig m2.sig m3.sig --state st_meas --listen 127.0.0.1:0 --tee sim
 
-check "server starts (sim, loopback, free port)" start_server c.json st
+check "server starts (sim, loopback, free port)" start_server st --rate 100000
 A=(--server "$URL" --contract c.json --quiet)
 expect_exit 3 "in use by another running instance" "a second instance on a running server's state is refused" \
   "$DCR" serve --contract c.json --signatures pub.sig adv.sig ana.sig --state st --listen 127.0.0.1:0 --tee sim
@@ -214,7 +172,7 @@ cp keep.bin "$f"
 
 # Restart: a new instance with new keys; queries wait for re-grants.
 stop_server
-check "the server restarts on the same state" start_server c.json st
+check "the server restarts on the same state" start_server st --rate 100000
 A=(--server "$URL" --contract c.json --quiet)
 expect_exit 3 "dataset-unavailable|not available|not granted" "after a restart the data keys are gone" \
   "$DCR" query "${A[@]}" --key ana.key "$SQL"
@@ -230,7 +188,7 @@ check "the audit log spans both instances and extends the head" \
 # Rollback: the operator restores an old copy of the state.
 stop_server
 rm -rf st && mv st_backup st
-check "the server starts on rolled-back state" start_server c.json st
+check "the server starts on rolled-back state" start_server st --rate 100000
 expect_exit 4 "ROLLBACK OR FORK" "the client detects the rolled-back audit log" \
   "$DCR" audit --server "$URL" --contract c.json --quiet --key pub.key --head pub.head
 stop_server
