@@ -180,46 +180,47 @@ static dcr_status bind_const(dcr_binder *b, const PgQuery__AConst *k, dcr_expr *
 
 /* ---- operators ---- */
 
+/* Types the operands of numeric arithmetic as PostgreSQL does; *t is the
+ * result type. */
+static dcr_status numeric_operands(dcr_binder *b, dcr_expr_op op, dcr_expr **l, dcr_expr **r,
+                                   int location, dcr_type *t)
+{
+    dcr_status s = DCR_OK;
+    if ((*l)->untyped && (*r)->untyped)
+        return dcr_sql_fail(b->err, b->sql, location, "operator is not unique: unknown %s unknown",
+                            dcr_expr_op_name(op));
+    if ((*l)->untyped && dcr_type_is_numeric((*r)->type))
+        s = dcr_coerce(b, l, (*r)->type, "operand");
+    else if ((*r)->untyped && dcr_type_is_numeric((*l)->type))
+        s = dcr_coerce(b, r, (*l)->type, "operand");
+    if (s != DCR_OK)
+        return s;
+    if ((*l)->untyped || (*r)->untyped || !dcr_type_is_numeric((*l)->type) ||
+        !dcr_type_is_numeric((*r)->type))
+        return dcr_sql_fail(b->err, b->sql, location, "operator does not exist: %s %s %s",
+                            (*l)->untyped ? "unknown" : dcr_type_name((*l)->type),
+                            dcr_expr_op_name(op),
+                            (*r)->untyped ? "unknown" : dcr_type_name((*r)->type));
+    bool dbl = (*l)->type == DCR_TYPE_DOUBLE || (*r)->type == DCR_TYPE_DOUBLE;
+    if (dbl && op == DCR_OP_MOD)
+        return dcr_sql_fail(b->err, b->sql, location,
+                            "operator does not exist: double precision %% double precision");
+    if (!dbl)
+        return DCR_OK;
+    *t = DCR_TYPE_DOUBLE;
+    s = dcr_coerce(b, l, *t, "operand");
+    return s ? s : dcr_coerce(b, r, *t, "operand");
+}
+
 static dcr_status bind_arith(dcr_binder *b, dcr_expr_op op, dcr_expr *l, dcr_expr *r, int location,
                              dcr_expr **out)
 {
     bool temporal = false;
     dcr_type t = DCR_TYPE_BIGINT;
+    /* date/time arithmetic (bind_time.c), else numeric */
     dcr_status s = dcr_bind_time_arith(b, op, &l, &r, location, &temporal, &t);
-    if (temporal) { /* date/time arithmetic (bind_time.c) */
-        if (s != DCR_OK) {
-            dcr_expr_free(l);
-            dcr_expr_free(r);
-            return s;
-        }
-        dcr_expr *args[2] = {l, r};
-        s = dcr_bind_node(b, DCR_EXPR_ARITH, t, location, args, 2, out);
-        if (s == DCR_OK)
-            (*out)->op = op;
-        return s;
-    }
-    if (l->untyped && r->untyped)
-        s = dcr_sql_fail(b->err, b->sql, location, "operator is not unique: unknown %s unknown",
-                         dcr_expr_op_name(op));
-    else if (l->untyped && dcr_type_is_numeric(r->type))
-        s = dcr_coerce(b, &l, r->type, "operand");
-    else if (r->untyped && dcr_type_is_numeric(l->type))
-        s = dcr_coerce(b, &r, l->type, "operand");
-    if (s == DCR_OK && (l->untyped || r->untyped || !dcr_type_is_numeric(l->type) ||
-                        !dcr_type_is_numeric(r->type)))
-        s = dcr_sql_fail(b->err, b->sql, location, "operator does not exist: %s %s %s",
-                         l->untyped ? "unknown" : dcr_type_name(l->type), dcr_expr_op_name(op),
-                         r->untyped ? "unknown" : dcr_type_name(r->type));
-    if (s == DCR_OK && op == DCR_OP_MOD &&
-        (l->type == DCR_TYPE_DOUBLE || r->type == DCR_TYPE_DOUBLE))
-        s = dcr_sql_fail(b->err, b->sql, location,
-                         "operator does not exist: double precision %% double precision");
-    if (s == DCR_OK && (l->type == DCR_TYPE_DOUBLE || r->type == DCR_TYPE_DOUBLE)) {
-        t = DCR_TYPE_DOUBLE;
-        s = dcr_coerce(b, &l, t, "operand");
-        if (s == DCR_OK)
-            s = dcr_coerce(b, &r, t, "operand");
-    }
+    if (!temporal)
+        s = numeric_operands(b, op, &l, &r, location, &t);
     if (s != DCR_OK) {
         dcr_expr_free(l);
         dcr_expr_free(r);

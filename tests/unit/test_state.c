@@ -1150,26 +1150,27 @@ static void test_crash_kill9(void)
 static pid_t swtpm_pid;
 static char tcti[64];
 
-static bool port_free(int port)
+/* bind (connecting = false) or connect to 127.0.0.1:port; whether it worked. */
+static bool loopback_try(int port, bool connecting)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    bool ok = fd >= 0 && (connecting ? connect(fd, (struct sockaddr *)&sa, sizeof sa)
+                                     : bind(fd, (struct sockaddr *)&sa, sizeof sa)) == 0;
     if (fd >= 0)
         close(fd);
     return ok;
 }
 
+static bool port_free(int port)
+{
+    return loopback_try(port, false);
+}
+
 static bool port_listening(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
+    return loopback_try(port, true);
 }
 
 /* Starts swtpm on a free loopback port pair (other tests may run their own
