@@ -14,6 +14,8 @@
 #include "base/memory.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #define HUGE_PAGE ((uintptr_t)2 << 20)
@@ -32,4 +34,17 @@ void dcr_advise_huge(void *p, size_t len)
     (void)p;
     (void)len;
 #endif
+}
+
+void *dcr_zalloc_huge(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    size_t len = n * size;
+    void *p = malloc(len ? len : 1);
+    if (p) {
+        dcr_advise_huge(p, len);
+        memset(p, 0, len);
+    }
+    return p;
 }

@@ -12,4 +12,12 @@
  * Only a hint: it changes no contents, and failure is ignored. */
 void dcr_advise_huge(void *p, size_t len);
 
+/* n * size zero bytes (NULL on overflow or out of memory; free with free),
+ * for a big table about to be filled at random: the zeros are written at
+ * once, with dcr_advise_huge. Why not calloc: its fresh pages are mapped
+ * lazily, and the table's first reads map the shared zero page, which each
+ * first write must then replace, flushing the TLB of every CPU running the
+ * query's threads; writing first maps real pages, 2 MiB at a time. */
+void *dcr_zalloc_huge(size_t n, size_t size);
+
 #endif

@@ -12,11 +12,15 @@
  *   2. (parallel, by row range) each row's key hash and partition;
  *   3. (parallel, a part per partition) each partition finds or inserts its
  *      rows' keys, in row order;
- *   4. DISTINCT aggregates only: (parallel, by row range) the hash of each
- *      (group, value) pair, then (a part per pair partition) which pairs are
- *      new, in a second set of P keytabs split by the pair's hash: so
- *      COUNT(DISTINCT user) over a few groups (50 campaigns x 2M users)
- *      still spreads its big table and its lookups over all threads;
+ *   4. DISTINCT aggregates only: each non-NULL value gets a number from an
+ *      intern table (value -> number, P keytabs split by the value's hash,
+ *      filled in step 3 alongside the groups; its hash is taken in step 2),
+ *      so a (group, value) pair is one 64-bit word; then (parallel, by row
+ *      range) each pair's hash, and (a part per pair partition) which pairs
+ *      are new, in P u64sets split by the pair's hash. So COUNT(DISTINCT
+ *      user) over a few groups (50 campaigns x 2M users) spreads its big
+ *      table and its lookups over all threads, and holds each user's bytes
+ *      once, not once per campaign;
  *   5. (a part per partition) each partition updates its groups' states
  *      from its rows, in row order.
  * Why partitions rather than per-thread partial states merged at the end:
@@ -65,7 +69,8 @@ typedef struct {
     char **txt;      /* MIN/MAX TEXT */
     size_t *txtlen;
     bool distinct;
-    dcr_keytab seen;        /* DISTINCT: (group, value) pairs of pair partition q, in part q */
+    dcr_keytab values;      /* DISTINCT, in part q: value partition q's values -> numbers */
+    dcr_u64set pairs;       /* DISTINCT, in part q: pair partition q's (group, value) pairs */
     dcr_agg_sketch *sketch; /* UNIT_SKETCH (agg_sketch.c) */
 } agg_state;
 
@@ -80,12 +85,18 @@ typedef struct {
     uint32_t *prows; /* scratch: the rows new groups came from; a pair partition's rows */
 } agg_part;
 
+/* A DISTINCT aggregate's per-row scratch. A pair is (the group's number
+ * over all partitions << 32 | the value's number over all partitions); a
+ * partition's k-th entry is number k * P + partition. */
 typedef struct {
-    uint64_t *hash; /* per row: the (group, value) pair's hash */
-    uint8_t *part;  /* per row: its pair partition */
+    uint64_t *hash; /* per row: its value's hash (steps 2-3), then its pair's */
+    uint8_t *part;  /* per row: its value's partition, then its pair's; NO_PART if NULL */
+    uint32_t *vid;  /* per row: its value's entry in its value partition */
+    uint64_t *key;  /* per row: its pair */
     uint8_t *fresh; /* per row: the pair is new */
-    uint32_t *ids;  /* per row: the pair's entry (unused) */
 } pair_rows;
+
+#define NO_PART 0xff
 
 typedef struct {
     dcr_exec_node *n;
@@ -103,9 +114,8 @@ typedef struct {
     dcr_vec *args; /* per aggregate: its argument (c NULL for COUNT(*)) */
     uint64_t *ghash;
     uint8_t *gpart;
-    uint32_t *gid;     /* per row: its group within its partition */
-    dcr_column gidvec; /* BIGINT per row: partition << 32 | group, for DISTINCT pairs */
-    pair_rows *pairs;  /* per aggregate (DISTINCT ones) */
+    uint32_t *gid;    /* per row: its group within its partition */
+    pair_rows *pairs; /* per aggregate (DISTINCT ones) */
     /* output */
     bool consumed;
     size_t *cursor; /* per partition: its next group to emit */
@@ -209,11 +219,8 @@ static dcr_status init_agg(agg_state *s, const dcr_expr *e, dcr_error *err)
         if (!s->txt || !s->txtlen)
             return oom(err);
     }
-    if (s->distinct) {
-        dcr_type kt[2] = {DCR_TYPE_BIGINT, s->in_type};
-        return dcr_keytab_init(&s->seen, kt, 2, err);
-    }
-    return DCR_OK;
+    dcr_u64set_init(&s->pairs);
+    return s->distinct ? dcr_keytab_init(&s->values, &s->in_type, 1, err) : DCR_OK;
 }
 
 static void free_agg(agg_state *s, size_t cap)
@@ -231,7 +238,8 @@ static void free_agg(agg_state *s, size_t cap)
     dcr_column_free(&s->best);
     dcr_agg_sketch_free(s->sketch);
     if (s->distinct)
-        dcr_keytab_free(&s->seen);
+        dcr_keytab_free(&s->values);
+    dcr_u64set_free(&s->pairs);
 }
 
 static size_t state_bytes(const agg_op *a)
@@ -239,7 +247,7 @@ static size_t state_bytes(const agg_op *a)
     size_t n = a->cap * (8 + 1 + 4 + 8);
     for (size_t k = 0; k < a->naggs; k++)
         if (a->pairs[k].hash)
-            n += a->cap * (8 + 1 + 1 + 4);
+            n += a->cap * (8 + 1 + 4 + 8 + 1);
     for (size_t t = 0; t < a->nparts; t++) {
         const agg_part *pt = &a->parts[t];
         n += dcr_keytab_bytes(&pt->groups) + pt->cap * sizeof *pt->first;
@@ -251,7 +259,7 @@ static size_t state_bytes(const agg_op *a)
             for (size_t g = 0; s->txt && g < pt->cap; g++)
                 n += s->txtlen[g] + sizeof *s->txt + sizeof *s->txtlen;
             if (s->distinct)
-                n += dcr_keytab_bytes(&s->seen);
+                n += dcr_keytab_bytes(&s->values) + dcr_u64set_bytes(&s->pairs);
             if (s->sketch)
                 n += dcr_agg_sketch_bytes(s->sketch);
         }
@@ -352,6 +360,76 @@ static dcr_status hash_range(void *arg, size_t r, dcr_error *err)
         a->ghash[i] = dcr_keytab_hash(a->keys, nk, i);
         a->gpart[i] = (uint8_t)part_of(a->ghash[i], a->nparts);
     }
+    for (size_t k = 0; k < a->naggs; k++) {
+        pair_rows *pr = &a->pairs[k];
+        const dcr_column *v = a->args[k].c;
+        for (size_t i = from; pr->hash && i < to; i++) {
+            if (dcr_column_is_null(v, i)) {
+                pr->part[i] = NO_PART;
+                continue;
+            }
+            pr->hash[i] = dcr_keytab_hash(&v, 1, i);
+            pr->part[i] = (uint8_t)part_of(pr->hash[i], a->nparts);
+        }
+    }
+    return DCR_OK;
+}
+
+/* Rows of pt's partition t by a per-row partition array, in order, into pt->prows. */
+static size_t rows_of_part(agg_op *a, agg_part *pt, const uint8_t *part, size_t t)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < a->rows; i++) { /* branch-free: partitions are random */
+        pt->prows[m] = (uint32_t)i;
+        m += part[i] == t;
+    }
+    return m;
+}
+
+/* Step 3 for the values of DISTINCT aggregates in value partition t. */
+static dcr_status intern_part(agg_op *a, size_t t, dcr_error *err)
+{
+    agg_part *pt = &a->parts[t];
+    size_t limit = ((size_t)1 << 32) / a->nparts; /* entries that keep k * P + t below 2^32 */
+    if (pt->groups.n > limit)
+        return dcr_fail(err, DCR_EINPUT, "DISTINCT aggregate over more than %zu groups",
+                        limit * a->nparts);
+    for (size_t k = 0; k < a->naggs; k++) {
+        pair_rows *pr = &a->pairs[k];
+        if (!pr->hash)
+            continue;
+        const dcr_column *v = a->args[k].c;
+        size_t m = rows_of_part(a, pt, pr->part, t);
+        dcr_status s = dcr_keytab_upsert_rows(&pt->aggs[k].values, &v, pt->prows, m, pr->hash,
+                                              pr->vid, NULL, NULL, err);
+        if (s != DCR_OK)
+            return s;
+        if (pt->aggs[k].values.n > limit)
+            return dcr_fail(err, DCR_EINPUT, "DISTINCT aggregate over more than %zu values",
+                            limit * a->nparts);
+    }
+    return DCR_OK;
+}
+
+/* Step 3 without GROUP BY: every row is in the one group (all rows share
+ * the empty key's hash, so they are all in this partition); the group is
+ * made on the first row, without a lookup per row. */
+static dcr_status one_group(agg_part *pt, size_t m, const uint64_t *ghash, uint32_t *gid,
+                            dcr_error *err)
+{
+    if (m == 0)
+        return DCR_OK;
+    if (pt->groups.n == 0) {
+        size_t id;
+        bool fresh;
+        dcr_status s =
+            dcr_keytab_upsert(&pt->groups, NULL, 0, ghash[pt->rows[0]], &id, &fresh, err);
+        if (s != DCR_OK)
+            return s;
+        pt->prows[0] = pt->rows[0];
+    }
+    for (size_t j = 0; j < m; j++)
+        gid[pt->rows[j]] = 0;
     return DCR_OK;
 }
 
@@ -367,32 +445,33 @@ static dcr_status group_part(void *arg, size_t t, dcr_error *err)
     }
     pt->nrows = m;
     size_t before = pt->groups.n;
-    dcr_status s = dcr_keytab_upsert_rows(&pt->groups, a->keys, pt->rows, m, a->ghash, a->gid, NULL,
-                                          pt->prows, err);
+    dcr_status s = a->n->plan->ngroups == 0
+                       ? one_group(pt, m, a->ghash, a->gid, err)
+                       : dcr_keytab_upsert_rows(&pt->groups, a->keys, pt->rows, m, a->ghash, a->gid,
+                                                NULL, pt->prows, err);
     s = s ? s : grow_state(a, pt, pt->groups.n, err);
     if (s != DCR_OK)
         return s;
     for (size_t g = before; g < pt->groups.n; g++) /* prows: the rows new groups came from */
         pt->first[g] = a->base + pt->prows[g - before];
-    return a->any_distinct ? DCR_OK : update_part(a, t, err);
+    return a->any_distinct ? intern_part(a, t, err) : update_part(a, t, err);
 }
 
-/* Step 4a: the (group, value) pairs' hashes and partitions over a range. */
+/* Step 4a: the (group, value) pairs, their hashes and partitions over a range. */
 static dcr_status pair_hash_range(void *arg, size_t r, dcr_error *err)
 {
     (void)err;
     agg_op *a = arg;
     size_t from = a->rows * r / a->ranges, to = a->rows * (r + 1) / a->ranges;
-    int64_t *gv = a->gidvec.values;
-    for (size_t i = from; i < to; i++)
-        gv[i] = (int64_t)((uint64_t)a->gpart[i] << 32 | a->gid[i]);
     for (size_t k = 0; k < a->naggs; k++) {
         pair_rows *pr = &a->pairs[k];
-        if (!pr->hash)
-            continue;
-        const dcr_column *cols[2] = {&a->gidvec, a->args[k].c};
-        for (size_t i = from; i < to; i++) {
-            pr->hash[i] = dcr_keytab_hash(cols, 2, i);
+        for (size_t i = from; pr->hash && i < to; i++) {
+            if (pr->part[i] == NO_PART)
+                continue;
+            uint64_t g = (uint64_t)a->gid[i] * a->nparts + a->gpart[i];
+            uint64_t v = (uint64_t)pr->vid[i] * a->nparts + pr->part[i];
+            pr->key[i] = g << 32 | v;
+            pr->hash[i] = dcr_u64set_hash(pr->key[i]);
             pr->part[i] = (uint8_t)part_of(pr->hash[i], a->nparts);
         }
     }
@@ -408,14 +487,9 @@ static dcr_status pair_part(void *arg, size_t q, dcr_error *err)
         pair_rows *pr = &a->pairs[k];
         if (!pr->hash)
             continue;
-        size_t m = 0;
-        for (size_t i = 0; i < a->rows; i++) {
-            pt->prows[m] = (uint32_t)i;
-            m += pr->part[i] == q;
-        }
-        const dcr_column *cols[2] = {&a->gidvec, a->args[k].c};
-        dcr_status s = dcr_keytab_upsert_rows(&pt->aggs[k].seen, cols, pt->prows, m, pr->hash,
-                                              pr->ids, pr->fresh, NULL, err);
+        size_t m = rows_of_part(a, pt, pr->part, q);
+        dcr_status s = dcr_u64set_insert_rows(&pt->aggs[k].pairs, pr->key, pr->hash, pt->prows, m,
+                                              pr->fresh, err);
         if (s != DCR_OK)
             return s;
     }
@@ -449,7 +523,6 @@ static dcr_status ensure_rows(agg_op *a, size_t rows, dcr_error *err)
     free(a->ghash);
     free(a->gpart);
     free(a->gid);
-    dcr_column_free(&a->gidvec);
     a->ghash = malloc(rows * sizeof *a->ghash);
     a->gpart = malloc(rows);
     a->gid = malloc(rows * sizeof *a->gid);
@@ -468,20 +541,20 @@ static dcr_status ensure_rows(agg_op *a, size_t rows, dcr_error *err)
             continue;
         free(pr->hash);
         free(pr->part);
+        free(pr->vid);
+        free(pr->key);
         free(pr->fresh);
-        free(pr->ids);
         pr->hash = malloc(rows * sizeof *pr->hash);
         pr->part = malloc(rows);
+        pr->vid = malloc(rows * sizeof *pr->vid);
+        pr->key = malloc(rows * sizeof *pr->key);
         pr->fresh = malloc(rows);
-        pr->ids = malloc(rows * sizeof *pr->ids);
-        ok = ok && pr->hash && pr->part && pr->fresh && pr->ids;
+        ok = ok && pr->hash && pr->part && pr->vid && pr->key && pr->fresh;
     }
     if (!ok)
         return oom(err);
-    dcr_status s = a->any_distinct ? dcr_vec_alloc(&a->gidvec, DCR_TYPE_BIGINT, rows, err) : DCR_OK;
-    if (s == DCR_OK)
-        a->cap = rows;
-    return s;
+    a->cap = rows;
+    return DCR_OK;
 }
 
 static void free_batch_vecs(agg_op *a)
@@ -509,8 +582,6 @@ static dcr_status consume_batch(agg_op *a, const dcr_batch *in, dcr_error *err)
         if (e->nargs)
             s = dcr_eval(n->ctx, e->args[0], in, NULL, &a->args[k], err);
     }
-    if (s == DCR_OK && a->any_distinct)
-        a->gidvec.nrows = in->nrows;
     s = s ? s : step(a, a->ranges, hash_range, err);
     s = s ? s : step(a, a->nparts, group_part, err);
     if (s == DCR_OK && a->any_distinct) {
@@ -656,8 +727,9 @@ static void agg_destroy(dcr_exec_node *n)
     for (size_t k = 0; a->pairs && k < a->naggs; k++) {
         free(a->pairs[k].hash);
         free(a->pairs[k].part);
+        free(a->pairs[k].vid);
+        free(a->pairs[k].key);
         free(a->pairs[k].fresh);
-        free(a->pairs[k].ids);
     }
     free(a->pairs);
     free(a->keys);
@@ -666,7 +738,6 @@ static void agg_destroy(dcr_exec_node *n)
     free(a->ghash);
     free(a->gpart);
     free(a->gid);
-    dcr_column_free(&a->gidvec);
     free(a->cursor);
     free(a->opart);
     free(a->ogid);
@@ -698,7 +769,6 @@ dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err)
     n->destroy = agg_destroy;
     a->n = n;
     a->naggs = p->naggs;
-    dcr_column_init(&a->gidvec, DCR_TYPE_BIGINT);
     a->nparts = n->ctx->threads < MAX_PARTS ? n->ctx->threads : MAX_PARTS;
     for (size_t k = 0; k < p->naggs; k++) {
         const dcr_expr *e = p->exprs[p->ngroups + k];

@@ -154,6 +154,22 @@ dcr_status dcr_keytab_upsert_rows(dcr_keytab *t, const dcr_column *const *cols,
                                   const uint32_t *rows, size_t m, const uint64_t *hashes,
                                   uint32_t *ids, uint8_t *fresh, uint32_t *new_rows,
                                   dcr_error *err);
+/* A set of 64-bit keys (u64set.c). */
+typedef struct {
+    uint64_t *slots; /* 0 = empty */
+    size_t nslots, n;
+    bool has_zero;
+} dcr_u64set;
+
+void dcr_u64set_init(dcr_u64set *s);
+void dcr_u64set_free(dcr_u64set *s);
+size_t dcr_u64set_bytes(const dcr_u64set *s);
+uint64_t dcr_u64set_hash(uint64_t key);
+/* Inserts keys[rows[j]] for j in [0, m), in order; fresh[rows[j]] says
+ * whether that key was new. hashes[r] must be dcr_u64set_hash(keys[r]). */
+dcr_status dcr_u64set_insert_rows(dcr_u64set *s, const uint64_t *keys, const uint64_t *hashes,
+                                  const uint32_t *rows, size_t m, uint8_t *fresh, dcr_error *err);
+
 /* Finds the key; false when absent. */
 bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
                      size_t *id);

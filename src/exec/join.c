@@ -188,11 +188,11 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     for (size_t w = words; w > 1; w >>= 1)
         j->bloom_shift--;
     uint64_t *h = malloc((rows ? rows : 1) * sizeof *h);
-    uint32_t *fill = calloc(nb, sizeof *fill);
-    j->bstart = calloc(nb + 1, sizeof *j->bstart);
+    uint32_t *fill = dcr_zalloc_huge(nb, sizeof *fill);
+    j->bstart = dcr_zalloc_huge(nb + 1, sizeof *j->bstart);
     j->order = malloc((rows ? rows : 1) * sizeof *j->order);
     j->ehash = malloc((rows ? rows : 1) * sizeof *j->ehash);
-    j->bloom = calloc(words, sizeof *j->bloom);
+    j->bloom = dcr_zalloc_huge(words, sizeof *j->bloom);
     dcr_advise_huge(h, (rows ? rows : 1) * sizeof *h);
     dcr_advise_huge(j->order, (rows ? rows : 1) * sizeof *j->order);
     dcr_advise_huge(j->ehash, (rows ? rows : 1) * sizeof *j->ehash);

@@ -78,10 +78,9 @@ static inline bool slot_match(uint64_t e, uint64_t h, size_t *id)
 static dcr_status grow_slots(dcr_keytab *t, dcr_error *err)
 {
     size_t ns = t->nslots * 2;
-    uint64_t *s = calloc(ns, sizeof *s);
+    uint64_t *s = dcr_zalloc_huge(ns, sizeof *s);
     if (!s)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-    dcr_advise_huge(s, ns * sizeof *s);
     for (size_t id = 0; id < t->n; id++) {
         size_t i = t->hashes[id] & (ns - 1);
         while (s[i])

@@ -21,13 +21,23 @@ void dcr_column_init(dcr_column *c, dcr_type type)
     c->type = type;
 }
 
+/* Remembers the extent written so far, before nrows or text_len shrink. */
+static void note_dirty(dcr_column *c)
+{
+    if (c->nrows > c->dirty_rows)
+        c->dirty_rows = c->nrows;
+    if (c->text_len > c->dirty_text)
+        c->dirty_text = c->text_len;
+}
+
 void dcr_column_free(dcr_column *c)
 {
+    note_dirty(c);
     size_t w = dcr_type_width(c->type);
     if (c->values)
-        OPENSSL_cleanse(c->values, c->cap * w);
+        OPENSSL_cleanse(c->values, (c->dirty_rows < c->cap ? c->dirty_rows : c->cap) * w);
     if (c->text)
-        OPENSSL_cleanse(c->text, c->text_cap);
+        OPENSSL_cleanse(c->text, c->dirty_text < c->text_cap ? c->dirty_text : c->text_cap);
     free(c->valid);
     free(c->values);
     free(c->offsets);
@@ -37,6 +47,7 @@ void dcr_column_free(dcr_column *c)
 
 void dcr_column_clear(dcr_column *c)
 {
+    note_dirty(c);
     c->nrows = 0;
     c->nnulls = 0;
     c->text_len = 0;
@@ -48,6 +59,7 @@ void dcr_column_pop(dcr_column *c)
 {
     if (c->nrows == 0)
         return;
+    note_dirty(c);
     c->nrows--;
     if (dcr_column_is_null(c, c->nrows))
         c->nnulls--;
@@ -161,6 +173,7 @@ dcr_status dcr_column_push_text(dcr_column *c, const char *str, size_t len, dcr_
         char *t = realloc(c->text, cap);
         if (!t)
             return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        dcr_advise_huge(t, cap);
         c->text = t;
         c->text_cap = cap;
     }

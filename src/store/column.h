@@ -30,6 +30,10 @@ typedef struct {
     uint32_t *offsets; /* TEXT: cap + 1 entries */
     char *text;        /* TEXT: bytes */
     size_t text_len, text_cap;
+    /* The most rows and text bytes ever held before a clear or pop: what
+     * dcr_column_free wipes besides the current ones. Capacity never
+     * written is not wiped: touching it would only fault in fresh pages. */
+    size_t dirty_rows, dirty_text;
 } dcr_column;
 
 void dcr_column_init(dcr_column *c, dcr_type type);
