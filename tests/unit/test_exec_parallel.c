@@ -8,7 +8,8 @@
  * float sums (which would differ in the last bits if summed in another
  * order), and the memory-limit error under threads. Some answers are also
  * checked against values computed here from the generator. The DISTINCT
- * pair set (u64set.c) is checked against a plain array.
+ * pair set (u64set.c) is checked against a plain array, and the keytab's
+ * inline records for TEXT keys at the edges of their 31 bytes.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -335,10 +336,61 @@ static void test_u64set(void)
     dcr_u64set_free(&set);
 }
 
+/* A keytab keyed by one TEXT value keeps 32-byte records (keytab.c): keys
+ * of every length around the 31 bytes a record holds, sharing their first
+ * 31 bytes or differing only in the last one, the empty string and NULL,
+ * each get one entry and are found again. */
+static void test_keytab_text_records(void)
+{
+    dcr_column col;
+    dcr_column_init(&col, DCR_TYPE_TEXT);
+    dcr_error err = {0};
+    char buf[80];
+    memset(buf, 'a', sizeof buf);
+    for (int round = 0; round < 2; round++) { /* the second round finds every key */
+        for (size_t len = 0; len < 70; len++) {
+            for (char last = 'a'; last <= 'c'; last++) {
+                if (len == 0 && last != 'a')
+                    continue;
+                if (len)
+                    buf[len - 1] = last;
+                CHECK(dcr_column_push_text(&col, buf, len, &err) == DCR_OK);
+                if (len)
+                    buf[len - 1] = 'a';
+            }
+        }
+        CHECK(dcr_column_push_null(&col, &err) == DCR_OK);
+    }
+    size_t n = col.nrows, distinct = n / 2;
+    CHECK(distinct == 1 + 69 * 3 + 1); /* "", 3 per length 1..69, NULL */
+    dcr_type t = DCR_TYPE_TEXT;
+    dcr_keytab kt;
+    CHECK(dcr_keytab_init(&kt, &t, 1, &err) == DCR_OK);
+    CHECK(kt.inline_text);
+    uint64_t *hashes = calloc(n, sizeof *hashes);
+    uint32_t *ids = calloc(n, sizeof *ids);
+    uint8_t *fresh = calloc(n, 1);
+    const dcr_column *cols[1] = {&col};
+    CHECK(dcr_keytab_upsert_batch(&kt, cols, n, hashes, ids, fresh, &err) == DCR_OK);
+    CHECK(kt.n == distinct);
+    for (size_t i = 0; i < distinct; i++) {
+        CHECK(fresh[i] && ids[i] == i);
+        CHECK(!fresh[distinct + i] && ids[distinct + i] == i);
+        size_t id;
+        CHECK(dcr_keytab_find(&kt, cols, distinct + i, hashes[distinct + i], &id) && id == i);
+    }
+    free(hashes);
+    free(ids);
+    free(fresh);
+    dcr_keytab_free(&kt);
+    dcr_column_free(&col);
+}
+
 int main(void)
 {
     make_tables();
     RUN(test_u64set);
+    RUN(test_keytab_text_records);
     RUN(test_parts_primitive);
     RUN(test_same_for_any_threads);
     RUN(test_known_answers);
