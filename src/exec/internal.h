@@ -131,13 +131,12 @@ typedef struct {
     dcr_column *keys;
     uint64_t *hashes;
     bool inline_text; /* one TEXT key: entries keep records (keytab.c) */
-    uint8_t *inl;     /* per entry, DCR_KEYTAB_INLINE bytes, when inline_text */
+    uint8_t *inl;     /* per entry, its key's record (keyrec.h), when inline_text */
     size_t n, hcap;
     uint64_t *slots; /* high 32 bits of the hash | entry + 1; 0 = empty */
     size_t nslots;   /* power of two */
 } dcr_keytab;
 
-#define DCR_KEYTAB_INLINE 32
 
 dcr_status dcr_keytab_init(dcr_keytab *t, const dcr_type *types, size_t nkeys, dcr_error *err);
 void dcr_keytab_free(dcr_keytab *t);

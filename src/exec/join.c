@@ -17,6 +17,9 @@
  * (one 64-bit word per key, three bits, ~8 bits per build row so it stays in
  * cache) rejects most probe keys that have no match before any random read
  * of the table. A NULL key never matches, as `=` is never true on NULL.
+ * With one TEXT key, each entry also holds its key's 32-byte record
+ * (keyrec.h), so checking a candidate reads the entry's record rather than
+ * the build row's offsets and bytes.
  *
  * Every matching pair becomes a candidate row (left columns, then right); the
  * join's extra ON condition (plan->pred, over the joined row) then keeps the
@@ -29,7 +32,9 @@
 #include <string.h>
 
 #include "base/memory.h"
+#include "crypto/util.h"
 #include "exec/internal.h"
+#include "exec/keyrec.h"
 
 #define NONE UINT32_MAX
 
@@ -40,6 +45,7 @@ typedef struct {
     uint32_t *bstart; /* per bucket b: its entries are [bstart[b], bstart[b + 1]) */
     uint32_t *order;  /* per entry: its build row (row order within a bucket) */
     uint64_t *ehash;  /* per entry: its key's hash */
+    uint8_t *erec;    /* one TEXT key: per entry, its key's record (keyrec.h); else NULL */
     size_t bmask;     /* buckets - 1 */
     uint64_t *bloom;
     size_t bloom_shift; /* 64 - log2(words) */
@@ -193,17 +199,22 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     j->order = malloc((rows ? rows : 1) * sizeof *j->order);
     j->ehash = malloc((rows ? rows : 1) * sizeof *j->ehash);
     j->bloom = dcr_zalloc_huge(words, sizeof *j->bloom);
+    bool recs = nk == 1 && j->bkv[0].c->type == DCR_TYPE_TEXT;
+    if (recs && rows > SIZE_MAX / DCR_KEYREC_BYTES)
+        recs = false;
+    if (recs && (j->erec = aligned_alloc(DCR_KEYREC_BYTES, (rows ? rows : 1) * DCR_KEYREC_BYTES)))
+        dcr_advise_huge(j->erec, rows * DCR_KEYREC_BYTES);
     dcr_advise_huge(h, (rows ? rows : 1) * sizeof *h);
     dcr_advise_huge(j->order, (rows ? rows : 1) * sizeof *j->order);
     dcr_advise_huge(j->ehash, (rows ? rows : 1) * sizeof *j->ehash);
-    if (!h || !fill || !j->bstart || !j->order || !j->ehash || !j->bloom) {
+    if (!h || !fill || !j->bstart || !j->order || !j->ehash || !j->bloom || (recs && !j->erec)) {
         free(h);
         free(fill);
         return oom(err);
     }
     s = charge(n, j,
-               rows * (sizeof *j->order + sizeof *j->ehash) + (nb + 1) * sizeof *j->bstart +
-                   words * sizeof *j->bloom,
+               rows * (sizeof *j->order + sizeof *j->ehash + (recs ? DCR_KEYREC_BYTES : 0)) +
+                   (nb + 1) * sizeof *j->bstart + words * sizeof *j->bloom,
                err);
     /* Counting sort of the rows by bucket, stable, so a bucket's entries
      * are contiguous and in row order. NULL keys are left out. The hashes
@@ -226,6 +237,11 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
         size_t b = h[r] & j->bmask, e = j->bstart[b] + fill[b]++;
         j->order[e] = (uint32_t)r;
         j->ehash[e] = h[r];
+        if (j->erec) {
+            size_t len;
+            const char *t = dcr_vec_text(j->bkv[0].c, r, &len);
+            dcr_keyrec_put(j->erec + e * DCR_KEYREC_BYTES, t, len);
+        }
         j->bloom[bloom_word(j, h[r])] |= bloom_bits(h[r]);
     }
     free(h);
@@ -284,6 +300,15 @@ static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e,
 {
     uint64_t h = j->phash[r];
     uint32_t end = j->bstart[(h & j->bmask) + 1];
+    if (j->erec) {
+        size_t len;
+        const char *s = dcr_vec_text(j->pkv[0].c, r, &len);
+        for (; e < end; e++)
+            if (j->ehash[e] == h && dcr_keyrec_equal(j->erec + (size_t)e * DCR_KEYREC_BYTES,
+                                                     j->bkv[0].c, j->order[e], s, len))
+                return e;
+        return NONE;
+    }
     for (; e < end; e++)
         if (j->ehash[e] == h && keys_equal(j->bkv, j->order[e], j->pkv, r, n->plan->nkeys))
             return e;
@@ -296,10 +321,14 @@ static inline void prefetch_entry(const join_op *j, uint32_t e)
 {
     __builtin_prefetch(&j->ehash[e]);
     __builtin_prefetch(&j->order[e]);
+    if (j->erec)
+        __builtin_prefetch(j->erec + (size_t)e * DCR_KEYREC_BYTES);
 }
 
 static inline void prefetch_key_offsets(const join_op *j, size_t nk, uint32_t e)
 {
+    if (j->erec) /* the record is enough but for long keys */
+        return;
     for (size_t k = 0; k < nk; k++)
         if (j->bkv[k].c->type == DCR_TYPE_TEXT)
             __builtin_prefetch(&j->bkv[k].c->offsets[j->order[e]]);
@@ -307,6 +336,8 @@ static inline void prefetch_key_offsets(const join_op *j, size_t nk, uint32_t e)
 
 static inline void prefetch_key_bytes(const join_op *j, size_t nk, uint32_t e)
 {
+    if (j->erec)
+        return;
     for (size_t k = 0; k < nk; k++)
         if (j->bkv[k].c->type == DCR_TYPE_TEXT && j->bkv[k].c->text)
             __builtin_prefetch(j->bkv[k].c->text + j->bkv[k].c->offsets[j->order[e]]);
@@ -590,6 +621,8 @@ static void join_destroy(dcr_exec_node *n)
     join_op *j = n->state;
     if (!j)
         return;
+    if (j->erec) /* before the build batch goes: its rows say how many records */
+        dcr_wipe(j->erec, j->build.nrows * DCR_KEYREC_BYTES);
     free_vecs(&j->bkv, n->plan->nkeys);
     free_vecs(&j->pkv, n->plan->nkeys);
     dcr_batch_free(&j->build);
@@ -597,6 +630,7 @@ static void join_destroy(dcr_exec_node *n)
     free(j->bstart);
     free(j->order);
     free(j->ehash);
+    free(j->erec);
     free(j->bloom);
     free(j->phash);
     free(j->pfirst);

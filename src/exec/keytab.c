@@ -7,11 +7,9 @@
  * lookup rejects almost every other key without reading the entry.
  *
  * A table keyed by one TEXT value (GROUP BY email, a DISTINCT aggregate's
- * values) also keeps, per entry, a 32-byte record: a tag byte (the length
- * if at most 31, LONG, or NUL_KEY) and the first 31 bytes. A lookup that
- * passes the slot then reads one aligned record instead of the column's
- * validity bit, offsets and bytes, three dependent cache misses on a big
- * table; only a longer key goes on to the column. Records cost as much
+ * values) also keeps, per entry, its key's 32-byte record (keyrec.h), so a
+ * lookup that passes the slot reads one aligned record instead of the
+ * column's validity bit, offsets and bytes. Records cost about as much
  * memory again as short keys themselves.
  */
 #include <stdlib.h>
@@ -20,8 +18,7 @@
 #include "base/memory.h"
 #include "crypto/util.h"
 #include "exec/internal.h"
-
-enum { INLINE_MAX = DCR_KEYTAB_INLINE - 1, TAG_LONG = 0xfe, TAG_NULL = 0xff };
+#include "exec/keyrec.h"
 
 dcr_status dcr_keytab_init(dcr_keytab *t, const dcr_type *types, size_t nkeys, dcr_error *err)
 {
@@ -48,7 +45,7 @@ void dcr_keytab_free(dcr_keytab *t)
     free(t->keys);
     free(t->hashes);
     if (t->inl)
-        dcr_wipe(t->inl, t->n * DCR_KEYTAB_INLINE);
+        dcr_wipe(t->inl, t->n * DCR_KEYREC_BYTES);
     free(t->inl);
     free(t->slots);
     memset(t, 0, sizeof *t);
@@ -58,7 +55,7 @@ size_t dcr_keytab_bytes(const dcr_keytab *t)
 {
     size_t n = t->nslots * sizeof *t->slots + t->hcap * sizeof *t->hashes;
     if (t->inl)
-        n += t->hcap * DCR_KEYTAB_INLINE;
+        n += t->hcap * DCR_KEYREC_BYTES;
     for (size_t i = 0; i < t->nkeys; i++)
         n += dcr_column_bytes(&t->keys[i]);
     return n;
@@ -72,49 +69,12 @@ uint64_t dcr_keytab_hash(const dcr_column *const *cols, size_t nkeys, size_t row
     return h;
 }
 
-/* Writes the record of a TEXT key (NULL when s is NULL). */
-static void put_record(uint8_t *rec, const char *s, size_t len)
-{
-    memset(rec, 0, DCR_KEYTAB_INLINE);
-    if (!s) {
-        rec[0] = TAG_NULL;
-        return;
-    }
-    rec[0] = len <= INLINE_MAX ? (uint8_t)len : TAG_LONG;
-    memcpy(rec + 1, s, len <= INLINE_MAX ? len : INLINE_MAX);
-}
-
-/* Whether entry id's record says its key equals s (NULL: a NULL key);
- * a long key whose first bytes match is decided by the column. */
-static bool record_equal(const dcr_keytab *t, size_t id, const char *s, size_t len)
-{
-    const uint8_t *rec = t->inl + id * DCR_KEYTAB_INLINE;
-    if (!s)
-        return rec[0] == TAG_NULL;
-    if (len <= INLINE_MAX)
-        return rec[0] == len && memcmp(rec + 1, s, len) == 0;
-    if (rec[0] != TAG_LONG || memcmp(rec + 1, s, INLINE_MAX) != 0)
-        return false;
-    size_t klen;
-    const char *k = dcr_vec_text(&t->keys[0], id, &klen);
-    return klen == len && memcmp(k + INLINE_MAX, s + INLINE_MAX, len - INLINE_MAX) == 0;
-}
-
-static const char *text_or_null(const dcr_column *c, size_t row, size_t *len)
-{
-    if (dcr_column_is_null(c, row)) {
-        *len = 0;
-        return NULL;
-    }
-    return dcr_vec_text(c, row, len);
-}
-
 static bool key_equal(const dcr_keytab *t, size_t id, const dcr_column *const *cols, size_t row)
 {
     if (t->inl) {
         size_t len;
-        const char *s = text_or_null(cols[0], row, &len);
-        return record_equal(t, id, s, len);
+        const char *s = dcr_keyrec_text(cols[0], row, &len);
+        return dcr_keyrec_equal(t->inl + id * DCR_KEYREC_BYTES, &t->keys[0], id, s, len);
     }
     for (size_t k = 0; k < t->nkeys; k++)
         if (!dcr_value_equal(&t->keys[k], id, cols[k], row))
@@ -180,13 +140,13 @@ static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t
         dcr_advise_huge(hs, cap * sizeof *hs);
         t->hashes = hs;
         if (t->inline_text) {
-            uint8_t *in = aligned_alloc(DCR_KEYTAB_INLINE, cap * DCR_KEYTAB_INLINE);
+            uint8_t *in = aligned_alloc(DCR_KEYREC_BYTES, cap * DCR_KEYREC_BYTES);
             if (!in)
                 return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-            dcr_advise_huge(in, cap * DCR_KEYTAB_INLINE);
+            dcr_advise_huge(in, cap * DCR_KEYREC_BYTES);
             if (t->inl) {
-                memcpy(in, t->inl, t->n * DCR_KEYTAB_INLINE);
-                dcr_wipe(t->inl, t->n * DCR_KEYTAB_INLINE);
+                memcpy(in, t->inl, t->n * DCR_KEYREC_BYTES);
+                dcr_wipe(t->inl, t->n * DCR_KEYREC_BYTES);
             }
             free(t->inl);
             t->inl = in;
@@ -203,8 +163,8 @@ static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t
     }
     if (t->inl) {
         size_t len;
-        const char *s = text_or_null(cols[0], row, &len);
-        put_record(t->inl + t->n * DCR_KEYTAB_INLINE, s, len);
+        const char *s = dcr_keyrec_text(cols[0], row, &len);
+        dcr_keyrec_put(t->inl + t->n * DCR_KEYREC_BYTES, s, len);
     }
     t->hashes[t->n++] = h;
     return DCR_OK;
@@ -250,7 +210,7 @@ static inline void prefetch_lookup(const dcr_keytab *t, uint64_t h, int step)
         return;
     if (t->inl) { /* the record; a long key's bytes are rarely needed */
         if (step == 1)
-            __builtin_prefetch(t->inl + id * DCR_KEYTAB_INLINE);
+            __builtin_prefetch(t->inl + id * DCR_KEYREC_BYTES);
         return;
     }
     for (size_t k = 0; k < t->nkeys; k++) {

@@ -127,8 +127,19 @@ static const colspec u_cols[] = {
 #define NT (sizeof t_cols / sizeof t_cols[0])
 #define NU (sizeof u_cols / sizeof u_cols[0])
 
-static const char *const words[] = {"",   "a", "ab", "abc", "b", "B", "zz", "\xc3\xa9t\xc3\xa9",
-                                    "a b"};
+/* The last two are longer than a hash table's inline key record (31
+ * bytes, exec/keyrec.h) and differ only after it. */
+static const char *const words[] = {"",
+                                    "a",
+                                    "ab",
+                                    "abc",
+                                    "b",
+                                    "B",
+                                    "zz",
+                                    "\xc3\xa9t\xc3\xa9",
+                                    "a b",
+                                    "the quick brown fox jumps over the lazy dog",
+                                    "the quick brown fox jumps over the lazy cat"};
 static const char *const dates[] = {"2024-01-01", "2024-01-02", "2023-12-31", "2000-02-29",
                                     "1999-12-31"};
 
@@ -170,7 +181,7 @@ static void gen_value(sqlite3_stmt *ins, int idx, const colspec *c, dcr_column *
         break;
     }
     case T_TEXT: {
-        const char *w = words[chance(skew) ? 1 : pick(9)];
+        const char *w = words[chance(skew) ? 1 : pick(11)];
         sqlite3_bind_text(ins, idx, w, -1, SQLITE_TRANSIENT);
         dcr_column_push_text(col, w, strlen(w), NULL);
         break;
