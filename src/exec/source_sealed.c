@@ -146,20 +146,15 @@ static dcr_status feed(sealed_scan *s, dcr_error *err)
 {
     chunk_task *t;
     while (!s->read_all && (t = dcr_pool_free_slot(s->pool))) {
-        const uint8_t *ct;
-        size_t ct_len;
         uint32_t index;
         bool last;
-        dcr_status st = dcr_sealed_reader_next(&s->r, &ct, &ct_len, &index, &last, err);
+        dcr_status st = dcr_sealed_reader_next_into(&s->r, &t->ct, &index, &last, err);
         if (st != DCR_OK)
             return dcr_error_prefix(err, "%s", s->src->path);
-        if (!ct) {
+        if (t->ct.len == 0) {
             s->read_all = true;
             break;
         }
-        t->ct.len = 0;
-        if ((st = dcr_buf_append(&t->ct, ct, ct_len, err)) != DCR_OK)
-            return st;
         t->index = index;
         t->last = last;
         dcr_pool_submit(s->pool);

@@ -128,6 +128,21 @@ dcr_status dcr_sealed_reader_next(dcr_sealed_reader *r, const uint8_t **ct, size
     return DCR_OK;
 }
 
+dcr_status dcr_sealed_reader_next_into(dcr_sealed_reader *r, dcr_buf *ct, uint32_t *index,
+                                       bool *last, dcr_error *err)
+{
+    const uint8_t *p;
+    size_t len;
+    ct->len = 0;
+    dcr_status s = dcr_sealed_reader_next(r, &p, &len, index, last, err);
+    if (s != DCR_OK || !p)
+        return s;
+    dcr_buf mine = r->ct;
+    r->ct = *ct;
+    *ct = mine;
+    return DCR_OK;
+}
+
 dcr_status dcr_sealed_reader_decrypt(const dcr_sealed_reader *r,
                                      const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
                                      size_t ct_len, uint32_t index, bool last, dcr_buf *plain,

@@ -40,6 +40,12 @@ void dcr_sealed_reader_rewind(dcr_sealed_reader *r);
 dcr_status dcr_sealed_reader_next(dcr_sealed_reader *r, const uint8_t **ct, size_t *ct_len,
                                   uint32_t *index, bool *last, dcr_error *err);
 
+/* The same, but the chunk's ciphertext is handed over in *ct (ct->len = 0
+ * after the last chunk), and ct's previous buffer goes to the reader for
+ * its next read: the scan's workers each keep a chunk without a copy. */
+dcr_status dcr_sealed_reader_next_into(dcr_sealed_reader *r, dcr_buf *ct, uint32_t *index,
+                                       bool *last, dcr_error *err);
+
 /* Decrypts a chunk returned by next(), with an error that says which chunk
  * failed and what that means. */
 dcr_status dcr_sealed_reader_decrypt(const dcr_sealed_reader *r,
