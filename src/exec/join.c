@@ -51,21 +51,23 @@ typedef struct {
     size_t bloom_shift; /* 64 - log2(words) */
     bool ready;
 
-    dcr_batch pbuf;      /* probe rows buffered while choosing the build side */
-    size_t pbuf_charged; /* part of `charged` that pbuf holds */
-    bool pbuf_taken;     /* pbuf was handed out as a probe batch */
-    bool probe_done;     /* the probe child is exhausted */
-    dcr_batch *pin;      /* current probe batch, or NULL */
-    dcr_vec *pkv;        /* probe key vectors over pin */
-    uint64_t *phash;     /* per pin row; only meaningful where pfirst != NONE */
-    uint32_t *pfirst;    /* per pin row: its first matching build row, or NONE */
-    uint32_t *pcand;     /* probe_range scratch: pin rows still in play */
-    uint8_t *pmatched;   /* LEFT JOIN: per pin row, kept a pair */
-    size_t pcap;         /* rows phash/pfirst/pmatched hold */
-    size_t prow;         /* next pin row to probe */
-    uint32_t chain;      /* next entry that matches prow, or NONE */
-    bool probed;         /* every pin row probed */
-    size_t pad_row;      /* LEFT JOIN: next pin row to check for padding */
+    dcr_batch pbuf;        /* probe rows buffered while choosing the build side */
+    size_t pbuf_charged;   /* part of `charged` that pbuf holds */
+    bool pbuf_taken;       /* pbuf was handed out as a probe batch */
+    bool probe_done;       /* the probe child is exhausted */
+    dcr_batch *pin;        /* current probe batch, or NULL */
+    dcr_vec *pkv;          /* probe key vectors over pin */
+    uint64_t *phash;       /* per pin row; only meaningful where pfirst != NONE */
+    uint32_t *pfirst;      /* per pin row: its first matching entry, or NONE */
+    uint32_t *psecond;     /* per pin row with a first match: its second, or NONE */
+    uint32_t *pcand;       /* probe_range scratch: pin rows still in play */
+    uint8_t *pmatched;     /* LEFT JOIN: per pin row, kept a pair */
+    size_t pcap;           /* rows phash/pfirst/pmatched hold */
+    size_t prow;           /* next pin row to probe */
+    uint32_t chain;        /* next entry that matches prow, or NONE */
+    bool chain_past_first; /* chain is not prow's first match: search on from it */
+    bool probed;           /* every pin row probed */
+    size_t pad_row;        /* LEFT JOIN: next pin row to check for padding */
 
     size_t charged;
     bool *need;     /* per output column: read above the join (NULL = all) */
@@ -343,8 +345,10 @@ static inline void prefetch_key_bytes(const join_op *j, size_t nk, uint32_t e)
             __builtin_prefetch(j->bkv[k].c->text + j->bkv[k].c->offsets[j->order[e]]);
 }
 
-/* Hashes pin rows [from, to) and finds each one's first matching build row
- * (pfirst; NONE for a NULL key or no match). Each step runs over the whole
+/* Hashes pin rows [from, to) and finds each one's first matching entry
+ * (pfirst; NONE for a NULL key or no match) and the second (psecond), so
+ * the query's thread, which walks the matches into candidates alone, only
+ * searches for a third and later match. Each step runs over the whole
  * range, prefetching AHEAD rows ahead, so the random reads of the Bloom
  * filter, the buckets and the build rows overlap instead of stalling one by
  * one. */
@@ -386,6 +390,8 @@ static void probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t 
             prefetch_key_bytes(j, nk, pf[cand[i + AHEAD]]);
         uint32_t r = cand[i];
         pf[r] = match_from(n, j, pf[r], r);
+        if (pf[r] != NONE)
+            j->psecond[r] = match_from(n, j, pf[r] + 1, r);
     }
 }
 
@@ -443,13 +449,15 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
     if (rows > j->pcap) {
         free(j->phash);
         free(j->pfirst);
+        free(j->psecond);
         free(j->pcand);
         free(j->pmatched);
         j->phash = malloc(rows * sizeof *j->phash);
         j->pfirst = malloc(rows * sizeof *j->pfirst);
+        j->psecond = malloc(rows * sizeof *j->psecond);
         j->pcand = malloc(rows * sizeof *j->pcand);
         j->pmatched = malloc(rows);
-        if (!j->phash || !j->pfirst || !j->pcand || !j->pmatched) {
+        if (!j->phash || !j->pfirst || !j->psecond || !j->pcand || !j->pmatched) {
             j->pcap = 0;
             return oom(err);
         }
@@ -483,10 +491,16 @@ static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
                 break;
             }
             j->chain = j->pfirst[j->prow];
+            j->chain_past_first = false;
         }
         j->cand_p[k] = (uint32_t)j->prow;
         j->cand_b[k++] = j->order[j->chain];
-        j->chain = match_from(n, j, j->chain + 1, j->prow);
+        if (!j->chain_past_first) {
+            j->chain = j->psecond[j->prow];
+            j->chain_past_first = true;
+        } else {
+            j->chain = match_from(n, j, j->chain + 1, j->prow);
+        }
         if (j->chain == NONE)
             j->prow++;
     }
@@ -634,6 +648,7 @@ static void join_destroy(dcr_exec_node *n)
     free(j->bloom);
     free(j->phash);
     free(j->pfirst);
+    free(j->psecond);
     free(j->pcand);
     free(j->pmatched);
     dcr_batch_free(&j->out);
