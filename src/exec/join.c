@@ -303,11 +303,17 @@ static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e,
     uint64_t h = j->phash[r];
     uint32_t end = j->bstart[(h & j->bmask) + 1];
     if (j->erec) {
+        for (; e < end && j->ehash[e] != h; e++)
+            ;
+        if (e == end)
+            return NONE;
+        _Alignas(DCR_KEYREC_BYTES) uint8_t probe[DCR_KEYREC_BYTES];
         size_t len;
         const char *s = dcr_vec_text(j->pkv[0].c, r, &len);
+        dcr_keyrec_put(probe, s, len);
         for (; e < end; e++)
-            if (j->ehash[e] == h && dcr_keyrec_equal(j->erec + (size_t)e * DCR_KEYREC_BYTES,
-                                                     j->bkv[0].c, j->order[e], s, len))
+            if (j->ehash[e] == h && dcr_keyrec_same(j->erec + (size_t)e * DCR_KEYREC_BYTES,
+                                                    j->bkv[0].c, j->order[e], probe, s, len))
                 return e;
         return NONE;
     }

@@ -71,11 +71,6 @@ uint64_t dcr_keytab_hash(const dcr_column *const *cols, size_t nkeys, size_t row
 
 static bool key_equal(const dcr_keytab *t, size_t id, const dcr_column *const *cols, size_t row)
 {
-    if (t->inl) {
-        size_t len;
-        const char *s = dcr_keyrec_text(cols[0], row, &len);
-        return dcr_keyrec_equal(t->inl + id * DCR_KEYREC_BYTES, &t->keys[0], id, s, len);
-    }
     for (size_t k = 0; k < t->nkeys; k++)
         if (!dcr_value_equal(&t->keys[k], id, cols[k], row))
             return false;
@@ -110,21 +105,6 @@ static dcr_status grow_slots(dcr_keytab *t, dcr_error *err)
     t->slots = s;
     t->nslots = ns;
     return DCR_OK;
-}
-
-bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
-                     size_t *id)
-{
-    for (size_t i = h & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
-        uint64_t e = t->slots[i];
-        size_t k;
-        if (!e)
-            return false;
-        if (slot_match(e, h, &k) && key_equal(t, k, cols, row)) {
-            *id = k;
-            return true;
-        }
-    }
 }
 
 static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
@@ -170,20 +150,43 @@ static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t
     return DCR_OK;
 }
 
+/* The slot where the key hashed h is, or the empty slot where it would go. */
+static size_t find_slot(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h)
+{
+    size_t i = h & (t->nslots - 1), k;
+    if (t->inl) { /* the key's record is made once, then compared word by word */
+        _Alignas(DCR_KEYREC_BYTES) uint8_t probe[DCR_KEYREC_BYTES];
+        size_t len;
+        const char *s = dcr_keyrec_text(cols[0], row, &len);
+        dcr_keyrec_put(probe, s, len);
+        for (uint64_t e; (e = t->slots[i]); i = (i + 1) & (t->nslots - 1))
+            if (slot_match(e, h, &k) &&
+                dcr_keyrec_same(t->inl + k * DCR_KEYREC_BYTES, &t->keys[0], k, probe, s, len))
+                return i;
+        return i;
+    }
+    for (uint64_t e; (e = t->slots[i]); i = (i + 1) & (t->nslots - 1))
+        if (slot_match(e, h, &k) && key_equal(t, k, cols, row))
+            return i;
+    return i;
+}
+
+bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
+                     size_t *id)
+{
+    uint64_t e = t->slots[find_slot(t, cols, row, h)];
+    *id = (size_t)(e & 0xffffffffu) - 1;
+    return e != 0;
+}
+
 dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
                              size_t *id, bool *inserted, dcr_error *err)
 {
-    size_t i = h & (t->nslots - 1);
-    for (;; i = (i + 1) & (t->nslots - 1)) {
-        uint64_t e = t->slots[i];
-        size_t k;
-        if (!e)
-            break;
-        if (slot_match(e, h, &k) && key_equal(t, k, cols, row)) {
-            *id = k;
-            *inserted = false;
-            return DCR_OK;
-        }
+    size_t i = find_slot(t, cols, row, h);
+    if (t->slots[i]) {
+        *id = (size_t)(t->slots[i] & 0xffffffffu) - 1;
+        *inserted = false;
+        return DCR_OK;
     }
     dcr_status s = add_entry(t, cols, row, h, err);
     if (s != DCR_OK)
