@@ -75,9 +75,11 @@ static dcr_status print_chunk_detail(const dcr_sealed_reader *r, const dcr_buf *
         return st;
     *rows += nrows;
     printf(" rows=%u\n", nrows);
+    static const char *const encodings[] = {"plain", "lengths", "dictionary"};
     for (size_t c = 0; c < s->ncols; c++)
-        printf("      %-24s %10u -> %10u bytes%s\n", s->cols[c].name, info[c].raw_len,
-               info[c].stored_len, info[c].codec ? " zstd" : "");
+        printf("      %-24s %-10s %10u -> %10u bytes%s\n", s->cols[c].name,
+               encodings[info[c].encoding], info[c].raw_len, info[c].stored_len,
+               info[c].codec ? " zstd" : "");
     return DCR_OK;
 }
 

@@ -5,6 +5,9 @@
  *   payload = u32 nrows, u16 ncols, ncols x {u8 encoding, u8 codec,
  *             u32 raw_len, u32 stored_len}, then the stored column bytes.
  *
+ * TEXT columns take the smaller of the lengths and dictionary encodings
+ * (store/text_encoding.c); other types the plain one (store/column.c).
+ *
  * Encoding happens in worker threads (dcr_chunk_encoder); encryption happens
  * in file order in the writer, which is the only place that knows each
  * chunk's index and whether it is the last.
@@ -18,8 +21,8 @@
 #include "base/bytes.h"
 #include "crypto/aead.h"
 #include "crypto/util.h"
+#include "store/text_encoding.h"
 
-#define ENCODING_PLAIN 0
 #define CODEC_STORED 0
 #define CODEC_ZSTD 1
 #define PAYLOAD_HEAD 6
@@ -28,7 +31,8 @@
 struct dcr_chunk_encoder {
     ZSTD_CCtx *zctx;
     int level;
-    dcr_buf raw; /* one column's plain encoding */
+    dcr_text_encoder *text;
+    dcr_buf raw; /* one column's encoding, before compression */
 };
 
 dcr_status dcr_chunk_init(dcr_chunk *c, const dcr_schema *schema, dcr_error *err)
@@ -59,6 +63,11 @@ dcr_status dcr_chunk_encoder_new(dcr_chunk_encoder **out, int level, dcr_error *
         free(e);
         return dcr_fail(err, DCR_EINTERNAL, "out of memory creating a zstd context");
     }
+    dcr_status s = dcr_text_encoder_new(&e->text, err);
+    if (s != DCR_OK) {
+        dcr_chunk_encoder_free(e);
+        return s;
+    }
     e->level = level;
     *out = e;
     return DCR_OK;
@@ -69,6 +78,7 @@ void dcr_chunk_encoder_free(dcr_chunk_encoder *e)
     if (!e)
         return;
     ZSTD_freeCCtx(e->zctx);
+    dcr_text_encoder_free(e->text);
     dcr_buf_wipe_free(&e->raw);
     free(e);
 }
@@ -78,7 +88,10 @@ static dcr_status encode_column(dcr_chunk_encoder *e, const dcr_column *col, uin
                                 dcr_buf *payload, dcr_error *err)
 {
     e->raw.len = 0;
-    dcr_status s = dcr_column_encode(col, &e->raw, err);
+    uint8_t encoding = DCR_ENCODING_PLAIN;
+    dcr_status s = col->type == DCR_TYPE_TEXT
+                       ? dcr_text_encode(e->text, col, &e->raw, &encoding, err)
+                       : dcr_column_encode(col, &e->raw, err);
     if (s != DCR_OK)
         return s;
     size_t bound = ZSTD_compressBound(e->raw.len);
@@ -97,7 +110,7 @@ static dcr_status encode_column(dcr_chunk_encoder *e, const dcr_column *col, uin
     if (e->raw.len > UINT32_MAX || n > UINT32_MAX)
         return dcr_fail(err, DCR_EINPUT, "column too large for one chunk");
     payload->len += n;
-    dir[0] = ENCODING_PLAIN;
+    dir[0] = encoding;
     dir[1] = codec;
     dcr_put_u32le(dir + 2, (uint32_t)e->raw.len);
     dcr_put_u32le(dir + 6, (uint32_t)n);
@@ -118,8 +131,9 @@ dcr_status dcr_chunk_encode(dcr_chunk_encoder *e, const dcr_sealed_header *h,
     dcr_put_u32le(payload->data, (uint32_t)chunk->nrows);
     dcr_put_u16le(payload->data + 4, (uint16_t)chunk->ncols);
     payload->len = dir_len;
-    uint64_t raw_total = 0;
+    uint64_t raw_total = 0, text_total = 0;
     for (size_t i = 0; i < chunk->ncols; i++) {
+        text_total += chunk->cols[i].text_len;
         /* payload->data may move as it grows, so address the directory by offset */
         uint8_t dir[COLUMN_DIR_ENTRY];
         if ((s = encode_column(e, &chunk->cols[i], dir, payload, err)))
@@ -127,6 +141,9 @@ dcr_status dcr_chunk_encode(dcr_chunk_encoder *e, const dcr_sealed_header *h,
         memcpy(payload->data + PAYLOAD_HEAD + i * COLUMN_DIR_ENTRY, dir, sizeof dir);
         raw_total += dcr_get_u32le(dir + 2);
     }
+    /* readers refuse a chunk whose TEXT materialises to more than the limit */
+    if (raw_total < text_total)
+        raw_total = text_total;
     if (payload->len > h->chunk_bytes_max || raw_total > h->chunk_bytes_max)
         return dcr_fail(err, DCR_EINPUT,
                         "a chunk would hold %llu bytes, more than the %u "
@@ -196,11 +213,16 @@ static dcr_status read_directory(const dcr_sealed_header *h, const uint8_t *plai
     uint64_t stored_total = 0, raw_total = 0;
     for (size_t i = 0; i < ncols; i++) {
         const uint8_t *d = plain + PAYLOAD_HEAD + i * COLUMN_DIR_ENTRY;
+        info[i].encoding = d[0];
         info[i].codec = d[1];
         info[i].raw_len = dcr_get_u32le(d + 2);
         info[i].stored_len = dcr_get_u32le(d + 6);
-        if (d[0] != ENCODING_PLAIN || d[1] > CODEC_ZSTD)
-            return dcr_fail(err, DCR_EINPUT, "column %zu has an unknown encoding", i + 1);
+        bool text = h->schema.cols[i].type == DCR_TYPE_TEXT;
+        if (d[0] > (text ? DCR_ENCODING_DICTIONARY : DCR_ENCODING_PLAIN))
+            return dcr_fail(err, DCR_EINPUT, "column %zu has an unknown encoding %u for %s", i + 1,
+                            d[0], dcr_type_name(h->schema.cols[i].type));
+        if (d[1] > CODEC_ZSTD)
+            return dcr_fail(err, DCR_EINPUT, "column %zu has an unknown codec %u", i + 1, d[1]);
         if (d[1] == CODEC_STORED && info[i].raw_len != info[i].stored_len)
             return dcr_fail(err, DCR_EINPUT, "column %zu: stored size mismatch", i + 1);
         stored_total += info[i].stored_len;
@@ -220,7 +242,8 @@ dcr_status dcr_chunk_describe(const dcr_sealed_header *h, const uint8_t *plain, 
 }
 
 static dcr_status decode_column(const dcr_chunk_column_info *ci, const uint8_t *stored,
-                                uint32_t nrows, dcr_column *col, dcr_buf *scratch, dcr_error *err)
+                                uint32_t nrows, size_t text_max, dcr_column *col, dcr_buf *scratch,
+                                dcr_error *err)
 {
     const uint8_t *raw = stored;
     if (ci->codec == CODEC_ZSTD) {
@@ -236,7 +259,7 @@ static dcr_status decode_column(const dcr_chunk_column_info *ci, const uint8_t *
             return dcr_fail(err, DCR_EINPUT, "decompression failed");
         raw = scratch->data;
     }
-    return dcr_column_decode(col, nrows, raw, ci->raw_len, err);
+    return dcr_column_decode(col, nrows, ci->encoding, raw, ci->raw_len, text_max, err);
 }
 
 dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
@@ -249,9 +272,13 @@ dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, si
     uint32_t nrows;
     dcr_status s = read_directory(h, plain, len, &nrows, info, err);
     const uint8_t *p = plain + PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
+    /* what the decoded TEXT may take in all: dictionaries expand */
+    size_t text_left = h->chunk_bytes_max;
     for (size_t i = 0; s == DCR_OK && i < ncols; i++) {
         if (!want || want[i]) {
-            s = decode_column(&info[i], p, nrows, &chunk->cols[i], scratch, err);
+            s = decode_column(&info[i], p, nrows, text_left, &chunk->cols[i], scratch, err);
+            if (s == DCR_OK)
+                text_left -= chunk->cols[i].text_len;
             if (s == DCR_OK && h->schema.cols[i].not_null && chunk->cols[i].nnulls)
                 s = dcr_fail(err, DCR_EINPUT, "NULL in a NOT NULL column");
             if (s != DCR_OK)

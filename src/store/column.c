@@ -4,6 +4,9 @@
  *   u8 has_nulls; [validity bitmap, (nrows+7)/8 bytes, if has_nulls];
  *   fixed-width types: nrows little-endian values;
  *   TEXT: (nrows+1) u32 offsets (offsets[0] = 0, non-decreasing), then bytes.
+ *
+ * Decoding dispatches on the encoding: TEXT's lengths and dictionary
+ * encodings (after the shared validity head) live in store/text_encoding.c.
  */
 #include "base/memory.h"
 #include "store/column.h"
@@ -14,6 +17,7 @@
 
 #include "base/bytes.h"
 #include "csv/value.h"
+#include "store/text_encoding.h"
 
 void dcr_column_init(dcr_column *c, dcr_type type)
 {
@@ -185,22 +189,24 @@ dcr_status dcr_column_push_text(dcr_column *c, const char *str, size_t len, dcr_
     return DCR_OK;
 }
 
+static size_t validity_size(const dcr_column *c)
+{
+    return 1 + (c->nnulls ? (c->nrows + 7) / 8 : 0);
+}
+
 static size_t encoded_size(const dcr_column *c)
 {
     size_t n = c->nrows;
-    size_t size = 1 + (c->nnulls ? (n + 7) / 8 : 0);
+    size_t size = validity_size(c);
     if (c->type == DCR_TYPE_TEXT)
         return size + 4 * (n + 1) + c->text_len;
     return size + n * dcr_type_width(c->type);
 }
 
-dcr_status dcr_column_encode(const dcr_column *c, dcr_buf *out, dcr_error *err)
+/* Writes has_nulls and the bitmap at p; returns the end. */
+static uint8_t *put_validity(const dcr_column *c, uint8_t *p)
 {
     size_t n = c->nrows;
-    dcr_status s = dcr_buf_reserve(out, encoded_size(c), err);
-    if (s != DCR_OK)
-        return s;
-    uint8_t *p = out->data + out->len;
     *p++ = c->nnulls ? 1 : 0;
     if (c->nnulls) {
         size_t bytes = (n + 7) / 8;
@@ -209,6 +215,25 @@ dcr_status dcr_column_encode(const dcr_column *c, dcr_buf *out, dcr_error *err)
             p[bytes - 1] &= (uint8_t)((1u << (n & 7)) - 1);
         p += bytes;
     }
+    return p;
+}
+
+dcr_status dcr_column_encode_validity(const dcr_column *c, dcr_buf *out, dcr_error *err)
+{
+    dcr_status s = dcr_buf_reserve(out, validity_size(c), err);
+    if (s != DCR_OK)
+        return s;
+    out->len = (size_t)(put_validity(c, out->data + out->len) - out->data);
+    return DCR_OK;
+}
+
+dcr_status dcr_column_encode(const dcr_column *c, dcr_buf *out, dcr_error *err)
+{
+    size_t n = c->nrows;
+    dcr_status s = dcr_buf_reserve(out, encoded_size(c), err);
+    if (s != DCR_OK)
+        return s;
+    uint8_t *p = put_validity(c, out->data + out->len);
     if (c->type == DCR_TYPE_TEXT) {
         if (n == 0) {
             dcr_put_u32le(p, 0);
@@ -253,7 +278,40 @@ static dcr_status check_fixed(const dcr_column *c, dcr_error *err)
     return DCR_OK;
 }
 
-static dcr_status decode_text(dcr_column *c, const uint8_t *p, size_t left, dcr_error *err)
+dcr_status dcr_column_reserve_text(dcr_column *c, size_t len, dcr_error *err)
+{
+    if (len <= c->text_cap)
+        return DCR_OK;
+    char *t = realloc(c->text, len);
+    if (!t)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    c->text = t;
+    c->text_cap = len;
+    return DCR_OK;
+}
+
+dcr_status dcr_text_check(const char *text, size_t len, const uint32_t *offsets, size_t n,
+                          const char *what, dcr_error *err)
+{
+    size_t bad = dcr_utf8_check(text, len);
+    if (bad != len)
+        return dcr_fail(err, DCR_EINPUT, "%s: not valid UTF-8 (byte %zu)", what, bad);
+    if (len && memchr(text, '\0', len))
+        return dcr_fail(err, DCR_EINPUT, "%s: contains a NUL byte", what);
+    /* The whole is valid UTF-8, so a value that ends inside a character makes
+     * the next one start with a continuation byte. */
+    for (size_t i = 1; i < n; i++) {
+        uint32_t o = offsets[i];
+        if (o < len && ((unsigned char)text[o] & 0xc0) == 0x80)
+            return dcr_fail(err, DCR_EINPUT,
+                            "%s: value %zu ends inside a UTF-8 character (byte %u)", what, i - 1,
+                            o);
+    }
+    return DCR_OK;
+}
+
+static dcr_status decode_plain_text(dcr_column *c, const uint8_t *p, size_t left, size_t text_max,
+                                    dcr_error *err)
 {
     size_t n = c->nrows;
     if (left / 4 < n + 1)
@@ -271,29 +329,42 @@ static dcr_status decode_text(dcr_column *c, const uint8_t *p, size_t left, dcr_
     }
     if (c->offsets[n] != data_len)
         return dcr_fail(err, DCR_EINPUT, "TEXT data length does not match its offsets");
+    if (data_len > text_max)
+        return dcr_fail(err, DCR_EINPUT, "TEXT data of %zu bytes exceeds the chunk's limit %zu",
+                        data_len, text_max);
     const char *text = (const char *)p + 4 * (n + 1);
-    size_t bad = dcr_utf8_check(text, data_len);
-    if (bad != data_len)
-        return dcr_fail(err, DCR_EINPUT, "TEXT data is not valid UTF-8 (byte %zu)", bad);
-    if (data_len && memchr(text, '\0', data_len))
-        return dcr_fail(err, DCR_EINPUT, "TEXT data contains a NUL byte");
-    if (data_len > c->text_cap) {
-        char *t = realloc(c->text, data_len);
-        if (!t)
-            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-        c->text = t;
-        c->text_cap = data_len;
-    }
+    dcr_status s = dcr_text_check(text, data_len, c->offsets, n, "TEXT data", err);
+    if (s == DCR_OK)
+        s = dcr_column_reserve_text(c, data_len, err);
+    if (s != DCR_OK)
+        return s;
     if (data_len)
         memcpy(c->text, text, data_len);
     c->text_len = data_len;
     return DCR_OK;
 }
 
-dcr_status dcr_column_decode(dcr_column *c, size_t nrows, const uint8_t *data, size_t len,
-                             dcr_error *err)
+static dcr_status decode_text(dcr_column *c, uint8_t encoding, const uint8_t *p, size_t left,
+                              size_t text_max, dcr_error *err)
+{
+    switch (encoding) {
+    case DCR_ENCODING_PLAIN:
+        return decode_plain_text(c, p, left, text_max, err);
+    case DCR_ENCODING_LENGTHS:
+        return dcr_text_decode_lengths(c, p, left, text_max, err);
+    case DCR_ENCODING_DICTIONARY:
+        return dcr_text_decode_dictionary(c, p, left, text_max, err);
+    }
+    return dcr_fail(err, DCR_EINPUT, "unknown TEXT encoding %u", encoding);
+}
+
+dcr_status dcr_column_decode(dcr_column *c, size_t nrows, uint8_t encoding, const uint8_t *data,
+                             size_t len, size_t text_max, dcr_error *err)
 {
     dcr_column_clear(c);
+    if (encoding != DCR_ENCODING_PLAIN && c->type != DCR_TYPE_TEXT)
+        return dcr_fail(err, DCR_EINPUT, "encoding %u is not one for a %s column", encoding,
+                        dcr_type_name(c->type));
     dcr_status s = dcr_column_reserve_rows(c, nrows ? nrows : 1, err);
     if (s != DCR_OK)
         return s;
@@ -318,8 +389,14 @@ dcr_status dcr_column_decode(dcr_column *c, size_t nrows, const uint8_t *data, s
     c->nnulls = nulls;
     if (has_nulls && nulls == 0)
         return dcr_fail(err, DCR_EINPUT, "column says it has NULLs but has none");
-    if (c->type == DCR_TYPE_TEXT)
-        return decode_text(c, data + pos, len - pos, err);
+    if (c->type == DCR_TYPE_TEXT) {
+        if (text_max > UINT32_MAX) /* offsets are 32-bit */
+            text_max = UINT32_MAX;
+        s = decode_text(c, encoding, data + pos, len - pos, text_max, err);
+        if (s != DCR_OK) /* leave no half-checked offsets behind */
+            dcr_column_clear(c);
+        return s;
+    }
     size_t bytes = nrows * dcr_type_width(c->type);
     if (len - pos != bytes)
         return dcr_fail(err, DCR_EINPUT, "column has %zu value bytes, expected %zu", len - pos,

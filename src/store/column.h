@@ -61,14 +61,33 @@ static inline bool dcr_column_is_null(const dcr_column *c, size_t row)
     return !(c->valid[row >> 3] & (1u << (row & 7)));
 }
 
+/* Column encodings (the directory's encoding byte, docs/format.md). PLAIN
+ * is every type's; LENGTHS and DICTIONARY are TEXT's (store/text_encoding.c)
+ * and the only ones the writer emits for TEXT. */
+#define DCR_ENCODING_PLAIN 0
+#define DCR_ENCODING_LENGTHS 1
+#define DCR_ENCODING_DICTIONARY 2
+
 /* Appends the column's plain encoding to out. */
 dcr_status dcr_column_encode(const dcr_column *c, dcr_buf *out, dcr_error *err);
-/* Decodes nrows rows of the given type from exactly len bytes, checking
- * everything (sizes, offsets, booleans, UTF-8, date/timestamp ranges): the
- * bytes may come from a malicious provider who holds the data key. On error
- * the message says what was wrong, never the data. c must be initialised with
- * the same type; it is cleared first. */
-dcr_status dcr_column_decode(dcr_column *c, size_t nrows, const uint8_t *data, size_t len,
-                             dcr_error *err);
+/* Appends has_nulls and, if there are NULLs, the validity bitmap: the head
+ * every encoding shares. */
+dcr_status dcr_column_encode_validity(const dcr_column *c, dcr_buf *out, dcr_error *err);
+/* Decodes nrows rows of the given type and encoding from exactly len bytes,
+ * checking everything (sizes, offsets, lengths, codes, booleans, UTF-8,
+ * date/timestamp ranges): the bytes may come from a malicious provider who
+ * holds the data key. A TEXT column may materialise at most text_max bytes
+ * (checked before allocating them; a dictionary can expand far beyond its
+ * encoded size). On error the message says what was wrong, never the data.
+ * c must be initialised with the same type; it is cleared first. */
+dcr_status dcr_column_decode(dcr_column *c, size_t nrows, uint8_t encoding, const uint8_t *data,
+                             size_t len, size_t text_max, dcr_error *err);
+/* Makes room for len text bytes in c->text (decoders write them there). */
+dcr_status dcr_column_reserve_text(dcr_column *c, size_t len, dcr_error *err);
+/* Checks that text[0..len) is valid UTF-8 without NUL bytes and that each of
+ * the n+1 offsets (ascending, within len) starts a character, so every row
+ * on its own is valid UTF-8. what names the bytes in messages. */
+dcr_status dcr_text_check(const char *text, size_t len, const uint32_t *offsets, size_t n,
+                          const char *what, dcr_error *err);
 
 #endif

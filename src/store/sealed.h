@@ -140,7 +140,7 @@ dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, si
 /* Per-column sizes of a decrypted payload, for `dcr inspect --key`. */
 typedef struct {
     uint32_t raw_len, stored_len;
-    uint8_t codec;
+    uint8_t encoding, codec;
 } dcr_chunk_column_info;
 dcr_status dcr_chunk_describe(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
                               uint32_t *nrows, dcr_chunk_column_info *info, dcr_error *err);

@@ -161,7 +161,8 @@ static void test_column_roundtrip(void)
         }
         dcr_buf buf = DCR_BUF_INIT;
         CHECK(dcr_column_encode(&c, &buf, &err) == DCR_OK);
-        CHECK(dcr_column_decode(&d, c.nrows, buf.data, buf.len, &err) == DCR_OK);
+        CHECK(dcr_column_decode(&d, c.nrows, DCR_ENCODING_PLAIN, buf.data, buf.len, SIZE_MAX,
+                                &err) == DCR_OK);
         CHECK(d.nrows == c.nrows && d.nnulls == c.nnulls);
         dcr_buf buf2 = DCR_BUF_INIT;
         CHECK(dcr_column_encode(&d, &buf2, &err) == DCR_OK);
@@ -193,38 +194,50 @@ static void test_column_decode_rejects(void)
     /* BOOLEAN rows: flags, bitmap, then bytes */
     dcr_column_init(&c, DCR_TYPE_BOOLEAN);
     const uint8_t bad_flag[] = {2, 1};
-    CHECK(dcr_column_decode(&c, 1, bad_flag, sizeof bad_flag, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 1, DCR_ENCODING_PLAIN, bad_flag, sizeof bad_flag, SIZE_MAX, &err) ==
+          DCR_EINPUT);
     const uint8_t bad_bool[] = {0, 1, 2};
-    CHECK(dcr_column_decode(&c, 2, bad_bool, sizeof bad_bool, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 2, DCR_ENCODING_PLAIN, bad_bool, sizeof bad_bool, SIZE_MAX, &err) ==
+          DCR_EINPUT);
     CHECK_MSG(err, "BOOLEAN");
     const uint8_t short_values[] = {0, 1};
-    CHECK(dcr_column_decode(&c, 2, short_values, sizeof short_values, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 2, DCR_ENCODING_PLAIN, short_values, sizeof short_values, SIZE_MAX,
+                            &err) == DCR_EINPUT);
     const uint8_t stray_bits[] = {1, 0xff, 0, 0};
-    CHECK(dcr_column_decode(&c, 2, stray_bits, sizeof stray_bits, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 2, DCR_ENCODING_PLAIN, stray_bits, sizeof stray_bits, SIZE_MAX,
+                            &err) == DCR_EINPUT);
     const uint8_t no_nulls[] = {1, 0x03, 0, 0};
-    CHECK(dcr_column_decode(&c, 2, no_nulls, sizeof no_nulls, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 2, DCR_ENCODING_PLAIN, no_nulls, sizeof no_nulls, SIZE_MAX, &err) ==
+          DCR_EINPUT);
     dcr_column_free(&c);
 
     dcr_column_init(&c, DCR_TYPE_TEXT);
     const uint8_t ok_text[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 'h', 'i'};
-    CHECK(dcr_column_decode(&c, 1, ok_text, sizeof ok_text, &err) == DCR_OK);
+    CHECK(dcr_column_decode(&c, 1, DCR_ENCODING_PLAIN, ok_text, sizeof ok_text, SIZE_MAX, &err) ==
+          DCR_OK);
     const uint8_t backwards[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 'h', 'i'};
-    CHECK(dcr_column_decode(&c, 2, backwards, sizeof backwards, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 2, DCR_ENCODING_PLAIN, backwards, sizeof backwards, SIZE_MAX,
+                            &err) == DCR_EINPUT);
     const uint8_t past_end[] = {0, 0, 0, 0, 0, 9, 0, 0, 0, 'h', 'i'};
-    CHECK(dcr_column_decode(&c, 1, past_end, sizeof past_end, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 1, DCR_ENCODING_PLAIN, past_end, sizeof past_end, SIZE_MAX, &err) ==
+          DCR_EINPUT);
     const uint8_t bad_utf8[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 0xc3, 0x28};
-    CHECK(dcr_column_decode(&c, 1, bad_utf8, sizeof bad_utf8, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 1, DCR_ENCODING_PLAIN, bad_utf8, sizeof bad_utf8, SIZE_MAX, &err) ==
+          DCR_EINPUT);
     CHECK_MSG(err, "UTF-8");
     const uint8_t nul_text[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 'a', 0};
-    CHECK(dcr_column_decode(&c, 1, nul_text, sizeof nul_text, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 1, DCR_ENCODING_PLAIN, nul_text, sizeof nul_text, SIZE_MAX, &err) ==
+          DCR_EINPUT);
     CHECK_MSG(err, "NUL");
     const uint8_t huge_rows[] = {0, 0, 0, 0, 0};
-    CHECK(dcr_column_decode(&c, 1u << 30, huge_rows, sizeof huge_rows, &err) != DCR_OK);
+    CHECK(dcr_column_decode(&c, 1u << 30, DCR_ENCODING_PLAIN, huge_rows, sizeof huge_rows, SIZE_MAX,
+                            &err) != DCR_OK);
     dcr_column_free(&c);
 
     dcr_column_init(&c, DCR_TYPE_DATE);
     uint8_t date[5] = {0, 0xff, 0xff, 0xff, 0x7f}; /* INT32_MAX days */
-    CHECK(dcr_column_decode(&c, 1, date, sizeof date, &err) == DCR_EINPUT);
+    CHECK(dcr_column_decode(&c, 1, DCR_ENCODING_PLAIN, date, sizeof date, SIZE_MAX, &err) ==
+          DCR_EINPUT);
     dcr_column_free(&c);
 }
 
