@@ -12,8 +12,8 @@
  * and four templates covering every parameter type.
  *
  * Seed mode: a target run with DCR_FUZZ_WRITE_SEEDS=DIR writes its seed
- * inputs there (fuzz_fixture_write) and exits; fuzz/corpus/NAME holds what it
- * wrote.
+ * inputs there (fx_write) and exits; fuzz/corpus/NAME holds what it wrote.
+ * fuzz_chunk uses only these seed helpers.
  */
 #ifndef DCR_FUZZ_FIXTURE_H
 #define DCR_FUZZ_FIXTURE_H

@@ -30,7 +30,7 @@ fi
 # Targets that write their own seeds (fuzz/fuzz_fixture.h: signed requests,
 # an attestation, audit exports for the fixed contract and keys); this also
 # checks the seeds still get the decisions they were made for.
-seeded="request api_json audit template guarded"
+seeded="request api_json audit template guarded chunk"
 
 failed=0
 for target in "$dir"/fuzz_*; do
