@@ -11,6 +11,7 @@
  * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) can only come from the
  * environment, so dcr asks for its large arrays itself.
  */
+#define _GNU_SOURCE /* mremap */
 #include "base/memory.h"
 
 #include <stdint.h>
@@ -47,4 +48,49 @@ void *dcr_zalloc_huge(size_t n, size_t size)
         memset(p, 0, len);
     }
     return p;
+}
+
+static size_t page_round(size_t n)
+{
+    return (n + 4095) & ~(size_t)4095;
+}
+
+void *dcr_big_resize(void *p, size_t old_bytes, size_t new_bytes)
+{
+    if (new_bytes <= old_bytes)
+        return NULL;
+    void *q;
+    if (new_bytes < DCR_BIG_BYTES) {
+        q = aligned_alloc(64, (new_bytes + 63) & ~(size_t)63);
+        if (!q)
+            return NULL;
+    } else if (old_bytes >= DCR_BIG_BYTES) {
+        q = mremap(p, page_round(old_bytes), page_round(new_bytes), MREMAP_MAYMOVE);
+        if (q == MAP_FAILED)
+            return NULL;
+        dcr_advise_huge(q, new_bytes);
+        return q;
+    } else {
+        q = mmap(NULL, page_round(new_bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
+        if (q == MAP_FAILED)
+            return NULL;
+        dcr_advise_huge(q, new_bytes);
+    }
+    if (p) { /* from malloc: copied, and the old copy wiped (it may hold plaintext) */
+        memcpy(q, p, old_bytes);
+        explicit_bzero(p, old_bytes);
+        free(p);
+    }
+    return q;
+}
+
+void dcr_big_free(void *p, size_t bytes)
+{
+    if (!p)
+        return;
+    if (bytes >= DCR_BIG_BYTES)
+        (void)munmap(p, page_round(bytes));
+    else
+        free(p);
 }

@@ -20,4 +20,16 @@ void dcr_advise_huge(void *p, size_t len);
  * query's threads; writing first maps real pages, 2 MiB at a time. */
 void *dcr_zalloc_huge(size_t n, size_t size);
 
+/* An array that only grows (by doubling, say): from DCR_BIG_BYTES on it
+ * is its own mapping (huge pages advised), which grows by mremap, moving
+ * page tables instead of copying bytes, so its old part is neither copied
+ * nor touched again; below that it comes from aligned_alloc, and a move
+ * wipes the old copy. Always 64-byte aligned. Resize (new_bytes must be
+ * larger) returns the new address, or NULL with p still valid at its old
+ * size; new bytes are uninitialised. Free with its last size (NULL is
+ * fine); the caller wipes secrets first. */
+#define DCR_BIG_BYTES ((size_t)1 << 20)
+void *dcr_big_resize(void *p, size_t old_bytes, size_t new_bytes);
+void dcr_big_free(void *p, size_t bytes);
+
 #endif

@@ -46,7 +46,7 @@ void dcr_keytab_free(dcr_keytab *t)
     free(t->hashes);
     if (t->inl)
         dcr_wipe(t->inl, t->n * DCR_KEYREC_BYTES);
-    free(t->inl);
+    dcr_big_free(t->inl, t->hcap * DCR_KEYREC_BYTES);
     free(t->slots);
     memset(t, 0, sizeof *t);
 }
@@ -120,15 +120,10 @@ static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t
         dcr_advise_huge(hs, cap * sizeof *hs);
         t->hashes = hs;
         if (t->inline_text) {
-            uint8_t *in = aligned_alloc(DCR_KEYREC_BYTES, cap * DCR_KEYREC_BYTES);
+            uint8_t *in =
+                dcr_big_resize(t->inl, t->hcap * DCR_KEYREC_BYTES, cap * DCR_KEYREC_BYTES);
             if (!in)
                 return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-            dcr_advise_huge(in, cap * DCR_KEYREC_BYTES);
-            if (t->inl) {
-                memcpy(in, t->inl, t->n * DCR_KEYREC_BYTES);
-                dcr_wipe(t->inl, t->n * DCR_KEYREC_BYTES);
-            }
-            free(t->inl);
             t->inl = in;
         }
         t->hcap = cap;
