@@ -127,7 +127,8 @@ static dcr_status prepare(dcr_text_encoder *e, size_t nrows, dcr_error *err)
 
 /* The dictionary in first-appearance order, or false when the column has
  * more distinct values than a dictionary holds or the dictionary cannot be
- * smaller than `limit` bytes. */
+ * smaller than `limit` bytes (checked as it grows, so a column of distinct
+ * values gives up early). */
 typedef struct {
     size_t ndict;
     uint64_t bytes; /* sum of the entries' lengths */
@@ -255,10 +256,11 @@ dcr_status dcr_text_encode(dcr_text_encoder *e, const dcr_column *c, dcr_buf *ou
     if (s != DCR_OK)
         return s;
     dict_info d;
-    if (n && build_dictionary(e, c, head, lengths_size, &d)) {
+    /* A dictionary must halve the size: see docs/format.md for why. */
+    if (n && build_dictionary(e, c, head, lengths_size / 2 + 1, &d)) {
         uint64_t size = 4 + 1 + d.ndict * width_for(d.max_len) + d.bytes + 1 +
                         (uint64_t)n * (d.ndict <= 256 ? 1 : 2);
-        if (head + size < lengths_size) {
+        if (2 * (head + size) <= lengths_size) {
             *encoding = DCR_ENCODING_DICTIONARY;
             return write_dictionary(e, c, &d, size, out, err);
         }
