@@ -127,6 +127,7 @@ dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_
 {
     if (n == 0)
         return DCR_OK;
+    d->ncodes = 0;
     const uint32_t *so = s->offsets;
     size_t bytes = 0;
     if (s->type == DCR_TYPE_TEXT) {
@@ -174,11 +175,30 @@ dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_
     return DCR_OK;
 }
 
+dcr_status dcr_vec_copy_codes(dcr_column *dst, const dcr_column *src, const uint32_t *rows,
+                              size_t first, size_t n, dcr_error *err)
+{
+    if (!src->ncodes || n == 0 || dst->nrows != n)
+        return DCR_OK;
+    if (dst->codes_cap < n) {
+        uint16_t *c = realloc(dst->codes, n * sizeof *c);
+        if (!c)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        dst->codes = c;
+        dst->codes_cap = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst->codes[i] = src->codes[rows ? rows[i] : first + i];
+    dst->ncodes = src->ncodes;
+    return DCR_OK;
+}
+
 dcr_status dcr_vec_append_nulls(dcr_column *d, size_t n, dcr_error *err)
 {
     dcr_status st = n ? reserve(d, n, 0, err) : DCR_OK;
     if (st != DCR_OK || n == 0)
         return st;
+    d->ncodes = 0;
     size_t base = d->nrows;
     for (size_t i = 0; i < n; i++) {
         size_t o = base + i;
@@ -225,6 +245,7 @@ dcr_status dcr_vec_alloc(dcr_column *c, dcr_type t, size_t n, dcr_error *err)
 
 void dcr_vec_set_null(dcr_column *c, size_t i)
 {
+    c->ncodes = 0;
     if (dcr_column_is_null(c, i))
         return;
     c->valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));

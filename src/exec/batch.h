@@ -56,6 +56,11 @@ dcr_status dcr_vec_push_from(dcr_column *dst, const dcr_column *src, size_t row,
  * values and NULLs, in bulk. */
 dcr_status dcr_vec_append_rows(dcr_column *dst, const dcr_column *src, const uint32_t *rows,
                                size_t first, size_t n, dcr_error *err);
+/* After dst received exactly rows[0..n) of src (rows NULL: first..first+n)
+ * and nothing else, gives dst the matching dictionary codes of src, if src
+ * has any (store/column.h), so a coded key stays coded through a copy. */
+dcr_status dcr_vec_copy_codes(dcr_column *dst, const dcr_column *src, const uint32_t *rows,
+                              size_t first, size_t n, dcr_error *err);
 /* Appends n NULLs to dst. */
 dcr_status dcr_vec_append_nulls(dcr_column *dst, size_t n, dcr_error *err);
 /* Replaces dst with a copy of src. */

@@ -8,7 +8,9 @@
  *   order; plaintext buffers are wiped when freed. A file that does not end
  *   with its final chunk is refused, as in `dcr unseal`.
  * - An in-memory table of columns (tests, the differential test against
- *   SQLite), served in chunks of chunk_rows rows to exercise batch edges.
+ *   SQLite), served in chunks of chunk_rows rows to exercise batch edges;
+ *   a column's dictionary codes (store/column.h) are served along, as a
+ *   dictionary-encoded sealed chunk gives them.
  */
 #ifndef DCR_EXEC_SOURCE_H
 #define DCR_EXEC_SOURCE_H

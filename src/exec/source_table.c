@@ -44,13 +44,19 @@ static dcr_status table_next(void *scan, dcr_batch *out, bool *done, dcr_error *
     size_t total = s->t->ncols ? s->t->cols[0].nrows : 0;
     size_t n = s->t->chunk_rows ? s->t->chunk_rows : total;
     n = n < total - s->pos ? n : total - s->pos;
-    for (size_t i = 0; i < s->ncols; i++)
+    for (size_t i = 0; i < s->ncols; i++) {
         for (size_t r = 0; r < n; r++) {
             dcr_status st =
                 dcr_vec_push_from(&out->cols[i], &s->t->cols[s->cols[i]], s->pos + r, err);
             if (st != DCR_OK)
                 return st;
         }
+        /* codes go along, as from a dictionary-encoded sealed chunk */
+        dcr_status st =
+            dcr_vec_copy_codes(&out->cols[i], &s->t->cols[s->cols[i]], NULL, s->pos, n, err);
+        if (st != DCR_OK)
+            return st;
+    }
     out->nrows = n;
     s->pos += n;
     *done = s->pos >= total;

@@ -46,12 +46,14 @@ void dcr_column_free(dcr_column *c)
     free(c->values);
     free(c->offsets);
     free(c->text);
+    free(c->codes);
     dcr_column_init(c, c->type);
 }
 
 void dcr_column_clear(dcr_column *c)
 {
     note_dirty(c);
+    c->ncodes = 0;
     c->nrows = 0;
     c->nnulls = 0;
     c->text_len = 0;
@@ -64,6 +66,7 @@ void dcr_column_pop(dcr_column *c)
     if (c->nrows == 0)
         return;
     note_dirty(c);
+    c->ncodes = 0;
     c->nrows--;
     if (dcr_column_is_null(c, c->nrows))
         c->nnulls--;
@@ -109,6 +112,7 @@ static inline void set_valid(dcr_column *c, bool valid)
 {
     size_t r = c->nrows;
     uint8_t bit = (uint8_t)(1u << (r & 7));
+    c->ncodes = 0;
     if (valid)
         c->valid[r >> 3] |= bit;
     else {

@@ -34,6 +34,12 @@ typedef struct {
      * dcr_column_free wipes besides the current ones. Capacity never
      * written is not wiped: touching it would only fault in fresh pages. */
     size_t dirty_rows, dirty_text;
+    /* Left by a dictionary decode (text_encoding.c) until the column next
+     * changes (ncodes 0 otherwise): per row a number below ncodes, equal
+     * for rows whose values are equal; the executor groups by it without
+     * hashing every row. */
+    uint16_t *codes;
+    size_t ncodes, codes_cap;
 } dcr_column;
 
 void dcr_column_init(dcr_column *c, dcr_type type);

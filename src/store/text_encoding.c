@@ -339,16 +339,25 @@ dcr_status dcr_text_decode_lengths(dcr_column *c, const uint8_t *p, size_t len, 
     return DCR_OK;
 }
 
-/* The codes after the dictionary: checks them and fills c->offsets, failing
- * as soon as the materialised text would pass text_max. */
+/* The codes after the dictionary: checks them, keeps them in c->codes and
+ * fills c->offsets, failing as soon as the materialised text would pass
+ * text_max. */
 static dcr_status expand_offsets(dcr_column *c, const uint8_t *codes, unsigned cw,
                                  const uint32_t *doffs, uint32_t ndict, size_t text_max,
                                  dcr_error *err)
 {
+    if (c->codes_cap < c->nrows) {
+        uint16_t *kept = realloc(c->codes, c->nrows * sizeof *kept);
+        if (!kept)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        c->codes = kept;
+        c->codes_cap = c->nrows;
+    }
     uint64_t sum = 0;
     c->offsets[0] = 0;
     for (size_t i = 0; i < c->nrows; i++) {
         uint32_t code = cw == 1 ? codes[i] : dcr_get_u16le(codes + 2 * i);
+        c->codes[i] = (uint16_t)code;
         if (c->nnulls && dcr_column_is_null(c, i)) {
             if (code != 0)
                 return dcr_fail(err, DCR_EINPUT, "row %zu: a NULL row has code %u, not 0", i, code);
@@ -435,6 +444,7 @@ dcr_status dcr_text_decode_dictionary(dcr_column *c, const uint8_t *p, size_t le
         goto out;
     expand_text(c, codes, cw, dict, (size_t)((const char *)p + len - dict), doffs);
     c->text_len = c->offsets[n];
+    c->ncodes = ndict; /* every code was checked against it */
     /* the block copies may have spilled into the slack: wipe that too */
     if (c->dirty_text < c->text_len + SHORT_VALUE)
         c->dirty_text = c->text_len + SHORT_VALUE;
