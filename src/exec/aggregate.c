@@ -760,8 +760,8 @@ static dcr_status agg_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
     dcr_batch_clear(&a->out);
     for (size_t c = 0; s == DCR_OK && c < p->ngroups; c++)
         for (size_t r = 0; s == DCR_OK && r < k; r++)
-            s = dcr_vec_push_from(&a->out.cols[c], &a->parts[a->opart[r]].groups.keys[c],
-                                  a->ogid[r], err);
+            s = dcr_keytab_push_key(&a->parts[a->opart[r]].groups, c, a->ogid[r], &a->out.cols[c],
+                                    err);
     for (size_t c = 0; s == DCR_OK && c < a->naggs; c++)
         for (size_t r = 0; s == DCR_OK && r < k; r++)
             s = emit_agg(n->ctx, &a->parts[a->opart[r]].aggs[c], a->ogid[r],

@@ -125,7 +125,9 @@ dcr_status dcr_eval_neg_interval(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr
 dcr_status dcr_eval_fail(dcr_exec_ctx *ctx, const dcr_expr *e, dcr_error *err, const char *msg);
 
 /* Open-addressing hash table of distinct composite keys; entry i's key is
- * row i of keys[0..nkeys). NULL keys are equal to each other. */
+ * row i of keys[0..nkeys), but for a one-TEXT-key table's short keys, held
+ * in their records (keytab.c): read keys with dcr_keytab_push_key. NULL
+ * keys are equal to each other. */
 typedef struct {
     size_t nkeys;
     dcr_column *keys;
@@ -136,7 +138,6 @@ typedef struct {
     uint64_t *slots; /* high 32 bits of the hash | entry + 1; 0 = empty */
     size_t nslots;   /* power of two */
 } dcr_keytab;
-
 
 dcr_status dcr_keytab_init(dcr_keytab *t, const dcr_type *types, size_t nkeys, dcr_error *err);
 void dcr_keytab_free(dcr_keytab *t);
@@ -173,6 +174,10 @@ uint64_t dcr_u64set_hash(uint64_t key);
 dcr_status dcr_u64set_insert_rows(dcr_u64set *s, const uint64_t *keys, const uint64_t *hashes,
                                   const uint32_t *rows, size_t m, uint8_t *fresh, dcr_error *err);
 
+/* Appends part k of entry id's key to out. (Read keys only this way: a
+ * one-TEXT-key table keeps short keys in their records, not in keys[0].) */
+dcr_status dcr_keytab_push_key(const dcr_keytab *t, size_t k, size_t id, dcr_column *out,
+                               dcr_error *err);
 /* Finds the key; false when absent. */
 bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
                      size_t *id);

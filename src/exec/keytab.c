@@ -9,8 +9,9 @@
  * A table keyed by one TEXT value (GROUP BY email, a DISTINCT aggregate's
  * values) also keeps, per entry, its key's 32-byte record (keyrec.h), so a
  * lookup that passes the slot reads one aligned record instead of the
- * column's validity bit, offsets and bytes. Records cost about as much
- * memory again as short keys themselves.
+ * column's validity bit, offsets and bytes. A key of at most 31 bytes then
+ * lives in its record alone (its row in keys[0] is ""), so records cost
+ * little more memory than the keys' bytes would.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -128,18 +129,23 @@ static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t
         }
         t->hcap = cap;
     }
-    for (size_t k = 0; k < t->nkeys; k++) {
+    if (t->inl) { /* the record holds a short key whole: its column row stays "" */
+        size_t len;
+        const char *s = dcr_keyrec_text(cols[0], row, &len);
+        dcr_status st = !s                        ? dcr_column_push_null(&t->keys[0], err)
+                        : len > DCR_KEYREC_INLINE ? dcr_column_push_text(&t->keys[0], s, len, err)
+                                                  : dcr_column_push_text(&t->keys[0], "", 0, err);
+        if (st != DCR_OK)
+            return st;
+        dcr_keyrec_put(t->inl + t->n * DCR_KEYREC_BYTES, s, len);
+    }
+    for (size_t k = 0; !t->inl && k < t->nkeys; k++) {
         dcr_status s = dcr_vec_push_from(&t->keys[k], cols[k], row, err);
         if (s != DCR_OK) {
             for (size_t j = 0; j < k; j++)
                 dcr_column_pop(&t->keys[j]);
             return s;
         }
-    }
-    if (t->inl) {
-        size_t len;
-        const char *s = dcr_keyrec_text(cols[0], row, &len);
-        dcr_keyrec_put(t->inl + t->n * DCR_KEYREC_BYTES, s, len);
     }
     t->hashes[t->n++] = h;
     return DCR_OK;
@@ -164,6 +170,17 @@ static size_t find_slot(const dcr_keytab *t, const dcr_column *const *cols, size
         if (slot_match(e, h, &k) && key_equal(t, k, cols, row))
             return i;
     return i;
+}
+
+dcr_status dcr_keytab_push_key(const dcr_keytab *t, size_t k, size_t id, dcr_column *out,
+                               dcr_error *err)
+{
+    const uint8_t *rec = t->inl ? t->inl + id * DCR_KEYREC_BYTES : NULL;
+    if (!rec || rec[0] == DCR_KEYREC_LONG)
+        return dcr_vec_push_from(out, &t->keys[k], id, err);
+    if (rec[0] == DCR_KEYREC_NULL)
+        return dcr_column_push_null(out, err);
+    return dcr_column_push_text(out, (const char *)rec + 1, rec[0], err);
 }
 
 bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
