@@ -65,17 +65,20 @@ void *dcr_big_resize(void *p, size_t old_bytes, size_t new_bytes)
         if (!q)
             return NULL;
     } else if (old_bytes >= DCR_BIG_BYTES) {
+        /* The grown mapping keeps the hint: it is one mapping with one set
+         * of flags, as mremap needs (it fails on a range whose parts were
+         * advised differently, which dcr_advise_huge's 2 MiB-aligned middle
+         * would make). */
         q = mremap(p, page_round(old_bytes), page_round(new_bytes), MREMAP_MAYMOVE);
-        if (q == MAP_FAILED)
-            return NULL;
-        dcr_advise_huge(q, new_bytes);
-        return q;
+        return q == MAP_FAILED ? NULL : q;
     } else {
         q = mmap(NULL, page_round(new_bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                  -1, 0);
         if (q == MAP_FAILED)
             return NULL;
-        dcr_advise_huge(q, new_bytes);
+#ifdef MADV_HUGEPAGE
+        (void)madvise(q, page_round(new_bytes), MADV_HUGEPAGE); /* all of it: see above */
+#endif
     }
     if (p) { /* from malloc: copied, and the old copy wiped (it may hold plaintext) */
         memcpy(q, p, old_bytes);

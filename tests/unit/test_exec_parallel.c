@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "answers.h"
+#include "base/memory.h"
 #include "check.h"
 #include "exec/internal.h"
 #include "exec/source.h"
@@ -446,9 +447,39 @@ static void test_keytab_text_records(void)
     dcr_column_free(&col);
 }
 
+/* dcr_big_resize keeps the contents through growth below, across and above
+ * DCR_BIG_BYTES, many times over (a mapping whose address and size are not
+ * 2 MiB multiples must still grow: mremap refuses a range advised in parts). */
+static void test_big_arrays(void)
+{
+    for (int round = 0; round < 20; round++) {
+        size_t size = 1000 + (size_t)round * 4099, bad = 0;
+        uint32_t *a = dcr_big_resize(NULL, 0, size);
+        CHECK(a != NULL);
+        for (size_t i = 0; a && i < size / 4; i++)
+            a[i] = (uint32_t)(i * 2654435761u) ^ (uint32_t)round;
+        while (a && size < ((size_t)40 << 20)) {
+            size_t grown = size * 3 / 2 + 4096 * (size_t)round + 12;
+            uint32_t *b = dcr_big_resize(a, size, grown);
+            CHECK(b != NULL);
+            if (!b)
+                break;
+            for (size_t i = size / 4; i < grown / 4; i++)
+                b[i] = (uint32_t)(i * 2654435761u) ^ (uint32_t)round;
+            a = b;
+            size = grown;
+        }
+        for (size_t i = 0; a && i < size / 4; i++)
+            bad += a[i] != ((uint32_t)(i * 2654435761u) ^ (uint32_t)round);
+        CHECK(bad == 0);
+        dcr_big_free(a, size);
+    }
+}
+
 int main(void)
 {
     make_tables();
+    RUN(test_big_arrays);
     RUN(test_u64set);
     RUN(test_keytab_text_records);
     RUN(test_parts_primitive);
