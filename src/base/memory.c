@@ -19,18 +19,22 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define HUGE_PAGE ((uintptr_t)2 << 20)
+#define PAGE ((uintptr_t)4096)
 #define HUGE_MIN ((size_t)4 << 20)
 
+/* Advises every page the len bytes at p touch, not just the 2 MiB-aligned
+ * middle (the kernel only uses huge pages there anyway): a large malloc
+ * block is a mapping of its own, and advising all of it keeps it one
+ * mapping with one set of flags, which glibc's realloc needs to grow it by
+ * mremap instead of copying. */
 void dcr_advise_huge(void *p, size_t len)
 {
 #ifdef MADV_HUGEPAGE
     if (!p || len < HUGE_MIN)
         return;
-    uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    uintptr_t end = ((uintptr_t)p + len) & ~(HUGE_PAGE - 1);
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+    uintptr_t start = (uintptr_t)p & ~(PAGE - 1);
+    uintptr_t end = ((uintptr_t)p + len + PAGE - 1) & ~(PAGE - 1);
+    (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
 #else
     (void)p;
     (void)len;

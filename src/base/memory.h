@@ -7,9 +7,9 @@
 
 #include <stddef.h>
 
-/* Asks for transparent huge pages over the 2 MiB-aligned part of the
- * len bytes at p (which the caller allocated); does nothing below 4 MiB.
- * Only a hint: it changes no contents, and failure is ignored. */
+/* Asks for transparent huge pages over the pages of the len bytes at p
+ * (which the caller allocated); does nothing below 4 MiB. Only a hint: it
+ * changes no contents, and failure is ignored. */
 void dcr_advise_huge(void *p, size_t len);
 
 /* n * size zero bytes (NULL on overflow or out of memory; free with free),

@@ -37,8 +37,8 @@ dcr_status dcr_exec_parallel(dcr_exec_ctx *ctx, size_t nparts, dcr_exec_part_fn 
                              dcr_error *err);
 /* Stops the worker threads (at the end of the query). */
 void dcr_exec_workers_stop(dcr_exec_ctx *ctx);
-/* How many parts to split rows into: up to ctx->threads, each of at least
- * ctx->split_rows rows. */
+/* How many parts to split rows into: up to 4 per thread (64 at most), each
+ * of at least ctx->split_rows rows. */
 size_t dcr_exec_parts(const dcr_exec_ctx *ctx, size_t rows);
 
 /* An operator. next() sets *out to a batch it owns (valid until the next

@@ -354,7 +354,7 @@ static void test_parts_primitive(void)
         dcr_exec_workers_stop(&ctx);
         CHECK(ctx.workers == NULL);
         CHECK(dcr_exec_parts(&ctx, 0) == 1);
-        CHECK(dcr_exec_parts(&ctx, 1000) == (threads < 64 ? threads : 64));
+        CHECK(dcr_exec_parts(&ctx, 1000) == (threads < 16 ? 4 * threads : 64));
     }
 }
 
