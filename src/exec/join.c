@@ -180,6 +180,47 @@ static dcr_status hash_part(void *arg, size_t part, dcr_error *err)
     return DCR_OK;
 }
 
+/* The counting sort's two passes, a part per slice of the buckets: each
+ * part reads every row, in order, and handles those whose bucket is its
+ * own, so no two parts write the same counter or entry and each bucket's
+ * entries stay in row order. Bloom words are shared: set atomically. */
+typedef struct {
+    join_op *j;
+    size_t nk;
+    const uint64_t *h;
+    uint32_t *fill;
+    size_t rows, nb, parts;
+    bool place; /* false: count rows per bucket; true: place them */
+} sort_job;
+
+static dcr_status sort_part(void *arg, size_t part, dcr_error *err)
+{
+    (void)err;
+    sort_job *sj = arg;
+    join_op *j = sj->j;
+    size_t lo = sj->nb * part / sj->parts, hi = sj->nb * (part + 1) / sj->parts;
+    for (size_t r = 0; r < sj->rows; r++) {
+        size_t b = sj->h[r] & j->bmask;
+        if (b < lo || b >= hi || any_null(j->bkv, sj->nk, r))
+            continue;
+        if (!sj->place) {
+            j->bstart[b + 1]++;
+            continue;
+        }
+        size_t e = j->bstart[b] + sj->fill[b]++;
+        j->order[e] = (uint32_t)r;
+        j->ehash[e] = sj->h[r];
+        if (j->erec) {
+            size_t len;
+            const char *t = dcr_vec_text(j->bkv[0].c, r, &len);
+            dcr_keyrec_put(j->erec + e * DCR_KEYREC_BYTES, t, len);
+        }
+        __atomic_fetch_or(&j->bloom[bloom_word(j, sj->h[r])], bloom_bits(sj->h[r]),
+                          __ATOMIC_RELAXED);
+    }
+    return DCR_OK;
+}
+
 static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
     size_t nk = n->plan->nkeys, rows = j->build.nrows;
@@ -220,32 +261,17 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
                err);
     /* Counting sort of the rows by bucket, stable, so a bucket's entries
      * are contiguous and in row order. NULL keys are left out. The hashes
-     * are computed on all threads first. */
+     * are computed on all threads first, then each pass runs a part per
+     * thread (sort_part). */
     hash_job hj = {j, nk, h, rows, dcr_exec_parts(n->ctx, rows)};
     s = s ? s : dcr_exec_parallel(n->ctx, hj.parts, hash_part, &hj, err);
-    for (size_t r = 0; s == DCR_OK && r < rows; r++)
-        if (!any_null(j->bkv, nk, r))
-            j->bstart[(h[r] & j->bmask) + 1]++;
+    size_t threads = n->ctx->threads ? n->ctx->threads : 1;
+    sort_job sj = {j, nk, h, fill, rows, nb, rows < n->ctx->split_rows ? 1 : threads, false};
+    s = s ? s : dcr_exec_parallel(n->ctx, sj.parts, sort_part, &sj, err);
     for (size_t b = 1; s == DCR_OK && b <= nb; b++)
         j->bstart[b] += j->bstart[b - 1];
-    enum { AHEAD = 16 };
-    for (size_t r = 0; s == DCR_OK && r < rows; r++) {
-        if (r + AHEAD < rows) {
-            __builtin_prefetch(&fill[h[r + AHEAD] & j->bmask]);
-            __builtin_prefetch(&j->bloom[bloom_word(j, h[r + AHEAD])]);
-        }
-        if (any_null(j->bkv, nk, r))
-            continue;
-        size_t b = h[r] & j->bmask, e = j->bstart[b] + fill[b]++;
-        j->order[e] = (uint32_t)r;
-        j->ehash[e] = h[r];
-        if (j->erec) {
-            size_t len;
-            const char *t = dcr_vec_text(j->bkv[0].c, r, &len);
-            dcr_keyrec_put(j->erec + e * DCR_KEYREC_BYTES, t, len);
-        }
-        j->bloom[bloom_word(j, h[r])] |= bloom_bits(h[r]);
-    }
+    sj.place = true;
+    s = s ? s : dcr_exec_parallel(n->ctx, sj.parts, sort_part, &sj, err);
     free(h);
     free(fill);
     return s;
