@@ -1,7 +1,7 @@
 /*
  * bytes.h: fixed-width integer encoding and hex, the byte-level helpers the
- * file formats share. Multi-byte integers in dcr formats are little-endian
- * unless a format says otherwise (HPKE's I2OSP is big-endian and lives in
+ * file formats share, and a 64-bit mixer for hash tables and sketches. Multi-byte integers in dcr
+ * formats are little-endian unless a format says otherwise (HPKE's I2OSP is big-endian and lives in
  * crypto/hpke.c).
  */
 #ifndef DCR_BASE_BYTES_H
@@ -10,6 +10,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* splitmix64's finaliser: a bijective mix of 64 bits. (The IBLT sketches
+ * stored in the state depend on it: never change it.) */
+static inline uint64_t dcr_mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
 
 static inline void dcr_put_u16le(uint8_t *p, uint16_t v)
 {

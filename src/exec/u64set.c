@@ -14,6 +14,7 @@
  */
 #include <stdlib.h>
 
+#include "base/bytes.h"
 #include "base/memory.h"
 #include "exec/internal.h"
 
@@ -35,12 +36,7 @@ size_t dcr_u64set_bytes(const dcr_u64set *s)
 
 uint64_t dcr_u64set_hash(uint64_t key)
 {
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdull;
-    key ^= key >> 33;
-    key *= 0xc4ceb9fe1a85ec53ull;
-    key ^= key >> 33;
-    return key;
+    return dcr_mix64(key);
 }
 
 /* Inserts a key known to be absent and nonzero (rehashing). */

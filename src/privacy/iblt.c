@@ -14,26 +14,15 @@
 
 #include "base/bytes.h"
 
-/* splitmix64's finaliser: a bijective mix of 64 bits. */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 static uint32_t checksum(uint64_t key)
 {
-    return (uint32_t)(mix64(key ^ 0x9e3779b97f4a7c15ull) >> 32);
+    return (uint32_t)(dcr_mix64(key ^ 0x9e3779b97f4a7c15ull) >> 32);
 }
 
 static size_t cell_of(const dcr_iblt *t, uint64_t key, unsigned j)
 {
     size_t third = t->ncells / 3;
-    uint64_t h = mix64(key + 0x632be59bd9b4e019ull * (j + 1));
+    uint64_t h = dcr_mix64(key + 0x632be59bd9b4e019ull * (j + 1));
     return j * third + (size_t)(h % third);
 }
 
