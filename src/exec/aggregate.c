@@ -388,12 +388,13 @@ static dcr_status hash_range(void *arg, size_t r, dcr_error *err)
     return DCR_OK;
 }
 
-/* Rows of pt's partition t by a per-row partition array, in order, into pt->prows. */
-static size_t rows_of_part(agg_op *a, agg_part *pt, const uint8_t *part, size_t t)
+/* The batch's rows whose partition (part[row]) is t, in order, into out;
+ * returns how many. */
+static size_t rows_of_part(const agg_op *a, uint32_t *out, const uint8_t *part, size_t t)
 {
     size_t m = 0;
     for (size_t i = 0; i < a->rows; i++) { /* branch-free: partitions are random */
-        pt->prows[m] = (uint32_t)i;
+        out[m] = (uint32_t)i;
         m += part[i] == t;
     }
     return m;
@@ -412,7 +413,7 @@ static dcr_status intern_part(agg_op *a, size_t t, dcr_error *err)
         if (!pr->hash)
             continue;
         const dcr_column *v = a->args[k].c;
-        size_t m = rows_of_part(a, pt, pr->part, t);
+        size_t m = rows_of_part(a, pt->prows, pr->part, t);
         dcr_status s = dcr_keytab_upsert_rows(&pt->aggs[k].values, &v, pt->prows, m, pr->hash,
                                               pr->vid, NULL, NULL, err);
         if (s != DCR_OK)
@@ -481,11 +482,7 @@ static dcr_status group_part(void *arg, size_t t, dcr_error *err)
 {
     agg_op *a = arg;
     agg_part *pt = &a->parts[t];
-    size_t m = 0;
-    for (size_t i = 0; i < a->rows; i++) { /* branch-free: partitions are random */
-        pt->rows[m] = (uint32_t)i;
-        m += a->gpart[i] == t;
-    }
+    size_t m = rows_of_part(a, pt->rows, a->gpart, t);
     pt->nrows = m;
     size_t before = pt->groups.n;
     dcr_status s = a->n->plan->ngroups == 0 ? one_group(pt, m, a->ghash, a->gid, err)
@@ -530,7 +527,7 @@ static dcr_status pair_part(void *arg, size_t q, dcr_error *err)
         pair_rows *pr = &a->pairs[k];
         if (!pr->hash)
             continue;
-        size_t m = rows_of_part(a, pt, pr->part, q);
+        size_t m = rows_of_part(a, pt->prows, pr->part, q);
         dcr_status s = dcr_u64set_insert_rows(&pt->aggs[k].pairs, pr->key, pr->hash, pt->prows, m,
                                               pr->fresh, err);
         if (s != DCR_OK)
