@@ -46,6 +46,8 @@ void dcr_column_free(dcr_column *c)
     free(c->values);
     free(c->offsets);
     free(c->text);
+    if (c->codes) /* which rows hold equal values: derived from plaintext too */
+        OPENSSL_cleanse(c->codes, c->codes_cap * sizeof *c->codes);
     free(c->codes);
     dcr_column_init(c, c->type);
 }
