@@ -1,7 +1,6 @@
 /*
  * batch.c: batches and the per-value helpers operators share (batch.h).
  */
-#include "base/memory.h"
 #include "exec/batch.h"
 
 #include <math.h>
@@ -87,16 +86,7 @@ static dcr_status reserve(dcr_column *c, size_t more, size_t bytes, dcr_error *e
         return DCR_OK;
     if (bytes > UINT32_MAX - c->text_len)
         return dcr_fail(err, DCR_EINPUT, "text data of one batch exceeds 4 GiB");
-    size_t cap = c->text_cap ? c->text_cap : 4096;
-    while (cap < c->text_len + bytes)
-        cap *= 2;
-    char *t = realloc(c->text, cap);
-    if (!t)
-        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-    dcr_advise_huge(t, cap);
-    c->text = t;
-    c->text_cap = cap;
-    return DCR_OK;
+    return dcr_column_reserve_text(c, c->text_len + bytes, err);
 }
 
 /* Copies the values of fixed width w; rows NULL = the range from first. */

@@ -176,17 +176,8 @@ dcr_status dcr_column_push_text(dcr_column *c, const char *str, size_t len, dcr_
         return s;
     if (len > UINT32_MAX - c->text_len)
         return dcr_fail(err, DCR_EINPUT, "text data of one chunk exceeds 4 GiB");
-    if (c->text_len + len > c->text_cap) {
-        size_t cap = c->text_cap ? c->text_cap : 4096;
-        while (cap < c->text_len + len)
-            cap *= 2;
-        char *t = realloc(c->text, cap);
-        if (!t)
-            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-        dcr_advise_huge(t, cap);
-        c->text = t;
-        c->text_cap = cap;
-    }
+    if ((s = dcr_column_reserve_text(c, c->text_len + len, err)) != DCR_OK)
+        return s;
     if (len)
         memcpy(c->text + c->text_len, str, len);
     c->text_len += len;
@@ -288,11 +279,15 @@ dcr_status dcr_column_reserve_text(dcr_column *c, size_t len, dcr_error *err)
 {
     if (len <= c->text_cap)
         return DCR_OK;
-    char *t = realloc(c->text, len);
+    size_t cap = c->text_cap ? c->text_cap : 4096;
+    while (cap < len) /* doubling: callers that append grow it often */
+        cap *= 2;
+    char *t = realloc(c->text, cap);
     if (!t)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    dcr_advise_huge(t, cap);
     c->text = t;
-    c->text_cap = len;
+    c->text_cap = cap;
     return DCR_OK;
 }
 

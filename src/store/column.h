@@ -88,7 +88,8 @@ dcr_status dcr_column_encode_validity(const dcr_column *c, dcr_buf *out, dcr_err
  * c must be initialised with the same type; it is cleared first. */
 dcr_status dcr_column_decode(dcr_column *c, size_t nrows, uint8_t encoding, const uint8_t *data,
                              size_t len, size_t text_max, dcr_error *err);
-/* Makes room for len text bytes in c->text (decoders write them there). */
+/* Makes c->text hold at least len bytes (growing by doubling), for the
+ * decoders that write there and for appends. */
 dcr_status dcr_column_reserve_text(dcr_column *c, size_t len, dcr_error *err);
 /* Checks that text[0..len) is valid UTF-8 without NUL bytes and that each of
  * the n+1 offsets (ascending, within len) starts a character, so every row
