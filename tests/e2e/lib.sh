@@ -28,6 +28,16 @@ expect_exit() {
   else bad "$what (exit $rc, want $code; stderr: $(head -c 300 "$T/.err"))"; fi
 }
 
+# flip_bit FILE OFFSET [BIT]: inverts one bit of FILE in place. A tamper test
+# must change the byte it targets; writing a fixed byte leaves the file intact
+# whenever that byte already held the value (1 time in 256 on ciphertext).
+flip_bit() {
+  local file=$1 pos=$2 bit=${3:-0} byte
+  byte=$(od -An -tu1 -j "$pos" -N1 "$file" | tr -d ' ')
+  [[ -n $byte ]] || { echo "flip_bit: $file has no byte at $pos" >&2; return 1; }
+  printf "$(printf '\\%03o' $((byte ^ (1 << bit))))" | dd of="$file" bs=1 seek="$pos" conv=notrunc status=none
+}
+
 finish() {
   echo "$_pass passed, $_fail failed"
   [[ $_fail -eq 0 ]]

@@ -65,13 +65,13 @@ expect_exit 4 'sev-snp: VCEK chain does not lead' "SNP corrupted VCEK" \
   "$DCR" attest verify --evidence "$D/sev-snp/trustee-test-report.bin" \
   --certs "$D/sev-snp/trustee-test-vcek-invalid-new.der"
 cp "$D/sev-snp/trustee-test-report.bin" "$T/flip.bin"; chmod u+w "$T/flip.bin"
-printf '\x01' | dd of="$T/flip.bin" bs=1 seek=$((0x90)) conv=notrunc 2>/dev/null
+flip_bit "$T/flip.bin" $((0x90))
 expect_exit 4 'report signature does not verify with the VCEK' "SNP flipped measurement" \
   "$DCR" attest verify --evidence "$T/flip.bin" --certs "$D/sev-snp/trustee-test-vcek.der"
 expect_exit 4 'policy: measurement is not an accepted measurement' "TDX wrong measurement" \
   "$DCR" attest verify --evidence "$D/tdx/azure-td_quote_v4.dat" --measurement "$(printf '%096x' 7)"
 cp "$D/tdx/azure-td_quote_v5.dat" "$T/tdx.dat"; chmod u+w "$T/tdx.dat"
-printf '\x00' | dd of="$T/tdx.dat" bs=1 seek=200 conv=notrunc 2>/dev/null
+flip_bit "$T/tdx.dat" 200
 expect_exit 4 'tdx: quote signature does not verify' "TDX flipped body" \
   "$DCR" attest verify --evidence "$T/tdx.dat"
 expect_exit 4 'nonce \(extraData\) mismatch' "Azure wrong nonce" \
@@ -110,7 +110,7 @@ expect_exit 4 'nonce \(extraData\) mismatch' "swtpm evidence: wrong nonce" \
   "$DCR" attest verify --evidence "$T/az.ev" --certs "$D/azure-snp-vtpm/vcek.pem" --nonce "${RD/ab/ac}"
 cp "$T/az.ev" "$T/az-bad.ev"
 sz=$(stat -c %s "$T/az-bad.ev")
-printf '\x55' | dd of="$T/az-bad.ev" bs=1 seek=$((sz - 100)) conv=notrunc 2>/dev/null
+flip_bit "$T/az-bad.ev" $((sz - 100))
 expect_exit 4 'PCR digest does not match' "swtpm evidence: tampered PCR value" \
   "$DCR" attest verify --evidence "$T/az-bad.ev" --certs "$D/azure-snp-vtpm/vcek.pem"
 # SEV-SNP and TDX producers through the real binary. This machine has no

@@ -67,8 +67,7 @@ size=$(stat -c %s small.dcr)
 flips=0; caught=0; leaked=0
 for ((pos = 0; pos < size; pos += 7)); do
   cp small.dcr t.dcr
-  byte=$(od -An -tu1 -j "$pos" -N1 t.dcr | tr -d ' ')
-  printf "$(printf '\\%03o' $(( byte ^ (1 << (pos % 8)) )))" | dd of=t.dcr bs=1 seek="$pos" conv=notrunc status=none
+  flip_bit t.dcr "$pos" $((pos % 8))
   flips=$((flips + 1))
   if ! "$DCR" unseal --key alice.key t.dcr > t.out 2> t.err; then caught=$((caught + 1)); fi
   [[ -s t.out ]] && leaked=$((leaked + 1))

@@ -114,7 +114,7 @@ hpke=$(curl -sS -k --tlsv1.3 "$URL/v1/attestation" | sed -n 's/.*"hpke_public_ke
 echo "dcr-pub-v1:$(printf '0%.0s' {1..64}):$hpke" > inst.pub
 "$DCR" seal --contract c.json --dataset purchases --in pur.csv --out pur.dcr --to inst.pub 2> /dev/null
 cp pur.dcr bad.dcr
-printf '\x01' | dd of=bad.dcr bs=1 seek=3000 conv=notrunc status=none
+flip_bit bad.dcr 3000
 "$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/purchases bad.dcr > r9.out 2>&1
 check "a tampered upload is refused" bash -c 'grep -q "HTTP 403" r9.out && grep -q "does not authenticate" r9.out'
 head -c 20000 pur.dcr > short.dcr
@@ -165,7 +165,7 @@ kill "$FAKE_PID"; FAKE_PID=
 cp -a st st_backup
 f=$(ls st/datasets/* | head -1)
 cp "$f" keep.bin
-printf '\x01' | dd of="$f" bs=1 seek=5000 conv=notrunc status=none
+flip_bit "$f" 5000
 expect_exit 4 "." "a dataset tampered on disk refuses the query" \
   "$DCR" query "${A[@]}" --key ana.key "$SQL"
 cp keep.bin "$f"

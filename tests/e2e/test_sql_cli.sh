@@ -62,7 +62,7 @@ expect_exit 4 'not sealed to the given key' "a key that is not a recipient" \
 
 cp "$T/s.dcr" "$T/bad.dcr"
 size=$(stat -c %s "$T/bad.dcr")
-printf '\x01' | dd of="$T/bad.dcr" bs=1 seek=$((size - 20)) conv=notrunc 2>/dev/null
+flip_bit "$T/bad.dcr" $((size - 20))
 expect_exit 4 '' "a tampered chunk is refused" \
   "$DCR" sql --data sales="$T/bad.dcr" --key "$T/k.key" "SELECT count(*) FROM sales"
 
