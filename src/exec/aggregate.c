@@ -755,12 +755,15 @@ static dcr_status agg_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
     if (k == 0)
         return DCR_OK;
     dcr_batch_clear(&a->out);
+    for (size_t c = 0; s == DCR_OK && c < p->ngroups + a->naggs; c++) /* unread: NULLs */
+        if (n->need && !n->need[c])
+            s = dcr_vec_append_nulls(&a->out.cols[c], k, err);
     for (size_t c = 0; s == DCR_OK && c < p->ngroups; c++)
-        for (size_t r = 0; s == DCR_OK && r < k; r++)
+        for (size_t r = 0; s == DCR_OK && r < k && (!n->need || n->need[c]); r++)
             s = dcr_keytab_push_key(&a->parts[a->opart[r]].groups, c, a->ogid[r], &a->out.cols[c],
                                     err);
     for (size_t c = 0; s == DCR_OK && c < a->naggs; c++)
-        for (size_t r = 0; s == DCR_OK && r < k; r++)
+        for (size_t r = 0; s == DCR_OK && r < k && (!n->need || n->need[p->ngroups + c]); r++)
             s = emit_agg(n->ctx, &a->parts[a->opart[r]].aggs[c], a->ogid[r],
                          &a->out.cols[p->ngroups + c], err);
     a->out.nrows = k;

@@ -51,6 +51,10 @@ struct dcr_exec_node {
     dcr_status (*next)(dcr_exec_node *n, dcr_batch **out, dcr_error *err);
     void (*destroy)(dcr_exec_node *n); /* frees the state, not the node or children */
     void *state;
+    /* Per output column: whether the operator above reads it (NULL = all;
+     * owned). Set before the first next() on projects, aggregates and
+     * joins only; they emit the other columns as NULLs, uncomputed. */
+    bool *need;
 };
 
 /* Builds the operator tree for plan (run.c). */
@@ -63,10 +67,8 @@ dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_sort_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_join_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_bound_init(dcr_exec_node *n, dcr_error *err);
-/* Tells a join node which of its output columns its parent reads (the
- * column references in exprs); the others come out as NULLs, uncopied. */
-dcr_status dcr_exec_join_prune(dcr_exec_node *n, dcr_expr *const *exprs, size_t nexprs,
-                               dcr_error *err);
+/* Marks in need[] (ncols long) every input column that e reads. */
+void dcr_exec_mark_columns(const dcr_expr *e, bool *need, size_t ncols);
 
 /* A vector produced by evaluation: either a column of the input batch
  * (borrowed) or one the evaluator made (own). */

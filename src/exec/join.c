@@ -70,7 +70,6 @@ typedef struct {
     size_t pad_row;        /* LEFT JOIN: next pin row to check for padding */
 
     size_t charged;
-    bool *need;     /* per output column: read above the join (NULL = all) */
     dcr_batch out;  /* candidates */
     dcr_batch kept; /* candidates passing plan->pred */
     uint32_t *cand_p, *cand_b, *keep_rows;
@@ -543,6 +542,7 @@ static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
 }
 
 typedef struct {
+    const dcr_exec_node *n;
     join_op *j;
     size_t k;
     const dcr_batch *src[2];
@@ -556,7 +556,7 @@ static dcr_status gather_part(void *arg, size_t c, dcr_error *err)
     size_t nl = g->src[0]->ncols;
     int side = c < nl ? 0 : 1;
     dcr_column *out = &g->j->out.cols[c];
-    if (g->j->need && !g->j->need[c])
+    if (g->n->need && !g->n->need[c])
         return dcr_vec_append_nulls(out, g->k, err);
     return dcr_vec_append_rows(out, &g->src[side]->cols[side ? c - nl : c], g->idx[side], 0, g->k,
                                err);
@@ -565,7 +565,7 @@ static dcr_status gather_part(void *arg, size_t c, dcr_error *err)
 /* Gathers the k candidates' columns (left, then right), a column per part. */
 static dcr_status gather(dcr_exec_node *n, join_op *j, size_t k, dcr_error *err)
 {
-    gather_job g = {.j = j, .k = k};
+    gather_job g = {.n = n, .j = j, .k = k};
     g.src[j->build_side] = &j->build;
     g.idx[j->build_side] = j->cand_b;
     g.src[1 - j->build_side] = j->pin;
@@ -619,7 +619,7 @@ static dcr_status fill_unmatched(dcr_exec_node *n, join_op *j, dcr_error *err)
     }
     dcr_status s = DCR_OK;
     for (size_t c = 0; s == DCR_OK && c < nl; c++)
-        s = j->need && !j->need[c]
+        s = n->need && !n->need[c]
                 ? dcr_vec_append_nulls(&j->out.cols[c], k, err)
                 : dcr_vec_append_rows(&j->out.cols[c], &j->pin->cols[c], j->keep_rows, 0, k, err);
     for (size_t c = 0; s == DCR_OK && c < nr; c++)
@@ -688,34 +688,9 @@ static void join_destroy(dcr_exec_node *n)
     free(j->cand_p);
     free(j->cand_b);
     free(j->keep_rows);
-    free(j->need);
     dcr_exec_release(n->ctx, j->charged);
     free(j);
     n->state = NULL;
-}
-
-static void mark_columns(const dcr_expr *e, bool *need, size_t ncols)
-{
-    if (!e)
-        return;
-    if (e->kind == DCR_EXPR_COLUMN && e->col < ncols)
-        need[e->col] = true;
-    for (size_t i = 0; i < e->nargs; i++)
-        mark_columns(e->args[i], need, ncols);
-}
-
-dcr_status dcr_exec_join_prune(dcr_exec_node *n, dcr_expr *const *exprs, size_t nexprs,
-                               dcr_error *err)
-{
-    join_op *j = n->state;
-    size_t ncols = n->plan->ncols;
-    free(j->need);
-    if (!(j->need = calloc(ncols ? ncols : 1, sizeof *j->need)))
-        return oom(err);
-    for (size_t i = 0; i < nexprs; i++)
-        mark_columns(exprs[i], j->need, ncols);
-    mark_columns(n->plan->pred, j->need, ncols);
-    return DCR_OK;
 }
 
 dcr_status dcr_exec_join_init(dcr_exec_node *n, dcr_error *err)

@@ -205,49 +205,101 @@ static dcr_status filter_init(dcr_exec_node *n, dcr_error *err)
 
 /* ---- project ---- */
 
+/* A project moves a column that it passes through unchanged out of its
+ * input instead of copying it: every operator rebuilds its output batch on
+ * each next(), so the input's arrays are the project's to take (its old
+ * arrays go back in their place). A column read twice is copied. */
+typedef struct {
+    dcr_batch out;
+    uint32_t *reads; /* per input column: how many of the computed exprs read it */
+    bool counted;
+} project_op;
+
+static bool project_needs(const dcr_exec_node *n, size_t i)
+{
+    return !n->need || n->need[i];
+}
+
+static void count_reads(const dcr_expr *e, uint32_t *reads, size_t ncols)
+{
+    if (e->kind == DCR_EXPR_COLUMN && e->col < ncols)
+        reads[e->col]++;
+    for (size_t i = 0; i < e->nargs; i++)
+        count_reads(e->args[i], reads, ncols);
+}
+
+static dcr_status project_column(dcr_exec_node *n, project_op *p, size_t i, dcr_batch *in,
+                                 dcr_error *err)
+{
+    dcr_column *dst = &p->out.cols[i];
+    if (!project_needs(n, i)) {
+        dcr_column_clear(dst);
+        return dcr_vec_append_nulls(dst, in->nrows, err);
+    }
+    const dcr_expr *e = n->plan->exprs[i];
+    if (e->kind == DCR_EXPR_COLUMN && e->col < in->ncols && p->reads[e->col] == 1) {
+        dcr_column t = *dst;
+        *dst = in->cols[e->col];
+        in->cols[e->col] = t;
+        return DCR_OK;
+    }
+    dcr_vec v = {0};
+    dcr_status s = dcr_eval(n->ctx, e, in, NULL, &v, err);
+    if (s == DCR_OK && v.c == &v.own) { /* take the computed vector over */
+        dcr_column_free(dst);
+        *dst = v.own;
+        dcr_column_init(&v.own, v.own.type);
+    } else if (s == DCR_OK) {
+        s = dcr_vec_copy(dst, v.c, err);
+    }
+    dcr_vec_free(&v);
+    return s;
+}
+
 static dcr_status project_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
 {
-    dcr_batch *b = n->state, *in;
+    project_op *p = n->state;
+    dcr_batch *in;
     *out = NULL;
     dcr_status s = n->child[0]->next(n->child[0], &in, err);
     if (s != DCR_OK || !in)
         return s;
-    for (size_t i = 0; i < b->ncols; i++) {
-        dcr_vec v = {0};
-        if ((s = dcr_eval(n->ctx, n->plan->exprs[i], in, NULL, &v, err)) != DCR_OK)
-            return s;
-        if (v.c == &v.own) { /* take the computed vector over */
-            dcr_column_free(&b->cols[i]);
-            b->cols[i] = v.own;
-            dcr_column_init(&v.own, v.own.type);
-        } else {
-            s = dcr_vec_copy(&b->cols[i], v.c, err);
-        }
-        dcr_vec_free(&v);
-        if (s != DCR_OK)
-            return s;
+    if (!p->counted) { /* every batch of the child has the same columns */
+        if (!(p->reads = calloc(in->ncols ? in->ncols : 1, sizeof *p->reads)))
+            return oom(err);
+        for (size_t i = 0; i < p->out.ncols; i++)
+            if (project_needs(n, i))
+                count_reads(n->plan->exprs[i], p->reads, in->ncols);
+        p->counted = true;
     }
-    b->nrows = in->nrows;
-    *out = b;
+    for (size_t i = 0; s == DCR_OK && i < p->out.ncols; i++)
+        s = project_column(n, p, i, in, err);
+    if (s != DCR_OK)
+        return s;
+    p->out.nrows = in->nrows;
+    *out = &p->out;
     return DCR_OK;
 }
 
-static void batch_state_destroy(dcr_exec_node *n)
+static void project_destroy(dcr_exec_node *n)
 {
-    if (n->state)
-        dcr_batch_free(n->state);
-    free(n->state);
+    project_op *p = n->state;
+    if (!p)
+        return;
+    dcr_batch_free(&p->out);
+    free(p->reads);
+    free(p);
 }
 
 static dcr_status project_init(dcr_exec_node *n, dcr_error *err)
 {
-    dcr_batch *b = calloc(1, sizeof *b);
-    if (!b)
+    project_op *p = calloc(1, sizeof *p);
+    if (!p)
         return oom(err);
-    n->state = b;
+    n->state = p;
     n->next = project_next;
-    n->destroy = batch_state_destroy;
-    return dcr_batch_init(b, n->plan->types, n->plan->ncols, err);
+    n->destroy = project_destroy;
+    return dcr_batch_init(&p->out, n->plan->types, n->plan->ncols, err);
 }
 
 /* ---- limit ---- */
@@ -317,6 +369,7 @@ void dcr_exec_node_free(dcr_exec_node *n)
         return;
     if (n->destroy)
         n->destroy(n);
+    free(n->need);
     dcr_exec_node_free(n->child[0]);
     dcr_exec_node_free(n->child[1]);
     free(n);
@@ -397,18 +450,61 @@ dcr_status dcr_exec_build(dcr_exec_ctx *ctx, const dcr_plan *plan, dcr_exec_node
             break;
         }
     }
-    /* A join under a projection or an aggregate gathers only what they read. */
-    const dcr_plan *c0 = plan->child[0];
-    if (s == DCR_OK && c0 && c0->kind == DCR_PLAN_JOIN &&
-        (plan->kind == DCR_PLAN_PROJECT || plan->kind == DCR_PLAN_AGGREGATE))
-        s = dcr_exec_join_prune(
-            n->child[0], plan->exprs,
-            plan->kind == DCR_PLAN_PROJECT ? plan->ncols : plan->ngroups + plan->naggs, err);
     if (s != DCR_OK) {
         dcr_exec_node_free(n);
         return s;
     }
     *out = n;
+    return DCR_OK;
+}
+
+/* ---- pruning: which columns each operator's parent reads ---- */
+
+void dcr_exec_mark_columns(const dcr_expr *e, bool *need, size_t ncols)
+{
+    if (!e)
+        return;
+    if (e->kind == DCR_EXPR_COLUMN && e->col < ncols)
+        need[e->col] = true;
+    for (size_t i = 0; i < e->nargs; i++)
+        dcr_exec_mark_columns(e->args[i], need, ncols);
+}
+
+static bool honours_need(const dcr_exec_node *n)
+{
+    dcr_plan_kind k = n->plan->kind;
+    return k == DCR_PLAN_PROJECT || k == DCR_PLAN_AGGREGATE || k == DCR_PLAN_JOIN;
+}
+
+/* Top down: a project or an aggregate tells the project, aggregate or join
+ * under it which of that one's output columns it reads, given what it must
+ * produce itself (its own need), so a chain such as frequency's
+ * `SELECT n ... FROM (SELECT email, count(*) AS n ... GROUP BY email)`
+ * never copies the e-mails out of the inner aggregate. A join's ON
+ * condition reads the join's own output. Every other operator may copy
+ * whole batches (sort, filter, a join's build), so under it nothing is
+ * pruned. */
+static dcr_status prune(dcr_exec_node *n, dcr_error *err)
+{
+    const dcr_plan *p = n->plan;
+    dcr_exec_node *c = n->child[0];
+    if ((p->kind == DCR_PLAN_PROJECT || p->kind == DCR_PLAN_AGGREGATE) && c && honours_need(c)) {
+        size_t nc = c->plan->ncols;
+        if (!(c->need = calloc(nc ? nc : 1, sizeof *c->need)))
+            return oom(err);
+        /* An aggregate evaluates all its expressions, whatever it emits. */
+        size_t ne = p->kind == DCR_PLAN_PROJECT ? p->ncols : p->ngroups + p->naggs;
+        for (size_t i = 0; i < ne; i++)
+            if (p->kind == DCR_PLAN_AGGREGATE || !n->need || n->need[i])
+                dcr_exec_mark_columns(p->exprs[i], c->need, nc);
+        if (c->plan->kind == DCR_PLAN_JOIN)
+            dcr_exec_mark_columns(c->plan->pred, c->need, nc);
+    }
+    for (int i = 0; i < 2; i++) {
+        dcr_status s = n->child[i] ? prune(n->child[i], err) : DCR_OK;
+        if (s != DCR_OK)
+            return s;
+    }
     return DCR_OK;
 }
 
@@ -474,6 +570,7 @@ dcr_status dcr_exec_run(const dcr_plan *plan, const dcr_exec_source *sources, si
     dcr_exec_node *root = NULL;
     dcr_status s = result_init(out, plan, err);
     s = s ? s : dcr_exec_build(&ctx, plan, &root, err);
+    s = s ? s : prune(root, err);
     while (s == DCR_OK) {
         dcr_batch *b;
         if ((s = root->next(root, &b, err)) != DCR_OK || !b)

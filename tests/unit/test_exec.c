@@ -461,6 +461,31 @@ static void test_subqueries(void)
     EXPECT("SELECT x FROM (SELECT id / 0 AS x FROM t) s", "ERR SQL:1:26: division by zero");
 }
 
+/* Columns nobody above reads are not computed (run.c prune) and a column
+ * passed through unchanged is moved, not copied: results must not change. */
+static void test_pruned_columns(void)
+{
+    EXPECT("SELECT n, count(*) FROM (SELECT g, count(*) AS n FROM t GROUP BY g) s GROUP BY n "
+           "ORDER BY 1",
+           "3,2\n4,1\n");
+    EXPECT("SELECT id, id + 1, id FROM (SELECT id FROM t WHERE id < 3) s ORDER BY 1",
+           "1,2,1\n2,3,2\n");
+    EXPECT("SELECT b.x FROM (SELECT t.id AS k, t.x FROM t) b JOIN (SELECT id FROM t WHERE id > 8) "
+           "c ON b.k = c.id ORDER BY 1",
+           "4.5\n5\n");
+    EXPECT("SELECT count(*) FROM (SELECT g, count(*) AS n FROM t GROUP BY g HAVING count(*) > 3) s",
+           "1\n");
+    EXPECT("SELECT count(*) FROM t JOIN t u ON t.id = u.id AND u.x > 2", "5\n");
+    EXPECT("SELECT s.g FROM (SELECT g, sum(x) AS sx, count(*) AS n FROM t GROUP BY g) s "
+           "WHERE s.n = 4",
+           "a\n");
+    EXPECT(
+        "SELECT y FROM (SELECT x AS y, x AS z FROM t WHERE id IN (2, 5)) s ORDER BY 1 NULLS LAST",
+        "1\n\n");
+    /* PostgreSQL does not evaluate a subquery output that nobody reads either */
+    EXPECT("SELECT count(*) FROM (SELECT id / 0 AS x, id FROM t) s", "10\n");
+}
+
 static void test_union_all(void)
 {
     EXPECT("SELECT id FROM t WHERE id < 3 UNION ALL SELECT n FROM e UNION ALL SELECT 7 ORDER BY 1",
@@ -542,6 +567,7 @@ int main(void)
     RUN(test_math_functions);
     RUN(test_date_functions);
     RUN(test_subqueries);
+    RUN(test_pruned_columns);
     RUN(test_union_all);
     RUN(test_memory_limit);
     RUN(test_formats);
