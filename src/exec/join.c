@@ -182,7 +182,7 @@ static dcr_status hash_part(void *arg, size_t part, dcr_error *err)
 /* The counting sort's two passes, a part per slice of the buckets: each
  * part reads every row, in order, and handles those whose bucket is its
  * own, so no two parts write the same counter or entry and each bucket's
- * entries stay in row order. Bloom words are shared: set atomically. */
+ * entries stay in row order. */
 typedef struct {
     join_op *j;
     size_t nk;
@@ -214,8 +214,33 @@ static dcr_status sort_part(void *arg, size_t part, dcr_error *err)
             const char *t = dcr_vec_text(j->bkv[0].c, r, &len);
             dcr_keyrec_put(j->erec + e * DCR_KEYREC_BYTES, t, len);
         }
-        __atomic_fetch_or(&j->bloom[bloom_word(j, sj->h[r])], bloom_bits(sj->h[r]),
-                          __ATOMIC_RELAXED);
+    }
+    return DCR_OK;
+}
+
+/* The Bloom filter's bits, a part per slice of its words. No atomics: a
+ * locked OR in the place pass above waited, row by row, for that row's
+ * scattered stores to drain, and cost more than the rest of the sort. A
+ * NULL key's hash (0) sets bits too: harmless, a NULL probe never gets
+ * that far. The row loop has no branch on the slice: rows outside it OR
+ * into a spare word. */
+typedef struct {
+    join_op *j;
+    const uint64_t *h;
+    size_t rows, words, parts;
+} bloom_job;
+
+static dcr_status bloom_part(void *arg, size_t part, dcr_error *err)
+{
+    (void)err;
+    bloom_job *bj = arg;
+    join_op *j = bj->j;
+    size_t lo = bj->words * part / bj->parts, hi = bj->words * (part + 1) / bj->parts;
+    uint64_t spare = 0, *bloom = j->bloom;
+    for (size_t r = 0; r < bj->rows; r++) {
+        size_t w = bloom_word(j, bj->h[r]);
+        uint64_t *word = w - lo < hi - lo ? &bloom[w] : &spare;
+        *word |= bloom_bits(bj->h[r]);
     }
     return DCR_OK;
 }
@@ -271,6 +296,8 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
         j->bstart[b] += j->bstart[b - 1];
     sj.place = true;
     s = s ? s : dcr_exec_parallel(n->ctx, sj.parts, sort_part, &sj, err);
+    bloom_job bj = {j, h, rows, words, sj.parts};
+    s = s ? s : dcr_exec_parallel(n->ctx, bj.parts, bloom_part, &bj, err);
     free(h);
     free(fill);
     return s;
