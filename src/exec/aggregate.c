@@ -73,6 +73,9 @@ typedef struct {
     dcr_column best; /* MIN/MAX fixed-width: one row per group */
     char **txt;      /* MIN/MAX TEXT */
     size_t *txtlen;
+    /* Each array's own capacity, for dcr_big_free: a grow that fails half
+     * way leaves the arrays at different sizes. */
+    size_t count_cap, isum_cap, fsum_cap, txt_cap, txtlen_cap;
     bool distinct;
     dcr_keytab values;      /* DISTINCT, in part q: value partition q's values -> numbers */
     dcr_u64set pairs;       /* DISTINCT, in part q: pair partition q's (group, value) pairs */
@@ -84,8 +87,9 @@ typedef struct {
     dcr_keytab groups;
     size_t cap; /* groups the per-group arrays can hold */
     agg_state *aggs;
-    uint64_t *first; /* per group: the input row it first appeared in */
-    uint32_t *rows;  /* this batch's rows of the partition, in order */
+    uint64_t *first;  /* per group: the input row it first appeared in */
+    size_t first_cap; /* its capacity (see agg_state) */
+    uint32_t *rows;   /* this batch's rows of the partition, in order */
     size_t nrows;
     uint32_t *prows; /* scratch: the rows new groups came from; a pair partition's rows */
     uint32_t *cgid;  /* coded key: per code, its group in this batch (NO_GROUP: not seen) */
@@ -139,13 +143,15 @@ static dcr_status oom(dcr_error *err)
     return dcr_fail(err, DCR_EINTERNAL, "out of memory");
 }
 
+/* Grows a zero-filled state array from old to cap elements; NULL (p still
+ * valid) when out of memory. A big one grows by mremap (dcr_big_resize):
+ * neither copied nor zeroed by hand, as its new pages come zero; free it
+ * with dcr_big_free and its capacity. */
 static void *grow(void *p, size_t old, size_t cap, size_t elem)
 {
-    uint8_t *q = realloc(p, cap * elem);
-    if (q) {
-        dcr_advise_huge(q, cap * elem);
+    uint8_t *q = dcr_big_resize(p, old * elem, cap * elem);
+    if (q && cap * elem < DCR_BIG_BYTES)
         memset(q + old * elem, 0, (cap - old) * elem);
-    }
     return q;
 }
 
@@ -163,38 +169,45 @@ static dcr_status grow_state(agg_op *a, agg_part *pt, size_t need, dcr_error *er
     size_t cap = pt->cap ? pt->cap : 64;
     while (cap < need)
         cap *= 2;
-    void *f = grow(pt->first, pt->cap, cap, sizeof *pt->first);
+    void *f = grow(pt->first, pt->first_cap, cap, sizeof *pt->first);
     if (!f)
         return oom(err);
     pt->first = f;
+    pt->first_cap = cap;
     for (size_t k = 0; k < a->naggs; k++) {
         agg_state *s = &pt->aggs[k];
         if (s->sketch && dcr_agg_sketch_grow(s->sketch, cap, err) != DCR_OK)
             return DCR_EINTERNAL;
-        void *c = grow(s->count, pt->cap, cap, sizeof *s->count);
+        void *c = grow(s->count, s->count_cap, cap, sizeof *s->count);
         if (!c)
             return oom(err);
         s->count = c;
+        s->count_cap = cap;
         if (s->isum) {
-            void *x = grow(s->isum, pt->cap, cap, sizeof *s->isum);
+            void *x = grow(s->isum, s->isum_cap, cap, sizeof *s->isum);
             if (!x)
                 return oom(err);
             s->isum = x;
+            s->isum_cap = cap;
         }
         if (s->fsum) {
-            void *x = grow(s->fsum, pt->cap, cap, sizeof *s->fsum);
+            void *x = grow(s->fsum, s->fsum_cap, cap, sizeof *s->fsum);
             if (!x)
                 return oom(err);
             s->fsum = x;
+            s->fsum_cap = cap;
         }
         if (s->txt) {
-            void *x = grow(s->txt, pt->cap, cap, sizeof *s->txt);
-            if (x)
-                s->txt = x;
-            void *y = x ? grow(s->txtlen, pt->cap, cap, sizeof *s->txtlen) : NULL;
+            void *x = grow(s->txt, s->txt_cap, cap, sizeof *s->txt);
+            if (!x)
+                return oom(err);
+            s->txt = x;
+            s->txt_cap = cap;
+            void *y = grow(s->txtlen, s->txtlen_cap, cap, sizeof *s->txtlen);
             if (!y)
                 return oom(err);
             s->txtlen = y;
+            s->txtlen_cap = cap;
         }
         while (s->best.type != DCR_TYPE_TEXT &&
                (s->e->agg == DCR_AGG_MIN || s->e->agg == DCR_AGG_MAX) && s->best.nrows < cap) {
@@ -234,18 +247,18 @@ static dcr_status init_agg(agg_state *s, const dcr_expr *e, dcr_error *err)
     return s->distinct ? dcr_keytab_init(&s->values, &s->in_type, 1, err) : DCR_OK;
 }
 
-static void free_agg(agg_state *s, size_t cap)
+static void free_agg(agg_state *s)
 {
-    for (size_t g = 0; s->txt && g < cap; g++)
+    for (size_t g = 0; s->txt && g < s->txt_cap; g++)
         if (s->txt[g]) {
-            memset(s->txt[g], 0, s->txtlen[g]);
+            memset(s->txt[g], 0, g < s->txtlen_cap ? s->txtlen[g] : 0);
             free(s->txt[g]);
         }
-    free(s->txt);
-    free(s->txtlen);
-    free(s->count);
-    free(s->isum);
-    free(s->fsum);
+    dcr_big_free(s->txt, s->txt_cap * sizeof *s->txt);
+    dcr_big_free(s->txtlen, s->txtlen_cap * sizeof *s->txtlen);
+    dcr_big_free(s->count, s->count_cap * sizeof *s->count);
+    dcr_big_free(s->isum, s->isum_cap * sizeof *s->isum);
+    dcr_big_free(s->fsum, s->fsum_cap * sizeof *s->fsum);
     dcr_column_free(&s->best);
     dcr_agg_sketch_free(s->sketch);
     if (s->distinct)
@@ -779,10 +792,10 @@ static void agg_destroy(dcr_exec_node *n)
     for (size_t t = 0; a->parts && t < a->nparts; t++) {
         agg_part *pt = &a->parts[t];
         for (size_t k = 0; pt->aggs && k < a->naggs; k++)
-            free_agg(&pt->aggs[k], pt->cap);
+            free_agg(&pt->aggs[k]);
         free(pt->aggs);
         dcr_keytab_free(&pt->groups);
-        free(pt->first);
+        dcr_big_free(pt->first, pt->first_cap * sizeof *pt->first);
         free(pt->rows);
         free(pt->prows);
         free(pt->cgid);

@@ -450,6 +450,52 @@ static void test_keytab_text_records(void)
 /* dcr_big_resize keeps the contents through growth below, across and above
  * DCR_BIG_BYTES, many times over (a mapping whose address and size are not
  * 2 MiB multiples must still grow: mremap refuses a range advised in parts). */
+/* 150,000 groups: the per-group state arrays (counts, 128-bit sums, first
+ * rows, MIN text pointers) pass 1 MiB and move from malloc to their own
+ * growing mappings (dcr_big_resize), whose new pages must read as zero. */
+static void test_big_groups(void)
+{
+    enum { ROWS = 300000, GROUPS = 150000 };
+    static dcr_column_def defs[] = {{"k", DCR_TYPE_BIGINT, 0, false},
+                                    {"v", DCR_TYPE_BIGINT, 0, false},
+                                    {"s", DCR_TYPE_TEXT, 0, false}};
+    dcr_schema schema = {"b", 3, defs};
+    dcr_column cols[3];
+    for (int i = 0; i < 3; i++)
+        dcr_column_init(&cols[i], defs[i].type);
+    for (int i = 0; i < ROWS; i++) {
+        char t[16];
+        int n = snprintf(t, sizeof t, "s%d", i % GROUPS);
+        dcr_column_push_i64(&cols[0], i % GROUPS, NULL);
+        dcr_column_push_i64(&cols[1], i, NULL);
+        dcr_column_push_text(&cols[2], t, (size_t)n, NULL);
+    }
+    dcr_table_source b_src = {3, cols, 4096};
+    dcr_catalog_entry ent[1] = {{"b", &schema}};
+    dcr_catalog cat = {1, ent};
+    dcr_exec_source src[1];
+    dcr_table_source_bind(&src[0], &b_src);
+    for (size_t threads = 1; threads <= 2; threads++) {
+        dcr_plan *p;
+        dcr_error err = {0};
+        dcr_result r;
+        dcr_exec_opts opts = {.batch_rows = 4096, .threads = threads};
+        dcr_status s = dcr_sql_compile(
+            "SELECT count(*), min(n), max(n), sum(t), min(m), max(m) FROM (SELECT k, count(*) AS "
+            "n, sum(v) AS t, min(s) AS m FROM b GROUP BY k) x",
+            &cat, &p, NULL, &err);
+        if (s == DCR_OK) {
+            s = dcr_exec_run(p, src, 1, &opts, &r, NULL, &err);
+            dcr_plan_free(p);
+        }
+        char *got = s == DCR_OK ? answer_rows(&r) : answer_error(&err);
+        CHECK_STR(got, "150000,2,2,44999850000,s0,s99999\n");
+        free(got);
+    }
+    for (int i = 0; i < 3; i++)
+        dcr_column_free(&cols[i]);
+}
+
 static void test_big_arrays(void)
 {
     for (int round = 0; round < 20; round++) {
@@ -480,6 +526,7 @@ int main(void)
 {
     make_tables();
     RUN(test_big_arrays);
+    RUN(test_big_groups);
     RUN(test_u64set);
     RUN(test_keytab_text_records);
     RUN(test_parts_primitive);
