@@ -37,6 +37,10 @@ typedef struct {
                        dcr_error *err);
     dcr_status (*next)(void *scan, dcr_batch *out, bool *done, dcr_error *err);
     void (*close)(void *scan);
+    /* Optional (NULL: unknown): the part of its input, in [0, 1], that the
+     * scan has handed out so far (a sealed file: its chunks' bytes), so that
+     * a join can guess an input's size from its first rows. */
+    double (*progress)(void *scan);
 } dcr_exec_source;
 
 typedef struct {

@@ -67,6 +67,12 @@ dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_sort_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_join_init(dcr_exec_node *n, dcr_error *err);
 dcr_status dcr_exec_bound_init(dcr_exec_node *n, dcr_error *err);
+/* For a scan (under any projects): a guess at the rows its input has in
+ * all, from the rows read so far and the part of the input they came from;
+ * false when it cannot tell. Only a guess (a sealed file's chunks may hold
+ * rows of different sizes): good for choosing, never for a bound. */
+bool dcr_exec_scan_estimate(const dcr_exec_node *n, uint64_t *rows);
+
 /* Marks in need[] (ncols long) every input column that e reads. */
 void dcr_exec_mark_columns(const dcr_expr *e, bool *need, size_t ncols);
 

@@ -8,7 +8,12 @@
  * the smaller and becomes the build side, otherwise the right side is built
  * and the buffered left rows, then the rest of the left input batch by
  * batch, probe it. A LEFT JOIN always builds the right side. So memory is
- * bounded by (about twice) the smaller input, never the larger one.
+ * bounded by (about twice) the smaller input, never the larger one. When
+ * the left input is a scan, buffering stops as soon as the scan's guess at
+ * its size (rows so far over the part of the file read) is over twice the
+ * right side's: the attribution query then copies one chunk of
+ * impressions, not a million rows. A wrong guess costs memory, never a
+ * wrong result, and the memory limit still holds.
  *
  * The build table sorts the build rows by hash bucket (a counting sort,
  * stable, so matches come out in build-row order): a bucket is a contiguous
@@ -328,6 +333,9 @@ static dcr_status prepare(dcr_exec_node *n, join_op *j, dcr_error *err)
             }
             if ((s = hold(n, j, &j->pbuf, in, &j->pbuf_charged, err)) != DCR_OK)
                 return s;
+            uint64_t guess;
+            if (dcr_exec_scan_estimate(n->child[0], &guess) && guess / 2 > j->build.nrows)
+                break; /* clearly the larger: build the right side now */
         }
         if (j->probe_done && j->pbuf.nrows < j->build.nrows) { /* left is smaller */
             dcr_batch t = j->build;

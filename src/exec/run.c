@@ -45,6 +45,7 @@ typedef struct {
     size_t pos;      /* next row of chunk to emit */
     dcr_batch out;
     bool done;
+    uint64_t rows_in; /* rows the source has given so far */
 } scan_op;
 
 static dcr_status scan_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
@@ -57,6 +58,7 @@ static dcr_status scan_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
         dcr_status st = s->src->next(s->scan, &s->chunk, &s->done, err);
         if (st != DCR_OK)
             return st;
+        s->rows_in += s->chunk.nrows;
     }
     if (s->pos >= s->chunk.nrows)
         return DCR_OK;
@@ -72,6 +74,20 @@ static dcr_status scan_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
     s->pos += take;
     *out = &s->out;
     return st;
+}
+
+bool dcr_exec_scan_estimate(const dcr_exec_node *n, uint64_t *rows)
+{
+    while (n->plan->kind == DCR_PLAN_PROJECT) /* a project keeps the row count */
+        n = n->child[0];
+    const scan_op *s = n->plan->kind == DCR_PLAN_SCAN ? n->state : NULL;
+    if (!s || !s->src->progress || s->rows_in == 0)
+        return false;
+    double part = s->src->progress(s->scan);
+    if (!(part > 0 && part <= 1))
+        return false;
+    *rows = (uint64_t)((double)s->rows_in / part);
+    return true;
 }
 
 static void scan_destroy(dcr_exec_node *n)

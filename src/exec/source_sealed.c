@@ -45,6 +45,7 @@ typedef struct {
     dcr_ordered_pool *pool;
     bool read_all; /* the reader returned every chunk */
     bool saw_last;
+    uint64_t data_start, handed_out; /* file offset of chunk 0; bytes of chunks handed out */
 } sealed_scan;
 
 static dcr_status run_task(void *ctx, void *task, dcr_error *err)
@@ -132,6 +133,7 @@ static dcr_status sealed_open(void *ctx, const size_t *cols, size_t ncols, size_
             s->want[cols[i]] = true, s->cols[i] = cols[i];
     }
     s->ncols = ncols;
+    s->data_start = s->open ? s->r.offset : 0;
     st = st ? st : start_pool(s, threads, err);
     if (st != DCR_OK) {
         sealed_close(s);
@@ -182,14 +184,25 @@ static dcr_status sealed_next(void *scan, dcr_batch *out, bool *done, dcr_error 
             t->chunk.cols[s->cols[i]] = tmp;
         }
         out->nrows = t->chunk.nrows;
+        s->handed_out += 4 + (uint64_t)t->ct.len; /* its length prefix and ciphertext */
         *done = false;
     }
     dcr_pool_release_oldest(s->pool);
     return st ? st : feed(s, err); /* keep the workers busy while the caller works */
 }
 
+static double sealed_progress(void *scan)
+{
+    const sealed_scan *s = scan;
+    uint64_t data = s->r.file_size > s->data_start ? s->r.file_size - s->data_start : 0;
+    return data && s->handed_out < data ? (double)s->handed_out / (double)data : 1.0;
+}
+
 void dcr_sealed_source_bind(dcr_exec_source *src, dcr_sealed_source *s)
 {
-    *src = (dcr_exec_source){
-        .ctx = s, .open = sealed_open, .next = sealed_next, .close = sealed_close};
+    *src = (dcr_exec_source){.ctx = s,
+                             .open = sealed_open,
+                             .next = sealed_next,
+                             .close = sealed_close,
+                             .progress = sealed_progress};
 }

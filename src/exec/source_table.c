@@ -63,6 +63,13 @@ static dcr_status table_next(void *scan, dcr_batch *out, bool *done, dcr_error *
     return DCR_OK;
 }
 
+static double table_progress(void *scan)
+{
+    const table_scan *s = scan;
+    size_t total = s->t->ncols ? s->t->cols[0].nrows : 0;
+    return total ? (double)s->pos / (double)total : 1.0;
+}
+
 static void table_close(void *scan)
 {
     table_scan *s = scan;
@@ -72,6 +79,9 @@ static void table_close(void *scan)
 
 void dcr_table_source_bind(dcr_exec_source *src, dcr_table_source *t)
 {
-    *src =
-        (dcr_exec_source){.ctx = t, .open = table_open, .next = table_next, .close = table_close};
+    *src = (dcr_exec_source){.ctx = t,
+                             .open = table_open,
+                             .next = table_next,
+                             .close = table_close,
+                             .progress = table_progress};
 }
