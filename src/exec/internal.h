@@ -140,11 +140,12 @@ typedef struct {
     size_t nkeys;
     dcr_column *keys;
     uint64_t *hashes;
-    bool inline_text; /* one TEXT key: entries keep records (keytab.c) */
-    uint8_t *inl;     /* per entry, its key's record (keyrec.h), when inline_text */
-    size_t n, hcap;
-    uint64_t *slots; /* high 32 bits of the hash | entry + 1; 0 = empty */
-    size_t nslots;   /* power of two */
+    bool inline_text;  /* one TEXT key: entries keep records (keytab.c) */
+    uint8_t *inl;      /* per entry, its key's record (keyrec.h), when inline_text */
+    size_t n, hcap;    /* entries; entries hashes (and inl) can hold */
+    size_t hashes_cap; /* what hashes holds: above hcap when growing inl failed */
+    uint64_t *slots;   /* high 32 bits of the hash | entry + 1; 0 = empty */
+    size_t nslots;     /* power of two */
 } dcr_keytab;
 
 dcr_status dcr_keytab_init(dcr_keytab *t, const dcr_type *types, size_t nkeys, dcr_error *err);

@@ -44,7 +44,7 @@ void dcr_keytab_free(dcr_keytab *t)
     for (size_t i = 0; t->keys && i < t->nkeys; i++)
         dcr_column_free(&t->keys[i]);
     free(t->keys);
-    free(t->hashes);
+    dcr_big_free(t->hashes, t->hashes_cap * sizeof *t->hashes);
     if (t->inl)
         dcr_wipe(t->inl, t->n * DCR_KEYREC_BYTES);
     dcr_big_free(t->inl, t->hcap * DCR_KEYREC_BYTES);
@@ -115,11 +115,13 @@ static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t
         return dcr_fail(err, DCR_EINPUT, "more than 4 billion distinct keys");
     if (t->n == t->hcap) {
         size_t cap = t->hcap ? t->hcap * 2 : 256;
-        uint64_t *hs = realloc(t->hashes, cap * sizeof *hs);
-        if (!hs)
-            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-        dcr_advise_huge(hs, cap * sizeof *hs);
-        t->hashes = hs;
+        if (t->hashes_cap < cap) { /* by mremap once big: not copied */
+            uint64_t *hs = dcr_big_resize(t->hashes, t->hashes_cap * sizeof *hs, cap * sizeof *hs);
+            if (!hs)
+                return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+            t->hashes = hs;
+            t->hashes_cap = cap;
+        }
         if (t->inline_text) {
             uint8_t *in =
                 dcr_big_resize(t->inl, t->hcap * DCR_KEYREC_BYTES, cap * DCR_KEYREC_BYTES);
