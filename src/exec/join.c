@@ -192,7 +192,6 @@ typedef struct {
     join_op *j;
     size_t nk;
     const uint64_t *h;
-    uint32_t *fill;
     size_t rows, nb, parts;
     bool place; /* false: count rows per bucket; true: place them */
 } sort_job;
@@ -211,7 +210,7 @@ static dcr_status sort_part(void *arg, size_t part, dcr_error *err)
             j->bstart[b + 1]++;
             continue;
         }
-        size_t e = j->bstart[b] + sj->fill[b]++;
+        size_t e = j->bstart[b]++; /* bucket b's next entry; shifted back after */
         j->order[e] = (uint32_t)r;
         j->ehash[e] = sj->h[r];
         if (j->erec) {
@@ -266,7 +265,6 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     for (size_t w = words; w > 1; w >>= 1)
         j->bloom_shift--;
     uint64_t *h = malloc((rows ? rows : 1) * sizeof *h);
-    uint32_t *fill = dcr_zalloc_huge(nb, sizeof *fill);
     j->bstart = dcr_zalloc_huge(nb + 1, sizeof *j->bstart);
     j->order = malloc((rows ? rows : 1) * sizeof *j->order);
     j->ehash = malloc((rows ? rows : 1) * sizeof *j->ehash);
@@ -279,9 +277,8 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     dcr_advise_huge(h, (rows ? rows : 1) * sizeof *h);
     dcr_advise_huge(j->order, (rows ? rows : 1) * sizeof *j->order);
     dcr_advise_huge(j->ehash, (rows ? rows : 1) * sizeof *j->ehash);
-    if (!h || !fill || !j->bstart || !j->order || !j->ehash || !j->bloom || (recs && !j->erec)) {
+    if (!h || !j->bstart || !j->order || !j->ehash || !j->bloom || (recs && !j->erec)) {
         free(h);
-        free(fill);
         return oom(err);
     }
     s = charge(n, j,
@@ -295,16 +292,19 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     hash_job hj = {j, nk, h, rows, dcr_exec_parts(n->ctx, rows)};
     s = s ? s : dcr_exec_parallel(n->ctx, hj.parts, hash_part, &hj, err);
     size_t threads = n->ctx->threads ? n->ctx->threads : 1;
-    sort_job sj = {j, nk, h, fill, rows, nb, rows < n->ctx->split_rows ? 1 : threads, false};
+    sort_job sj = {j, nk, h, rows, nb, rows < n->ctx->split_rows ? 1 : threads, false};
     s = s ? s : dcr_exec_parallel(n->ctx, sj.parts, sort_part, &sj, err);
     for (size_t b = 1; s == DCR_OK && b <= nb; b++)
         j->bstart[b] += j->bstart[b - 1];
     sj.place = true;
     s = s ? s : dcr_exec_parallel(n->ctx, sj.parts, sort_part, &sj, err);
+    if (s == DCR_OK) { /* placing moved each start to the next bucket's: move them back */
+        memmove(j->bstart + 1, j->bstart, nb * sizeof *j->bstart);
+        j->bstart[0] = 0;
+    }
     bloom_job bj = {j, h, rows, words, sj.parts};
     s = s ? s : dcr_exec_parallel(n->ctx, bj.parts, bloom_part, &bj, err);
     free(h);
-    free(fill);
     return s;
 }
 
