@@ -3,7 +3,7 @@
  * authenticated (AES-256-GCM, STREAM nonces) before its columns are
  * decoded; only the scan's columns are decompressed and checked.
  *
- * Chunks are decrypted and decoded by an ordered pool of worker threads
+ * Chunks are read, decrypted and decoded by an ordered pool of worker threads
  * (base/ordered_pool.h), a few chunks ahead of the operator that consumes
  * them, and come out in file order. The ring holds workers + 1 chunks, so
  * memory stays bounded whatever the file size. The decoded columns are
@@ -18,7 +18,9 @@
 #include "store/sealed_reader.h"
 
 typedef struct {
-    dcr_buf ct;
+    dcr_buf ct;      /* read by the worker */
+    uint64_t offset; /* where the ciphertext is in the file */
+    size_t ct_len;
     uint32_t index;
     bool last;
     dcr_chunk chunk; /* decoded; only the wanted columns are filled */
@@ -52,8 +54,11 @@ static dcr_status run_task(void *ctx, void *task, dcr_error *err)
 {
     chunk_worker *w = ctx;
     chunk_task *t = task;
-    dcr_status s = dcr_sealed_reader_decrypt(w->r, w->key, t->ct.data, t->ct.len, t->index, t->last,
-                                             &w->plain, err);
+    dcr_status s = dcr_sealed_reader_read(w->r, t->offset, t->ct_len, &t->ct, err);
+    if (s != DCR_OK)
+        return s;
+    s = dcr_sealed_reader_decrypt(w->r, w->key, t->ct.data, t->ct.len, t->index, t->last, &w->plain,
+                                  err);
     if (s != DCR_OK)
         return s;
     s = dcr_chunk_decode(&w->r->header, w->plain.data, w->plain.len, w->want, &t->chunk,
@@ -148,17 +153,14 @@ static dcr_status feed(sealed_scan *s, dcr_error *err)
 {
     chunk_task *t;
     while (!s->read_all && (t = dcr_pool_free_slot(s->pool))) {
-        uint32_t index;
-        bool last;
-        dcr_status st = dcr_sealed_reader_next_into(&s->r, &t->ct, &index, &last, err);
+        dcr_status st =
+            dcr_sealed_reader_next_span(&s->r, &t->offset, &t->ct_len, &t->index, &t->last, err);
         if (st != DCR_OK)
             return dcr_error_prefix(err, "%s", s->src->path);
-        if (t->ct.len == 0) {
+        if (t->ct_len == 0) {
             s->read_all = true;
             break;
         }
-        t->index = index;
-        t->last = last;
         dcr_pool_submit(s->pool);
     }
     return DCR_OK;
@@ -184,7 +186,7 @@ static dcr_status sealed_next(void *scan, dcr_batch *out, bool *done, dcr_error 
             t->chunk.cols[s->cols[i]] = tmp;
         }
         out->nrows = t->chunk.nrows;
-        s->handed_out += 4 + (uint64_t)t->ct.len; /* its length prefix and ciphertext */
+        s->handed_out += 4 + (uint64_t)t->ct_len; /* its length prefix and ciphertext */
         *done = false;
     }
     dcr_pool_release_oldest(s->pool);

@@ -84,10 +84,10 @@ void dcr_sealed_reader_rewind(dcr_sealed_reader *r)
     r->index = 0;
 }
 
-dcr_status dcr_sealed_reader_next(dcr_sealed_reader *r, const uint8_t **ct, size_t *ct_len,
-                                  uint32_t *index, bool *last, dcr_error *err)
+dcr_status dcr_sealed_reader_next_span(dcr_sealed_reader *r, uint64_t *offset, size_t *ct_len,
+                                       uint32_t *index, bool *last, dcr_error *err)
 {
-    *ct = NULL;
+    *offset = 0;
     *ct_len = 0;
     if (r->offset == r->file_size) {
         if (r->index == 0)
@@ -112,34 +112,41 @@ dcr_status dcr_sealed_reader_next(dcr_sealed_reader *r, const uint8_t **ct, size
     if (len > left - 4)
         return dcr_fail(err, DCR_EINPUT, "%s: the file ends inside chunk %u (truncated)", r->path,
                         r->index);
-    r->ct.len = 0;
-    if ((s = dcr_buf_reserve(&r->ct, len, err)) ||
-        (s = pread_exact(r, r->ct.data, len, r->offset + 4, err)))
-        return s;
-    r->ct.len = len;
-    *ct = r->ct.data;
-    *ct_len = len;
-    *index = r->index;
-    r->offset += 4 + (uint64_t)len;
-    *last = r->offset == r->file_size;
-    if (r->index == UINT32_MAX && !*last)
+    bool at_end = r->offset + 4 + len == r->file_size;
+    if (r->index == UINT32_MAX && !at_end)
         return dcr_fail(err, DCR_EINPUT, "%s: too many chunks", r->path);
-    r->index++;
+    *offset = r->offset + 4;
+    *ct_len = len;
+    *index = r->index++;
+    *last = at_end;
+    r->offset += 4 + (uint64_t)len;
     return DCR_OK;
 }
 
-dcr_status dcr_sealed_reader_next_into(dcr_sealed_reader *r, dcr_buf *ct, uint32_t *index,
-                                       bool *last, dcr_error *err)
+dcr_status dcr_sealed_reader_read(const dcr_sealed_reader *r, uint64_t offset, size_t ct_len,
+                                  dcr_buf *ct, dcr_error *err)
 {
-    const uint8_t *p;
-    size_t len;
     ct->len = 0;
-    dcr_status s = dcr_sealed_reader_next(r, &p, &len, index, last, err);
-    if (s != DCR_OK || !p)
+    dcr_status s = dcr_buf_reserve(ct, ct_len, err);
+    if (s == DCR_OK && (s = pread_exact(r, ct->data, ct_len, offset, err)) == DCR_OK)
+        ct->len = ct_len;
+    return s;
+}
+
+dcr_status dcr_sealed_reader_next(dcr_sealed_reader *r, const uint8_t **ct, size_t *ct_len,
+                                  uint32_t *index, bool *last, dcr_error *err)
+{
+    uint64_t offset;
+    size_t len;
+    *ct = NULL;
+    *ct_len = 0;
+    dcr_status s = dcr_sealed_reader_next_span(r, &offset, &len, index, last, err);
+    if (s != DCR_OK || len == 0)
         return s;
-    dcr_buf mine = r->ct;
-    r->ct = *ct;
-    *ct = mine;
+    if ((s = dcr_sealed_reader_read(r, offset, len, &r->ct, err)) != DCR_OK)
+        return s;
+    *ct = r->ct.data;
+    *ct_len = len;
     return DCR_OK;
 }
 

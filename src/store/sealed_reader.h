@@ -40,11 +40,17 @@ void dcr_sealed_reader_rewind(dcr_sealed_reader *r);
 dcr_status dcr_sealed_reader_next(dcr_sealed_reader *r, const uint8_t **ct, size_t *ct_len,
                                   uint32_t *index, bool *last, dcr_error *err);
 
-/* The same, but the chunk's ciphertext is handed over in *ct (ct->len = 0
- * after the last chunk), and ct's previous buffer goes to the reader for
- * its next read: the scan's workers each keep a chunk without a copy. */
-dcr_status dcr_sealed_reader_next_into(dcr_sealed_reader *r, dcr_buf *ct, uint32_t *index,
-                                       bool *last, dcr_error *err);
+/* The next chunk's place, checked as next() checks it, without reading
+ * it: its ciphertext is the *ct_len bytes at file offset *offset (*ct_len
+ * = 0 after the last chunk). The scan's workers then read their chunks
+ * themselves, so the copy out of the page cache is not the query thread's. */
+dcr_status dcr_sealed_reader_next_span(dcr_sealed_reader *r, uint64_t *offset, size_t *ct_len,
+                                       uint32_t *index, bool *last, dcr_error *err);
+
+/* Reads the ct_len bytes at offset into ct (its old contents replaced).
+ * Safe from several threads at once (pread on the reader's descriptor). */
+dcr_status dcr_sealed_reader_read(const dcr_sealed_reader *r, uint64_t offset, size_t ct_len,
+                                  dcr_buf *ct, dcr_error *err);
 
 /* Decrypts a chunk returned by next(), with an error that says which chunk
  * failed and what that means. */
