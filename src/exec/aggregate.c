@@ -676,8 +676,6 @@ static dcr_status consume_batch(agg_op *a, const dcr_batch *in, dcr_error *err)
 
 /* ---- output ---- */
 
-/* ---- output ---- */
-
 static dcr_status emit_agg(dcr_exec_ctx *ctx, const agg_state *s, size_t g, dcr_column *out,
                            dcr_error *err)
 {
