@@ -90,12 +90,13 @@ static dcr_status walk_chunks(dcr_sealed_reader *r, const uint8_t *data_key, dcr
     uint32_t count = 0;
     dcr_status s;
     printf("chunks:\n");
-    for (;;) {
-        const uint8_t *ct;
+    dcr_buf ct = DCR_BUF_INIT;
+    for (;;) { /* without a key, only the chunks' lengths are read */
+        uint64_t offset;
         size_t len;
         uint32_t index;
         bool last;
-        if ((s = dcr_sealed_reader_next(r, &ct, &len, &index, &last, err)) || !ct)
+        if ((s = dcr_sealed_reader_next_span(r, &offset, &len, &index, &last, err)) || !len)
             break;
         printf("  #%-6u %10zu bytes%s", index, len, last ? " (last)" : "");
         total += len;
@@ -104,10 +105,12 @@ static dcr_status walk_chunks(dcr_sealed_reader *r, const uint8_t *data_key, dcr
             printf("\n");
             continue;
         }
-        if ((s = dcr_sealed_reader_decrypt(r, data_key, ct, len, index, last, &plain, err)) ||
+        if ((s = dcr_sealed_reader_read(r, offset, len, &ct, err)) ||
+            (s = dcr_sealed_reader_decrypt(r, data_key, ct.data, len, index, last, &plain, err)) ||
             (s = print_chunk_detail(r, &plain, &rows, err)))
             break;
     }
+    dcr_buf_free(&ct);
     dcr_buf_wipe_free(&plain);
     if (s != DCR_OK)
         return s;
