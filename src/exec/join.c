@@ -65,10 +65,13 @@ typedef struct {
     uint64_t *phash;       /* per pin row; only meaningful where pfirst != NONE */
     uint32_t *pfirst;      /* per pin row: its first matching entry, or NONE */
     uint32_t *psecond;     /* per pin row with a first match: its second, or NONE */
-    uint32_t *pcand;       /* probe_range scratch: pin rows still in play */
+    uint32_t *pcand;       /* per probe part, from its first row on: its rows with a match */
+    uint32_t *pkept;       /* per probe part: how many such rows */
+    size_t pparts, ppart;  /* probe parts; the part fill_candidates is in */
+    size_t ppos;           /* fill_candidates: next row of that part's list */
     uint8_t *pmatched;     /* LEFT JOIN: per pin row, kept a pair */
     size_t pcap;           /* rows phash/pfirst/pmatched hold */
-    size_t prow;           /* next pin row to probe */
+    size_t prow;           /* the pin row whose matches are being walked */
     uint32_t chain;        /* next entry that matches prow, or NONE */
     bool chain_past_first; /* chain is not prow's first match: search on from it */
     bool probed;           /* every pin row probed */
@@ -418,7 +421,7 @@ static inline void prefetch_key_bytes(const join_op *j, size_t nk, uint32_t e)
  * range, prefetching AHEAD rows ahead, so the random reads of the Bloom
  * filter, the buckets and the build rows overlap instead of stalling one by
  * one. */
-static void probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t to)
+static size_t probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t to)
 {
     enum { AHEAD = 16 };
     size_t nk = n->plan->nkeys, m = 0;
@@ -437,7 +440,7 @@ static void probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t 
         else
             pf[r] = NONE;
     }
-    size_t kept = 0;
+    size_t kept = 0, matched = 0;
     for (size_t i = 0; i < m; i++) {
         if (i + AHEAD < m)
             __builtin_prefetch(&j->bstart[ph[cand[i + AHEAD]] & j->bmask]);
@@ -456,9 +459,12 @@ static void probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t 
             prefetch_key_bytes(j, nk, pf[cand[i + AHEAD]]);
         uint32_t r = cand[i];
         pf[r] = match_from(n, j, pf[r], r);
-        if (pf[r] != NONE)
+        if (pf[r] != NONE) {
             j->psecond[r] = match_from(n, j, pf[r] + 1, r);
+            cand[matched++] = r; /* never past i: the prefetches above still read ahead */
+        }
     }
+    return matched;
 }
 
 typedef struct {
@@ -471,16 +477,39 @@ static dcr_status probe_part(void *arg, size_t part, dcr_error *err)
 {
     (void)err;
     probe_job *pj = arg;
-    probe_range(pj->n, pj->j, pj->rows * part / pj->parts, pj->rows * (part + 1) / pj->parts);
+    pj->j->pkept[part] =
+        probe_range(pj->n, pj->j, pj->rows * part / pj->parts, pj->rows * (part + 1) / pj->parts);
     return DCR_OK;
 }
 
 /* probe_range over rows [0, rows) split across the query's threads (the
- * parts write disjoint rows and only read the build table). */
+ * parts write disjoint rows and only read the build table); each part
+ * leaves the list of its rows with a match, for fill_candidates. */
 static dcr_status probe_all(dcr_exec_node *n, join_op *j, size_t rows, dcr_error *err)
 {
     probe_job pj = {n, j, rows, dcr_exec_parts(n->ctx, rows)};
+    uint32_t *k = realloc(j->pkept, (pj.parts ? pj.parts : 1) * sizeof *k);
+    if (!k)
+        return oom(err);
+    j->pkept = k;
+    j->pparts = pj.parts;
+    j->ppart = j->ppos = 0;
     return dcr_exec_parallel(n->ctx, pj.parts, probe_part, &pj, err);
+}
+
+/* Moves prow to the next pin row with a match (in row order: the parts'
+ * lists one after the other); false when there is none. Idempotent until
+ * ppos moves on. */
+static bool next_matched_row(join_op *j)
+{
+    while (j->ppart < j->pparts && j->ppos >= j->pkept[j->ppart]) {
+        j->ppart++;
+        j->ppos = 0;
+    }
+    if (j->ppart >= j->pparts)
+        return false;
+    j->prow = j->pcand[j->pin->nrows * j->ppart / j->pparts + j->ppos];
+    return true;
 }
 
 /* Takes the next probe batch into j->pin (NULL at the end) and hashes it. */
@@ -547,12 +576,10 @@ static dcr_status gather(dcr_exec_node *n, join_op *j, size_t k, dcr_error *err)
 /* Fills j->out with up to batch_rows candidate pairs from pin; sets probed. */
 static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
 {
-    size_t k = 0, br = n->ctx->batch_rows, rows = j->pin->nrows;
+    size_t k = 0, br = n->ctx->batch_rows;
     while (k < br) {
         if (j->chain == NONE) {
-            while (j->prow < rows && j->pfirst[j->prow] == NONE)
-                j->prow++;
-            if (j->prow >= rows) {
+            if (!next_matched_row(j)) {
                 j->probed = true;
                 break;
             }
@@ -568,9 +595,9 @@ static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
             j->chain = match_from(n, j, j->chain + 1, j->prow);
         }
         if (j->chain == NONE)
-            j->prow++;
+            j->ppos++;
     }
-    if (j->prow >= rows)
+    if (j->chain == NONE && !next_matched_row(j))
         j->probed = true;
     j->out.nrows = k;
     return gather(n, j, k, err);
@@ -717,6 +744,7 @@ static void join_destroy(dcr_exec_node *n)
     free(j->pfirst);
     free(j->psecond);
     free(j->pcand);
+    free(j->pkept);
     free(j->pmatched);
     dcr_batch_free(&j->out);
     dcr_batch_free(&j->kept);
