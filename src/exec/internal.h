@@ -73,9 +73,6 @@ dcr_status dcr_exec_bound_init(dcr_exec_node *n, dcr_error *err);
  * rows of different sizes): good for choosing, never for a bound. */
 bool dcr_exec_scan_estimate(const dcr_exec_node *n, uint64_t *rows);
 
-/* Marks in need[] (ncols long) every input column that e reads. */
-void dcr_exec_mark_columns(const dcr_expr *e, bool *need, size_t ncols);
-
 /* A vector produced by evaluation: either a column of the input batch
  * (borrowed) or one the evaluator made (own). */
 typedef struct {
@@ -142,7 +139,7 @@ typedef struct {
     uint64_t *hashes;
     bool inline_text;  /* one TEXT key: entries keep records (keytab.c) */
     uint8_t *inl;      /* per entry, its key's record (keyrec.h), when inline_text */
-    size_t n, hcap;    /* entries; entries hashes (and inl) can hold */
+    size_t n, hcap;    /* entries; entries inl (and hashes) can hold */
     size_t hashes_cap; /* what hashes holds: above hcap when growing inl failed */
     uint64_t *slots;   /* high 32 bits of the hash | entry + 1; 0 = empty */
     size_t nslots;     /* power of two */

@@ -420,7 +420,8 @@ static inline void prefetch_key_bytes(const join_op *j, size_t nk, uint32_t e)
  * searches for a third and later match. Each step runs over the whole
  * range, prefetching AHEAD rows ahead, so the random reads of the Bloom
  * filter, the buckets and the build rows overlap instead of stalling one by
- * one. */
+ * one. Leaves the rows with a match, in order, at pcand + from and returns
+ * how many. */
 static size_t probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t to)
 {
     enum { AHEAD = 16 };
@@ -564,7 +565,6 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
     if ((s = probe_all(n, j, rows, err)) != DCR_OK)
         return s;
     memset(j->pmatched, 0, rows);
-    j->prow = 0;
     j->chain = NONE;
     j->probed = false;
     j->pad_row = 0;

@@ -476,14 +476,15 @@ dcr_status dcr_exec_build(dcr_exec_ctx *ctx, const dcr_plan *plan, dcr_exec_node
 
 /* ---- pruning: which columns each operator's parent reads ---- */
 
-void dcr_exec_mark_columns(const dcr_expr *e, bool *need, size_t ncols)
+/* Marks in need[] (ncols long) every input column that e reads. */
+static void mark_columns(const dcr_expr *e, bool *need, size_t ncols)
 {
     if (!e)
         return;
     if (e->kind == DCR_EXPR_COLUMN && e->col < ncols)
         need[e->col] = true;
     for (size_t i = 0; i < e->nargs; i++)
-        dcr_exec_mark_columns(e->args[i], need, ncols);
+        mark_columns(e->args[i], need, ncols);
 }
 
 static bool honours_need(const dcr_exec_node *n)
@@ -512,9 +513,9 @@ static dcr_status prune(dcr_exec_node *n, dcr_error *err)
         size_t ne = p->kind == DCR_PLAN_PROJECT ? p->ncols : p->ngroups + p->naggs;
         for (size_t i = 0; i < ne; i++)
             if (p->kind == DCR_PLAN_AGGREGATE || !n->need || n->need[i])
-                dcr_exec_mark_columns(p->exprs[i], c->need, nc);
+                mark_columns(p->exprs[i], c->need, nc);
         if (c->plan->kind == DCR_PLAN_JOIN)
-            dcr_exec_mark_columns(c->plan->pred, c->need, nc);
+            mark_columns(c->plan->pred, c->need, nc);
     }
     for (int i = 0; i < 2; i++) {
         dcr_status s = n->child[i] ? prune(n->child[i], err) : DCR_OK;

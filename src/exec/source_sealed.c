@@ -47,7 +47,7 @@ typedef struct {
     dcr_ordered_pool *pool;
     bool read_all; /* the reader returned every chunk */
     bool saw_last;
-    uint64_t data_start, handed_out; /* file offset of chunk 0; bytes of chunks handed out */
+    uint64_t handed_out; /* bytes of the chunks handed out, length prefixes included */
 } sealed_scan;
 
 static dcr_status run_task(void *ctx, void *task, dcr_error *err)
@@ -138,7 +138,6 @@ static dcr_status sealed_open(void *ctx, const size_t *cols, size_t ncols, size_
             s->want[cols[i]] = true, s->cols[i] = cols[i];
     }
     s->ncols = ncols;
-    s->data_start = s->open ? s->r.offset : 0;
     st = st ? st : start_pool(s, threads, err);
     if (st != DCR_OK) {
         sealed_close(s);
@@ -186,7 +185,7 @@ static dcr_status sealed_next(void *scan, dcr_batch *out, bool *done, dcr_error 
             t->chunk.cols[s->cols[i]] = tmp;
         }
         out->nrows = t->chunk.nrows;
-        s->handed_out += 4 + (uint64_t)t->ct_len; /* its length prefix and ciphertext */
+        s->handed_out += 4 + (uint64_t)t->ct_len;
         *done = false;
     }
     dcr_pool_release_oldest(s->pool);
@@ -196,7 +195,8 @@ static dcr_status sealed_next(void *scan, dcr_batch *out, bool *done, dcr_error 
 static double sealed_progress(void *scan)
 {
     const sealed_scan *s = scan;
-    uint64_t data = s->r.file_size > s->data_start ? s->r.file_size - s->data_start : 0;
+    uint64_t start = s->r.header.header_len; /* where chunk 0 starts */
+    uint64_t data = s->r.file_size > start ? s->r.file_size - start : 0;
     return data && s->handed_out < data ? (double)s->handed_out / (double)data : 1.0;
 }
 
