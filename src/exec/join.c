@@ -22,9 +22,11 @@
  * (one 64-bit word per key, three bits, ~8 bits per build row so it stays in
  * cache) rejects most probe keys that have no match before any random read
  * of the table. A NULL key never matches, as `=` is never true on NULL.
- * With one TEXT key, each entry also holds its key's 32-byte record
- * (keyrec.h), so checking a candidate reads the entry's record rather than
- * the build row's offsets and bytes.
+ * With one TEXT key, an entry is one 32-byte record (its build row, the
+ * key's length and its first 27 bytes; see erec_put), so checking a
+ * candidate reads one cache line: not a hash, a row number and the build
+ * row's offsets and bytes from four arrays. A key that fits is decided by
+ * its record alone; a longer one by its column after its first 27 bytes.
  *
  * Every matching pair becomes a candidate row (left columns, then right); the
  * join's extra ON condition (plan->pred, over the joined row) then keeps the
@@ -39,7 +41,7 @@
 #include "base/memory.h"
 #include "crypto/util.h"
 #include "exec/internal.h"
-#include "exec/keyrec.h"
+#include "base/bytes.h"
 
 #define NONE UINT32_MAX
 
@@ -48,9 +50,9 @@ typedef struct {
     int build_side;   /* 0 (left) or 1 (right) */
     dcr_vec *bkv;     /* build key vectors */
     uint32_t *bstart; /* per bucket b: its entries are [bstart[b], bstart[b + 1]) */
-    uint32_t *order;  /* per entry: its build row (row order within a bucket) */
-    uint64_t *ehash;  /* per entry: its key's hash */
-    uint8_t *erec;    /* one TEXT key: per entry, its key's record (keyrec.h); else NULL */
+    uint32_t *order;  /* per entry: its build row (row order within a bucket); NULL with erec */
+    uint64_t *ehash;  /* per entry: its key's hash; NULL with erec */
+    uint8_t *erec;    /* one TEXT key: per entry, its record (erec_put); else NULL */
     size_t bmask;     /* buckets - 1 */
     uint64_t *bloom;
     size_t bloom_shift; /* 64 - log2(words) */
@@ -82,6 +84,55 @@ typedef struct {
     dcr_batch kept; /* candidates passing plan->pred */
     uint32_t *cand_p, *cand_b, *keep_rows;
 } join_op;
+
+/* One TEXT key's build entry: bytes 0-3 its build row (little-endian),
+ * byte 4 the key's length if at most EREC_INLINE, else EREC_LONG, then the
+ * key's first EREC_INLINE bytes, zero-padded. Entries of equal keys agree
+ * on bytes 4-31; a probe key is put the same way with row 0. */
+#define EREC_BYTES 32
+#define EREC_INLINE 27
+#define EREC_LONG 0xff
+
+static inline void erec_put(uint8_t *rec, uint32_t row, const char *s, size_t len)
+{
+    memset(rec, 0, EREC_BYTES);
+    dcr_put_u32le(rec, row);
+    rec[4] = len <= EREC_INLINE ? (uint8_t)len : EREC_LONG;
+    memcpy(rec + 5, s, len <= EREC_INLINE ? len : EREC_INLINE);
+}
+
+static inline uint32_t erec_row(const uint8_t *rec)
+{
+    return dcr_get_u32le(rec);
+}
+
+/* Whether entry rec (of build column c) holds the probe key whose record
+ * is probe and whose bytes are s (len). Four word compares, the row's
+ * bytes masked out. */
+static inline bool erec_same(const uint8_t *rec, const dcr_column *c, const uint8_t *probe,
+                             const char *s, size_t len)
+{
+    uint64_t x = 0;
+    for (int w = 0; w < EREC_BYTES / 8; w++) {
+        uint64_t a, b;
+        memcpy(&a, rec + 8 * w, 8);
+        memcpy(&b, probe + 8 * w, 8);
+        x |= (a ^ b) & (w ? ~0ull : ~0xffffffffull);
+    }
+    if (x != 0)
+        return false;
+    if (probe[4] != EREC_LONG)
+        return true;
+    size_t klen;
+    const char *k = dcr_vec_text(c, erec_row(rec), &klen);
+    return klen == len && memcmp(k + EREC_INLINE, s + EREC_INLINE, len - EREC_INLINE) == 0;
+}
+
+/* Entry e's build row. */
+static inline uint32_t entry_row(const join_op *j, uint32_t e)
+{
+    return j->erec ? erec_row(j->erec + (size_t)e * EREC_BYTES) : j->order[e];
+}
 
 static dcr_status oom(dcr_error *err)
 {
@@ -214,12 +265,13 @@ static dcr_status sort_part(void *arg, size_t part, dcr_error *err)
             continue;
         }
         size_t e = j->bstart[b]++; /* bucket b's next entry; shifted back after */
-        j->order[e] = (uint32_t)r;
-        j->ehash[e] = sj->h[r];
         if (j->erec) {
             size_t len;
             const char *t = dcr_vec_text(j->bkv[0].c, r, &len);
-            dcr_keyrec_put(j->erec + e * DCR_KEYREC_BYTES, t, len);
+            erec_put(j->erec + e * EREC_BYTES, (uint32_t)r, t, len);
+        } else {
+            j->order[e] = (uint32_t)r;
+            j->ehash[e] = sj->h[r];
         }
     }
     return DCR_OK;
@@ -269,25 +321,25 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
         j->bloom_shift--;
     uint64_t *h = malloc((rows ? rows : 1) * sizeof *h);
     j->bstart = dcr_zalloc_huge(nb + 1, sizeof *j->bstart);
-    j->order = malloc((rows ? rows : 1) * sizeof *j->order);
-    j->ehash = malloc((rows ? rows : 1) * sizeof *j->ehash);
     j->bloom = dcr_zalloc_huge(words, sizeof *j->bloom);
-    bool recs = nk == 1 && j->bkv[0].c->type == DCR_TYPE_TEXT;
-    if (recs && rows > SIZE_MAX / DCR_KEYREC_BYTES)
-        recs = false;
-    if (recs && (j->erec = aligned_alloc(DCR_KEYREC_BYTES, (rows ? rows : 1) * DCR_KEYREC_BYTES)))
-        dcr_advise_huge(j->erec, rows * DCR_KEYREC_BYTES);
+    bool recs = nk == 1 && j->bkv[0].c->type == DCR_TYPE_TEXT && rows <= SIZE_MAX / EREC_BYTES;
+    size_t entry_bytes = recs ? EREC_BYTES : sizeof *j->order + sizeof *j->ehash;
+    if (recs) {
+        if ((j->erec = aligned_alloc(EREC_BYTES, (rows ? rows : 1) * EREC_BYTES)))
+            dcr_advise_huge(j->erec, rows * EREC_BYTES);
+    } else {
+        j->order = malloc((rows ? rows : 1) * sizeof *j->order);
+        j->ehash = malloc((rows ? rows : 1) * sizeof *j->ehash);
+        dcr_advise_huge(j->order, (rows ? rows : 1) * sizeof *j->order);
+        dcr_advise_huge(j->ehash, (rows ? rows : 1) * sizeof *j->ehash);
+    }
     dcr_advise_huge(h, (rows ? rows : 1) * sizeof *h);
-    dcr_advise_huge(j->order, (rows ? rows : 1) * sizeof *j->order);
-    dcr_advise_huge(j->ehash, (rows ? rows : 1) * sizeof *j->ehash);
-    if (!h || !j->bstart || !j->order || !j->ehash || !j->bloom || (recs && !j->erec)) {
+    if (!h || !j->bstart || !j->bloom || (recs ? !j->erec : !j->order || !j->ehash)) {
         free(h);
         return oom(err);
     }
     s = charge(n, j,
-               rows * (sizeof *j->order + sizeof *j->ehash + (recs ? DCR_KEYREC_BYTES : 0)) +
-                   (nb + 1) * sizeof *j->bstart + words * sizeof *j->bloom,
-               err);
+               rows * entry_bytes + (nb + 1) * sizeof *j->bstart + words * sizeof *j->bloom, err);
     /* Counting sort of the rows by bucket, stable, so a bucket's entries
      * are contiguous and in row order. NULL keys are left out. The hashes
      * are computed on all threads first, then each pass runs a part per
@@ -366,17 +418,14 @@ static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e,
     uint64_t h = j->phash[r];
     uint32_t end = j->bstart[(h & j->bmask) + 1];
     if (j->erec) {
-        for (; e < end && j->ehash[e] != h; e++)
-            ;
-        if (e == end)
+        if (e >= end)
             return NONE;
-        _Alignas(DCR_KEYREC_BYTES) uint8_t probe[DCR_KEYREC_BYTES];
+        _Alignas(EREC_BYTES) uint8_t probe[EREC_BYTES];
         size_t len;
         const char *s = dcr_vec_text(j->pkv[0].c, r, &len);
-        dcr_keyrec_put(probe, s, len);
+        erec_put(probe, 0, s, len);
         for (; e < end; e++)
-            if (j->ehash[e] == h && dcr_keyrec_same(j->erec + (size_t)e * DCR_KEYREC_BYTES,
-                                                    j->bkv[0].c, j->order[e], probe, s, len))
+            if (erec_same(j->erec + (size_t)e * EREC_BYTES, j->bkv[0].c, probe, s, len))
                 return e;
         return NONE;
     }
@@ -390,10 +439,12 @@ static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e,
  * build row number; then, for TEXT keys, the row's offsets; then its bytes. */
 static inline void prefetch_entry(const join_op *j, uint32_t e)
 {
+    if (j->erec) {
+        __builtin_prefetch(j->erec + (size_t)e * EREC_BYTES);
+        return;
+    }
     __builtin_prefetch(&j->ehash[e]);
     __builtin_prefetch(&j->order[e]);
-    if (j->erec)
-        __builtin_prefetch(j->erec + (size_t)e * DCR_KEYREC_BYTES);
 }
 
 static inline void prefetch_key_offsets(const join_op *j, size_t nk, uint32_t e)
@@ -587,7 +638,7 @@ static dcr_status fill_candidates(dcr_exec_node *n, join_op *j, dcr_error *err)
             j->chain_past_first = false;
         }
         j->cand_p[k] = (uint32_t)j->prow;
-        j->cand_b[k++] = j->order[j->chain];
+        j->cand_b[k++] = entry_row(j, j->chain);
         if (!j->chain_past_first) {
             j->chain = j->psecond[j->prow];
             j->chain_past_first = true;
@@ -730,7 +781,7 @@ static void join_destroy(dcr_exec_node *n)
     if (!j)
         return;
     if (j->erec) /* before the build batch goes: its rows say how many records */
-        dcr_wipe(j->erec, j->build.nrows * DCR_KEYREC_BYTES);
+        dcr_wipe(j->erec, j->build.nrows * EREC_BYTES);
     free_vecs(&j->bkv, n->plan->nkeys);
     free_vecs(&j->pkv, n->plan->nkeys);
     dcr_batch_free(&j->build);

@@ -128,7 +128,9 @@ static const colspec u_cols[] = {
 #define NU (sizeof u_cols / sizeof u_cols[0])
 
 /* The last two are longer than a hash table's inline key record (31
- * bytes, exec/keyrec.h) and differ only after it. */
+ * bytes, exec/keyrec.h) and differ only after it; the three before them
+ * sit at the edge of a join entry's inline key (27 bytes, exec/join.c):
+ * one fits, two are one byte longer and differ only in that byte. */
 static const char *const words[] = {"",
                                     "a",
                                     "ab",
@@ -138,6 +140,9 @@ static const char *const words[] = {"",
                                     "zz",
                                     "\xc3\xa9t\xc3\xa9",
                                     "a b",
+                                    "abcdefghijklmnopqrstuvwxyz0",
+                                    "abcdefghijklmnopqrstuvwxyz01",
+                                    "abcdefghijklmnopqrstuvwxyz02",
                                     "the quick brown fox jumps over the lazy dog",
                                     "the quick brown fox jumps over the lazy cat"};
 static const char *const dates[] = {"2024-01-01", "2024-01-02", "2023-12-31", "2000-02-29",
@@ -181,7 +186,7 @@ static void gen_value(sqlite3_stmt *ins, int idx, const colspec *c, dcr_column *
         break;
     }
     case T_TEXT: {
-        const char *w = words[chance(skew) ? 1 : pick(11)];
+        const char *w = words[chance(skew) ? 1 : pick((int)(sizeof words / sizeof *words))];
         sqlite3_bind_text(ins, idx, w, -1, SQLITE_TRANSIENT);
         dcr_column_push_text(col, w, strlen(w), NULL);
         break;
@@ -633,7 +638,10 @@ static void gen_from(sqltext *q, const scope *sc)
     if (!sc->join)
         return;
     /* LEFT JOIN: SQLite also applies extra ON conditions as join conditions. */
-    cat(q, chance(40) ? " LEFT JOIN u ON t.b = u.k" : " JOIN u ON t.b = u.k");
+    cat(q, chance(40) ? " LEFT JOIN u ON " : " JOIN u ON ");
+    /* a TEXT key takes the join's one-TEXT-key entries (exec/join.c) */
+    int keys = pick(10);
+    cat(q, keys < 6 ? "t.b = u.k" : keys < 9 ? "t.s = u.w" : "t.b = u.k AND t.s = u.w");
     if (chance(20)) {
         cat(q, " AND ");
         gen_bool(q, 2, sc);
