@@ -475,7 +475,7 @@ static inline void prefetch_key_bytes(const join_op *j, size_t nk, uint32_t e)
  * how many. */
 static size_t probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_t to)
 {
-    enum { AHEAD = 16 };
+    enum { AHEAD = 32 };
     size_t nk = n->plan->nkeys, m = 0;
     uint64_t *ph = j->phash;
     uint32_t *pf = j->pfirst, *cand = j->pcand + from; /* rows still in play */
