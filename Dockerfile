@@ -32,7 +32,7 @@ RUN mkdir -p build && touch build/.deps-ok \
  && make -j"$(nproc)" build/dcr \
  && scripts/runtime-deps.sh build/dcr > build/runtime-packages \
  && sha384sum build/dcr | cut -d' ' -f1 > build/dcr.sha384 \
- && dpkg-query -W gcc-12 binutils libc6-dev > build/toolchain \
+ && scripts/deps.sh --toolchain > build/toolchain \
  && echo "dcr SHA-384 (sim measurement): $(cat build/dcr.sha384)" \
  && echo "runtime packages: $(tr '\n' ' ' < build/runtime-packages)"
 

@@ -7,7 +7,10 @@ set -euo pipefail
 # Build: compiler and libraries (all the Dockerfile's build stage needs:
 # `scripts/deps.sh --build`). Test: clang for sanitizers and fuzzing, GNU
 # time, the vTPM simulator, and podman (with runc and debootstrap) for the
-# container test (tests/container/run.sh).
+# container test (tests/container/run.sh). `--toolchain` prints what a
+# reproducible build depends on: the compiler, binutils, libc and every
+# library's headers (a newer libssl-dev alone changes the binary), as
+# dpkg-query lines; the image and the container test compare them.
 build_packages=(
   build-essential pkg-config
   libssl-dev libzstd-dev libjansson-dev libyajl-dev
@@ -22,8 +25,13 @@ test_packages=(
 )
 case "${1:-}" in
   --build) packages=("${build_packages[@]}") ;;
+  --toolchain)
+    headers=()
+    for p in "${build_packages[@]}"; do [[ "$p" == lib* ]] && headers+=("$p"); done
+    exec dpkg-query -W gcc-12 binutils libc6-dev "${headers[@]}"
+    ;;
   "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: scripts/deps.sh [--build]" >&2; exit 2 ;;
+  *) echo "usage: scripts/deps.sh [--build | --toolchain]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -96,7 +96,7 @@ echo "dcr SHA-384: image $img_hash"
 echo "             host  $host_hash"
 check "the image records its binary's SHA-384" \
   test "$(run --entrypoint cat -- /usr/local/share/dcr/dcr.sha384)" = "$img_hash"
-host_tc=$(dpkg-query -W gcc-12 binutils libc6-dev 2>/dev/null)
+host_tc=$(scripts/deps.sh --toolchain 2>/dev/null)
 img_tc=$(run --entrypoint cat -- /usr/local/share/dcr/toolchain)
 if [[ "$host_tc" == "$img_tc" ]] && [[ "${OPT:-}" == "" ]]; then
   check "reproducible: the image's dcr is byte for byte the host's release build" test "$img_hash" = "$host_hash"
