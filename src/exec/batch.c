@@ -378,3 +378,25 @@ uint64_t dcr_value_hash(const dcr_column *c, size_t row, uint64_t h)
     }
     return h;
 }
+
+void dcr_value_hash_rows(const dcr_column *c, size_t from, size_t to, uint64_t h, uint64_t *out)
+{
+    if (c->type == DCR_TYPE_TEXT) {
+        for (size_t r = from; r < to; r++) {
+            size_t len;
+            const char *t = dcr_vec_text(c, r, &len);
+            out[r - from] = mix(h, text_hash(t, len));
+        }
+    } else if (c->type == DCR_TYPE_BIGINT || c->type == DCR_TYPE_TIMESTAMP) {
+        const int64_t *v = c->values;
+        for (size_t r = from; r < to; r++)
+            out[r - from] = mix(h, (uint64_t)v[r]);
+    } else {
+        for (size_t r = from; r < to; r++)
+            out[r - from] = dcr_value_hash(c, r, h);
+        return;
+    }
+    for (size_t r = from; c->nnulls && r < to; r++) /* a NULL row holds "" or 0: redo it */
+        if (dcr_column_is_null(c, r))
+            out[r - from] = mix(h, 0x5bd1e995u);
+}

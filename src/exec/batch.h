@@ -80,6 +80,9 @@ int dcr_value_cmp(const dcr_column *a, size_t ia, const dcr_column *b, size_t ib
 bool dcr_value_equal(const dcr_column *a, size_t ia, const dcr_column *b, size_t ib);
 /* Hash of one value, combined with h (equal values hash equally). */
 uint64_t dcr_value_hash(const dcr_column *c, size_t row, uint64_t h);
+/* out[i] = dcr_value_hash(c, from + i, h) for the rows [from, to), with
+ * TEXT and BIGINT in loops of their own (no call or type switch per row). */
+void dcr_value_hash_rows(const dcr_column *c, size_t from, size_t to, uint64_t h, uint64_t *out);
 int dcr_f64_cmp(double a, double b);
 
 #endif

@@ -44,6 +44,7 @@
 #include "base/bytes.h"
 
 #define NONE UINT32_MAX
+#define KEY_HASH_SEED 0x243f6a8885a308d3ull
 
 typedef struct {
     dcr_batch build;  /* the build side's rows */
@@ -193,10 +194,22 @@ static bool any_null(const dcr_vec *kv, size_t nkeys, size_t row)
 
 static uint64_t key_hash(const dcr_vec *kv, size_t nkeys, size_t row)
 {
-    uint64_t h = 0x243f6a8885a308d3ull;
+    uint64_t h = KEY_HASH_SEED;
     for (size_t k = 0; k < nkeys; k++)
         h = dcr_value_hash(kv[k].c, row, h);
     return h;
+}
+
+/* key_hash of rows [from, to) into out[0..): one key's values in a loop
+ * of their type (dcr_value_hash_rows), not a call per row. */
+static void hash_keys(const dcr_vec *kv, size_t nkeys, size_t from, size_t to, uint64_t *out)
+{
+    if (nkeys == 1) {
+        dcr_value_hash_rows(kv[0].c, from, to, KEY_HASH_SEED, out);
+        return;
+    }
+    for (size_t r = from; r < to; r++)
+        out[r - from] = key_hash(kv, nkeys, r);
 }
 
 static bool keys_equal(const dcr_vec *a, size_t ia, const dcr_vec *b, size_t ib, size_t nkeys)
@@ -233,8 +246,10 @@ static dcr_status hash_part(void *arg, size_t part, dcr_error *err)
     (void)err;
     hash_job *hj = arg;
     size_t from = hj->rows * part / hj->parts, to = hj->rows * (part + 1) / hj->parts;
+    hash_keys(hj->j->bkv, hj->nk, from, to, hj->h + from);
     for (size_t r = from; r < to; r++)
-        hj->h[r] = any_null(hj->j->bkv, hj->nk, r) ? 0 : key_hash(hj->j->bkv, hj->nk, r);
+        if (any_null(hj->j->bkv, hj->nk, r))
+            hj->h[r] = 0;
     return DCR_OK;
 }
 
@@ -479,9 +494,10 @@ static size_t probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_
     size_t nk = n->plan->nkeys, m = 0;
     uint64_t *ph = j->phash;
     uint32_t *pf = j->pfirst, *cand = j->pcand + from; /* rows still in play */
+    hash_keys(j->pkv, nk, from, to, ph + from);
     for (size_t r = from; r < to; r++) {
         pf[r] = any_null(j->pkv, nk, r) ? NONE : 0;
-        ph[r] = pf[r] ? 0 : key_hash(j->pkv, nk, r);
+        ph[r] = pf[r] ? 0 : ph[r];
     }
     for (size_t r = from; r < to; r++) {
         if (r + AHEAD < to)
