@@ -380,23 +380,22 @@ static dcr_status hash_range(void *arg, size_t r, dcr_error *err)
     agg_op *a = arg;
     size_t from = a->rows * r / a->ranges, to = a->rows * (r + 1) / a->ranges;
     size_t nk = a->n->plan->ngroups;
+    if (!a->codes)
+        dcr_keytab_hash_rows(a->keys, nk, from, to, a->ghash + from);
     for (size_t i = from; i < to; i++) {
-        a->ghash[i] = a->codes && !dcr_column_is_null(a->keys[0], i)
-                          ? a->chash[a->codes[i]]
-                          : dcr_keytab_hash(a->keys, nk, i);
+        if (a->codes)
+            a->ghash[i] = !dcr_column_is_null(a->keys[0], i) ? a->chash[a->codes[i]]
+                                                             : dcr_keytab_hash(a->keys, nk, i);
         a->gpart[i] = (uint8_t)part_of(a->ghash[i], a->nparts);
     }
     for (size_t k = 0; k < a->naggs; k++) {
         pair_rows *pr = &a->pairs[k];
         const dcr_column *v = a->args[k].c;
-        for (size_t i = from; pr->hash && i < to; i++) {
-            if (dcr_column_is_null(v, i)) {
-                pr->part[i] = NO_PART;
-                continue;
-            }
-            pr->hash[i] = dcr_keytab_hash(&v, 1, i);
-            pr->part[i] = (uint8_t)part_of(pr->hash[i], a->nparts);
-        }
+        if (pr->hash)
+            dcr_keytab_hash_rows(&v, 1, from, to, pr->hash + from);
+        for (size_t i = from; pr->hash && i < to; i++)
+            pr->part[i] = dcr_column_is_null(v, i) ? NO_PART
+                                                   : (uint8_t)part_of(pr->hash[i], a->nparts);
     }
     return DCR_OK;
 }

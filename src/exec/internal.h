@@ -149,6 +149,9 @@ dcr_status dcr_keytab_init(dcr_keytab *t, const dcr_type *types, size_t nkeys, d
 void dcr_keytab_free(dcr_keytab *t);
 size_t dcr_keytab_bytes(const dcr_keytab *t);
 uint64_t dcr_keytab_hash(const dcr_column *const *cols, size_t nkeys, size_t row);
+/* dcr_keytab_hash of rows [from, to) into out[0..to - from). */
+void dcr_keytab_hash_rows(const dcr_column *const *cols, size_t nkeys, size_t from, size_t to,
+                          uint64_t *out);
 /* Finds the key cols[*][row]; inserts it when missing. */
 dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,
                              size_t *id, bool *inserted, dcr_error *err);

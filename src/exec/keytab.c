@@ -62,12 +62,25 @@ size_t dcr_keytab_bytes(const dcr_keytab *t)
     return n;
 }
 
+#define KEY_HASH_SEED 0x243f6a8885a308d3ull
+
 uint64_t dcr_keytab_hash(const dcr_column *const *cols, size_t nkeys, size_t row)
 {
-    uint64_t h = 0x243f6a8885a308d3ull;
+    uint64_t h = KEY_HASH_SEED;
     for (size_t k = 0; k < nkeys; k++)
         h = dcr_value_hash(cols[k], row, h);
     return h;
+}
+
+void dcr_keytab_hash_rows(const dcr_column *const *cols, size_t nkeys, size_t from, size_t to,
+                          uint64_t *out)
+{
+    if (nkeys == 1) { /* a loop of the column's type, no call per row */
+        dcr_value_hash_rows(cols[0], from, to, KEY_HASH_SEED, out);
+        return;
+    }
+    for (size_t r = from; r < to; r++)
+        out[r - from] = dcr_keytab_hash(cols, nkeys, r);
 }
 
 static bool key_equal(const dcr_keytab *t, size_t id, const dcr_column *const *cols, size_t row)
