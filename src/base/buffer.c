@@ -3,7 +3,6 @@
  */
 #include "base/buffer.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +45,6 @@ void dcr_buf_free(dcr_buf *b)
 void dcr_buf_wipe_free(dcr_buf *b)
 {
     if (b->data)
-        OPENSSL_cleanse(b->data, b->cap);
+        explicit_bzero(b->data, b->cap);
     dcr_buf_free(b);
 }

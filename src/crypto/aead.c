@@ -123,7 +123,7 @@ static dcr_status gcm_open(const EVP_CIPHER *cipher, const uint8_t *key, const u
     }
     EVP_CIPHER_CTX_free(c);
     if (s != DCR_OK && pt_len)
-        OPENSSL_cleanse(pt, pt_len);
+        explicit_bzero(pt, pt_len);
     return s;
 }
 

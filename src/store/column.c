@@ -11,7 +11,6 @@
 #include "base/memory.h"
 #include "store/column.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,15 +38,15 @@ void dcr_column_free(dcr_column *c)
     note_dirty(c);
     size_t w = dcr_type_width(c->type);
     if (c->values)
-        OPENSSL_cleanse(c->values, (c->dirty_rows < c->cap ? c->dirty_rows : c->cap) * w);
+        explicit_bzero(c->values, (c->dirty_rows < c->cap ? c->dirty_rows : c->cap) * w);
     if (c->text)
-        OPENSSL_cleanse(c->text, c->dirty_text < c->text_cap ? c->dirty_text : c->text_cap);
+        explicit_bzero(c->text, c->dirty_text < c->text_cap ? c->dirty_text : c->text_cap);
     free(c->valid);
     free(c->values);
     free(c->offsets);
     free(c->text);
     if (c->codes) /* which rows hold equal values: derived from plaintext too */
-        OPENSSL_cleanse(c->codes, c->codes_cap * sizeof *c->codes);
+        explicit_bzero(c->codes, c->codes_cap * sizeof *c->codes);
     free(c->codes);
     dcr_column_init(c, c->type);
 }

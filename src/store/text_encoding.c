@@ -14,7 +14,6 @@
  */
 #include "store/text_encoding.h"
 
-#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +47,9 @@ void dcr_text_encoder_free(dcr_text_encoder *e)
     if (!e)
         return;
     if (e->codes)
-        OPENSSL_cleanse(e->codes, e->codes_cap * sizeof *e->codes);
+        explicit_bzero(e->codes, e->codes_cap * sizeof *e->codes);
     if (e->slots)
-        OPENSSL_cleanse(e->slots, e->slots_cap * sizeof *e->slots);
+        explicit_bzero(e->slots, e->slots_cap * sizeof *e->slots);
     free(e->codes);
     free(e->slots);
     free(e);
@@ -115,7 +114,7 @@ static dcr_status prepare(dcr_text_encoder *e, size_t nrows, dcr_error *err)
     memset(e->slots, 0, nslots * sizeof *e->slots);
     if (nrows > e->codes_cap) {
         if (e->codes)
-            OPENSSL_cleanse(e->codes, e->codes_cap * sizeof *e->codes);
+            explicit_bzero(e->codes, e->codes_cap * sizeof *e->codes);
         free(e->codes);
         e->codes_cap = 0;
         if (!(e->codes = malloc(nrows * sizeof *e->codes)))
