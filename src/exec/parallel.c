@@ -7,7 +7,11 @@
  * (dcr_exec_workers_stop, from dcr_exec_run), so a join probe or an
  * aggregation step costs two condition-variable hand-offs per batch, not a
  * pthread_create. Parts are taken from a shared counter, so a slow part does
- * not hold up the others' threads. A call made while another is running
+ * not hold up the others' threads. The caller waits only for the workers
+ * that joined the call: one that wakes after the caller has run the last
+ * part stays out, so a worker the scheduler is slow to wake (the scan's
+ * threads share the cores) costs nothing, where the caller used to wait
+ * for every worker to check in. A call made while another is running
  * (from inside a part) runs its parts on the calling thread; operators pull
  * from each other on the query's thread, so that does not happen today, but
  * it cannot deadlock if it does.
@@ -28,7 +32,8 @@ struct dcr_exec_workers {
     pthread_t *tids;
     size_t nthreads;
     uint64_t gen;   /* bumped per call; workers run a call once */
-    size_t running; /* workers still inside the current call */
+    size_t active; /* workers that joined the current call and are still in it */
+    bool closed;   /* the caller is done with its parts: late workers stay out */
     bool stop;
     atomic_bool busy; /* a call is in progress */
     /* the current call */
@@ -73,10 +78,13 @@ static void *worker_main(void *arg)
         if (w->stop)
             break;
         seen = w->gen;
+        if (w->closed) /* woke after the caller finished: every part is taken */
+            continue;
+        w->active++;
         pthread_mutex_unlock(&w->mu);
         run_parts(w);
         pthread_mutex_lock(&w->mu);
-        if (--w->running == 0)
+        if (--w->active == 0)
             pthread_cond_signal(&w->done_cv);
     }
     pthread_mutex_unlock(&w->mu);
@@ -156,13 +164,15 @@ dcr_status dcr_exec_parallel(dcr_exec_ctx *ctx, size_t nparts, dcr_exec_part_fn 
     atomic_store(&w->next, 0);
     atomic_store(&w->failed, false);
     w->status = DCR_OK;
-    w->running = w->nthreads;
+    w->active = 0;
+    w->closed = false;
     w->gen++;
     pthread_cond_broadcast(&w->go_cv);
     pthread_mutex_unlock(&w->mu);
     run_parts(w);
     pthread_mutex_lock(&w->mu);
-    while (w->running > 0)
+    w->closed = true; /* wait only for workers already in: one still waking stays out */
+    while (w->active > 0)
         pthread_cond_wait(&w->done_cv, &w->mu);
     dcr_status s = w->status;
     if (s != DCR_OK && err)
