@@ -10,6 +10,28 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* Copies len bytes (at most 32) from s to d with two overlapping moves of
+ * a fixed size (16, 8 or 4 bytes), or byte by byte below 4: a few
+ * instructions where a memcpy of variable length is a call. For the short
+ * keys (e-mails) that hash tables copy into their records on every lookup. */
+static inline void dcr_copy_small(uint8_t *d, const char *s, size_t len)
+{
+    if (len >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + len - 16, s + len - 16, 16);
+    } else if (len >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + len - 8, s + len - 8, 8);
+    } else if (len >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + len - 4, s + len - 4, 4);
+    } else {
+        for (size_t i = 0; i < len; i++)
+            d[i] = (uint8_t)s[i];
+    }
+}
 
 /* splitmix64's finaliser: a bijective mix of 64 bits. (The IBLT sketches
  * stored in the state depend on it: never change it.) */

@@ -99,7 +99,7 @@ static inline void erec_put(uint8_t *rec, uint32_t row, const char *s, size_t le
     memset(rec, 0, EREC_BYTES);
     dcr_put_u32le(rec, row);
     rec[4] = len <= EREC_INLINE ? (uint8_t)len : EREC_LONG;
-    memcpy(rec + 5, s, len <= EREC_INLINE ? len : EREC_INLINE);
+    dcr_copy_small(rec + 5, s, len <= EREC_INLINE ? len : EREC_INLINE);
 }
 
 static inline uint32_t erec_row(const uint8_t *rec)

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "exec/batch.h"
 
 #define DCR_KEYREC_BYTES 32
@@ -40,7 +41,7 @@ static inline void dcr_keyrec_put(uint8_t *rec, const char *s, size_t len)
         return;
     }
     rec[0] = len <= DCR_KEYREC_INLINE ? (uint8_t)len : DCR_KEYREC_LONG;
-    memcpy(rec + 1, s, len <= DCR_KEYREC_INLINE ? len : DCR_KEYREC_INLINE);
+    dcr_copy_small(rec + 1, s, len <= DCR_KEYREC_INLINE ? len : DCR_KEYREC_INLINE);
 }
 
 /* Whether the key of record rec, row `row` of column c, equals the key
