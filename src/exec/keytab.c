@@ -10,8 +10,9 @@
  * values) also keeps, per entry, its key's 32-byte record (keyrec.h), so a
  * lookup that passes the slot reads one aligned record instead of the
  * column's validity bit, offsets and bytes. A key of at most 31 bytes then
- * lives in its record alone (its row in keys[0] is ""), so records cost
- * little more memory than the keys' bytes would.
+ * lives in its record alone, so records cost little more memory than the
+ * keys' bytes would: keys[0] holds only rows up to the last long key (""
+ * for the short and NULL ones before it), read for long keys alone.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -144,14 +145,17 @@ static dcr_status add_entry(dcr_keytab *t, const dcr_column *const *cols, size_t
         }
         t->hcap = cap;
     }
-    if (t->inl) { /* the record holds a short key whole: its column row stays "" */
+    if (t->inl) { /* the record holds a short key whole; a long one needs its row */
         size_t len;
         const char *s = dcr_keyrec_text(cols[0], row, &len);
-        dcr_status st = !s                        ? dcr_column_push_null(&t->keys[0], err)
-                        : len > DCR_KEYREC_INLINE ? dcr_column_push_text(&t->keys[0], s, len, err)
-                                                  : dcr_column_push_text(&t->keys[0], "", 0, err);
-        if (st != DCR_OK)
-            return st;
+        if (s && len > DCR_KEYREC_INLINE) {
+            dcr_status st = DCR_OK;
+            while (st == DCR_OK && t->keys[0].nrows < t->n) /* the entries before: unread */
+                st = dcr_column_push_text(&t->keys[0], "", 0, err);
+            st = st ? st : dcr_column_push_text(&t->keys[0], s, len, err);
+            if (st != DCR_OK)
+                return st;
+        }
         dcr_keyrec_put(t->inl + t->n * DCR_KEYREC_BYTES, s, len);
     }
     for (size_t k = 0; !t->inl && k < t->nkeys; k++) {
