@@ -138,6 +138,7 @@ typedef struct {
     dcr_column *keys;
     uint64_t *hashes;
     bool inline_text;  /* one TEXT key: entries keep records (keytab.c) */
+    bool one_i64;      /* one BIGINT or TIMESTAMP key: compared as int64_t in place */
     uint8_t *inl;      /* per entry, its key's record (keyrec.h), when inline_text */
     size_t n, hcap;    /* entries; entries inl (and hashes) can hold */
     size_t hashes_cap; /* what hashes holds: above hcap when growing inl failed */
