@@ -394,8 +394,8 @@ static dcr_status hash_range(void *arg, size_t r, dcr_error *err)
         if (pr->hash)
             dcr_keytab_hash_rows(&v, 1, from, to, pr->hash + from);
         for (size_t i = from; pr->hash && i < to; i++)
-            pr->part[i] = dcr_column_is_null(v, i) ? NO_PART
-                                                   : (uint8_t)part_of(pr->hash[i], a->nparts);
+            pr->part[i] =
+                dcr_column_is_null(v, i) ? NO_PART : (uint8_t)part_of(pr->hash[i], a->nparts);
     }
     return DCR_OK;
 }

@@ -353,8 +353,8 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
         free(h);
         return oom(err);
     }
-    s = charge(n, j,
-               rows * entry_bytes + (nb + 1) * sizeof *j->bstart + words * sizeof *j->bloom, err);
+    s = charge(n, j, rows * entry_bytes + (nb + 1) * sizeof *j->bstart + words * sizeof *j->bloom,
+               err);
     /* Counting sort of the rows by bucket, stable, so a bucket's entries
      * are contiguous and in row order. NULL keys are left out. The hashes
      * are computed on all threads first, then each pass runs a part per

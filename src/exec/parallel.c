@@ -31,7 +31,7 @@ struct dcr_exec_workers {
     pthread_cond_t go_cv, done_cv;
     pthread_t *tids;
     size_t nthreads;
-    uint64_t gen;   /* bumped per call; workers run a call once */
+    uint64_t gen;  /* bumped per call; workers run a call once */
     size_t active; /* workers that joined the current call and are still in it */
     bool closed;   /* the caller is done with its parts: late workers stay out */
     bool stop;

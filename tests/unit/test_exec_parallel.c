@@ -489,7 +489,8 @@ static void test_join_text_entries(void)
         {"SELECT count(*), count(DISTINCT a.k) FROM a JOIN b ON a.k = b.k", "416,208\n"},
         {"SELECT count(*), count(DISTINCT a.k) FROM b JOIN a ON a.k = b.k", "416,208\n"},
         {"SELECT count(*), count(b.k) FROM a LEFT JOIN b ON a.k = b.k", "417,416\n"},
-        {"SELECT count(*) FROM a JOIN b ON a.k = b.k WHERE length(a.k) <> length(b.k) OR a.k <> b.k",
+        {"SELECT count(*) FROM a JOIN b ON a.k = b.k WHERE length(a.k) <> length(b.k) OR a.k <> "
+         "b.k",
          "0\n"},
     };
     for (size_t q = 0; q < sizeof sql / sizeof sql[0]; q++) {
