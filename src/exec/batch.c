@@ -183,6 +183,20 @@ dcr_status dcr_vec_copy_codes(dcr_column *dst, const dcr_column *src, const uint
     return DCR_OK;
 }
 
+/* Clears bits [from, from + n) of a validity bitmap: whole bytes at once. */
+static void clear_bits(uint8_t *valid, size_t from, size_t n)
+{
+    size_t i = from, end = from + n;
+    for (; i < end && (i & 7); i++)
+        valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+    if (end - i >= 8) {
+        memset(valid + (i >> 3), 0, (end - i) >> 3);
+        i += (end - i) & ~(size_t)7;
+    }
+    for (; i < end; i++)
+        valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+}
+
 dcr_status dcr_vec_append_nulls(dcr_column *d, size_t n, dcr_error *err)
 {
     dcr_status st = n ? reserve(d, n, 0, err) : DCR_OK;
@@ -190,10 +204,7 @@ dcr_status dcr_vec_append_nulls(dcr_column *d, size_t n, dcr_error *err)
         return st;
     d->ncodes = 0;
     size_t base = d->nrows;
-    for (size_t i = 0; i < n; i++) {
-        size_t o = base + i;
-        d->valid[o >> 3] &= (uint8_t) ~(1u << (o & 7));
-    }
+    clear_bits(d->valid, base, n);
     if (d->type == DCR_TYPE_TEXT)
         for (size_t i = 0; i < n; i++)
             d->offsets[base + i + 1] = (uint32_t)d->text_len;

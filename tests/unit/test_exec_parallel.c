@@ -513,6 +513,27 @@ static void test_join_text_entries(void)
     dcr_column_free(&b_col);
 }
 
+/* dcr_vec_append_nulls clears validity a byte at a time in the middle:
+ * every start and length around byte edges leaves the rows before it
+ * valid, the new ones NULL, and the NULL count right. */
+static void test_append_nulls_bits(void)
+{
+    for (size_t base = 0; base < 18; base++) {
+        for (size_t n = 0; n < 41; n++) {
+            dcr_column c;
+            dcr_column_init(&c, DCR_TYPE_BIGINT);
+            for (size_t i = 0; i < base; i++)
+                CHECK(dcr_column_push_i64(&c, (int64_t)i, NULL) == DCR_OK);
+            CHECK(dcr_vec_append_nulls(&c, n, NULL) == DCR_OK);
+            CHECK(dcr_column_push_i64(&c, 7, NULL) == DCR_OK); /* a valid row after */
+            CHECK(c.nrows == base + n + 1 && c.nnulls == n);
+            for (size_t i = 0; i < c.nrows; i++)
+                CHECK(dcr_column_is_null(&c, i) == (i >= base && i < base + n));
+            dcr_column_free(&c);
+        }
+    }
+}
+
 /* dcr_big_resize keeps the contents through growth below, across and above
  * DCR_BIG_BYTES, many times over (a mapping whose address and size are not
  * 2 MiB multiples must still grow: mremap refuses a range advised in parts). */
@@ -596,6 +617,7 @@ int main(void)
     RUN(test_u64set);
     RUN(test_keytab_text_records);
     RUN(test_join_text_entries);
+    RUN(test_append_nulls_bits);
     RUN(test_parts_primitive);
     RUN(test_same_for_any_threads);
     RUN(test_coded_keys);
