@@ -184,6 +184,16 @@ static dcr_status eval_keys(dcr_exec_node *n, int side, const dcr_batch *b, dcr_
     return DCR_OK;
 }
 
+/* Whether any key column has a NULL at all: most have none, and then no
+ * row needs its validity bits checked. */
+static bool keys_may_be_null(const dcr_vec *kv, size_t nkeys)
+{
+    for (size_t k = 0; k < nkeys; k++)
+        if (kv[k].c->nnulls)
+            return true;
+    return false;
+}
+
 static bool any_null(const dcr_vec *kv, size_t nkeys, size_t row)
 {
     for (size_t k = 0; k < nkeys; k++)
@@ -247,6 +257,8 @@ static dcr_status hash_part(void *arg, size_t part, dcr_error *err)
     hash_job *hj = arg;
     size_t from = hj->rows * part / hj->parts, to = hj->rows * (part + 1) / hj->parts;
     hash_keys(hj->j->bkv, hj->nk, from, to, hj->h + from);
+    if (!keys_may_be_null(hj->j->bkv, hj->nk))
+        return DCR_OK;
     for (size_t r = from; r < to; r++)
         if (any_null(hj->j->bkv, hj->nk, r))
             hj->h[r] = 0;
@@ -271,9 +283,10 @@ static dcr_status sort_part(void *arg, size_t part, dcr_error *err)
     sort_job *sj = arg;
     join_op *j = sj->j;
     size_t lo = sj->nb * part / sj->parts, hi = sj->nb * (part + 1) / sj->parts;
+    bool nulls = keys_may_be_null(j->bkv, sj->nk);
     for (size_t r = 0; r < sj->rows; r++) {
         size_t b = sj->h[r] & j->bmask;
-        if (b < lo || b >= hi || any_null(j->bkv, sj->nk, r))
+        if (b < lo || b >= hi || (nulls && any_null(j->bkv, sj->nk, r)))
             continue;
         if (!sj->place) {
             j->bstart[b + 1]++;
@@ -495,8 +508,9 @@ static size_t probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_
     uint64_t *ph = j->phash;
     uint32_t *pf = j->pfirst, *cand = j->pcand + from; /* rows still in play */
     hash_keys(j->pkv, nk, from, to, ph + from);
+    bool nulls = keys_may_be_null(j->pkv, nk);
     for (size_t r = from; r < to; r++) {
-        pf[r] = any_null(j->pkv, nk, r) ? NONE : 0;
+        pf[r] = nulls && any_null(j->pkv, nk, r) ? NONE : 0;
         ph[r] = pf[r] ? 0 : ph[r];
     }
     for (size_t r = from; r < to; r++) {
