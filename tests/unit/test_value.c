@@ -762,6 +762,23 @@ static void test_utf8_exhaustive(void)
         if (dcr_utf8_check((const char *)buf, len) != ref_utf8(buf, len) && failures++ < 5)
             fprintf(stderr, "  random string of %zu bytes\n", len);
     }
+    /* long ASCII runs (the 32- and 8-byte fast paths) broken by a rare
+     * multibyte byte at any offset, valid sequences or not */
+    unsigned char run[256];
+    for (int i = 0; i < 200000; i++) {
+        size_t len = (size_t)(next_rand() % sizeof run);
+        for (size_t k = 0; k < len; k++) {
+            uint64_t r = next_rand();
+            run[k] =
+                r % 40 ? (unsigned char)('a' + r % 26) : (unsigned char)(0x80 + (r >> 8) % 0x78);
+        }
+        if (len >= 3 && next_rand() % 2) { /* a valid 3-byte sequence somewhere */
+            size_t at = (size_t)(next_rand() % (len - 2));
+            run[at] = 0xE2, run[at + 1] = 0x82, run[at + 2] = 0xAC;
+        }
+        if (dcr_utf8_check((const char *)run, len) != ref_utf8(run, len) && failures++ < 5)
+            fprintf(stderr, "  mostly-ASCII string of %zu bytes\n", len);
+    }
     CHECK(failures == 0);
 }
 
