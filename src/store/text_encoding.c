@@ -352,25 +352,39 @@ static dcr_status expand_offsets(dcr_column *c, const uint8_t *codes, unsigned c
         c->codes = kept;
         c->codes_cap = c->nrows;
     }
+    if (cw == 1)
+        for (size_t i = 0; i < c->nrows; i++)
+            c->codes[i] = codes[i];
+    else
+        for (size_t i = 0; i < c->nrows; i++)
+            c->codes[i] = dcr_get_u16le(codes + 2 * i);
+    /* The running sum is checked against text_max once, after the loop: it
+     * cannot wrap (at most 2^20 rows of at most 2^32 bytes), and offsets
+     * that wrapped past 32 bits are never used, as the decode fails. */
+    const uint16_t *k = c->codes;
     uint64_t sum = 0;
+    size_t over = SIZE_MAX; /* the first row past text_max */
     c->offsets[0] = 0;
     for (size_t i = 0; i < c->nrows; i++) {
-        uint32_t code = cw == 1 ? codes[i] : dcr_get_u16le(codes + 2 * i);
-        c->codes[i] = (uint16_t)code;
+        uint32_t code = k[i];
         if (c->nnulls && dcr_column_is_null(c, i)) {
             if (code != 0)
                 return dcr_fail(err, DCR_EINPUT, "row %zu: a NULL row has code %u, not 0", i, code);
         } else if (code >= ndict) {
             return dcr_fail(err, DCR_EINPUT, "row %zu: code %u is past the dictionary's %u entries",
                             i, code, ndict);
-        } else if ((sum += doffs[code + 1] - doffs[code]) > text_max) {
-            return dcr_fail(err, DCR_EINPUT,
-                            "the dictionary expands to more than the chunk's limit of %zu "
-                            "text bytes (at row %zu)",
-                            text_max, i);
+        } else {
+            sum += doffs[code + 1] - doffs[code];
         }
         c->offsets[i + 1] = (uint32_t)sum;
+        if (sum > text_max && over == SIZE_MAX)
+            over = i;
     }
+    if (over != SIZE_MAX)
+        return dcr_fail(err, DCR_EINPUT,
+                        "the dictionary expands to more than the chunk's limit of %zu "
+                        "text bytes (at row %zu)",
+                        text_max, over);
     return DCR_OK;
 }
 
@@ -381,17 +395,20 @@ static dcr_status expand_offsets(dcr_column *c, const uint8_t *codes, unsigned c
  * spill is overwritten by the next row. */
 #define SHORT_VALUE 32
 
-static void expand_text(dcr_column *c, const uint8_t *codes, unsigned cw, const char *dict,
-                        size_t readable, const uint32_t *doffs)
+static void expand_text(dcr_column *c, uint32_t ndict, const char *dict, size_t readable,
+                        const uint32_t *doffs)
 {
     char *text = c->text;
+    const uint16_t *k = c->codes;
+    bool all_short = true; /* then no row needs the test below */
+    for (uint32_t d = 0; all_short && d < ndict; d++)
+        all_short = doffs[d + 1] - doffs[d] <= SHORT_VALUE && doffs[d] + SHORT_VALUE <= readable;
     for (size_t i = 0; i < c->nrows; i++) {
         size_t len = c->offsets[i + 1] - c->offsets[i];
         if (!len)
             continue;
-        uint32_t code = cw == 1 ? codes[i] : dcr_get_u16le(codes + 2 * i);
-        const char *src = dict + doffs[code];
-        if (len <= SHORT_VALUE && doffs[code] + SHORT_VALUE <= readable)
+        const char *src = dict + doffs[k[i]];
+        if (all_short || (len <= SHORT_VALUE && doffs[k[i]] + SHORT_VALUE <= readable))
             memcpy(text + c->offsets[i], src, SHORT_VALUE);
         else
             memcpy(text + c->offsets[i], src, len);
@@ -441,7 +458,7 @@ dcr_status dcr_text_decode_dictionary(dcr_column *c, const uint8_t *p, size_t le
     if ((s = expand_offsets(c, codes, cw, doffs, ndict, text_max, err)) ||
         (s = dcr_column_reserve_text(c, c->offsets[n] + SHORT_VALUE, err)))
         goto out;
-    expand_text(c, codes, cw, dict, (size_t)((const char *)p + len - dict), doffs);
+    expand_text(c, ndict, dict, (size_t)((const char *)p + len - dict), doffs);
     c->text_len = c->offsets[n];
     c->ncodes = ndict; /* every code was checked against it */
     /* the block copies may have spilled into the slack: wipe that too */
