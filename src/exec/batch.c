@@ -3,6 +3,8 @@
  */
 #include "exec/batch.h"
 
+#include "base/bytes.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,34 @@ static void copy_fixed(void *dst, const void *src, size_t w, const uint32_t *row
     }
 }
 
+/* Clears bits [from, from + n) of a validity bitmap: whole bytes at once. */
+static void clear_bits(uint8_t *valid, size_t from, size_t n)
+{
+    size_t i = from, end = from + n;
+    for (; i < end && (i & 7); i++)
+        valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+    if (end - i >= 8) {
+        memset(valid + (i >> 3), 0, (end - i) >> 3);
+        i += (end - i) & ~(size_t)7;
+    }
+    for (; i < end; i++)
+        valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+}
+
+/* Sets bits [from, from + n) of a validity bitmap: whole bytes at once. */
+static void set_bits(uint8_t *valid, size_t from, size_t n)
+{
+    size_t i = from, end = from + n;
+    for (; i < end && (i & 7); i++)
+        valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+    if (end - i >= 8) {
+        memset(valid + (i >> 3), 0xff, (end - i) >> 3);
+        i += (end - i) & ~(size_t)7;
+    }
+    for (; i < end; i++)
+        valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
 dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_t *rows,
                                size_t first, size_t n, dcr_error *err)
 {
@@ -131,7 +161,9 @@ dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_
     if (st != DCR_OK)
         return st;
     size_t base = d->nrows, nulls = 0;
-    for (size_t i = 0; i < n; i++) {
+    if (!s->nnulls)
+        set_bits(d->valid, base, n);
+    for (size_t i = 0; s->nnulls && i < n; i++) {
         size_t r = rows ? rows[i] : first + i, o = base + i;
         uint8_t bit = (uint8_t)(1u << (o & 7));
         if (dcr_column_is_null(s, r)) {
@@ -143,13 +175,25 @@ dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_
     }
     if (s->type == DCR_TYPE_TEXT) {
         size_t tl = d->text_len;
-        for (size_t i = 0; i < n; i++) {
-            size_t r = rows ? rows[i] : first + i, len = so[r + 1] - so[r];
-            if (len && !dcr_column_is_null(s, r)) {
-                memcpy(d->text + tl, s->text + so[r], len);
+        if (!rows && !s->nnulls) { /* a range: its bytes in one copy, its offsets shifted */
+            uint32_t start = so[first];
+            if (bytes)
+                memcpy(d->text + tl, s->text + start, bytes);
+            for (size_t i = 0; i < n; i++)
+                d->offsets[base + i + 1] = (uint32_t)(tl + (so[first + i + 1] - start));
+            tl += bytes;
+        } else { /* a NULL row decoded from a plain chunk may hold bytes: not copied */
+            for (size_t i = 0; i < n; i++) {
+                size_t r = rows ? rows[i] : first + i, len = so[r + 1] - so[r];
+                if (s->nnulls && dcr_column_is_null(s, r))
+                    len = 0;
+                if (len > 32)
+                    memcpy(d->text + tl, s->text + so[r], len);
+                else if (len)
+                    dcr_copy_small((uint8_t *)d->text + tl, s->text + so[r], len);
                 tl += len;
+                d->offsets[base + i + 1] = (uint32_t)tl;
             }
-            d->offsets[base + i + 1] = (uint32_t)tl;
         }
         d->text_len = tl;
     } else {
@@ -181,20 +225,6 @@ dcr_status dcr_vec_copy_codes(dcr_column *dst, const dcr_column *src, const uint
         dst->codes[i] = src->codes[rows ? rows[i] : first + i];
     dst->ncodes = src->ncodes;
     return DCR_OK;
-}
-
-/* Clears bits [from, from + n) of a validity bitmap: whole bytes at once. */
-static void clear_bits(uint8_t *valid, size_t from, size_t n)
-{
-    size_t i = from, end = from + n;
-    for (; i < end && (i & 7); i++)
-        valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
-    if (end - i >= 8) {
-        memset(valid + (i >> 3), 0, (end - i) >> 3);
-        i += (end - i) & ~(size_t)7;
-    }
-    for (; i < end; i++)
-        valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 }
 
 dcr_status dcr_vec_append_nulls(dcr_column *d, size_t n, dcr_error *err)
@@ -325,7 +355,7 @@ static inline uint64_t fold_mul(uint64_t a, uint64_t b)
 
 /* Hash of a byte string (join and grouping keys are often short TEXT such
  * as emails): 16 bytes per multiply, the last block read overlapping. */
-static uint64_t text_hash(const char *s, size_t len)
+static inline __attribute__((always_inline)) uint64_t text_hash(const char *s, size_t len)
 {
     const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull;
     uint64_t x = k0 ^ len, a, b;

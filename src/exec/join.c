@@ -113,14 +113,10 @@ static inline uint32_t erec_row(const uint8_t *rec)
 static inline bool erec_same(const uint8_t *rec, const dcr_column *c, const uint8_t *probe,
                              const char *s, size_t len)
 {
-    uint64_t x = 0;
-    for (int w = 0; w < EREC_BYTES / 8; w++) {
-        uint64_t a, b;
-        memcpy(&a, rec + 8 * w, 8);
-        memcpy(&b, probe + 8 * w, 8);
-        x |= (a ^ b) & (w ? ~0ull : ~0xffffffffull);
-    }
-    if (x != 0)
+    uint64_t a[4], b[4];
+    memcpy(a, rec, EREC_BYTES);
+    memcpy(b, probe, EREC_BYTES);
+    if ((((a[0] ^ b[0]) >> 32) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) != 0)
         return false;
     if (probe[4] != EREC_LONG)
         return true;
