@@ -352,39 +352,49 @@ static dcr_status expand_offsets(dcr_column *c, const uint8_t *codes, unsigned c
         c->codes = kept;
         c->codes_cap = c->nrows;
     }
+    uint16_t *k = c->codes, top = 0;
     if (cw == 1)
         for (size_t i = 0; i < c->nrows; i++)
-            c->codes[i] = codes[i];
+            top |= k[i] = codes[i];
     else
         for (size_t i = 0; i < c->nrows; i++)
-            c->codes[i] = dcr_get_u16le(codes + 2 * i);
-    /* The running sum is checked against text_max once, after the loop: it
-     * cannot wrap (at most 2^20 rows of at most 2^32 bytes), and offsets
-     * that wrapped past 32 bits are never used, as the decode fails. */
-    const uint16_t *k = c->codes;
-    uint64_t sum = 0;
-    size_t over = SIZE_MAX; /* the first row past text_max */
-    c->offsets[0] = 0;
-    for (size_t i = 0; i < c->nrows; i++) {
-        uint32_t code = k[i];
-        if (c->nnulls && dcr_column_is_null(c, i)) {
-            if (code != 0)
-                return dcr_fail(err, DCR_EINPUT, "row %zu: a NULL row has code %u, not 0", i, code);
-        } else if (code >= ndict) {
+            top |= k[i] = dcr_get_u16le(codes + 2 * i);
+    /* top, the OR of all codes, is at least each of them: only when it
+     * reaches ndict need each code be checked (naming the row). */
+    for (size_t i = 0; (size_t)top + 1 > ndict && i < c->nrows; i++)
+        if (k[i] >= ndict && !(c->nnulls && dcr_column_is_null(c, i)))
             return dcr_fail(err, DCR_EINPUT, "row %zu: code %u is past the dictionary's %u entries",
-                            i, code, ndict);
-        } else {
-            sum += doffs[code + 1] - doffs[code];
+                            i, k[i], ndict);
+    for (size_t i = 0; c->nnulls && i < c->nrows; i++)
+        if (dcr_column_is_null(c, i) && k[i] != 0)
+            return dcr_fail(err, DCR_EINPUT, "row %zu: a NULL row has code %u, not 0", i, k[i]);
+    /* A NULL row's code is 0, so it would add entry 0's length: NULL rows
+     * are summed apart. The sum cannot wrap (at most 2^20 rows of at most
+     * 2^32 bytes); offsets that wrapped past 32 bits are never used, as the
+     * decode then fails on text_max. */
+    uint64_t sum = 0;
+    c->offsets[0] = 0;
+    if (!c->nnulls)
+        for (size_t i = 0; i < c->nrows; i++)
+            c->offsets[i + 1] = (uint32_t)(sum += doffs[k[i] + 1] - doffs[k[i]]);
+    else
+        for (size_t i = 0; i < c->nrows; i++) {
+            if (!dcr_column_is_null(c, i))
+                sum += doffs[k[i] + 1] - doffs[k[i]];
+            c->offsets[i + 1] = (uint32_t)sum;
         }
-        c->offsets[i + 1] = (uint32_t)sum;
-        if (sum > text_max && over == SIZE_MAX)
-            over = i;
-    }
-    if (over != SIZE_MAX)
+    if (sum > text_max) {
+        uint64_t run = 0;
+        size_t i = 0;
+        for (; i < c->nrows; i++)
+            if (!(c->nnulls && dcr_column_is_null(c, i)) &&
+                (run += doffs[k[i] + 1] - doffs[k[i]]) > text_max)
+                break;
         return dcr_fail(err, DCR_EINPUT,
                         "the dictionary expands to more than the chunk's limit of %zu "
                         "text bytes (at row %zu)",
-                        text_max, over);
+                        text_max, i);
+    }
     return DCR_OK;
 }
 
@@ -400,15 +410,22 @@ static void expand_text(dcr_column *c, uint32_t ndict, const char *dict, size_t 
 {
     char *text = c->text;
     const uint16_t *k = c->codes;
-    bool all_short = true; /* then no row needs the test below */
+    /* then no row needs the test below; with no entries at all (every row
+     * NULL) there is nothing to copy from */
+    bool all_short = ndict > 0;
     for (uint32_t d = 0; all_short && d < ndict; d++)
         all_short = doffs[d + 1] - doffs[d] <= SHORT_VALUE && doffs[d] + SHORT_VALUE <= readable;
+    if (all_short) { /* an empty or NULL row's block is overwritten by the next row's */
+        for (size_t i = 0; i < c->nrows; i++)
+            memcpy(text + c->offsets[i], dict + doffs[k[i]], SHORT_VALUE);
+        return;
+    }
     for (size_t i = 0; i < c->nrows; i++) {
         size_t len = c->offsets[i + 1] - c->offsets[i];
         if (!len)
             continue;
         const char *src = dict + doffs[k[i]];
-        if (all_short || (len <= SHORT_VALUE && doffs[k[i]] + SHORT_VALUE <= readable))
+        if (len <= SHORT_VALUE && doffs[k[i]] + SHORT_VALUE <= readable)
             memcpy(text + c->offsets[i], src, SHORT_VALUE);
         else
             memcpy(text + c->offsets[i], src, len);

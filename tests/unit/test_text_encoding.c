@@ -530,6 +530,11 @@ static void test_hostile_columns(void)
     null_code[sizeof null_code - 1] = 1;
     CHECK(dcr_column_decode(&c, 2, 2, null_code, sizeof null_code, SIZE_MAX, &err) == DCR_EINPUT);
     CHECK_MSG(err, "row 1: a NULL row has code 1, not 0");
+    /* every row NULL, so no entry at all: nothing is read from the empty
+     * dictionary (its 32-byte block copies would read past the data) */
+    const uint8_t all_null[] = {1, 0x00, 0, 0, 0, 0, 1, 1, 0, 0};
+    CHECK(dcr_column_decode(&c, 2, 2, all_null, sizeof all_null, SIZE_MAX, &err) == DCR_OK);
+    CHECK(c.nnulls == 2 && c.text_len == 0 && c.offsets[2] == 0);
     /* a fixed-width column with a TEXT encoding */
     dcr_column_free(&c);
     dcr_column_init(&c, DCR_TYPE_BIGINT);
