@@ -402,25 +402,34 @@ static void test_u64set(void)
  * of every length around the 31 bytes a record holds, sharing their first
  * 31 bytes or differing only in the last one, the empty string and NULL,
  * each get one entry and are found again. */
+/* Pushes the keys at the edges of inline records onto c, each `copies`
+ * times in a row: "", then for every length 1..69 three keys of 'a's
+ * whose last byte is 'a', 'b' or 'c' (208 keys). */
+static void push_edge_keys(dcr_column *c, int copies)
+{
+    char buf[80];
+    memset(buf, 'a', sizeof buf);
+    for (size_t len = 0; len < 70; len++) {
+        for (char last = 'a'; last <= 'c'; last++) {
+            if (len == 0 && last != 'a')
+                continue;
+            if (len)
+                buf[len - 1] = last;
+            for (int k = 0; k < copies; k++)
+                CHECK(dcr_column_push_text(c, buf, len, NULL) == DCR_OK);
+            if (len)
+                buf[len - 1] = 'a';
+        }
+    }
+}
+
 static void test_keytab_text_records(void)
 {
     dcr_column col;
     dcr_column_init(&col, DCR_TYPE_TEXT);
     dcr_error err = {0};
-    char buf[80];
-    memset(buf, 'a', sizeof buf);
     for (int round = 0; round < 2; round++) { /* the second round finds every key */
-        for (size_t len = 0; len < 70; len++) {
-            for (char last = 'a'; last <= 'c'; last++) {
-                if (len == 0 && last != 'a')
-                    continue;
-                if (len)
-                    buf[len - 1] = last;
-                CHECK(dcr_column_push_text(&col, buf, len, &err) == DCR_OK);
-                if (len)
-                    buf[len - 1] = 'a';
-            }
-        }
+        push_edge_keys(&col, 1);
         CHECK(dcr_column_push_null(&col, &err) == DCR_OK);
     }
     size_t n = col.nrows, distinct = n / 2;
@@ -462,21 +471,8 @@ static void test_join_text_entries(void)
     dcr_column a_col, b_col;
     dcr_column_init(&a_col, DCR_TYPE_TEXT);
     dcr_column_init(&b_col, DCR_TYPE_TEXT);
-    char buf[80];
-    memset(buf, 'a', sizeof buf);
-    for (size_t len = 0; len < 70; len++) {
-        for (char last = 'a'; last <= 'c'; last++) {
-            if (len == 0 && last != 'a')
-                continue;
-            if (len)
-                buf[len - 1] = last;
-            CHECK(dcr_column_push_text(&a_col, buf, len, NULL) == DCR_OK);
-            for (int copy = 0; copy < 2; copy++)
-                CHECK(dcr_column_push_text(&b_col, buf, len, NULL) == DCR_OK);
-            if (len)
-                buf[len - 1] = 'a';
-        }
-    }
+    push_edge_keys(&a_col, 1);
+    push_edge_keys(&b_col, 2);
     CHECK(dcr_column_push_null(&a_col, NULL) == DCR_OK);
     CHECK(dcr_column_push_null(&b_col, NULL) == DCR_OK);
     dcr_table_source a_src = {1, &a_col, 16}, b_src = {1, &b_col, 16};

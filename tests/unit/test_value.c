@@ -734,6 +734,31 @@ static void test_utf8_table(void)
     CHECK(dcr_utf8_check(NULL, 0) == 0);
 }
 
+/* n random strings of up to max - 1 bytes, one byte in one_in of them
+ * non-ASCII material (0x80..0xF7), half of them with a valid 3-byte
+ * sequence put somewhere: how many dcr_utf8_check judges unlike the
+ * reference. */
+static int random_utf8_mismatches(int n, size_t max, unsigned one_in)
+{
+    unsigned char buf[256];
+    int failures = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = (size_t)(next_rand() % max);
+        for (size_t k = 0; k < len; k++) {
+            uint64_t r = next_rand();
+            buf[k] = r % one_in ? (unsigned char)('a' + r % 26)
+                                : (unsigned char)(0x80 + (r >> 8) % 0x78);
+        }
+        if (len >= 3 && next_rand() % 2) {
+            size_t at = (size_t)(next_rand() % (len - 2));
+            buf[at] = 0xE2, buf[at + 1] = 0x82, buf[at + 2] = 0xAC;
+        }
+        if (dcr_utf8_check((const char *)buf, len) != ref_utf8(buf, len) && failures++ < 5)
+            fprintf(stderr, "  random string of %zu bytes\n", len);
+    }
+    return failures;
+}
+
 static void test_utf8_exhaustive(void)
 {
     /* every string of one, two and three bytes, against the reference */
@@ -750,35 +775,11 @@ static void test_utf8_exhaustive(void)
                 fprintf(stderr, "  %zu bytes %06x\n", len, (unsigned)v);
         }
     }
-    /* random longer strings, mostly ASCII with multibyte material */
-    unsigned char buf[64];
-    for (int i = 0; i < 500000; i++) {
-        size_t len = (size_t)(next_rand() % sizeof buf);
-        for (size_t k = 0; k < len; k++) {
-            uint64_t r = next_rand();
-            buf[k] =
-                r % 3 ? (unsigned char)('a' + r % 26) : (unsigned char)(0x80 + (r >> 8) % 0x78);
-        }
-        if (dcr_utf8_check((const char *)buf, len) != ref_utf8(buf, len) && failures++ < 5)
-            fprintf(stderr, "  random string of %zu bytes\n", len);
-    }
-    /* long ASCII runs (the 32- and 8-byte fast paths) broken by a rare
+    /* random longer strings, mostly ASCII with multibyte material; then
+     * long ASCII runs (the 32- and 8-byte fast paths) broken by a rare
      * multibyte byte at any offset, valid sequences or not */
-    unsigned char run[256];
-    for (int i = 0; i < 200000; i++) {
-        size_t len = (size_t)(next_rand() % sizeof run);
-        for (size_t k = 0; k < len; k++) {
-            uint64_t r = next_rand();
-            run[k] =
-                r % 40 ? (unsigned char)('a' + r % 26) : (unsigned char)(0x80 + (r >> 8) % 0x78);
-        }
-        if (len >= 3 && next_rand() % 2) { /* a valid 3-byte sequence somewhere */
-            size_t at = (size_t)(next_rand() % (len - 2));
-            run[at] = 0xE2, run[at + 1] = 0x82, run[at + 2] = 0xAC;
-        }
-        if (dcr_utf8_check((const char *)run, len) != ref_utf8(run, len) && failures++ < 5)
-            fprintf(stderr, "  mostly-ASCII string of %zu bytes\n", len);
-    }
+    failures += random_utf8_mismatches(500000, 64, 3);
+    failures += random_utf8_mismatches(200000, 256, 40);
     CHECK(failures == 0);
 }
 
