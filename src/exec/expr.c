@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "exec/internal.h"
 
 dcr_status dcr_exec_cast(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *in,
@@ -53,14 +54,26 @@ static inline bool isnull(const dcr_column *c, size_t i)
 static dcr_status eval_const(const dcr_expr *e, size_t n, dcr_column *out, dcr_error *err)
 {
     const dcr_datum *d = &e->value;
-    if (e->type == DCR_TYPE_TEXT) {
+    if (e->type == DCR_TYPE_TEXT) { /* n copies, laid out at once (CASE branches) */
         dcr_column_init(out, DCR_TYPE_TEXT);
+        if (d->null || n == 0)
+            return dcr_vec_append_nulls(out, d->null ? n : 0, err);
+        if (d->len && n > UINT32_MAX / d->len)
+            return dcr_fail(err, DCR_EINPUT, "text data of one batch exceeds 4 GiB");
+        dcr_status s = dcr_column_reserve_rows(out, n, err);
+        s = s ? s : dcr_column_reserve_text(out, n * d->len, err);
+        if (s != DCR_OK)
+            return s;
         for (size_t i = 0; i < n; i++) {
-            dcr_status s = d->null ? dcr_column_push_null(out, err)
-                                   : dcr_column_push_text(out, d->text, d->len, err);
-            if (s != DCR_OK)
-                return s;
+            if (d->len > 32)
+                memcpy(out->text + i * d->len, d->text, d->len);
+            else if (d->len)
+                dcr_copy_small((uint8_t *)out->text + i * d->len, d->text, d->len);
+            out->offsets[i + 1] = (uint32_t)((i + 1) * d->len);
         }
+        memset(out->valid, 0xff, (n + 7) / 8);
+        out->nrows = n;
+        out->text_len = n * d->len;
         return DCR_OK;
     }
     dcr_status s = dcr_vec_alloc(out, e->type, n, err);
@@ -431,9 +444,49 @@ static void picker_free(picker *p)
     free(p->pick);
 }
 
+/* TEXT picks laid out at once: the bytes counted, reserved, then copied. */
+static dcr_status picker_build_text(picker *p, size_t nrows, dcr_column *out, dcr_error *err)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < nrows; i++)
+        if (p->pick[i] >= 0 && !dcr_column_is_null(p->v[p->pick[i]].c, i))
+            bytes += p->v[p->pick[i]].c->offsets[i + 1] - p->v[p->pick[i]].c->offsets[i];
+    if (bytes > UINT32_MAX)
+        return dcr_fail(err, DCR_EINPUT, "text data of one batch exceeds 4 GiB");
+    dcr_status s = dcr_column_reserve_rows(out, nrows, err);
+    s = s ? s : dcr_column_reserve_text(out, (size_t)bytes, err);
+    if (s != DCR_OK)
+        return s;
+    memset(out->valid, 0xff, (nrows + 7) / 8);
+    size_t tl = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        const dcr_column *c = p->pick[i] < 0 ? NULL : p->v[p->pick[i]].c;
+        size_t len;
+        if (!c || dcr_column_is_null(c, i)) {
+            out->valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+            out->nnulls++;
+        } else if ((len = c->offsets[i + 1] - c->offsets[i]) > 32) {
+            memcpy(out->text + tl, c->text + c->offsets[i], len);
+            tl += len;
+        } else if (len) {
+            dcr_copy_small((uint8_t *)out->text + tl, c->text + c->offsets[i], len);
+            tl += len;
+        }
+        out->offsets[i + 1] = (uint32_t)tl;
+    }
+    out->nrows = nrows;
+    out->text_len = tl;
+    return DCR_OK;
+}
+
 static dcr_status picker_build(picker *p, dcr_type t, size_t nrows, dcr_column *out, dcr_error *err)
 {
     dcr_column_init(out, t);
+    bool text = t == DCR_TYPE_TEXT && nrows > 0;
+    for (size_t k = 0; text && k < p->n; k++)
+        text = p->v[k].c && p->v[k].c->type == DCR_TYPE_TEXT;
+    if (text)
+        return picker_build_text(p, nrows, out, err);
     for (size_t i = 0; i < nrows; i++) {
         dcr_status s = p->pick[i] < 0 ? dcr_column_push_null(out, err)
                                       : dcr_vec_push_from(out, p->v[p->pick[i]].c, i, err);
