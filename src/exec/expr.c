@@ -421,15 +421,17 @@ static dcr_status eval_in(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch 
 typedef struct {
     size_t n;
     dcr_vec *v;
-    int32_t *pick; /* per row: index into v, or -1 for NULL */
+    const dcr_datum **lit; /* per vector: a TEXT constant not evaluated, else NULL */
+    int32_t *pick;         /* per row: index into v, or -1 for NULL */
 } picker;
 
 static dcr_status picker_init(picker *p, size_t nvecs, size_t nrows, dcr_error *err)
 {
     p->n = 0;
     p->v = calloc(nvecs ? nvecs : 1, sizeof *p->v);
+    p->lit = calloc(nvecs ? nvecs : 1, sizeof *p->lit);
     p->pick = malloc((nrows ? nrows : 1) * sizeof *p->pick);
-    if (!p->v || !p->pick)
+    if (!p->v || !p->lit || !p->pick)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     for (size_t i = 0; i < nrows; i++)
         p->pick[i] = -1;
@@ -441,16 +443,30 @@ static void picker_free(picker *p)
     for (size_t i = 0; p->v && i < p->n; i++)
         dcr_vec_free(&p->v[i]);
     free(p->v);
+    free(p->lit);
     free(p->pick);
 }
 
-/* TEXT picks laid out at once: the bytes counted, reserved, then copied. */
+/* Row i of pick k: its bytes (len), or NULL for a NULL value. */
+static inline const char *picked_text(const picker *p, int32_t k, size_t i, size_t *len)
+{
+    if (k < 0 || (p->lit[k] && p->lit[k]->null) || (!p->lit[k] && dcr_column_is_null(p->v[k].c, i)))
+        return *len = 0, NULL;
+    if (p->lit[k])
+        return *len = p->lit[k]->len, p->lit[k]->text;
+    return dcr_vec_text(p->v[k].c, i, len);
+}
+
+/* TEXT picks laid out at once: the bytes counted, reserved, then copied.
+ * A constant branch is copied from the constant, never made per row. */
 static dcr_status picker_build_text(picker *p, size_t nrows, dcr_column *out, dcr_error *err)
 {
     uint64_t bytes = 0;
-    for (size_t i = 0; i < nrows; i++)
-        if (p->pick[i] >= 0 && !dcr_column_is_null(p->v[p->pick[i]].c, i))
-            bytes += p->v[p->pick[i]].c->offsets[i + 1] - p->v[p->pick[i]].c->offsets[i];
+    for (size_t i = 0; i < nrows; i++) {
+        size_t len;
+        picked_text(p, p->pick[i], i, &len);
+        bytes += len;
+    }
     if (bytes > UINT32_MAX)
         return dcr_fail(err, DCR_EINPUT, "text data of one batch exceeds 4 GiB");
     dcr_status s = dcr_column_reserve_rows(out, nrows, err);
@@ -460,18 +476,17 @@ static dcr_status picker_build_text(picker *p, size_t nrows, dcr_column *out, dc
     memset(out->valid, 0xff, (nrows + 7) / 8);
     size_t tl = 0;
     for (size_t i = 0; i < nrows; i++) {
-        const dcr_column *c = p->pick[i] < 0 ? NULL : p->v[p->pick[i]].c;
         size_t len;
-        if (!c || dcr_column_is_null(c, i)) {
+        const char *t = picked_text(p, p->pick[i], i, &len);
+        if (!t) {
             out->valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
             out->nnulls++;
-        } else if ((len = c->offsets[i + 1] - c->offsets[i]) > 32) {
-            memcpy(out->text + tl, c->text + c->offsets[i], len);
-            tl += len;
+        } else if (len > 32) {
+            memcpy(out->text + tl, t, len);
         } else if (len) {
-            dcr_copy_small((uint8_t *)out->text + tl, c->text + c->offsets[i], len);
-            tl += len;
+            dcr_copy_small((uint8_t *)out->text + tl, t, len);
         }
+        tl += len;
         out->offsets[i + 1] = (uint32_t)tl;
     }
     out->nrows = nrows;
@@ -484,7 +499,7 @@ static dcr_status picker_build(picker *p, dcr_type t, size_t nrows, dcr_column *
     dcr_column_init(out, t);
     bool text = t == DCR_TYPE_TEXT && nrows > 0;
     for (size_t k = 0; text && k < p->n; k++)
-        text = p->v[k].c && p->v[k].c->type == DCR_TYPE_TEXT;
+        text = p->lit[k] || (p->v[k].c && p->v[k].c->type == DCR_TYPE_TEXT);
     if (text)
         return picker_build_text(p, nrows, out, err);
     for (size_t i = 0; i < nrows; i++) {
@@ -494,6 +509,18 @@ static dcr_status picker_build(picker *p, dcr_type t, size_t nrows, dcr_column *
             return s;
     }
     return DCR_OK;
+}
+
+/* A THEN or ELSE value into p's next vector; a TEXT constant is only noted
+ * (picker_build_text copies it where picked). */
+static dcr_status case_branch(dcr_exec_ctx *ctx, const dcr_expr *v, const dcr_batch *in,
+                              const uint8_t *active, picker *p, dcr_error *err)
+{
+    if (v->kind == DCR_EXPR_CONST && v->type == DCR_TYPE_TEXT) {
+        p->lit[p->n] = &v->value;
+        return DCR_OK;
+    }
+    return dcr_eval(ctx, v, in, active, &p->v[p->n], err);
 }
 
 static dcr_status eval_case(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch *in,
@@ -517,11 +544,11 @@ static dcr_status eval_case(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batc
                 open[i] = 0, p.pick[i] = (int32_t)p.n;
         }
         dcr_vec_free(&c);
-        s = dcr_eval(ctx, e->args[2 * k + 1], in, take, &p.v[p.n], err);
+        s = case_branch(ctx, e->args[2 * k + 1], in, take, &p, err);
         p.n++;
     }
     if (s == DCR_OK && e->has_else) {
-        s = dcr_eval(ctx, e->args[e->nargs - 1], in, open, &p.v[p.n], err);
+        s = case_branch(ctx, e->args[e->nargs - 1], in, open, &p, err);
         for (size_t i = 0; i < n; i++)
             if (open[i])
                 p.pick[i] = (int32_t)p.n;
