@@ -697,8 +697,11 @@ static dcr_status gather_part(void *arg, size_t c, dcr_error *err)
     dcr_column *out = &g->j->out.cols[c];
     if (g->n->need && !g->n->need[c])
         return dcr_vec_append_nulls(out, g->k, err);
-    return dcr_vec_append_rows(out, &g->src[side]->cols[side ? c - nl : c], g->idx[side], 0, g->k,
-                               err);
+    const dcr_column *in = &g->src[side]->cols[side ? c - nl : c];
+    dcr_status s = dcr_vec_append_rows(out, in, g->idx[side], 0, g->k, err);
+    /* a probe column's dictionary codes (one chunk's) come along, so a
+     * GROUP BY on it above still groups by code (aggregate.c) */
+    return s ? s : dcr_vec_copy_codes(out, in, g->idx[side], 0, g->k, err);
 }
 
 /* Gathers the k candidates' columns (left, then right), a column per part. */

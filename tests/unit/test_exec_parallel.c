@@ -197,7 +197,8 @@ static void add_codes(dcr_column *c)
 /* A GROUP BY key with codes (aggregate.c's coded path) gives exactly the
  * answers, in the same order, as the same key without, for any threads and
  * batch sizes; with 5 campaigns and ~1000 users, NULL keys among them. A
- * join's output carries no codes (its grouping takes the usual path). */
+ * join's matched rows carry the probe side's codes (p is probed: q is
+ * smaller), its NULL-padded LEFT JOIN rows none. */
 static void test_coded_keys(void)
 {
     static const char *coded[] = {
