@@ -457,6 +457,42 @@ static inline const char *picked_text(const picker *p, int32_t k, size_t i, size
     return dcr_vec_text(p->v[k].c, i, len);
 }
 
+/* When every branch is a constant, out gets dictionary codes (store/column.h:
+ * equal codes for equal values), as a dictionary-decoded column has: a
+ * GROUP BY on a CASE of labels then groups by code (aggregate.c). */
+static dcr_status literal_codes(const picker *p, dcr_column *out, dcr_error *err)
+{
+    enum { MAX_LITERALS = 64 };
+    uint16_t code[MAX_LITERALS];
+    size_t ncodes = 0;
+    if (p->n == 0 || p->n > MAX_LITERALS)
+        return DCR_OK;
+    for (size_t k = 0; k < p->n; k++) {
+        const dcr_datum *d = p->lit[k];
+        if (!d)
+            return DCR_OK; /* a computed branch: no codes */
+        size_t same = k;
+        for (size_t j = 0; same == k && j < k; j++)
+            if (!p->lit[j]->null && !d->null && p->lit[j]->len == d->len &&
+                memcmp(p->lit[j]->text, d->text, d->len) == 0)
+                same = j;
+        code[k] = d->null ? 0 : same < k ? code[same] : (uint16_t)ncodes++;
+    }
+    if (ncodes == 0)
+        return DCR_OK;
+    if (out->codes_cap < out->nrows) {
+        uint16_t *c = realloc(out->codes, out->nrows * sizeof *c);
+        if (!c)
+            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+        out->codes = c;
+        out->codes_cap = out->nrows;
+    }
+    for (size_t i = 0; i < out->nrows; i++)
+        out->codes[i] = p->pick[i] < 0 ? 0 : code[p->pick[i]];
+    out->ncodes = ncodes;
+    return DCR_OK;
+}
+
 /* TEXT picks laid out at once: the bytes counted, reserved, then copied.
  * A constant branch is copied from the constant, never made per row. */
 static dcr_status picker_build_text(picker *p, size_t nrows, dcr_column *out, dcr_error *err)
@@ -491,7 +527,7 @@ static dcr_status picker_build_text(picker *p, size_t nrows, dcr_column *out, dc
     }
     out->nrows = nrows;
     out->text_len = tl;
-    return DCR_OK;
+    return literal_codes(p, out, err);
 }
 
 static dcr_status picker_build(picker *p, dcr_type t, size_t nrows, dcr_column *out, dcr_error *err)

@@ -700,7 +700,8 @@ static dcr_status gather_part(void *arg, size_t c, dcr_error *err)
     const dcr_column *in = &g->src[side]->cols[side ? c - nl : c];
     dcr_status s = dcr_vec_append_rows(out, in, g->idx[side], 0, g->k, err);
     /* a probe column's dictionary codes (one chunk's) come along, so a
-     * GROUP BY on it above still groups by code (aggregate.c) */
+     * GROUP BY on it above still groups by code (aggregate.c); so do a
+     * LEFT JOIN's padded rows' (fill_unmatched) */
     return s ? s : dcr_vec_copy_codes(out, in, g->idx[side], 0, g->k, err);
 }
 
@@ -760,10 +761,15 @@ static dcr_status fill_unmatched(dcr_exec_node *n, join_op *j, dcr_error *err)
             j->keep_rows[k++] = (uint32_t)r;
     }
     dcr_status s = DCR_OK;
-    for (size_t c = 0; s == DCR_OK && c < nl; c++)
-        s = n->need && !n->need[c]
-                ? dcr_vec_append_nulls(&j->out.cols[c], k, err)
-                : dcr_vec_append_rows(&j->out.cols[c], &j->pin->cols[c], j->keep_rows, 0, k, err);
+    for (size_t c = 0; s == DCR_OK && c < nl; c++) {
+        dcr_column *o = &j->out.cols[c];
+        if (n->need && !n->need[c]) {
+            s = dcr_vec_append_nulls(o, k, err);
+            continue;
+        }
+        s = dcr_vec_append_rows(o, &j->pin->cols[c], j->keep_rows, 0, k, err);
+        s = s ? s : dcr_vec_copy_codes(o, &j->pin->cols[c], j->keep_rows, 0, k, err);
+    }
     for (size_t c = 0; s == DCR_OK && c < nr; c++)
         s = dcr_vec_append_nulls(&j->out.cols[nl + c], k, err);
     j->out.nrows = k;

@@ -234,6 +234,32 @@ static void test_coded_keys(void)
     p_cols[1].ncodes = p_cols[2].ncodes = 0; /* the codes stay allocated; free_tables frees them */
 }
 
+/* A CASE whose branches are all TEXT constants comes with dictionary codes
+ * (expr.c: equal labels share a code, NULL is no label), so GROUP BY on it
+ * takes the coded path: two branches with the same label are one group,
+ * the NULL branch its own, for any threads and batch size, and through a
+ * LEFT JOIN's matched and padded rows alike. p's ids are 0..2999: id % 3
+ * of 0 or 1 is 'x' (2000), of 2 with id % 5 = 2 (id = 2 mod 15) NULL (200),
+ * else 'y' (800). */
+static void test_case_label_codes(void)
+{
+    static const char *const sql[] = {
+        "SELECT CASE WHEN id % 3 = 0 THEN 'x' WHEN id % 3 = 1 THEN 'x' WHEN id % 5 = 2 THEN NULL "
+        "ELSE 'y' END AS l, COUNT(*) FROM p GROUP BY 1 ORDER BY 1",
+        "SELECT f.l, COUNT(*) FROM (SELECT u, CASE WHEN id % 3 = 0 THEN 'x' WHEN id % 3 = 1 THEN "
+        "'x' WHEN id % 5 = 2 THEN NULL ELSE 'y' END AS l FROM p) f LEFT JOIN (SELECT DISTINCT u "
+        "FROM q) g ON f.u = g.u GROUP BY 1 ORDER BY 1",
+    };
+    for (size_t q = 0; q < 2; q++)
+        for (size_t t = 1; t <= 3; t++)
+            for (size_t b = 0; b < 3; b++) {
+                static const size_t batch[] = {0, 7, 1000};
+                char *got = run(sql[q], t, batch[b], 0);
+                CHECK_STR(got, "x,2000\ny,800\n,200\n");
+                free(got);
+            }
+}
+
 static void test_known_answers(void)
 {
     /* per campaign: rows, and distinct non-NULL users, from the generator */
@@ -619,6 +645,7 @@ int main(void)
     RUN(test_same_for_any_threads);
     RUN(test_coded_keys);
     RUN(test_known_answers);
+    RUN(test_case_label_codes);
     RUN(test_memory_limit_under_threads);
     free_tables();
     return check_summary();
