@@ -347,12 +347,25 @@ static dcr_status update_part(agg_op *a, size_t t, dcr_error *err)
                 return st;
             continue;
         }
+        const uint32_t *rows = pt->rows, *gid = a->gid;
+        int64_t *count = s->count;
+        if (s->e->agg == DCR_AGG_COUNT_STAR) { /* the common kinds in loops of their own */
+            for (size_t j = 0; j < pt->nrows; j++)
+                count[gid[rows[j]]]++;
+            continue;
+        }
+        bool nulls = v->nnulls != 0,
+             fixed_minmax = s->e->agg == DCR_AGG_MIN || s->e->agg == DCR_AGG_MAX;
+        if (!s->isum && !s->fsum && !s->txt && !fixed_minmax) { /* COUNT, COUNT DISTINCT */
+            for (size_t j = 0; j < pt->nrows; j++) {
+                size_t i = rows[j];
+                if (!(nulls && dcr_column_is_null(v, i)) && !(s->distinct && !fresh[i]))
+                    count[gid[i]]++;
+            }
+            continue;
+        }
         for (size_t j = 0; j < pt->nrows; j++) {
             size_t i = pt->rows[j], g = a->gid[i];
-            if (s->e->agg == DCR_AGG_COUNT_STAR) {
-                s->count[g]++;
-                continue;
-            }
             if (dcr_column_is_null(v, i))
                 continue;
             if (s->distinct && !fresh[i])
