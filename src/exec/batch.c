@@ -214,13 +214,9 @@ dcr_status dcr_vec_copy_codes(dcr_column *dst, const dcr_column *src, const uint
 {
     if (!src->ncodes || n == 0 || dst->nrows != n)
         return DCR_OK;
-    if (dst->codes_cap < n) {
-        uint16_t *c = realloc(dst->codes, n * sizeof *c);
-        if (!c)
-            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-        dst->codes = c;
-        dst->codes_cap = n;
-    }
+    dcr_status s = dcr_column_reserve_codes(dst, n, err);
+    if (s != DCR_OK)
+        return s;
     for (size_t i = 0; i < n; i++)
         dst->codes[i] = src->codes[rows ? rows[i] : first + i];
     dst->ncodes = src->ncodes;

@@ -480,13 +480,9 @@ static dcr_status literal_codes(const picker *p, dcr_column *out, dcr_error *err
     }
     if (ncodes == 0)
         return DCR_OK;
-    if (out->codes_cap < out->nrows) {
-        uint16_t *c = realloc(out->codes, out->nrows * sizeof *c);
-        if (!c)
-            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-        out->codes = c;
-        out->codes_cap = out->nrows;
-    }
+    dcr_status s = dcr_column_reserve_codes(out, out->nrows, err);
+    if (s != DCR_OK)
+        return s;
     for (size_t i = 0; i < out->nrows; i++)
         out->codes[i] = p->pick[i] < 0 ? 0 : code[p->pick[i]];
     out->ncodes = ncodes;

@@ -277,6 +277,18 @@ static dcr_status check_fixed(const dcr_column *c, dcr_error *err)
     return DCR_OK;
 }
 
+dcr_status dcr_column_reserve_codes(dcr_column *c, size_t n, dcr_error *err)
+{
+    if (n <= c->codes_cap)
+        return DCR_OK;
+    if (c->codes)
+        explicit_bzero(c->codes, c->codes_cap * sizeof *c->codes);
+    free(c->codes);
+    c->codes = malloc(n * sizeof *c->codes);
+    c->codes_cap = c->codes ? n : 0;
+    return c->codes ? DCR_OK : dcr_fail(err, DCR_EINTERNAL, "out of memory");
+}
+
 dcr_status dcr_column_reserve_text(dcr_column *c, size_t len, dcr_error *err)
 {
     if (len <= c->text_cap)

@@ -88,6 +88,10 @@ dcr_status dcr_column_encode_validity(const dcr_column *c, dcr_buf *out, dcr_err
  * c must be initialised with the same type; it is cleared first. */
 dcr_status dcr_column_decode(dcr_column *c, size_t nrows, uint8_t encoding, const uint8_t *data,
                              size_t len, size_t text_max, dcr_error *err);
+/* Makes c->codes hold at least n codes, for a writer about to set all n
+ * (the old ones are wiped, not kept: codes tell which rows are equal). */
+dcr_status dcr_column_reserve_codes(dcr_column *c, size_t n, dcr_error *err);
+
 /* Makes c->text hold at least len bytes (growing by doubling), for the
  * decoders that write there and for appends. */
 dcr_status dcr_column_reserve_text(dcr_column *c, size_t len, dcr_error *err);

@@ -345,13 +345,9 @@ static dcr_status expand_offsets(dcr_column *c, const uint8_t *codes, unsigned c
                                  const uint32_t *doffs, uint32_t ndict, size_t text_max,
                                  dcr_error *err)
 {
-    if (c->codes_cap < c->nrows) {
-        uint16_t *kept = realloc(c->codes, c->nrows * sizeof *kept);
-        if (!kept)
-            return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-        c->codes = kept;
-        c->codes_cap = c->nrows;
-    }
+    dcr_status s = dcr_column_reserve_codes(c, c->nrows, err);
+    if (s != DCR_OK)
+        return s;
     uint16_t *k = c->codes, top = 0;
     if (cw == 1)
         for (size_t i = 0; i < c->nrows; i++)
