@@ -38,10 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "base/memory.h"
 #include "crypto/util.h"
 #include "exec/internal.h"
-#include "base/bytes.h"
 
 #define NONE UINT32_MAX
 #define KEY_HASH_SEED 0x243f6a8885a308d3ull
@@ -109,7 +109,11 @@ static inline uint32_t erec_row(const uint8_t *rec)
 
 /* Whether entry rec (of build column c) holds the probe key whose record
  * is probe and whose bytes are s (len). Four word compares, the row's
- * bytes masked out. */
+ * bytes shifted out of the first (bytes 0-3 are its low half: the host is
+ * little-endian, checked below). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "join.c's record compare assumes a little-endian host"
+#endif
 static inline bool erec_same(const uint8_t *rec, const dcr_column *c, const uint8_t *probe,
                              const char *s, size_t len)
 {
