@@ -33,6 +33,16 @@ static inline void dcr_copy_small(uint8_t *d, const char *s, size_t len)
     }
 }
 
+/* Copies len bytes of any length: dcr_copy_small up to 32, memcpy above
+ * (for TEXT values, mostly short, appended row by row). */
+static inline void dcr_copy_bytes(char *d, const char *s, size_t len)
+{
+    if (len > 32)
+        memcpy(d, s, len);
+    else
+        dcr_copy_small((uint8_t *)d, s, len);
+}
+
 /* splitmix64's finaliser: a bijective mix of 64 bits. (The IBLT sketches
  * stored in the state depend on it: never change it.) */
 static inline uint64_t dcr_mix64(uint64_t x)

@@ -354,9 +354,8 @@ static dcr_status update_part(agg_op *a, size_t t, dcr_error *err)
                 count[gid[rows[j]]]++;
             continue;
         }
-        bool nulls = v->nnulls != 0,
-             fixed_minmax = s->e->agg == DCR_AGG_MIN || s->e->agg == DCR_AGG_MAX;
-        if (!s->isum && !s->fsum && !s->txt && !fixed_minmax) { /* COUNT, COUNT DISTINCT */
+        bool nulls = v->nnulls != 0;
+        if (s->e->agg == DCR_AGG_COUNT) { /* COUNT(x), COUNT(DISTINCT x) */
             for (size_t j = 0; j < pt->nrows; j++) {
                 size_t i = rows[j];
                 if (!(nulls && dcr_column_is_null(v, i)) && !(s->distinct && !fresh[i]))
@@ -395,12 +394,12 @@ static dcr_status hash_range(void *arg, size_t r, dcr_error *err)
     size_t nk = a->n->plan->ngroups;
     if (!a->codes)
         dcr_keytab_hash_rows(a->keys, nk, from, to, a->ghash + from);
-    for (size_t i = from; i < to; i++) {
-        if (a->codes)
+    else /* a coded key: each code's hash was taken once (use_codes) */
+        for (size_t i = from; i < to; i++)
             a->ghash[i] = !dcr_column_is_null(a->keys[0], i) ? a->chash[a->codes[i]]
                                                              : dcr_keytab_hash(a->keys, nk, i);
+    for (size_t i = from; i < to; i++)
         a->gpart[i] = (uint8_t)part_of(a->ghash[i], a->nparts);
-    }
     for (size_t k = 0; k < a->naggs; k++) {
         pair_rows *pr = &a->pairs[k];
         const dcr_column *v = a->args[k].c;

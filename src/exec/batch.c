@@ -114,32 +114,24 @@ static void copy_fixed(void *dst, const void *src, size_t w, const uint32_t *row
     }
 }
 
-/* Clears bits [from, from + n) of a validity bitmap: whole bytes at once. */
-static void clear_bits(uint8_t *valid, size_t from, size_t n)
+static inline void put_bit(uint8_t *valid, size_t i, bool on)
 {
-    size_t i = from, end = from + n;
-    for (; i < end && (i & 7); i++)
-        valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
-    if (end - i >= 8) {
-        memset(valid + (i >> 3), 0, (end - i) >> 3);
-        i += (end - i) & ~(size_t)7;
-    }
-    for (; i < end; i++)
-        valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+    uint8_t m = (uint8_t)(1u << (i & 7));
+    valid[i >> 3] = on ? (uint8_t)(valid[i >> 3] | m) : (uint8_t)(valid[i >> 3] & ~m);
 }
 
-/* Sets bits [from, from + n) of a validity bitmap: whole bytes at once. */
-static void set_bits(uint8_t *valid, size_t from, size_t n)
+/* Sets (on) or clears bits [from, from + n) of a validity bitmap: the
+ * edges bit by bit, whole bytes between them. */
+static void fill_bits(uint8_t *valid, size_t from, size_t n, bool on)
 {
     size_t i = from, end = from + n;
     for (; i < end && (i & 7); i++)
-        valid[i >> 3] |= (uint8_t)(1u << (i & 7));
-    if (end - i >= 8) {
-        memset(valid + (i >> 3), 0xff, (end - i) >> 3);
-        i += (end - i) & ~(size_t)7;
-    }
+        put_bit(valid, i, on);
+    size_t bytes = (end - i) >> 3;
+    memset(valid + (i >> 3), on ? 0xff : 0, bytes);
+    i += 8 * bytes;
     for (; i < end; i++)
-        valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+        put_bit(valid, i, on);
 }
 
 dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_t *rows,
@@ -162,7 +154,7 @@ dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_
         return st;
     size_t base = d->nrows, nulls = 0;
     if (!s->nnulls)
-        set_bits(d->valid, base, n);
+        fill_bits(d->valid, base, n, true);
     for (size_t i = 0; s->nnulls && i < n; i++) {
         size_t r = rows ? rows[i] : first + i, o = base + i;
         uint8_t bit = (uint8_t)(1u << (o & 7));
@@ -187,10 +179,8 @@ dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_
                 size_t r = rows ? rows[i] : first + i, len = so[r + 1] - so[r];
                 if (s->nnulls && dcr_column_is_null(s, r))
                     len = 0;
-                if (len > 32)
-                    memcpy(d->text + tl, s->text + so[r], len);
-                else if (len)
-                    dcr_copy_small((uint8_t *)d->text + tl, s->text + so[r], len);
+                if (len)
+                    dcr_copy_bytes(d->text + tl, s->text + so[r], len);
                 tl += len;
                 d->offsets[base + i + 1] = (uint32_t)tl;
             }
@@ -230,7 +220,7 @@ dcr_status dcr_vec_append_nulls(dcr_column *d, size_t n, dcr_error *err)
         return st;
     d->ncodes = 0;
     size_t base = d->nrows;
-    clear_bits(d->valid, base, n);
+    fill_bits(d->valid, base, n, false);
     if (d->type == DCR_TYPE_TEXT)
         for (size_t i = 0; i < n; i++)
             d->offsets[base + i + 1] = (uint32_t)d->text_len;
@@ -333,6 +323,8 @@ bool dcr_value_equal(const dcr_column *a, size_t ia, const dcr_column *b, size_t
     return dcr_value_cmp(a, ia, b, ib) == 0;
 }
 
+#define NULL_HASH_WORD 0x5bd1e995u /* what a NULL mixes in (all NULLs group together) */
+
 static inline uint64_t mix(uint64_t h, uint64_t v)
 {
     h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
@@ -386,7 +378,7 @@ static inline __attribute__((always_inline)) uint64_t text_hash(const char *s, s
 uint64_t dcr_value_hash(const dcr_column *c, size_t row, uint64_t h)
 {
     if (dcr_column_is_null(c, row))
-        return mix(h, 0x5bd1e995u);
+        return mix(h, NULL_HASH_WORD);
     switch (c->type) {
     case DCR_TYPE_BIGINT:
     case DCR_TYPE_TIMESTAMP:
@@ -433,7 +425,7 @@ void dcr_value_hash_rows(const dcr_column *c, size_t from, size_t to, uint64_t h
             out[r - from] = dcr_value_hash(c, r, h);
         return;
     }
-    for (size_t r = from; c->nnulls && r < to; r++) /* a NULL row holds "" or 0: redo it */
+    for (size_t r = from; c->nnulls && r < to; r++) /* NULL hashes as NULL, whatever it holds */
         if (dcr_column_is_null(c, r))
-            out[r - from] = mix(h, 0x5bd1e995u);
+            out[r - from] = mix(h, NULL_HASH_WORD);
 }

@@ -65,10 +65,8 @@ static dcr_status eval_const(const dcr_expr *e, size_t n, dcr_column *out, dcr_e
         if (s != DCR_OK)
             return s;
         for (size_t i = 0; i < n; i++) {
-            if (d->len > 32)
-                memcpy(out->text + i * d->len, d->text, d->len);
-            else if (d->len)
-                dcr_copy_small((uint8_t *)out->text + i * d->len, d->text, d->len);
+            if (d->len)
+                dcr_copy_bytes(out->text + i * d->len, d->text, d->len);
             out->offsets[i + 1] = (uint32_t)((i + 1) * d->len);
         }
         memset(out->valid, 0xff, (n + 7) / 8);
@@ -513,10 +511,8 @@ static dcr_status picker_build_text(picker *p, size_t nrows, dcr_column *out, dc
         if (!t) {
             out->valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
             out->nnulls++;
-        } else if (len > 32) {
-            memcpy(out->text + tl, t, len);
         } else if (len) {
-            dcr_copy_small((uint8_t *)out->text + tl, t, len);
+            dcr_copy_bytes(out->text + tl, t, len);
         }
         tl += len;
         out->offsets[i + 1] = (uint32_t)tl;

@@ -178,10 +178,8 @@ dcr_status dcr_column_push_text(dcr_column *c, const char *str, size_t len, dcr_
     if (c->text_len + len > c->text_cap &&
         (s = dcr_column_reserve_text(c, c->text_len + len, err)) != DCR_OK)
         return s;
-    if (len > 32) /* short values (most): a few moves, not a call */
-        memcpy(c->text + c->text_len, str, len);
-    else if (len)
-        dcr_copy_small((uint8_t *)c->text + c->text_len, str, len);
+    if (len) /* short values (most): a few moves, not a call */
+        dcr_copy_bytes(c->text + c->text_len, str, len);
     c->text_len += len;
     c->offsets[c->nrows + 1] = (uint32_t)c->text_len;
     set_valid(c, true);
