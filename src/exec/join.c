@@ -464,8 +464,13 @@ static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e,
 }
 
 /* Prefetches, in three steps, what matching entry e reads: its hash and
- * build row number; then, for TEXT keys, the row's offsets; then its bytes. */
-static inline void prefetch_entry(const join_op *j, uint32_t e)
+ * build row number; then, for TEXT keys, the row's offsets; then its bytes.
+ * Always inlined: GCC finds a function whose only effect is a prefetch
+ * "pure", and a pure call whose result is unused is dead code, so a call
+ * left out of line is deleted with its prefetches (GCC 12 did so here, and
+ * the probe ran without them). */
+#define DCR_PREFETCHER static inline __attribute__((always_inline)) void
+DCR_PREFETCHER prefetch_entry(const join_op *j, uint32_t e)
 {
     if (j->erec) {
         __builtin_prefetch(j->erec + (size_t)e * EREC_BYTES);
@@ -475,7 +480,7 @@ static inline void prefetch_entry(const join_op *j, uint32_t e)
     __builtin_prefetch(&j->order[e]);
 }
 
-static inline void prefetch_key_offsets(const join_op *j, size_t nk, uint32_t e)
+DCR_PREFETCHER prefetch_key_offsets(const join_op *j, size_t nk, uint32_t e)
 {
     if (j->erec) /* the record is enough but for long keys */
         return;
@@ -484,7 +489,7 @@ static inline void prefetch_key_offsets(const join_op *j, size_t nk, uint32_t e)
             __builtin_prefetch(&j->bkv[k].c->offsets[j->order[e]]);
 }
 
-static inline void prefetch_key_bytes(const join_op *j, size_t nk, uint32_t e)
+DCR_PREFETCHER prefetch_key_bytes(const join_op *j, size_t nk, uint32_t e)
 {
     if (j->erec)
         return;
