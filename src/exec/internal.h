@@ -8,6 +8,13 @@
 
 #include "exec/exec.h"
 
+/* Declares a helper that only issues prefetches. Always inlined: GCC finds
+ * a function whose only effect is a prefetch "pure", and a pure call whose
+ * result is unused is dead code, so a call left out of line is deleted
+ * with its prefetches (GCC 12 did so to the join's probe, which then ran
+ * without them). */
+#define DCR_PREFETCHER static inline __attribute__((always_inline)) void
+
 typedef struct dcr_exec_workers dcr_exec_workers;
 
 typedef struct {

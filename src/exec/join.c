@@ -465,11 +465,7 @@ static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e,
 
 /* Prefetches, in three steps, what matching entry e reads: its hash and
  * build row number; then, for TEXT keys, the row's offsets; then its bytes.
- * Always inlined: GCC finds a function whose only effect is a prefetch
- * "pure", and a pure call whose result is unused is dead code, so a call
- * left out of line is deleted with its prefetches (GCC 12 did so here, and
- * the probe ran without them). */
-#define DCR_PREFETCHER static inline __attribute__((always_inline)) void
+ * (DCR_PREFETCHER: internal.h says why they must be inlined.) */
 DCR_PREFETCHER prefetch_entry(const join_op *j, uint32_t e)
 {
     if (j->erec) {

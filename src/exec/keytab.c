@@ -253,7 +253,7 @@ dcr_status dcr_keytab_upsert(dcr_keytab *t, const dcr_column *const *cols, size_
  * need what the previous one fetched: the slot, then the entry's key
  * validity and values (offsets for TEXT), then TEXT key bytes. Only the
  * first slot is looked at; a hint that turns out wrong costs nothing. */
-static inline void prefetch_lookup(const dcr_keytab *t, uint64_t h, int step)
+DCR_PREFETCHER prefetch_lookup(const dcr_keytab *t, uint64_t h, int step)
 {
     size_t i = h & (t->nslots - 1), id;
     if (step == 0) {
