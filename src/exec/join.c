@@ -107,26 +107,57 @@ static inline uint32_t erec_row(const uint8_t *rec)
     return dcr_get_u32le(rec);
 }
 
-/* Whether entry rec (of build column c) holds the probe key whose record
- * is probe and whose bytes are s (len). Four word compares, the row's
- * bytes shifted out of the first (bytes 0-3 are its low half: the host is
- * little-endian, checked below). */
+/* A probe key as the four words its record would hold (erec_put with row
+ * 0), so matching compares registers. A key that fits is read straight
+ * from its column, masking the bytes past its end, when the column's
+ * capacity covers the 32 bytes from it: writing a record to the stack and
+ * reading it back as words stalls on a failed store forward. */
+typedef struct {
+    uint64_t w[4];
+} erec_key;
+
+/* x with only its first bytes kept: those of the key's bytes [from, len). */
+static inline uint64_t key_bytes(uint64_t x, size_t len, size_t from)
+{
+    size_t n = len > from ? len - from : 0;
+    return n >= 8 ? x : x & ((1ull << (8 * n)) - 1);
+}
+
+static inline erec_key erec_key_of(const dcr_column *c, const char *s, size_t len)
+{
+    erec_key k;
+    if (len > 0 && len <= EREC_INLINE && (size_t)(s - c->text) + EREC_BYTES <= c->text_cap) {
+        const uint8_t *u = (const uint8_t *)s;
+        k.w[0] = (uint64_t)len << 32 | key_bytes(dcr_get_u64le(u), len < 3 ? len : 3, 0) << 40;
+        k.w[1] = key_bytes(dcr_get_u64le(u + 3), len, 3);
+        k.w[2] = key_bytes(dcr_get_u64le(u + 11), len, 11);
+        k.w[3] = key_bytes(dcr_get_u64le(u + 19), len, 19);
+        return k;
+    }
+    _Alignas(EREC_BYTES) uint8_t rec[EREC_BYTES];
+    erec_put(rec, 0, s, len);
+    memcpy(k.w, rec, EREC_BYTES);
+    return k;
+}
+
+/* Whether entry rec (of build column c) holds the probe key k, whose bytes
+ * are s (len). Four word compares, the row's bytes shifted out of the first
+ * (bytes 0-3 are its low half: the host is little-endian, checked below). */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "join.c's record compare assumes a little-endian host"
 #endif
-static inline bool erec_same(const uint8_t *rec, const dcr_column *c, const uint8_t *probe,
+static inline bool erec_same(const uint8_t *rec, const dcr_column *c, const erec_key *k,
                              const char *s, size_t len)
 {
-    uint64_t a[4], b[4];
+    uint64_t a[4];
     memcpy(a, rec, EREC_BYTES);
-    memcpy(b, probe, EREC_BYTES);
-    if ((((a[0] ^ b[0]) >> 32) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) != 0)
+    if ((((a[0] ^ k->w[0]) >> 32) | (a[1] ^ k->w[1]) | (a[2] ^ k->w[2]) | (a[3] ^ k->w[3])) != 0)
         return false;
-    if (probe[4] != EREC_LONG)
+    if (len <= EREC_INLINE)
         return true;
     size_t klen;
-    const char *k = dcr_vec_text(c, erec_row(rec), &klen);
-    return klen == len && memcmp(k + EREC_INLINE, s + EREC_INLINE, len - EREC_INLINE) == 0;
+    const char *t = dcr_vec_text(c, erec_row(rec), &klen);
+    return klen == len && memcmp(t + EREC_INLINE, s + EREC_INLINE, len - EREC_INLINE) == 0;
 }
 
 /* Entry e's build row. */
@@ -448,12 +479,11 @@ static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e,
     if (j->erec) {
         if (e >= end)
             return NONE;
-        _Alignas(EREC_BYTES) uint8_t probe[EREC_BYTES];
         size_t len;
         const char *s = dcr_vec_text(j->pkv[0].c, r, &len);
-        erec_put(probe, 0, s, len);
+        erec_key k = erec_key_of(j->pkv[0].c, s, len);
         for (; e < end; e++)
-            if (erec_same(j->erec + (size_t)e * EREC_BYTES, j->bkv[0].c, probe, s, len))
+            if (erec_same(j->erec + (size_t)e * EREC_BYTES, j->bkv[0].c, &k, s, len))
                 return e;
         return NONE;
     }
