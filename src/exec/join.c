@@ -67,7 +67,8 @@ typedef struct {
     dcr_vec *pkv;          /* probe key vectors over pin */
     uint64_t *phash;       /* per pin row; only meaningful where pfirst != NONE */
     uint32_t *pfirst;      /* per pin row: its first matching entry, or NONE */
-    uint32_t *psecond;     /* per pin row with a first match: its second, or NONE */
+    uint32_t *psecond;     /* per pin row with a first match: its second, or NONE (probe_range
+                            * keeps the row's bucket end there until then) */
     uint32_t *pcand;       /* per probe part, from its first row on: its rows with a match */
     uint32_t *pkept;       /* per probe part: how many such rows */
     size_t pparts, ppart;  /* probe parts; the part fill_candidates is in */
@@ -470,12 +471,11 @@ static dcr_status prepare(dcr_exec_node *n, join_op *j, dcr_error *err)
     return s;
 }
 
-/* The first entry from e on, before the end of its bucket, whose key equals
- * pin row r's; NONE if there is none. */
-static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e, size_t r)
+/* The first entry in [e, end) whose key equals pin row r's; NONE if there
+ * is none. */
+static uint32_t match_in(const dcr_exec_node *n, const join_op *j, uint32_t e, uint32_t end,
+                         size_t r)
 {
-    uint64_t h = j->phash[r];
-    uint32_t end = j->bstart[(h & j->bmask) + 1];
     if (j->erec) {
         if (e >= end)
             return NONE;
@@ -487,19 +487,28 @@ static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e,
                 return e;
         return NONE;
     }
+    uint64_t h = j->phash[r];
     for (; e < end; e++)
         if (j->ehash[e] == h && keys_equal(j->bkv, j->order[e], j->pkv, r, n->plan->nkeys))
             return e;
     return NONE;
 }
 
+/* The first entry from e on, before the end of its bucket, whose key equals
+ * pin row r's; NONE if there is none. */
+static uint32_t match_from(const dcr_exec_node *n, const join_op *j, uint32_t e, size_t r)
+{
+    return match_in(n, j, e, j->bstart[(j->phash[r] & j->bmask) + 1], r);
+}
+
 /* Prefetches, in three steps, what matching entry e reads: its hash and
  * build row number; then, for TEXT keys, the row's offsets; then its bytes.
  * (DCR_PREFETCHER: internal.h says why they must be inlined.) */
-DCR_PREFETCHER prefetch_entry(const join_op *j, uint32_t e)
+DCR_PREFETCHER prefetch_entry(const join_op *j, uint32_t e, uint32_t end)
 {
-    if (j->erec) {
+    if (j->erec) { /* the bucket's first and last records: two lines when e is odd */
         __builtin_prefetch(j->erec + (size_t)e * EREC_BYTES);
+        __builtin_prefetch(j->erec + (size_t)(end - 1) * EREC_BYTES);
         return;
     }
     __builtin_prefetch(&j->ehash[e]);
@@ -537,7 +546,7 @@ static size_t probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_
     enum { AHEAD = 32 };
     size_t nk = n->plan->nkeys, m = 0;
     uint64_t *ph = j->phash;
-    uint32_t *pf = j->pfirst, *cand = j->pcand + from; /* rows still in play */
+    uint32_t *pf = j->pfirst, *pend = j->psecond, *cand = j->pcand + from; /* rows still in play */
     hash_keys(j->pkv, nk, from, to, ph + from);
     bool nulls = keys_may_be_null(j->pkv, nk);
     for (size_t r = from; r < to; r++) {
@@ -560,20 +569,22 @@ static size_t probe_range(const dcr_exec_node *n, join_op *j, size_t from, size_
         uint32_t r = cand[i];
         size_t b = ph[r] & j->bmask;
         pf[r] = j->bstart[b] < j->bstart[b + 1] ? j->bstart[b] : NONE;
+        pend[r] = j->bstart[b + 1]; /* the bucket's end, until the second match replaces it */
         if (pf[r] != NONE)
             cand[kept++] = r;
     }
     for (size_t i = 0; i < kept; i++) {
         if (i + 3 * AHEAD < kept)
-            prefetch_entry(j, pf[cand[i + 3 * AHEAD]]);
+            prefetch_entry(j, pf[cand[i + 3 * AHEAD]], pend[cand[i + 3 * AHEAD]]);
         if (i + 2 * AHEAD < kept)
             prefetch_key_offsets(j, nk, pf[cand[i + 2 * AHEAD]]);
         if (i + AHEAD < kept)
             prefetch_key_bytes(j, nk, pf[cand[i + AHEAD]]);
         uint32_t r = cand[i];
-        pf[r] = match_from(n, j, pf[r], r);
+        uint32_t end = pend[r];
+        pf[r] = match_in(n, j, pf[r], end, r);
         if (pf[r] != NONE) {
-            j->psecond[r] = match_from(n, j, pf[r] + 1, r);
+            j->psecond[r] = match_in(n, j, pf[r] + 1, end, r);
             cand[matched++] = r; /* never past i: the prefetches above still read ahead */
         }
     }
