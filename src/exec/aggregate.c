@@ -133,6 +133,7 @@ typedef struct {
     pair_rows *pairs;      /* per aggregate (DISTINCT ones) */
     /* output */
     bool consumed;
+    bool released;  /* every group was emitted and freed (release_groups) */
     size_t *cursor; /* per partition: its next group to emit */
     uint32_t *opart, *ogid;
     dcr_batch out;
@@ -741,6 +742,30 @@ static bool next_group(agg_op *a, size_t *part)
     return any;
 }
 
+/* Every group is out: frees the groups, their states and DISTINCT sets
+ * (wiped: they hold plaintext) and gives their memory back to the query's
+ * budget, so an operator above that still has work to do (a join building
+ * its table from these rows) runs without them. Later calls find no
+ * groups; agg_destroy frees what is left. */
+static void release_groups(dcr_exec_node *n, agg_op *a)
+{
+    for (size_t t = 0; a->parts && t < a->nparts; t++) {
+        agg_part *pt = &a->parts[t];
+        for (size_t k = 0; pt->aggs && k < a->naggs; k++) {
+            free_agg(&pt->aggs[k]);
+            memset(&pt->aggs[k], 0, sizeof pt->aggs[k]);
+        }
+        dcr_keytab_free(&pt->groups); /* leaves it empty: n = 0 */
+        dcr_big_free(pt->first, pt->first_cap * sizeof *pt->first);
+        pt->first = NULL;
+        pt->first_cap = pt->cap = 0;
+        a->cursor[t] = 0;
+    }
+    dcr_exec_release(n->ctx, a->charged);
+    a->charged = 0;
+    a->released = true;
+}
+
 static dcr_status agg_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
 {
     agg_op *a = n->state;
@@ -758,6 +783,8 @@ static dcr_status agg_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
         if (in->nrows && (s = consume_batch(a, in, err)) != DCR_OK)
             return s;
     }
+    if (a->released)
+        return DCR_OK;
     if (p->ngroups == 0 && total_groups(a) == 0) { /* one row, even for no input */
         uint64_t h = dcr_keytab_hash(NULL, 0, 0);
         agg_part *pt = &a->parts[part_of(h, a->nparts)];
@@ -774,8 +801,10 @@ static dcr_status agg_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
         a->opart[k] = (uint32_t)t;
         a->ogid[k++] = (uint32_t)a->cursor[t]++;
     }
-    if (k == 0)
+    if (k == 0) {
+        release_groups(n, a);
         return DCR_OK;
+    }
     dcr_batch_clear(&a->out);
     for (size_t c = 0; s == DCR_OK && c < p->ngroups + a->naggs; c++) /* unread: NULLs */
         if (n->need && !n->need[c])
