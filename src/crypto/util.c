@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <stdlib.h>
 #include <string.h>
 
 dcr_status dcr_random_bytes(void *buf, size_t len, dcr_error *err)
@@ -46,4 +47,10 @@ void dcr_wipe(void *p, size_t len)
 {
     if (p && len)
         explicit_bzero(p, len);
+}
+
+void dcr_wipe_free(void *p, size_t len)
+{
+    dcr_wipe(p, len);
+    free(p);
 }

@@ -20,4 +20,9 @@ bool dcr_ct_equal(const void *a, const void *b, size_t len);
 /* Overwrites len bytes in a way the compiler cannot remove. */
 void dcr_wipe(void *p, size_t len);
 
+/* dcr_wipe(p, len), then free(p): for a heap array derived from plaintext
+ * (a hash of an email is as good as the email to anyone who can guess
+ * emails), which must not outlive its use in freed memory. NULL is fine. */
+void dcr_wipe_free(void *p, size_t len);
+
 #endif

@@ -59,6 +59,7 @@
 #include <string.h>
 
 #include "base/memory.h"
+#include "crypto/util.h"
 #include "exec/agg_sketch.h"
 #include "exec/internal.h"
 
@@ -251,10 +252,8 @@ static dcr_status init_agg(agg_state *s, const dcr_expr *e, dcr_error *err)
 static void free_agg(agg_state *s)
 {
     for (size_t g = 0; s->txt && g < s->txt_cap; g++)
-        if (s->txt[g]) {
-            memset(s->txt[g], 0, g < s->txtlen_cap ? s->txtlen[g] : 0);
-            free(s->txt[g]);
-        }
+        if (s->txt[g]) /* a memset before free may be optimised away */
+            dcr_wipe_free(s->txt[g], g < s->txtlen_cap ? s->txtlen[g] : 0);
     dcr_big_free(s->txt, s->txt_cap * sizeof *s->txt);
     dcr_big_free(s->txtlen, s->txtlen_cap * sizeof *s->txtlen);
     dcr_big_free(s->count, s->count_cap * sizeof *s->count);
@@ -310,10 +309,8 @@ static dcr_status update_minmax_text(agg_state *s, size_t g, const dcr_column *v
     if (!copy)
         return oom(err);
     memcpy(copy, t, len);
-    if (s->txt[g]) {
-        memset(s->txt[g], 0, s->txtlen[g]);
-        free(s->txt[g]);
-    }
+    if (s->txt[g])
+        dcr_wipe_free(s->txt[g], s->txtlen[g]);
     s->txt[g] = copy;
     s->txtlen[g] = len;
     return DCR_OK;
@@ -584,8 +581,9 @@ static dcr_status ensure_rows(agg_op *a, size_t rows, dcr_error *err)
 {
     if (rows <= a->cap)
         return DCR_OK;
+    size_t old = a->cap; /* the hashes of the last batches' keys: wiped */
     a->cap = 0;
-    free(a->ghash);
+    dcr_wipe_free(a->ghash, old * sizeof *a->ghash);
     free(a->gpart);
     free(a->gid);
     a->ghash = malloc(rows * sizeof *a->ghash);
@@ -604,7 +602,7 @@ static dcr_status ensure_rows(agg_op *a, size_t rows, dcr_error *err)
         pair_rows *pr = &a->pairs[k];
         if (!a->parts[0].aggs[k].distinct || a->parts[0].aggs[k].sketch)
             continue;
-        free(pr->hash);
+        dcr_wipe_free(pr->hash, old * sizeof *pr->hash);
         free(pr->part);
         free(pr->vid);
         free(pr->key);
@@ -840,7 +838,7 @@ static void agg_destroy(dcr_exec_node *n)
     }
     free(a->parts);
     for (size_t k = 0; a->pairs && k < a->naggs; k++) {
-        free(a->pairs[k].hash);
+        dcr_wipe_free(a->pairs[k].hash, a->cap * sizeof *a->pairs[k].hash);
         free(a->pairs[k].part);
         free(a->pairs[k].vid);
         free(a->pairs[k].key);
@@ -850,10 +848,10 @@ static void agg_destroy(dcr_exec_node *n)
     free(a->keys);
     free(a->keyvecs);
     free(a->args);
-    free(a->ghash);
+    dcr_wipe_free(a->ghash, a->cap * sizeof *a->ghash);
     free(a->gpart);
     free(a->gid);
-    free(a->chash);
+    dcr_wipe_free(a->chash, a->chash ? CODED_MAX * sizeof *a->chash : 0);
     free(a->cursor);
     free(a->opart);
     free(a->ogid);

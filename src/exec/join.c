@@ -395,7 +395,7 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     }
     dcr_advise_huge(h, (rows ? rows : 1) * sizeof *h);
     if (!h || !j->bstart || !j->bloom || (recs ? !j->erec : !j->order || !j->ehash)) {
-        free(h);
+        free(h); /* nothing written to it yet */
         return oom(err);
     }
     s = charge(n, j, rows * entry_bytes + (nb + 1) * sizeof *j->bstart + words * sizeof *j->bloom,
@@ -419,7 +419,7 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     }
     bloom_job bj = {j, h, rows, words, sj.parts};
     s = s ? s : dcr_exec_parallel(n->ctx, bj.parts, bloom_part, &bj, err);
-    free(h);
+    dcr_wipe_free(h, rows * sizeof *h);
     return s;
 }
 
@@ -666,7 +666,7 @@ static dcr_status next_probe_batch(dcr_exec_node *n, join_op *j, dcr_error *err)
         return DCR_OK;
     size_t rows = j->pin->nrows;
     if (rows > j->pcap) {
-        free(j->phash);
+        dcr_wipe_free(j->phash, j->pcap * sizeof *j->phash);
         free(j->pfirst);
         free(j->psecond);
         free(j->pcand);
@@ -865,14 +865,17 @@ static void join_destroy(dcr_exec_node *n)
         dcr_wipe(j->erec, j->build.nrows * EREC_BYTES);
     free_vecs(&j->bkv, n->plan->nkeys);
     free_vecs(&j->pkv, n->plan->nkeys);
+    /* what is derived from the keys goes too: their hashes, bucket counts
+     * and Bloom bits, and the order of the build rows by hash */
+    size_t rows = j->build.nrows, buckets = j->bstart ? j->bmask + 1 : 0;
+    dcr_wipe_free(j->bstart, (buckets + 1) * sizeof *j->bstart);
+    dcr_wipe_free(j->order, j->order ? rows * sizeof *j->order : 0);
+    dcr_wipe_free(j->ehash, j->ehash ? rows * sizeof *j->ehash : 0);
+    dcr_wipe_free(j->bloom, j->bloom ? ((size_t)1 << (64 - j->bloom_shift)) * sizeof *j->bloom : 0);
+    dcr_wipe_free(j->phash, j->pcap * sizeof *j->phash);
     dcr_batch_free(&j->build);
     dcr_batch_free(&j->pbuf);
-    free(j->bstart);
-    free(j->order);
-    free(j->ehash);
     free(j->erec);
-    free(j->bloom);
-    free(j->phash);
     free(j->pfirst);
     free(j->psecond);
     free(j->pcand);

@@ -46,11 +46,14 @@ void dcr_keytab_free(dcr_keytab *t)
     for (size_t i = 0; t->keys && i < t->nkeys; i++)
         dcr_column_free(&t->keys[i]);
     free(t->keys);
+    /* the keys' hashes (in the slots too, their high halves) are as
+     * telling as the keys to anyone who can guess keys: wiped as well */
+    dcr_wipe(t->hashes, t->n * sizeof *t->hashes);
     dcr_big_free(t->hashes, t->hashes_cap * sizeof *t->hashes);
     if (t->inl)
         dcr_wipe(t->inl, t->n * DCR_KEYREC_BYTES);
     dcr_big_free(t->inl, t->hcap * DCR_KEYREC_BYTES);
-    free(t->slots);
+    dcr_wipe_free(t->slots, t->nslots * sizeof *t->slots);
     memset(t, 0, sizeof *t);
 }
 
@@ -117,7 +120,7 @@ static dcr_status grow_slots(dcr_keytab *t, dcr_error *err)
             i = (i + 1) & (ns - 1);
         s[i] = slot_of(t->hashes[id], id);
     }
-    free(t->slots);
+    dcr_wipe_free(t->slots, t->nslots * sizeof *t->slots);
     t->slots = s;
     t->nslots = ns;
     return DCR_OK;
