@@ -39,7 +39,7 @@ void dcr_batch_clear(dcr_batch *b)
 
 size_t dcr_column_bytes(const dcr_column *c)
 {
-    size_t n = (c->cap + 7) / 8 + c->text_cap;
+    size_t n = (c->cap + 7) / 8 + c->text_cap + c->dict_cap * sizeof *c->dict;
     n += c->type == DCR_TYPE_TEXT ? (c->cap + 1) * sizeof(uint32_t)
                                   : c->cap * dcr_type_width(c->type);
     return n;
@@ -69,11 +69,12 @@ dcr_status dcr_vec_push_from(dcr_column *dst, const dcr_column *src, size_t row,
         return dcr_column_push_bool(dst, ((const uint8_t *)src->values)[row] != 0, err);
     case DCR_TYPE_INTERVAL:
         return dcr_column_push_interval(dst, ((const dcr_interval *)src->values)[row], err);
-    case DCR_TYPE_TEXT: {
+    case DCR_TYPE_TEXT:
+        if (src->deferred) /* a row's entry (column.h) */
+            return dcr_vec_append_rows(dst, src, NULL, row, 1, err);
         size_t len;
         const char *s = dcr_vec_text(src, row, &len);
         return dcr_column_push_text(dst, s, len, err);
-    }
     }
     return dcr_fail(err, DCR_EINTERNAL, "unknown column type");
 }
@@ -134,6 +135,54 @@ static void fill_bits(uint8_t *valid, size_t from, size_t n, bool on)
         put_bit(valid, i, on);
 }
 
+/* Source row r's entry in a deferred column (column.h): its offsets in
+ * s->text, [*from, return). A NULL row is empty. */
+static inline uint32_t entry_span(const dcr_column *s, size_t r, uint32_t *from)
+{
+    if (s->nnulls && dcr_column_is_null(s, r)) {
+        *from = 0;
+        return 0;
+    }
+    uint16_t k = s->codes[r];
+    *from = s->dict[k];
+    return s->dict[k + 1];
+}
+
+/* The text of rows[0..n) (NULL: first on) of a deferred column, expanded
+ * into d's offsets and text from row `base` on; d has room for them. */
+static void append_deferred_text(dcr_column *d, const dcr_column *s, const uint32_t *rows,
+                                 size_t first, size_t n, size_t base)
+{
+    size_t tl = d->text_len;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t from, to = entry_span(s, rows ? rows[i] : first + i, &from);
+        if (to > from)
+            dcr_copy_bytes(d->text + tl, s->text + from, to - from);
+        tl += to - from;
+        d->offsets[base + i + 1] = (uint32_t)tl;
+    }
+    d->text_len = tl;
+}
+
+/* The text bytes rows[0..n) (NULL: first on) of TEXT column s take. */
+static size_t text_bytes(const dcr_column *s, const uint32_t *rows, size_t first, size_t n)
+{
+    size_t bytes = 0;
+    if (s->deferred) {
+        for (size_t i = 0; i < n; i++) {
+            uint32_t from, to = entry_span(s, rows ? rows[i] : first + i, &from);
+            bytes += to - from;
+        }
+        return bytes;
+    }
+    const uint32_t *so = s->offsets;
+    if (!rows)
+        return so[first + n] - so[first];
+    for (size_t i = 0; i < n; i++)
+        bytes += so[rows[i] + 1] - so[rows[i]];
+    return bytes;
+}
+
 dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_t *rows,
                                size_t first, size_t n, dcr_error *err)
 {
@@ -141,14 +190,7 @@ dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_
         return DCR_OK;
     d->ncodes = 0;
     const uint32_t *so = s->offsets;
-    size_t bytes = 0;
-    if (s->type == DCR_TYPE_TEXT) {
-        if (!rows)
-            bytes = so[first + n] - so[first];
-        else
-            for (size_t i = 0; i < n; i++)
-                bytes += so[rows[i] + 1] - so[rows[i]];
-    }
+    size_t bytes = s->type == DCR_TYPE_TEXT ? text_bytes(s, rows, first, n) : 0;
     dcr_status st = reserve(d, n, bytes, err);
     if (st != DCR_OK)
         return st;
@@ -165,7 +207,9 @@ dcr_status dcr_vec_append_rows(dcr_column *d, const dcr_column *s, const uint32_
             d->valid[o >> 3] |= bit;
         }
     }
-    if (s->type == DCR_TYPE_TEXT) {
+    if (s->type == DCR_TYPE_TEXT && s->deferred) {
+        append_deferred_text(d, s, rows, first, n, base);
+    } else if (s->type == DCR_TYPE_TEXT) {
         size_t tl = d->text_len;
         if (!rows && !s->nnulls) { /* a range: its bytes in one copy, its offsets shifted */
             uint32_t start = so[first];

@@ -41,6 +41,11 @@ typedef struct {
      * scan has handed out so far (a sealed file: its chunks' bytes), so that
      * a join can guess an input's size from its first rows. */
     double (*progress)(void *scan);
+    /* Optional (NULL: never): lets the scan hand out its output column col
+     * (0-based among open()'s cols) deferred, as codes plus a dictionary
+     * (store/column.h), where the data has it so. Called before the first
+     * next(), by an operator that only copies that column's rows out. */
+    void (*defer)(void *scan, size_t col);
 } dcr_exec_source;
 
 typedef struct {

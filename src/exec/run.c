@@ -501,9 +501,43 @@ static bool honours_need(const dcr_exec_node *n)
  * condition reads the join's own output. Every other operator may copy
  * whole batches (sort, filter, a join's build), so under it nothing is
  * pruned. */
+/* A join only copies rows of its inputs' columns out (gather, or into its
+ * build table), except those its keys read: a scan right under it may hand
+ * out its other TEXT columns deferred (store/column.h), and the join then
+ * expands just the rows that match, not every row of every chunk (the
+ * attribution query's campaign names: 10 million rows, 1.4 million joined). */
+static dcr_status defer_join_inputs(dcr_exec_node *n, dcr_error *err)
+{
+    const dcr_plan *p = n->plan;
+    for (int side = 0; side < 2; side++) {
+        dcr_exec_node *c = n->child[side];
+        if (!c || c->plan->kind != DCR_PLAN_SCAN || !c->state)
+            continue;
+        scan_op *s = c->state;
+        if (!s->src->defer)
+            continue;
+        size_t nc = c->plan->ncols;
+        bool *keyed = calloc(nc ? nc : 1, sizeof *keyed);
+        if (!keyed)
+            return oom(err);
+        for (size_t k = 0; k < p->nkeys; k++)
+            mark_columns(side == 0 ? p->left_keys[k] : p->right_keys[k], keyed, nc);
+        for (size_t i = 0; i < nc; i++)
+            if (!keyed[i] && c->plan->types[i] == DCR_TYPE_TEXT)
+                s->src->defer(s->scan, i);
+        free(keyed);
+    }
+    return DCR_OK;
+}
+
 static dcr_status prune(dcr_exec_node *n, dcr_error *err)
 {
     const dcr_plan *p = n->plan;
+    if (p->kind == DCR_PLAN_JOIN) {
+        dcr_status s = defer_join_inputs(n, err);
+        if (s != DCR_OK)
+            return s;
+    }
     dcr_exec_node *c = n->child[0];
     if ((p->kind == DCR_PLAN_PROJECT || p->kind == DCR_PLAN_AGGREGATE) && c && honours_need(c)) {
         size_t nc = c->plan->ncols;

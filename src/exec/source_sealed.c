@@ -29,7 +29,7 @@ typedef struct {
 typedef struct {
     const dcr_sealed_reader *r;
     const uint8_t *key;
-    const bool *want;
+    const uint8_t *want; /* per file column: DCR_CHUNK_SKIP, _DECODE or _DEFER */
     const char *path;
     dcr_buf plain, scratch;
 } chunk_worker;
@@ -39,7 +39,7 @@ typedef struct {
     dcr_sealed_reader r;
     bool open;
     size_t *cols, ncols;
-    bool *want;
+    uint8_t *want;
     size_t nworkers, ring, ntasks; /* ntasks: tasks whose chunk is initialised */
     chunk_worker *workers;
     void **wctx;
@@ -135,7 +135,7 @@ static dcr_status sealed_open(void *ctx, const size_t *cols, size_t ncols, size_
             st = dcr_fail(err, DCR_EINPUT, "%s: has no column %zu (the file changed?)",
                           s->src->path, cols[i]);
         else
-            s->want[cols[i]] = true, s->cols[i] = cols[i];
+            s->want[cols[i]] = DCR_CHUNK_DECODE, s->cols[i] = cols[i];
     }
     s->ncols = ncols;
     st = st ? st : start_pool(s, threads, err);
@@ -200,11 +200,21 @@ static double sealed_progress(void *scan)
     return data && s->handed_out < data ? (double)s->handed_out / (double)data : 1.0;
 }
 
+/* The workers read want only for tasks submitted after this (the pool's
+ * lock orders it), and nothing is submitted before the first next(). */
+static void sealed_defer(void *scan, size_t col)
+{
+    sealed_scan *s = scan;
+    if (col < s->ncols && s->r.header.schema.cols[s->cols[col]].type == DCR_TYPE_TEXT)
+        s->want[s->cols[col]] = DCR_CHUNK_DEFER;
+}
+
 void dcr_sealed_source_bind(dcr_exec_source *src, dcr_sealed_source *s)
 {
     *src = (dcr_exec_source){.ctx = s,
                              .open = sealed_open,
                              .next = sealed_next,
                              .close = sealed_close,
-                             .progress = sealed_progress};
+                             .progress = sealed_progress,
+                             .defer = sealed_defer};
 }

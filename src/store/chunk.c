@@ -242,8 +242,8 @@ dcr_status dcr_chunk_describe(const dcr_sealed_header *h, const uint8_t *plain, 
 }
 
 static dcr_status decode_column(const dcr_chunk_column_info *ci, const uint8_t *stored,
-                                uint32_t nrows, size_t text_max, dcr_column *col, dcr_buf *scratch,
-                                dcr_error *err)
+                                uint32_t nrows, size_t text_max, bool defer, dcr_column *col,
+                                dcr_buf *scratch, dcr_error *err)
 {
     const uint8_t *raw = stored;
     if (ci->codec == CODEC_ZSTD) {
@@ -259,11 +259,13 @@ static dcr_status decode_column(const dcr_chunk_column_info *ci, const uint8_t *
             return dcr_fail(err, DCR_EINPUT, "decompression failed");
         raw = scratch->data;
     }
-    return dcr_column_decode(col, nrows, ci->encoding, raw, ci->raw_len, text_max, err);
+    return defer ? dcr_column_decode_deferred(col, nrows, ci->encoding, raw, ci->raw_len, text_max,
+                                              err)
+                 : dcr_column_decode(col, nrows, ci->encoding, raw, ci->raw_len, text_max, err);
 }
 
 dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
-                            const bool *want, dcr_chunk *chunk, dcr_buf *scratch, dcr_error *err)
+                            const uint8_t *want, dcr_chunk *chunk, dcr_buf *scratch, dcr_error *err)
 {
     size_t ncols = h->schema.ncols;
     dcr_chunk_column_info *info = malloc(ncols * sizeof *info);
@@ -275,8 +277,9 @@ dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, si
     /* what the decoded TEXT may take in all: dictionaries expand */
     size_t text_left = h->chunk_bytes_max;
     for (size_t i = 0; s == DCR_OK && i < ncols; i++) {
-        if (!want || want[i]) {
-            s = decode_column(&info[i], p, nrows, text_left, &chunk->cols[i], scratch, err);
+        if (!want || want[i] != DCR_CHUNK_SKIP) {
+            bool defer = want && want[i] == DCR_CHUNK_DEFER;
+            s = decode_column(&info[i], p, nrows, text_left, defer, &chunk->cols[i], scratch, err);
             if (s == DCR_OK)
                 text_left -= chunk->cols[i].text_len;
             if (s == DCR_OK && h->schema.cols[i].not_null && chunk->cols[i].nnulls)

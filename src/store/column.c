@@ -33,9 +33,20 @@ static void note_dirty(dcr_column *c)
         c->dirty_text = c->text_len;
 }
 
+/* A deferred column back to the normal form's (empty) arrays. */
+static void undefer(dcr_column *c)
+{
+    if (!c->deferred)
+        return;
+    c->offsets = c->parked_offsets;
+    c->parked_offsets = NULL;
+    c->deferred = false;
+}
+
 void dcr_column_free(dcr_column *c)
 {
     note_dirty(c);
+    undefer(c);
     size_t w = dcr_type_width(c->type);
     if (c->values)
         explicit_bzero(c->values, (c->dirty_rows < c->cap ? c->dirty_rows : c->cap) * w);
@@ -44,16 +55,73 @@ void dcr_column_free(dcr_column *c)
     free(c->valid);
     free(c->values);
     free(c->offsets);
+    free(c->parked_offsets);
     free(c->text);
     if (c->codes) /* which rows hold equal values: derived from plaintext too */
         explicit_bzero(c->codes, c->codes_cap * sizeof *c->codes);
     free(c->codes);
+    if (c->dict) /* the dictionary's entry lengths */
+        explicit_bzero(c->dict, c->dict_cap * sizeof *c->dict);
+    free(c->dict);
     dcr_column_init(c, c->type);
+}
+
+dcr_status dcr_column_defer(dcr_column *c, dcr_error *err)
+{
+    if (c->type != DCR_TYPE_TEXT || c->deferred || !c->ncodes)
+        return DCR_OK;
+    size_t nd = c->ncodes;
+    uint32_t *first = malloc(nd * sizeof *first), *dict = malloc((nd + 1) * sizeof *dict);
+    if (!first || !dict) {
+        free(first);
+        free(dict);
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    }
+    for (size_t k = 0; k < nd; k++)
+        first[k] = UINT32_MAX;
+    for (size_t i = 0; i < c->nrows; i++)
+        if (!dcr_column_is_null(c, i) && first[c->codes[i]] == UINT32_MAX)
+            first[c->codes[i]] = (uint32_t)i;
+    /* the entries in code order, gathered apart (their rows may sit
+     * anywhere in text) and then written to its front */
+    size_t total = 0;
+    for (size_t k = 0; k < nd; k++) {
+        dict[k] = (uint32_t)total;
+        if (first[k] != UINT32_MAX)
+            total += c->offsets[first[k] + 1] - c->offsets[first[k]];
+    }
+    dict[nd] = (uint32_t)total;
+    char *entries = malloc(total ? total : 1);
+    if (!entries) {
+        free(first);
+        free(dict);
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    }
+    for (size_t k = 0; k < nd; k++)
+        if (first[k] != UINT32_MAX)
+            memcpy(entries + dict[k], c->text + c->offsets[first[k]], dict[k + 1] - dict[k]);
+    free(first);
+    note_dirty(c);
+    if (total) /* total <= text_len: the entries are distinct rows' bytes */
+        memcpy(c->text, entries, total);
+    explicit_bzero(entries, total);
+    free(entries);
+    c->text_len = total;
+    if (c->dict)
+        explicit_bzero(c->dict, c->dict_cap * sizeof *c->dict);
+    free(c->dict);
+    c->dict = dict;
+    c->dict_cap = nd + 1;
+    c->parked_offsets = c->offsets;
+    c->offsets = NULL;
+    c->deferred = true;
+    return DCR_OK;
 }
 
 void dcr_column_clear(dcr_column *c)
 {
     note_dirty(c);
+    undefer(c);
     c->ncodes = 0;
     c->nrows = 0;
     c->nnulls = 0;
@@ -358,7 +426,7 @@ static dcr_status decode_plain_text(dcr_column *c, const uint8_t *p, size_t left
 }
 
 static dcr_status decode_text(dcr_column *c, uint8_t encoding, const uint8_t *p, size_t left,
-                              size_t text_max, dcr_error *err)
+                              size_t text_max, bool defer, dcr_error *err)
 {
     switch (encoding) {
     case DCR_ENCODING_PLAIN:
@@ -366,13 +434,13 @@ static dcr_status decode_text(dcr_column *c, uint8_t encoding, const uint8_t *p,
     case DCR_ENCODING_LENGTHS:
         return dcr_text_decode_lengths(c, p, left, text_max, err);
     case DCR_ENCODING_DICTIONARY:
-        return dcr_text_decode_dictionary(c, p, left, text_max, err);
+        return dcr_text_decode_dictionary(c, p, left, text_max, defer, err);
     }
     return dcr_fail(err, DCR_EINPUT, "unknown TEXT encoding %u", encoding);
 }
 
-dcr_status dcr_column_decode(dcr_column *c, size_t nrows, uint8_t encoding, const uint8_t *data,
-                             size_t len, size_t text_max, dcr_error *err)
+static dcr_status decode(dcr_column *c, size_t nrows, uint8_t encoding, const uint8_t *data,
+                         size_t len, size_t text_max, bool defer, dcr_error *err)
 {
     dcr_column_clear(c);
     if (encoding != DCR_ENCODING_PLAIN && c->type != DCR_TYPE_TEXT)
@@ -405,7 +473,7 @@ dcr_status dcr_column_decode(dcr_column *c, size_t nrows, uint8_t encoding, cons
     if (c->type == DCR_TYPE_TEXT) {
         if (text_max > UINT32_MAX) /* offsets are 32-bit */
             text_max = UINT32_MAX;
-        s = decode_text(c, encoding, data + pos, len - pos, text_max, err);
+        s = decode_text(c, encoding, data + pos, len - pos, text_max, defer, err);
         if (s != DCR_OK) /* leave no half-checked offsets behind */
             dcr_column_clear(c);
         return s;
@@ -417,4 +485,17 @@ dcr_status dcr_column_decode(dcr_column *c, size_t nrows, uint8_t encoding, cons
     if (bytes)
         memcpy(c->values, data + pos, bytes);
     return check_fixed(c, err);
+}
+
+dcr_status dcr_column_decode(dcr_column *c, size_t nrows, uint8_t encoding, const uint8_t *data,
+                             size_t len, size_t text_max, dcr_error *err)
+{
+    return decode(c, nrows, encoding, data, len, text_max, false, err);
+}
+
+dcr_status dcr_column_decode_deferred(dcr_column *c, size_t nrows, uint8_t encoding,
+                                      const uint8_t *data, size_t len, size_t text_max,
+                                      dcr_error *err)
+{
+    return decode(c, nrows, encoding, data, len, text_max, true, err);
 }

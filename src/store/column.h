@@ -40,6 +40,18 @@ typedef struct {
      * hashing every row. */
     uint16_t *codes;
     size_t ncodes, codes_cap;
+    /* A dictionary-encoded TEXT column decoded without expanding its rows
+     * (dcr_column_decode with defer_text), for a consumer that copies only
+     * some rows out (a join's probe side, exec/join.c): then `deferred` is
+     * set, `offsets` is NULL (its array is parked in parked_offsets, back
+     * on clear), text[0..text_len) holds the ncodes dictionary entries,
+     * entry k being [dict[k], dict[k + 1]), and codes[i] is row i's entry
+     * (0 for a NULL row). Only dcr_vec_append_rows, dcr_vec_copy_codes,
+     * clear and free take a deferred column; anything reading rows' text
+     * would fault on the NULL offsets rather than read wrong bytes. */
+    bool deferred;
+    uint32_t *dict, *parked_offsets;
+    size_t dict_cap;
 } dcr_column;
 
 void dcr_column_init(dcr_column *c, dcr_type type);
@@ -88,6 +100,18 @@ dcr_status dcr_column_encode_validity(const dcr_column *c, dcr_buf *out, dcr_err
  * c must be initialised with the same type; it is cleared first. */
 dcr_status dcr_column_decode(dcr_column *c, size_t nrows, uint8_t encoding, const uint8_t *data,
                              size_t len, size_t text_max, dcr_error *err);
+/* The same, but a DICTIONARY-encoded TEXT column is left deferred (see
+ * dcr_column above; every check is still made, text_max bounds the
+ * dictionary itself). Other encodings decode as above. */
+dcr_status dcr_column_decode_deferred(dcr_column *c, size_t nrows, uint8_t encoding,
+                                      const uint8_t *data, size_t len, size_t text_max,
+                                      dcr_error *err);
+/* Puts a TEXT column that carries codes (ncodes > 0; rows with equal codes
+ * hold equal values) into the deferred form a dictionary chunk decodes to:
+ * entry k is the value of the first row coded k ("" if none is). For the
+ * in-memory table source, so that tests reach the deferred paths; a column
+ * without codes is left as it is. */
+dcr_status dcr_column_defer(dcr_column *c, dcr_error *err);
 /* Makes c->codes hold at least n codes, for a writer about to set all n
  * (the old ones are wiped, not kept: codes tell which rows are equal). */
 dcr_status dcr_column_reserve_codes(dcr_column *c, size_t n, dcr_error *err);

@@ -131,11 +131,14 @@ dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
 
 /* Parses a decrypted chunk payload into chunk, validating everything (the
  * payload may come from a malicious provider who knows its data key). If
- * want is not NULL, only columns with want[i] true are decompressed (the
- * others are left empty). scratch holds decompressed bytes; the caller
- * wipes and frees it. */
+ * want is not NULL, column i is decoded as want[i] says (the skipped ones
+ * are left empty): DCR_CHUNK_SKIP, DCR_CHUNK_DECODE, or DCR_CHUNK_DEFER,
+ * which leaves a dictionary-encoded TEXT column deferred (store/column.h).
+ * scratch holds decompressed bytes; the caller wipes and frees it. */
+enum { DCR_CHUNK_SKIP = 0, DCR_CHUNK_DECODE = 1, DCR_CHUNK_DEFER = 2 };
 dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
-                            const bool *want, dcr_chunk *chunk, dcr_buf *scratch, dcr_error *err);
+                            const uint8_t *want, dcr_chunk *chunk, dcr_buf *scratch,
+                            dcr_error *err);
 
 /* Per-column sizes of a decrypted payload, for `dcr inspect --key`. */
 typedef struct {

@@ -338,12 +338,9 @@ dcr_status dcr_text_decode_lengths(dcr_column *c, const uint8_t *p, size_t len, 
     return DCR_OK;
 }
 
-/* The codes after the dictionary: checks them, keeps them in c->codes and
- * fills c->offsets, failing as soon as the materialised text would pass
- * text_max. */
-static dcr_status expand_offsets(dcr_column *c, const uint8_t *codes, unsigned cw,
-                                 const uint32_t *doffs, uint32_t ndict, size_t text_max,
-                                 dcr_error *err)
+/* The codes after the dictionary: checks them and keeps them in c->codes. */
+static dcr_status read_codes(dcr_column *c, const uint8_t *codes, unsigned cw, uint32_t ndict,
+                             dcr_error *err)
 {
     dcr_status s = dcr_column_reserve_codes(c, c->nrows, err);
     if (s != DCR_OK)
@@ -364,6 +361,32 @@ static dcr_status expand_offsets(dcr_column *c, const uint8_t *codes, unsigned c
     for (size_t i = 0; c->nnulls && i < c->nrows; i++)
         if (dcr_column_is_null(c, i) && k[i] != 0)
             return dcr_fail(err, DCR_EINPUT, "row %zu: a NULL row has code %u, not 0", i, k[i]);
+    return DCR_OK;
+}
+
+/* The error for rows that expand past text_max, naming the first row past it. */
+static dcr_status too_big(const dcr_column *c, const uint32_t *doffs, size_t text_max,
+                          dcr_error *err)
+{
+    const uint16_t *k = c->codes;
+    uint64_t run = 0;
+    size_t i = 0;
+    for (; i < c->nrows; i++)
+        if (!(c->nnulls && dcr_column_is_null(c, i)) &&
+            (run += doffs[k[i] + 1] - doffs[k[i]]) > text_max)
+            break;
+    return dcr_fail(err, DCR_EINPUT,
+                    "the dictionary expands to more than the chunk's limit of %zu "
+                    "text bytes (at row %zu)",
+                    text_max, i);
+}
+
+/* Fills c->offsets from the codes read, failing as soon as the
+ * materialised text would pass text_max. */
+static dcr_status expand_offsets(dcr_column *c, const uint32_t *doffs, size_t text_max,
+                                 dcr_error *err)
+{
+    const uint16_t *k = c->codes;
     /* A NULL row's code is 0, so it would add entry 0's length: NULL rows
      * are summed apart. The sum cannot wrap (at most 2^20 rows of at most
      * 2^32 bytes); offsets that wrapped past 32 bits are never used, as the
@@ -379,19 +402,22 @@ static dcr_status expand_offsets(dcr_column *c, const uint8_t *codes, unsigned c
                 sum += doffs[k[i] + 1] - doffs[k[i]];
             c->offsets[i + 1] = (uint32_t)sum;
         }
-    if (sum > text_max) {
-        uint64_t run = 0;
-        size_t i = 0;
-        for (; i < c->nrows; i++)
-            if (!(c->nnulls && dcr_column_is_null(c, i)) &&
-                (run += doffs[k[i] + 1] - doffs[k[i]]) > text_max)
-                break;
-        return dcr_fail(err, DCR_EINPUT,
-                        "the dictionary expands to more than the chunk's limit of %zu "
-                        "text bytes (at row %zu)",
-                        text_max, i);
-    }
-    return DCR_OK;
+    return sum > text_max ? too_big(c, doffs, text_max, err) : DCR_OK;
+}
+
+/* What the rows would expand to, without writing offsets: a deferred
+ * column is held to the same limit as an expanded one, so that its rows,
+ * expanded later wherever they go, never take more than a chunk may. */
+static dcr_status check_expansion(const dcr_column *c, const uint32_t *doffs, uint32_t ndict,
+                                  size_t text_max, dcr_error *err)
+{
+    const uint16_t *k = c->codes;
+    uint64_t sum = 0;
+    for (size_t i = 0; ndict && i < c->nrows; i++) /* no entry: every row is NULL */
+        sum += doffs[k[i] + 1] - doffs[k[i]];
+    if (c->nnulls && sum) /* each NULL row added entry 0 (its code) */
+        sum -= (uint64_t)c->nnulls * (doffs[1] - doffs[0]);
+    return sum > text_max ? too_big(c, doffs, text_max, err) : DCR_OK;
 }
 
 /* Values up to SHORT_VALUE bytes are copied as one fixed-size block (a few
@@ -428,8 +454,41 @@ static void expand_text(dcr_column *c, uint32_t ndict, const char *dict, size_t 
     }
 }
 
+/* Room for a deferred column's n + 1 dictionary offsets in c->dict. */
+static dcr_status reserve_dict(dcr_column *c, size_t n, dcr_error *err)
+{
+    if (n + 1 <= c->dict_cap)
+        return DCR_OK;
+    if (c->dict)
+        explicit_bzero(c->dict, c->dict_cap * sizeof *c->dict);
+    free(c->dict);
+    c->dict_cap = 0;
+    if (!(c->dict = malloc((n + 1) * sizeof *c->dict)))
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    c->dict_cap = n + 1;
+    return DCR_OK;
+}
+
+/* Keeps the dictionary's entries in the column and leaves the rows as
+ * codes (column.h, `deferred`); doffs is c->dict. */
+static dcr_status keep_deferred(dcr_column *c, const char *dict, size_t dict_len, uint32_t ndict,
+                                dcr_error *err)
+{
+    dcr_status s = dcr_column_reserve_text(c, dict_len, err);
+    if (s != DCR_OK)
+        return s;
+    if (dict_len)
+        memcpy(c->text, dict, dict_len);
+    c->text_len = dict_len;
+    c->ncodes = ndict;
+    c->parked_offsets = c->offsets;
+    c->offsets = NULL;
+    c->deferred = true;
+    return DCR_OK;
+}
+
 dcr_status dcr_text_decode_dictionary(dcr_column *c, const uint8_t *p, size_t len, size_t text_max,
-                                      dcr_error *err)
+                                      bool defer, dcr_error *err)
 {
     size_t n = c->nrows;
     if (len < 4)
@@ -439,7 +498,12 @@ dcr_status dcr_text_decode_dictionary(dcr_column *c, const uint8_t *p, size_t le
         return dcr_fail(err, DCR_EINPUT,
                         "dictionary has %u entries, more than its %zu rows or the %u allowed",
                         ndict, n, DCR_TEXT_DICT_MAX);
-    uint32_t *doffs = malloc(((size_t)ndict + 1) * sizeof *doffs);
+    if (defer) {
+        dcr_status r = reserve_dict(c, ndict, err);
+        if (r != DCR_OK)
+            return r;
+    }
+    uint32_t *doffs = defer ? c->dict : malloc(((size_t)ndict + 1) * sizeof *doffs);
     if (!doffs)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     size_t pos = 4, used;
@@ -468,7 +532,14 @@ dcr_status dcr_text_decode_dictionary(dcr_column *c, const uint8_t *p, size_t le
         goto out;
     }
     const uint8_t *codes = p + pos;
-    if ((s = expand_offsets(c, codes, cw, doffs, ndict, text_max, err)) ||
+    if ((s = read_codes(c, codes, cw, ndict, err)))
+        goto out;
+    if (defer) { /* doffs is the column's */
+        if ((s = check_expansion(c, doffs, ndict, text_max, err)) == DCR_OK)
+            s = keep_deferred(c, dict, (size_t)dict_len, ndict, err);
+        return s;
+    }
+    if ((s = expand_offsets(c, doffs, text_max, err)) ||
         (s = dcr_column_reserve_text(c, c->offsets[n] + SHORT_VALUE, err)))
         goto out;
     expand_text(c, ndict, dict, (size_t)((const char *)p + len - dict), doffs);
@@ -478,6 +549,7 @@ dcr_status dcr_text_decode_dictionary(dcr_column *c, const uint8_t *p, size_t le
     if (c->dirty_text < c->text_len + SHORT_VALUE)
         c->dirty_text = c->text_len + SHORT_VALUE;
 out:
-    free(doffs);
+    if (!defer)
+        free(doffs);
     return s;
 }

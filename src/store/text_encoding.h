@@ -7,6 +7,7 @@
 #ifndef DCR_STORE_TEXT_ENCODING_H
 #define DCR_STORE_TEXT_ENCODING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +35,9 @@ dcr_status dcr_text_encode(dcr_text_encoder *e, const dcr_column *c, dcr_buf *ou
  * and materialising at most text_max bytes (checked before allocating). */
 dcr_status dcr_text_decode_lengths(dcr_column *c, const uint8_t *p, size_t len, size_t text_max,
                                    dcr_error *err);
+/* With defer, the rows stay codes and the entries are kept (column.h,
+ * `deferred`): text_max then bounds the dictionary's bytes. */
 dcr_status dcr_text_decode_dictionary(dcr_column *c, const uint8_t *p, size_t len, size_t text_max,
-                                      dcr_error *err);
+                                      bool defer, dcr_error *err);
 
 #endif

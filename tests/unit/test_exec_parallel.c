@@ -208,6 +208,15 @@ static void test_coded_keys(void)
         "SELECT DISTINCT c FROM p",
         "SELECT p.c, COUNT(*), SUM(q.amt) FROM p JOIN q ON p.u = q.u GROUP BY p.c",
         "SELECT p.c, COUNT(q.u) FROM p LEFT JOIN q ON p.u = q.u GROUP BY p.c",
+        /* a join's scans hand out their coded non-key TEXT columns deferred
+         * (store/column.h): the rows that match, pass the ON condition or
+         * are padded come out expanded, wherever the column goes next */
+        "SELECT p.id, p.c, q.amt FROM p JOIN q ON p.u = q.u AND p.c >= 'c'",
+        "SELECT p.id, p.c, p.u, q.amt FROM p LEFT JOIN q ON p.u = q.u AND q.amt > 10",
+        "SELECT q.amt, p.c, p.u FROM q JOIN p ON q.u = p.u",
+        "SELECT upper(p.u), p.c FROM p JOIN q ON lower(p.c) || '' = q.u",
+        "SELECT a.c, b.c, COUNT(*), MIN(b.u) FROM p a JOIN p b ON a.u = b.u GROUP BY 1, 2",
+        "SELECT p.id, length(p.u), p.u || p.c FROM p JOIN q ON p.k = length(q.u)",
     };
     enum { NCODED = sizeof coded / sizeof *coded };
     static const size_t threads[] = {1, 2, 3}, batches[] = {0, 7, 1000};

@@ -12,6 +12,7 @@
 #include "base/bytes.h"
 #include "check.h"
 #include "store/sealed.h"
+#include "exec/batch.h"
 #include "store/text_encoding.h"
 
 /* ---- helpers ---- */
@@ -393,7 +394,7 @@ static void test_chunk_limits(void)
     CHECK(dcr_chunk_decode(&h, p.data, p.len, NULL, &back, &scratch, &err) == DCR_EINPUT);
     CHECK_MSG(err, "column \"u\"");
     CHECK_MSG(err, "expands to more than the chunk's limit of 448576");
-    const bool want_s[3] = {true, true, false};
+    const uint8_t want_s[3] = {DCR_CHUNK_DECODE, DCR_CHUNK_DECODE, DCR_CHUNK_SKIP};
     CHECK(dcr_chunk_decode(&h, p.data, p.len, want_s, &back, &scratch, &err) == DCR_OK);
     CHECK(back.cols[1].text_len == 600000);
 
@@ -518,6 +519,11 @@ static void test_hostile_columns(void)
         CHECK(s == DCR_EINPUT);
         CHECK_MSG(err, b->message);
         CHECK(c.nrows == 0); /* nothing half-checked left behind */
+        /* left deferred, the same bytes are refused for the same reason */
+        s = dcr_column_decode_deferred(&c, b->nrows, b->encoding, b->bytes, b->len, SIZE_MAX, &err);
+        CHECK(s == DCR_EINPUT);
+        CHECK_MSG(err, b->message);
+        CHECK(c.nrows == 0 && !c.deferred && c.offsets);
         dcr_column_free(&c);
     }
     /* a NULL row's code must be 0 */
@@ -590,8 +596,110 @@ static void test_dictionary_bomb(void)
     CHECK(c.text_len == 100 * 65535 && c.offsets[100] == 100 * 65535);
     CHECK(dcr_column_decode(&c, 100, DCR_ENCODING_DICTIONARY, b.data, b.len, 100 * 65535 - 1,
                             &err) == DCR_EINPUT);
+    /* deferred, nothing is expanded, but the rows are held to the same
+     * limit: wherever they are expanded later, a chunk's worth at most */
+    CHECK(dcr_column_decode_deferred(&c, 100, DCR_ENCODING_DICTIONARY, b.data, b.len,
+                                     100 * 65535 - 1, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "expands to more than the chunk's limit of 6553499 text bytes (at row 99)");
+    CHECK(dcr_column_decode_deferred(&c, 100, DCR_ENCODING_DICTIONARY, b.data, b.len, 100 * 65535,
+                                     &err) == DCR_OK);
+    CHECK(c.deferred && c.text_len == 65535 && c.ncodes == 1);
     dcr_column_free(&c);
     dcr_buf_free(&b);
+}
+
+/* A dictionary column decoded deferred (store/column.h) holds its entries
+ * and codes only, and gives back exactly the rows the full decode gives,
+ * whichever rows are copied out and in whatever order; clearing it makes
+ * it an ordinary column again, ready for any decode. */
+static void test_deferred_dictionary(void)
+{
+    dcr_error err;
+    dcr_column c, full, lazy, out;
+    dcr_column_init(&c, DCR_TYPE_TEXT);
+    dcr_column_init(&full, DCR_TYPE_TEXT);
+    dcr_column_init(&lazy, DCR_TYPE_TEXT);
+    dcr_column_init(&out, DCR_TYPE_TEXT);
+    static const char *vals[] = {"alpha", "", "b", "\xc3\xa9t\xc3\xa9",
+                                 "a long value, past 32 bytes of it"};
+    for (size_t i = 0; i < 1000; i++) {
+        if (i % 9 == 4)
+            CHECK(dcr_column_push_null(&c, &err) == DCR_OK);
+        else
+            push(&c, vals[i * 7 % 5], strlen(vals[i * 7 % 5]));
+    }
+    encoded e = encode(&c);
+    CHECK(e.encoding == DCR_ENCODING_DICTIONARY);
+    CHECK(dcr_column_decode(&full, 1000, e.encoding, e.bytes.data, e.bytes.len, SIZE_MAX, &err) ==
+          DCR_OK);
+    CHECK(dcr_column_decode_deferred(&lazy, 1000, e.encoding, e.bytes.data, e.bytes.len, SIZE_MAX,
+                                     &err) == DCR_OK);
+    size_t entries = 0;
+    for (size_t k = 0; k < 5; k++)
+        entries += strlen(vals[k]);
+    CHECK(lazy.deferred && !lazy.offsets && lazy.ncodes == 5 && lazy.text_len == entries);
+    CHECK(lazy.nrows == 1000 && lazy.nnulls == full.nnulls && full.nnulls == 111);
+    uint32_t rows[1500];
+    for (size_t i = 0; i < 1500; i++)
+        rows[i] = (uint32_t)((i * 613) % 1000); /* scattered, with repeats */
+    CHECK(dcr_vec_append_rows(&out, &lazy, rows, 0, 1500, &err) == DCR_OK);
+    CHECK(dcr_vec_copy_codes(&out, &lazy, rows, 0, 1500, &err) == DCR_OK);
+    CHECK(out.nrows == 1500 && !out.deferred && out.ncodes == 5);
+    bool same = true;
+    for (size_t i = 0; i < 1500; i++) {
+        size_t r = rows[i], la, lb;
+        same = same && dcr_column_is_null(&out, i) == dcr_column_is_null(&full, r) &&
+               out.codes[i] == full.codes[r];
+        if (!same || dcr_column_is_null(&out, i))
+            continue;
+        const char *x = dcr_vec_text(&out, i, &la), *y = dcr_vec_text(&full, r, &lb);
+        same = la == lb && memcmp(x, y, la) == 0;
+    }
+    CHECK(same);
+    /* a range, and single rows */
+    dcr_column_clear(&out);
+    CHECK(dcr_vec_append_rows(&out, &lazy, NULL, 10, 990, &err) == DCR_OK);
+    CHECK(dcr_vec_push_from(&out, &lazy, 4, &err) == DCR_OK); /* NULL */
+    CHECK(dcr_vec_push_from(&out, &lazy, 3, &err) == DCR_OK);
+    dcr_column want;
+    dcr_column_init(&want, DCR_TYPE_TEXT);
+    CHECK(dcr_vec_append_rows(&want, &full, NULL, 10, 990, &err) == DCR_OK);
+    CHECK(dcr_vec_push_from(&want, &full, 4, &err) == DCR_OK);
+    CHECK(dcr_vec_push_from(&want, &full, 3, &err) == DCR_OK);
+    CHECK(same_rows(&want, &out));
+    /* cleared, it is an ordinary column, and decodes either way again */
+    dcr_column_clear(&lazy);
+    CHECK(!lazy.deferred && lazy.offsets && lazy.nrows == 0);
+    CHECK(dcr_column_decode_deferred(&lazy, 1000, e.encoding, e.bytes.data, e.bytes.len, SIZE_MAX,
+                                     &err) == DCR_OK &&
+          lazy.deferred);
+    CHECK(dcr_column_decode(&lazy, 1000, e.encoding, e.bytes.data, e.bytes.len, SIZE_MAX, &err) ==
+          DCR_OK);
+    CHECK(!lazy.deferred && same_rows(&full, &lazy));
+    /* every row NULL: no entry, nothing to read */
+    const uint8_t all_null[] = {1, 0x00, 0, 0, 0, 0, 1, 1, 0, 0};
+    CHECK(dcr_column_decode_deferred(&lazy, 2, DCR_ENCODING_DICTIONARY, all_null, sizeof all_null,
+                                     SIZE_MAX, &err) == DCR_OK);
+    dcr_column_clear(&out);
+    CHECK(dcr_vec_append_rows(&out, &lazy, NULL, 0, 2, &err) == DCR_OK);
+    CHECK(out.nrows == 2 && out.nnulls == 2 && out.text_len == 0);
+    /* a lengths-encoded column is decoded in full either way */
+    dcr_column l;
+    dcr_column_init(&l, DCR_TYPE_TEXT);
+    fill(&l, 100, 100, 4);
+    encoded le = encode(&l);
+    CHECK(le.encoding == DCR_ENCODING_LENGTHS);
+    CHECK(dcr_column_decode_deferred(&lazy, 100, le.encoding, le.bytes.data, le.bytes.len, SIZE_MAX,
+                                     &err) == DCR_OK);
+    CHECK(!lazy.deferred && same_rows(&l, &lazy));
+    dcr_buf_free(&le.bytes);
+    dcr_buf_free(&e.bytes);
+    dcr_column_free(&l);
+    dcr_column_free(&want);
+    dcr_column_free(&c);
+    dcr_column_free(&full);
+    dcr_column_free(&lazy);
+    dcr_column_free(&out);
 }
 
 int main(void)
@@ -605,5 +713,6 @@ int main(void)
     RUN(test_chunk_limits);
     RUN(test_hostile_columns);
     RUN(test_dictionary_bomb);
+    RUN(test_deferred_dictionary);
     return check_summary();
 }
