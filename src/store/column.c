@@ -97,8 +97,8 @@ dcr_status dcr_column_defer(dcr_column *c, dcr_error *err)
         free(dict);
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     }
-    for (size_t k = 0; k < nd; k++)
-        if (first[k] != UINT32_MAX)
+    for (size_t k = 0; k < nd; k++) /* (text is NULL while every value is empty) */
+        if (first[k] != UINT32_MAX && dict[k + 1] > dict[k])
             memcpy(entries + dict[k], c->text + c->offsets[first[k]], dict[k + 1] - dict[k]);
     free(first);
     note_dirty(c);
