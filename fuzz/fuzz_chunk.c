@@ -5,7 +5,7 @@
  * with one column of each type.
  *
  * Seeds (DCR_FUZZ_WRITE_SEEDS=DIR) are payloads the writer makes (TEXT in
- * the lengths and the dictionary encodings, zstd) and the same columns stored
+ * the lengths and the dictionary encodings, lz4 and zstd) and the same columns stored
  * uncompressed, so mutations reach the encodings' fields directly, plus an
  * old writer's all-plain payload.
  */
@@ -118,8 +118,9 @@ static void write_seeds(const char *dir)
     dcr_error err;
     dcr_sealed_header h;
     schema_header(&h);
-    dcr_chunk_encoder *enc;
-    if (dcr_chunk_encoder_new(&enc, 1, &err))
+    dcr_chunk_encoder *enc, *small;
+    if (dcr_chunk_encoder_new(&enc, 1, DCR_COMPRESS_FAST, &err) ||
+        dcr_chunk_encoder_new(&small, 1, DCR_COMPRESS_SMALL, &err))
         __builtin_trap();
     for (size_t k = 0; k < sizeof seeds / sizeof *seeds; k++) {
         dcr_chunk c;
@@ -129,6 +130,10 @@ static void write_seeds(const char *dir)
             __builtin_trap();
         seed_chunk(&c, seeds[k].n, seeds[k].distinct, seeds[k].len);
         if (dcr_chunk_encode(enc, &h, &c, &p, &err))
+            __builtin_trap();
+        snprintf(name, sizeof name, "%s-fast", seeds[k].name); /* lz4 and zstd */
+        write_seed(dir, name, &h, &p);
+        if (dcr_chunk_encode(small, &h, &c, &p, &err))
             __builtin_trap();
         snprintf(name, sizeof name, "%s-zstd", seeds[k].name);
         write_seed(dir, name, &h, &p);
@@ -141,6 +146,7 @@ static void write_seeds(const char *dir)
         dcr_chunk_free(&c);
     }
     dcr_chunk_encoder_free(enc);
+    dcr_chunk_encoder_free(small);
     dcr_schema_free(&h.schema);
 }
 
@@ -189,7 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* a payload that decodes must re-encode to something that decodes the same */
         dcr_chunk_encoder *enc;
         dcr_buf again = DCR_BUF_INIT;
-        if (dcr_chunk_encoder_new(&enc, 1, &err) || dcr_chunk_encode(enc, &h, &chunk, &again, &err))
+        if (dcr_chunk_encoder_new(&enc, 1, DCR_COMPRESS_FAST, &err) ||
+            dcr_chunk_encode(enc, &h, &chunk, &again, &err))
             __builtin_trap();
         dcr_chunk second;
         if (dcr_chunk_init(&second, &h.schema, &err) ||

@@ -64,6 +64,12 @@ static void print_header(const dcr_sealed_reader *r)
     }
 }
 
+/* The directory's codec byte (read_directory has checked it). */
+static const char *codec_name(uint8_t codec)
+{
+    return codec == 1 ? " zstd" : codec == 2 ? " lz4" : "";
+}
+
 static dcr_status print_chunk_detail(const dcr_sealed_reader *r, const dcr_buf *plain,
                                      uint64_t *rows, dcr_error *err)
 {
@@ -79,7 +85,7 @@ static dcr_status print_chunk_detail(const dcr_sealed_reader *r, const dcr_buf *
     for (size_t c = 0; c < s->ncols; c++)
         printf("      %-24s %-10s %10u -> %10u bytes%s\n", s->cols[c].name,
                encodings[info[c].encoding], info[c].raw_len, info[c].stored_len,
-               info[c].codec ? " zstd" : "");
+               codec_name(info[c].codec));
     return DCR_OK;
 }
 

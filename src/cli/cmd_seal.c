@@ -39,6 +39,10 @@ static const char usage[] =
     "  --chunk-rows N    rows per chunk, 1-1048576 (default 1048576; chunks are\n"
     "                    also cut at about 32 MB of column data)\n"
     "  --zstd-level N    compression level 1-19 (default 1)\n"
+    "  --compress MODE   fast (default): TEXT columns of mostly distinct values\n"
+    "                    (e-mails, ids) with LZ4, which queries decompress about\n"
+    "                    twice as fast, everything else with zstd; small: zstd\n"
+    "                    for every column (smaller files, slower scans)\n"
     "  --max-bad-rows N  skip and report up to N rows with bad values instead of\n"
     "                    refusing the file (CSV syntax errors are always fatal)\n"
     "  --force           replace an existing output file\n"
@@ -51,7 +55,7 @@ typedef struct {
     const char *to[DCR_SEALED_RECIPIENTS_MAX];
     size_t nto;
     long threads, level, chunk_rows, max_bad_rows;
-    int force, stats;
+    int force, stats, small;
 } seal_args;
 
 static int parse_args(int argc, char **argv, seal_args *a)
@@ -69,7 +73,8 @@ static int parse_args(int argc, char **argv, seal_args *a)
         O_FORCE,
         O_STATS,
         O_CONTRACT,
-        O_DATASET
+        O_DATASET,
+        O_COMPRESS
     };
     static const struct option opts[] = {{"schema", required_argument, 0, O_SCHEMA},
                                          {"contract", required_argument, 0, O_CONTRACT},
@@ -80,6 +85,7 @@ static int parse_args(int argc, char **argv, seal_args *a)
                                          {"context", required_argument, 0, O_CONTEXT},
                                          {"threads", required_argument, 0, O_THREADS},
                                          {"zstd-level", required_argument, 0, O_LEVEL},
+                                         {"compress", required_argument, 0, O_COMPRESS},
                                          {"chunk-rows", required_argument, 0, O_ROWS},
                                          {"max-bad-rows", required_argument, 0, O_BAD},
                                          {"force", no_argument, 0, O_FORCE},
@@ -135,6 +141,11 @@ static int parse_args(int argc, char **argv, seal_args *a)
         case O_LEVEL:
             if (!cli_parse_int(optarg, 1, 19, &a->level))
                 return cli_usage_error(&dcr_cmd_seal, "--zstd-level must be 1-19");
+            break;
+        case O_COMPRESS:
+            if (strcmp(optarg, "fast") != 0 && strcmp(optarg, "small") != 0)
+                return cli_usage_error(&dcr_cmd_seal, "--compress must be fast or small");
+            a->small = strcmp(optarg, "small") == 0;
             break;
         default:
             return cli_usage_error(&dcr_cmd_seal, "unknown or incomplete option '%s'",
@@ -259,6 +270,7 @@ static int run(int argc, char **argv)
         .context_len = context_len,
         .threads = (int)a.threads,
         .zstd_level = (int)a.level,
+        .compress_small = a.small != 0,
         .chunk_rows = (uint32_t)a.chunk_rows,
         .max_bad_rows = (uint64_t)a.max_bad_rows,
         .in_name = strcmp(a.in, "-") ? a.in : "<stdin>",

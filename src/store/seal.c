@@ -317,7 +317,8 @@ static dcr_status worker_init(worker *w, const seal_plan *pl, dcr_error *err)
     if (!w->fields)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     int level = pl->opt->zstd_level ? pl->opt->zstd_level : DEFAULT_ZSTD_LEVEL;
-    dcr_status s = dcr_chunk_encoder_new(&w->enc, level, err);
+    dcr_compress_mode mode = pl->opt->compress_small ? DCR_COMPRESS_SMALL : DCR_COMPRESS_FAST;
+    dcr_status s = dcr_chunk_encoder_new(&w->enc, level, mode, err);
     if (s == DCR_OK)
         s = dcr_chunk_init(&w->chunk, schema, err);
     return s;
@@ -564,7 +565,7 @@ static dcr_status writer_finish(writer *wr, const dcr_schema *schema, dcr_error 
     dcr_chunk_encoder *enc = NULL;
     dcr_status s = dcr_chunk_init(&empty, schema, err);
     if (s == DCR_OK)
-        s = dcr_chunk_encoder_new(&enc, DEFAULT_ZSTD_LEVEL, err);
+        s = dcr_chunk_encoder_new(&enc, DEFAULT_ZSTD_LEVEL, DCR_COMPRESS_FAST, err);
     if (s == DCR_OK)
         s = dcr_chunk_encode(enc, wr->header, &empty, &wr->pending, err);
     if (s == DCR_OK)

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "base/buffer.h"
 #include "base/error.h"
 #include "crypto/party_key.h"
@@ -30,6 +32,8 @@ typedef struct {
     size_t context_len;
     int threads;           /* worker threads; 0 = one per online CPU */
     int zstd_level;        /* 0 = default */
+    bool compress_small;   /* zstd for every column (DCR_COMPRESS_SMALL), not LZ4 for
+                              lengths-encoded TEXT */
     uint32_t chunk_rows;   /* rows per chunk; 0 = default (1 Mi) */
     uint64_t max_bad_rows; /* rows with bad values to skip before refusing; 0 = none */
     const char *in_name;   /* for messages */

@@ -108,10 +108,16 @@ dcr_status dcr_chunk_init(dcr_chunk *c, const dcr_schema *schema, dcr_error *err
 void dcr_chunk_free(dcr_chunk *c);
 
 /* Turns a chunk into its payload (the plaintext of one sealed chunk): each
- * column encoded, then zstd-compressed at `level` (stored raw when that is
- * not smaller). Lives in a worker thread; owns a zstd context. */
+ * column encoded, then compressed as `mode` says, zstd at `level` (stored
+ * raw when that is not smaller). Lives in a worker thread; owns a zstd
+ * context. */
 typedef struct dcr_chunk_encoder dcr_chunk_encoder;
-dcr_status dcr_chunk_encoder_new(dcr_chunk_encoder **enc, int level, dcr_error *err);
+typedef enum {
+    DCR_COMPRESS_FAST,  /* lengths-encoded TEXT with LZ4, the rest with zstd (the default) */
+    DCR_COMPRESS_SMALL, /* every column with zstd: smaller files, slower scans */
+} dcr_compress_mode;
+dcr_status dcr_chunk_encoder_new(dcr_chunk_encoder **enc, int level, dcr_compress_mode mode,
+                                 dcr_error *err);
 void dcr_chunk_encoder_free(dcr_chunk_encoder *enc);
 /* Replaces payload's contents with the encoded chunk. Fails if it would
  * exceed h->chunk_bytes_max or h->chunk_rows_max. */

@@ -32,6 +32,17 @@ check "seal from stdin" bash -c "'$DCR' seal --schema schema.json --in - --out s
 check "two recipients can both unseal" bash -c "'$DCR' seal --schema schema.json --in data.csv --out both.dcr --to alice.pub --to bob.pub && '$DCR' unseal --key bob.key both.dcr | cmp - expected.csv && '$DCR' unseal --key alice.key both.dcr | cmp - expected.csv"
 check "small chunks round trip" bash -c "'$DCR' seal --schema schema.json --in data.csv --out small.dcr --to alice.pub --chunk-rows 1 --threads 3 && '$DCR' unseal --key alice.key small.dcr | cmp - expected.csv"
 
+# codecs: e-mails (mostly distinct TEXT) in LZ4 by default, zstd with --compress small
+{ echo 'email,spend,visits,member,joined,seen,note'
+  for i in $(seq 1 3000); do echo "user$((i * 7919 % 100000))@example.com,$i.5,$i,true,2024-01-01,2024-01-01 00:00:00,n$((i % 3))"; done; } > many.csv
+check "seal many rows (default --compress fast)" "$DCR" seal --schema schema.json --in many.csv --out fast.dcr --to alice.pub
+check "seal many rows --compress small" "$DCR" seal --schema schema.json --in many.csv --out zs.dcr --to alice.pub --compress small
+check "fast: e-mails in lz4, the rest in zstd" bash -c "'$DCR' inspect --key alice.key fast.dcr | grep -E '^ +email +lengths .* lz4\$' && '$DCR' inspect --key alice.key fast.dcr | grep -E '^ +note +dictionary .* zstd\$'"
+check "small: no lz4 at all" bash -c "'$DCR' inspect --key alice.key zs.dcr | grep -E '^ +email +lengths .* zstd\$' && ! '$DCR' inspect --key alice.key zs.dcr | grep -q lz4"
+check "both unseal to the same rows" bash -c "'$DCR' unseal --key alice.key fast.dcr > f.csv && '$DCR' unseal --key alice.key zs.dcr | cmp - f.csv && [ \$(wc -l < f.csv) = 3001 ]"
+check "small is smaller" bash -c "[ \$(stat -c %s zs.dcr) -lt \$(stat -c %s fast.dcr) ]"
+expect_exit 2 "--compress must be fast or small" "an unknown --compress is a usage error" "$DCR" seal --schema schema.json --in many.csv --out x.dcr --to alice.pub --compress best
+
 "$DCR" inspect data.dcr > inspect.txt 2>&1
 check "inspect shows the schema" grep -q 'customers' inspect.txt
 check "inspect shows no plaintext" bash -c "! grep -qi 'dave\|carol\|hello' inspect.txt"

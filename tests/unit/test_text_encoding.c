@@ -301,6 +301,76 @@ static void payload(dcr_buf *out, uint32_t nrows, const uint8_t *encodings, cons
         CHECK(dcr_buf_append(out, cols[i].data, cols[i].len, &err) == DCR_OK);
 }
 
+/* DCR_COMPRESS_FAST puts a lengths-encoded TEXT column in LZ4 (codec 2)
+ * and the others in zstd (1); SMALL puts all in zstd; both decode to the
+ * same rows. A damaged LZ4 column, a wrong size or an unknown codec is
+ * refused, naming the column. */
+static void test_chunk_codecs(void)
+{
+    dcr_error err;
+    dcr_sealed_header h = text_header(false);
+    dcr_chunk chunk, back;
+    CHECK(dcr_chunk_init(&chunk, &h.schema, &err) == DCR_OK);
+    CHECK(dcr_chunk_init(&back, &h.schema, &err) == DCR_OK);
+    for (int i = 0; i < 5000; i++) {
+        char s[32];
+        snprintf(s, sizeof s, "user%07d@example.com", i * 7919 % 100000);
+        CHECK(dcr_column_push_i64(&chunk.cols[0], i, &err) == DCR_OK);
+        push_str(&chunk.cols[1], i % 11 ? s : NULL);
+        push_str(&chunk.cols[2], i % 3 ? "campaign_a" : "campaign_b");
+    }
+    chunk.nrows = 5000;
+    dcr_chunk_encoder *fast, *small;
+    dcr_buf p = DCR_BUF_INIT, q = DCR_BUF_INIT, scratch = DCR_BUF_INIT;
+    CHECK(dcr_chunk_encoder_new(&fast, 1, DCR_COMPRESS_FAST, &err) == DCR_OK);
+    CHECK(dcr_chunk_encoder_new(&small, 1, DCR_COMPRESS_SMALL, &err) == DCR_OK);
+    CHECK(dcr_chunk_encode(fast, &h, &chunk, &p, &err) == DCR_OK);
+    CHECK(dcr_chunk_encode(small, &h, &chunk, &q, &err) == DCR_OK);
+    uint32_t nrows;
+    dcr_chunk_column_info fi[3], si[3];
+    CHECK(dcr_chunk_describe(&h, p.data, p.len, &nrows, fi, &err) == DCR_OK);
+    CHECK(dcr_chunk_describe(&h, q.data, q.len, &nrows, si, &err) == DCR_OK);
+    CHECK(fi[0].codec == 1 && fi[1].codec == 2 && fi[2].codec == 1);
+    CHECK(fi[1].encoding == DCR_ENCODING_LENGTHS && fi[2].encoding == DCR_ENCODING_DICTIONARY);
+    CHECK(si[0].codec == 1 && si[1].codec == 1 && si[2].codec == 1);
+    CHECK(fi[1].stored_len < fi[1].raw_len / 2 && si[1].stored_len < fi[1].stored_len);
+    const dcr_buf *both[2] = {&p, &q};
+    for (int k = 0; k < 2; k++) {
+        CHECK(dcr_chunk_decode(&h, both[k]->data, both[k]->len, NULL, &back, &scratch, &err) ==
+              DCR_OK);
+        CHECK(back.nrows == 5000 && same_rows(&chunk.cols[1], &back.cols[1]) &&
+              same_rows(&chunk.cols[2], &back.cols[2]));
+    }
+    /* the LZ4 column's bytes start after column 0's */
+    size_t at = 6 + 3 * 10 + fi[0].stored_len;
+    uint8_t saved = p.data[at + 40];
+    p.data[at + 40] ^= 0xff; /* inside a sequence: a bad offset or length */
+    dcr_status s = dcr_chunk_decode(&h, p.data, p.len, NULL, &back, &scratch, &err);
+    if (s == DCR_OK) /* a flipped literal decodes: the rows then differ */
+        CHECK(!same_rows(&chunk.cols[1], &back.cols[1]));
+    else
+        CHECK_MSG(err, "column \"s\"");
+    p.data[at + 40] = saved;
+    p.data[at] = 0xff; /* the first token: a literal run far past the input */
+    CHECK(dcr_chunk_decode(&h, p.data, p.len, NULL, &back, &scratch, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "column \"s\": lz4 decompression failed");
+    /* raw_len one more than what the frame decodes to */
+    dcr_put_u32le(p.data + 6 + 10 + 2, fi[1].raw_len + 1);
+    CHECK(dcr_chunk_decode(&h, p.data, p.len, NULL, &back, &scratch, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "lz4 decompression failed");
+    p.data[6 + 10 + 1] = 3;
+    CHECK(dcr_chunk_decode(&h, p.data, p.len, NULL, &back, &scratch, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "column 2 has an unknown codec 3");
+    dcr_buf_free(&p);
+    dcr_buf_free(&q);
+    dcr_buf_free(&scratch);
+    dcr_chunk_encoder_free(fast);
+    dcr_chunk_encoder_free(small);
+    dcr_chunk_free(&chunk);
+    dcr_chunk_free(&back);
+    dcr_schema_free(&h.schema);
+}
+
 /* The writer never emits plain for TEXT; plain chunks written before still
  * decode to the same rows. */
 static void test_chunks_old_and_new(void)
@@ -320,7 +390,7 @@ static void test_chunks_old_and_new(void)
     chunk.nrows = 3000;
     dcr_chunk_encoder *enc;
     dcr_buf p = DCR_BUF_INIT, scratch = DCR_BUF_INIT;
-    CHECK(dcr_chunk_encoder_new(&enc, 1, &err) == DCR_OK);
+    CHECK(dcr_chunk_encoder_new(&enc, 1, DCR_COMPRESS_FAST, &err) == DCR_OK);
     CHECK(dcr_chunk_encode(enc, &h, &chunk, &p, &err) == DCR_OK);
     CHECK(p.data[6] == DCR_ENCODING_PLAIN);
     CHECK(p.data[16] == DCR_ENCODING_LENGTHS);
@@ -710,6 +780,7 @@ int main(void)
     RUN(test_null_row_bytes_from_plain);
     RUN(test_encoder_reuse);
     RUN(test_chunks_old_and_new);
+    RUN(test_chunk_codecs);
     RUN(test_chunk_limits);
     RUN(test_hostile_columns);
     RUN(test_dictionary_bomb);
