@@ -297,29 +297,78 @@ static dcr_status hash_part(void *arg, size_t part, dcr_error *err)
     return DCR_OK;
 }
 
-/* The counting sort's two passes, a part per slice of the buckets: each
- * part reads every row, in order, and handles those whose bucket is its
- * own, so no two parts write the same counter or entry and each bucket's
- * entries stay in row order. */
+/* The counting sort's two passes, a part per slice of the buckets, so no
+ * two parts write the same counter or entry. Each part first lists its own
+ * rows (those whose bucket is in its slice and whose key is not NULL), in
+ * row order, without a branch per row: a test per row and pass, taken half
+ * the time at random, cost more than the counting. Both passes then walk
+ * that list, so each bucket's entries stay in row order. */
 typedef struct {
     join_op *j;
     size_t nk;
     const uint64_t *h;
     size_t rows, nb, parts;
-    bool place; /* false: count rows per bucket; true: place them */
+    bool place;      /* false: count rows per bucket; true: place them */
+    uint32_t **mine; /* per part: its rows (made by the counting pass) */
+    size_t *nmine;
 } sort_job;
+
+/* Part `part`'s rows into sj->mine[part] (room for all rows). */
+static void list_part_rows(sort_job *sj, size_t part)
+{
+    const join_op *j = sj->j;
+    uint64_t lo = sj->nb * part / sj->parts, span = sj->nb * (part + 1) / sj->parts - lo;
+    uint32_t *m = sj->mine[part];
+    size_t k = 0;
+    for (size_t r = 0; r < sj->rows; r++) {
+        m[k] = (uint32_t)r;
+        k += (uint64_t)((sj->h[r] & j->bmask) - lo) < span; /* wraps below lo */
+    }
+    if (keys_may_be_null(j->bkv, sj->nk)) { /* NULL keys never match: left out */
+        size_t kept = 0;
+        for (size_t i = 0; i < k; i++)
+            if (!any_null(j->bkv, sj->nk, m[i]))
+                m[kept++] = m[i];
+        k = kept;
+    }
+    sj->nmine[part] = k;
+}
+
+/* Cache hints for a row SORT_AHEAD rows before its turn: its bucket's
+ * counter at step 0, then (placing, with that counter read) the entry it
+ * will fill. The counter may still move before the row's turn; the hint
+ * is then an entry off, the same cache line or the next. */
+enum { SORT_AHEAD = 16 };
+DCR_PREFETCHER prefetch_sort_row(const sort_job *sj, uint32_t r, int step)
+{
+    const join_op *j = sj->j;
+    size_t b = sj->h[r] & j->bmask;
+    if (step == 0) {
+        __builtin_prefetch(&j->bstart[sj->place ? b : b + 1], 1);
+        return;
+    }
+    size_t e = j->bstart[b];
+    if (j->erec)
+        __builtin_prefetch(j->erec + e * EREC_BYTES, 1);
+    else
+        __builtin_prefetch(&j->order[e], 1);
+}
 
 static dcr_status sort_part(void *arg, size_t part, dcr_error *err)
 {
     (void)err;
     sort_job *sj = arg;
     join_op *j = sj->j;
-    size_t lo = sj->nb * part / sj->parts, hi = sj->nb * (part + 1) / sj->parts;
-    bool nulls = keys_may_be_null(j->bkv, sj->nk);
-    for (size_t r = 0; r < sj->rows; r++) {
-        size_t b = sj->h[r] & j->bmask;
-        if (b < lo || b >= hi || (nulls && any_null(j->bkv, sj->nk, r)))
-            continue;
+    if (!sj->place)
+        list_part_rows(sj, part);
+    const uint32_t *m = sj->mine[part];
+    size_t n = sj->nmine[part];
+    for (size_t i = 0; i < n; i++) {
+        if (i + 2 * SORT_AHEAD < n)
+            prefetch_sort_row(sj, m[i + 2 * SORT_AHEAD], 0);
+        if (sj->place && i + SORT_AHEAD < n)
+            prefetch_sort_row(sj, m[i + SORT_AHEAD], 1);
+        size_t r = m[i], b = sj->h[r] & j->bmask;
         if (!sj->place) {
             j->bstart[b + 1]++;
             continue;
@@ -407,7 +456,14 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
     hash_job hj = {j, nk, h, rows, dcr_exec_parts(n->ctx, rows)};
     s = s ? s : dcr_exec_parallel(n->ctx, hj.parts, hash_part, &hj, err);
     size_t threads = n->ctx->threads ? n->ctx->threads : 1;
-    sort_job sj = {j, nk, h, rows, nb, rows < n->ctx->split_rows ? 1 : threads, false};
+    sort_job sj = {j, nk, h, rows, nb, rows < n->ctx->split_rows ? 1 : threads, false, NULL, NULL};
+    uint32_t *lists = s ? NULL : malloc((rows ? rows : 1) * sj.parts * sizeof *lists);
+    sj.mine = calloc(sj.parts, sizeof *sj.mine);
+    sj.nmine = calloc(sj.parts, sizeof *sj.nmine);
+    if (s == DCR_OK && (!lists || !sj.mine || !sj.nmine))
+        s = oom(err);
+    for (size_t t = 0; s == DCR_OK && t < sj.parts; t++)
+        sj.mine[t] = lists + t * (rows ? rows : 1);
     s = s ? s : dcr_exec_parallel(n->ctx, sj.parts, sort_part, &sj, err);
     for (size_t b = 1; s == DCR_OK && b <= nb; b++)
         j->bstart[b] += j->bstart[b - 1];
@@ -417,6 +473,10 @@ static dcr_status build_table(dcr_exec_node *n, join_op *j, dcr_error *err)
         memmove(j->bstart + 1, j->bstart, nb * sizeof *j->bstart);
         j->bstart[0] = 0;
     }
+    /* the row lists say which rows share bucket ranges: wiped with the hashes */
+    dcr_wipe_free(lists, lists ? (rows ? rows : 1) * sj.parts * sizeof *lists : 0);
+    free(sj.mine);
+    free(sj.nmine);
     bloom_job bj = {j, h, rows, words, sj.parts};
     s = s ? s : dcr_exec_parallel(n->ctx, bj.parts, bloom_part, &bj, err);
     dcr_wipe_free(h, rows * sizeof *h);
