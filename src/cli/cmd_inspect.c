@@ -42,9 +42,9 @@ static void print_header(const dcr_sealed_reader *r)
     const dcr_sealed_header *h = &r->header;
     char hex[2 * DCR_SEALED_CONTEXT_MAX + 1];
     printf("file:        %s (%llu bytes)\n", r->path, (unsigned long long)r->file_size);
-    printf("format:      dcr sealed dataset v%d, AES-256-GCM STREAM chunks, data key wrapped "
+    printf("format:      dcr sealed dataset v%d, AES-256-GCM STREAM chunks%s, data key wrapped "
            "with HPKE X25519/HKDF-SHA256/AES-128-GCM\n",
-           DCR_SEALED_VERSION);
+           DCR_SEALED_VERSION, h->segmented ? " (segmented: each column sealed apart)" : "");
     printf("dataset:     %s\n", h->schema.dataset);
     dcr_hex_encode(hex, h->context, h->context_len);
     printf("context:     %s\n", h->context_len ? hex : "(none)");

@@ -1,7 +1,9 @@
 /*
  * source_sealed.c: a sealed dataset as a source (source.h). Every chunk is
  * authenticated (AES-256-GCM, STREAM nonces) before its columns are
- * decoded; only the scan's columns are decompressed and checked.
+ * decoded; in a segmented file (docs/format.md) only the directory and the
+ * scan's columns are decrypted and authenticated, and only those columns
+ * are decompressed and checked.
  *
  * Chunks are read, decrypted and decoded by an ordered pool of worker threads
  * (base/ordered_pool.h), a few chunks ahead of the operator that consumes
@@ -57,8 +59,8 @@ static dcr_status run_task(void *ctx, void *task, dcr_error *err)
     dcr_status s = dcr_sealed_reader_read(w->r, t->offset, t->ct_len, &t->ct, err);
     if (s != DCR_OK)
         return s;
-    s = dcr_sealed_reader_decrypt(w->r, w->key, t->ct.data, t->ct.len, t->index, t->last, &w->plain,
-                                  err);
+    s = dcr_sealed_reader_decrypt_columns(w->r, w->key, t->ct.data, t->ct.len, t->index, t->last,
+                                          w->want, &w->plain, err);
     if (s != DCR_OK)
         return s;
     s = dcr_chunk_decode(&w->r->header, w->plain.data, w->plain.len, w->want, &t->chunk,

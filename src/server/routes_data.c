@@ -170,11 +170,11 @@ static dcr_status check_chunks(upload_ctx *u, dcr_error *err)
 {
     while (u->pend.len >= 4) {
         size_t ct_len = dcr_get_u32le(u->pend.data);
-        size_t max = (size_t)u->h.chunk_bytes_max + 16;
-        if (ct_len < 16 || ct_len > max || ct_len > MAX_CHUNK_CT)
+        size_t min = dcr_chunk_overhead(&u->h), max = (size_t)u->h.chunk_bytes_max + min;
+        if (ct_len < min || ct_len > max || ct_len > MAX_CHUNK_CT)
             return dcr_fail(err, DCR_EINPUT,
-                            "chunk %u of the upload has length %zu, outside 16..%zu", u->index,
-                            ct_len, max < MAX_CHUNK_CT ? max : MAX_CHUNK_CT);
+                            "chunk %u of the upload has length %zu, outside %zu..%zu", u->index,
+                            ct_len, min, max < MAX_CHUNK_CT ? max : MAX_CHUNK_CT);
         if (u->pend.len <= 4 + ct_len)
             return DCR_OK;
         dcr_status st = check_chunk(u, ct_len, false, err);

@@ -181,31 +181,113 @@ dcr_status dcr_chunk_encode(dcr_chunk_encoder *e, const dcr_sealed_header *h,
     return DCR_OK;
 }
 
+/* Seals len bytes at pt as segment `seg` of chunk `index` into out. */
+static dcr_status seal_segment(const dcr_sealed_header *h, const uint8_t *key, uint32_t index,
+                               bool last, uint16_t seg, const uint8_t *pt, size_t len, dcr_buf *out,
+                               dcr_error *err)
+{
+    uint8_t nonce[12];
+    dcr_sealed_segment_nonce(h, index, last, seg, nonce);
+    dcr_status s = dcr_aes256gcm_seal(key, nonce, h->core_hash, sizeof h->core_hash, pt, len,
+                                      out->data + out->len, err);
+    if (s == DCR_OK)
+        out->len += len + DCR_AES256GCM_TAG_LEN;
+    return s;
+}
+
 dcr_status dcr_chunk_encrypt(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
                              uint32_t index, bool last, const uint8_t *payload, size_t len,
                              dcr_buf *out, dcr_error *err)
 {
-    if (len > h->chunk_bytes_max)
+    size_t ncols = h->schema.ncols, dir_len = PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
+    if (len > h->chunk_bytes_max || (h->segmented && len < dir_len))
         return dcr_fail(err, DCR_EINTERNAL, "chunk payload too large");
-    size_t ct_len = len + DCR_AES256GCM_TAG_LEN;
+    size_t ct_len = len + dcr_chunk_overhead(h);
     dcr_status s = dcr_buf_reserve(out, 4 + ct_len, err);
     if (s != DCR_OK)
         return s;
-    uint8_t nonce[12];
-    dcr_sealed_nonce(h, index, last, nonce);
-    uint8_t *p = out->data + out->len;
-    dcr_put_u32le(p, (uint32_t)ct_len);
-    s = dcr_aes256gcm_seal(key, nonce, h->core_hash, sizeof h->core_hash, payload, len, p + 4, err);
-    if (s != DCR_OK)
+    dcr_put_u32le(out->data + out->len, (uint32_t)ct_len);
+    out->len += 4;
+    if (!h->segmented) {
+        uint8_t nonce[12];
+        dcr_sealed_nonce(h, index, last, nonce);
+        s = dcr_aes256gcm_seal(key, nonce, h->core_hash, sizeof h->core_hash, payload, len,
+                               out->data + out->len, err);
+        if (s == DCR_OK)
+            out->len += ct_len;
         return s;
-    out->len += 4 + ct_len;
-    return DCR_OK;
+    }
+    /* the writer's own payload: its directory's sizes add up (dcr_chunk_encode) */
+    s = seal_segment(h, key, index, last, 0, payload, dir_len, out, err);
+    size_t at = dir_len;
+    for (size_t i = 0; s == DCR_OK && i < ncols; i++) {
+        size_t n = dcr_get_u32le(payload + PAYLOAD_HEAD + i * COLUMN_DIR_ENTRY + 6);
+        if (n > len - at)
+            return dcr_fail(err, DCR_EINTERNAL, "chunk payload sizes do not add up");
+        s = seal_segment(h, key, index, last, (uint16_t)(i + 1), payload + at, n, out, err);
+        at += n;
+    }
+    return s;
 }
 
-dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
-                             uint32_t index, bool last, const uint8_t *ct, size_t ct_len,
-                             dcr_buf *plain, dcr_error *err)
+/* Opens segment `seg` (len bytes of plaintext, then its tag) at ct into pt. */
+static dcr_status open_segment(const dcr_sealed_header *h, const uint8_t *key, uint32_t index,
+                               bool last, uint16_t seg, const uint8_t *ct, size_t len, uint8_t *pt,
+                               dcr_error *err)
 {
+    uint8_t nonce[12];
+    dcr_sealed_segment_nonce(h, index, last, seg, nonce);
+    return dcr_aes256gcm_open(key, nonce, h->core_hash, sizeof h->core_hash, ct,
+                              len + DCR_AES256GCM_TAG_LEN, pt, err);
+}
+
+static dcr_status read_directory(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
+                                 uint32_t *nrows, dcr_chunk_column_info *info, dcr_error *err);
+
+/* A segmented chunk: the directory first, whose sizes (checked against the
+ * whole length) place every column; then the wanted columns. */
+static dcr_status decrypt_segments(const dcr_sealed_header *h, const uint8_t *key, uint32_t index,
+                                   bool last, const uint8_t *ct, size_t ct_len, const uint8_t *want,
+                                   dcr_buf *plain, dcr_error *err)
+{
+    size_t ncols = h->schema.ncols, dir_len = PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
+    size_t overhead = dcr_chunk_overhead(h);
+    if (ct_len < overhead + dir_len || ct_len - overhead > h->chunk_bytes_max)
+        return dcr_fail(err, DCR_EINPUT, "chunk %u has an invalid length %zu", index, ct_len);
+    size_t len = ct_len - overhead;
+    plain->len = 0;
+    dcr_status s = dcr_buf_reserve(plain, len + 1, err);
+    if (s != DCR_OK)
+        return s;
+    if ((s = open_segment(h, key, index, last, 0, ct, dir_len, plain->data, err)))
+        return s;
+    dcr_chunk_column_info *info = malloc(ncols * sizeof *info);
+    uint32_t nrows;
+    if (!info)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    s = read_directory(h, plain->data, len, &nrows, info, err);
+    size_t at = dir_len, ct_at = dir_len + DCR_AES256GCM_TAG_LEN;
+    for (size_t i = 0; s == DCR_OK && i < ncols; i++) {
+        size_t n = info[i].stored_len; /* read_directory: they add up to len */
+        if (!want || want[i] != DCR_CHUNK_SKIP)
+            s = open_segment(h, key, index, last, (uint16_t)(i + 1), ct + ct_at, n,
+                             plain->data + at, err);
+        at += n;
+        ct_at += n + DCR_AES256GCM_TAG_LEN;
+    }
+    free(info);
+    if (s == DCR_OK)
+        plain->len = len;
+    return s;
+}
+
+dcr_status dcr_chunk_decrypt_columns(const dcr_sealed_header *h,
+                                     const uint8_t key[DCR_DATA_KEY_LEN], uint32_t index, bool last,
+                                     const uint8_t *ct, size_t ct_len, const uint8_t *want,
+                                     dcr_buf *plain, dcr_error *err)
+{
+    if (h->segmented)
+        return decrypt_segments(h, key, index, last, ct, ct_len, want, plain, err);
     if (ct_len < DCR_AES256GCM_TAG_LEN || ct_len - DCR_AES256GCM_TAG_LEN > h->chunk_bytes_max)
         return dcr_fail(err, DCR_EINPUT, "chunk %u has an invalid length %zu", index, ct_len);
     size_t len = ct_len - DCR_AES256GCM_TAG_LEN;
@@ -221,6 +303,13 @@ dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
         return s;
     plain->len = len;
     return DCR_OK;
+}
+
+dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
+                             uint32_t index, bool last, const uint8_t *ct, size_t ct_len,
+                             dcr_buf *plain, dcr_error *err)
+{
+    return dcr_chunk_decrypt_columns(h, key, index, last, ct, ct_len, NULL, plain, err);
 }
 
 /* Reads the payload's directory, checking that the column sizes add up. */

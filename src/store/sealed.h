@@ -45,8 +45,14 @@ typedef struct {
     uint8_t wrapped[DCR_WRAPPED_KEY_LEN];
 } dcr_sealed_recipient;
 
+/* Preamble flag: every chunk's directory and columns are sealed apart
+ * (docs/format.md, "Segmented chunks"), so a reader decrypts only the
+ * columns it uses. Writers set it; files without it still read. */
+#define DCR_SEALED_FLAG_SEGMENTED 1u
+
 typedef struct {
     dcr_schema schema; /* owned */
+    bool segmented;    /* DCR_SEALED_FLAG_SEGMENTED */
     uint8_t nonce_prefix[7];
     uint32_t chunk_rows_max;
     uint32_t chunk_bytes_max; /* bound on a chunk's plaintext and its decoded columns */
@@ -94,8 +100,17 @@ dcr_status dcr_sealed_wrap_key(const dcr_sealed_header *h, const uint8_t data_ke
                                const uint8_t hpke_pub[32], dcr_sealed_recipient *out,
                                dcr_error *err);
 
-/* The nonce of chunk `index`. */
+/* The nonce of chunk `index` (a file without DCR_SEALED_FLAG_SEGMENTED). */
 void dcr_sealed_nonce(const dcr_sealed_header *h, uint32_t index, bool last, uint8_t nonce[12]);
+/* The nonce of segment `segment` of chunk `index` in a segmented file: 0 is
+ * the directory, 1 + c column c. */
+void dcr_sealed_segment_nonce(const dcr_sealed_header *h, uint32_t index, bool last,
+                              uint16_t segment, uint8_t nonce[12]);
+/* What sealing adds to a chunk's payload: one tag, or one per segment. */
+static inline size_t dcr_chunk_overhead(const dcr_sealed_header *h)
+{
+    return 16 * (h->segmented ? h->schema.ncols + 1 : 1);
+}
 
 /* A decoded chunk: nrows and one column per schema column. */
 typedef struct {
@@ -129,11 +144,22 @@ dcr_status dcr_chunk_encrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
                              uint32_t index, bool last, const uint8_t *payload, size_t len,
                              dcr_buf *out, dcr_error *err);
 
+/* What a reader wants of each column of a chunk: see dcr_chunk_decode. */
+enum { DCR_CHUNK_SKIP = 0, DCR_CHUNK_DECODE = 1, DCR_CHUNK_DEFER = 2 };
+
 /* Decrypts ct (one chunk's ciphertext, without its length prefix) into
- * plain, a buffer the caller wipes and frees. */
+ * plain (the payload), a buffer the caller wipes and frees. */
 dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
                              uint32_t index, bool last, const uint8_t *ct, size_t ct_len,
                              dcr_buf *plain, dcr_error *err);
+/* The same, but in a segmented file only the directory and the columns
+ * with want[i] != DCR_CHUNK_SKIP are decrypted and authenticated; the
+ * other columns' bytes in plain are left unwritten, for a decode with the
+ * same want[] that skips them. want NULL = every column. */
+dcr_status dcr_chunk_decrypt_columns(const dcr_sealed_header *h,
+                                     const uint8_t key[DCR_DATA_KEY_LEN], uint32_t index, bool last,
+                                     const uint8_t *ct, size_t ct_len, const uint8_t *want,
+                                     dcr_buf *plain, dcr_error *err);
 
 /* Parses a decrypted chunk payload into chunk, validating everything (the
  * payload may come from a malicious provider who knows its data key). If
@@ -141,7 +167,6 @@ dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
  * are left empty): DCR_CHUNK_SKIP, DCR_CHUNK_DECODE, or DCR_CHUNK_DEFER,
  * which leaves a dictionary-encoded TEXT column deferred (store/column.h).
  * scratch holds decompressed bytes; the caller wipes and frees it. */
-enum { DCR_CHUNK_SKIP = 0, DCR_CHUNK_DECODE = 1, DCR_CHUNK_DEFER = 2 };
 dcr_status dcr_chunk_decode(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
                             const uint8_t *want, dcr_chunk *chunk, dcr_buf *scratch,
                             dcr_error *err);

@@ -40,7 +40,7 @@ static dcr_status write_core(const dcr_sealed_header *h, dcr_buf *out, dcr_error
     uint8_t *p = out->data + out->len;
     memcpy(p, DCR_SEALED_MAGIC, 8);
     dcr_put_u16le(p + 8, DCR_SEALED_VERSION);
-    dcr_put_u16le(p + 10, 0);
+    dcr_put_u16le(p + 10, h->segmented ? DCR_SEALED_FLAG_SEGMENTED : 0);
     dcr_put_u32le(p + 12, 0);
     p += DCR_SEALED_PREAMBLE_LEN;
     dcr_put_u16le(p, HPKE_KEM_X25519);
@@ -120,6 +120,7 @@ dcr_status dcr_sealed_header_create(dcr_sealed_header *h, const dcr_schema *sche
         return s;
     h->chunk_rows_max = chunk_rows_max;
     h->chunk_bytes_max = chunk_bytes_max;
+    h->segmented = true;
     if (context_len)
         memcpy(h->context, context, context_len);
     h->context_len = context_len;
@@ -319,7 +320,7 @@ dcr_status dcr_sealed_preamble_parse(const uint8_t *buf, size_t len, size_t *hea
                         "sealed format version %u is not supported (this dcr "
                         "reads version %d)",
                         version, DCR_SEALED_VERSION);
-    if (dcr_get_u16le(buf + 10) != 0)
+    if (dcr_get_u16le(buf + 10) & ~DCR_SEALED_FLAG_SEGMENTED)
         return bad(err, "reserved flags are set");
     uint32_t body_len = dcr_get_u32le(buf + 12);
     if (body_len > DCR_SEALED_HEADER_MAX)
@@ -339,6 +340,7 @@ dcr_status dcr_sealed_header_parse(const uint8_t *buf, size_t len, dcr_sealed_he
     if (len < *need)
         return dcr_fail(err, DCR_EINPUT, "sealed header truncated (%zu of %zu bytes)", len, *need);
     size_t body_len = *need - DCR_SEALED_PREAMBLE_LEN;
+    h->segmented = (dcr_get_u16le(buf + 10) & DCR_SEALED_FLAG_SEGMENTED) != 0;
     cursor c = {buf + DCR_SEALED_PREAMBLE_LEN, body_len, err};
     dcr_status s = parse_body(&c, h, err);
     if (s == DCR_OK) {
@@ -398,5 +400,18 @@ void dcr_sealed_nonce(const dcr_sealed_header *h, uint32_t index, bool last, uin
     nonce[8] = (uint8_t)(index >> 16);
     nonce[9] = (uint8_t)(index >> 8);
     nonce[10] = (uint8_t)index;
+    nonce[11] = last ? 1 : 0;
+}
+
+void dcr_sealed_segment_nonce(const dcr_sealed_header *h, uint32_t index, bool last,
+                              uint16_t segment, uint8_t nonce[12])
+{
+    memcpy(nonce, h->nonce_prefix, 5);
+    nonce[5] = (uint8_t)(index >> 24);
+    nonce[6] = (uint8_t)(index >> 16);
+    nonce[7] = (uint8_t)(index >> 8);
+    nonce[8] = (uint8_t)index;
+    nonce[9] = (uint8_t)(segment >> 8);
+    nonce[10] = (uint8_t)segment;
     nonce[11] = last ? 1 : 0;
 }

@@ -106,7 +106,8 @@ dcr_status dcr_sealed_reader_next_span(dcr_sealed_reader *r, uint64_t *offset, s
     if (s != DCR_OK)
         return s;
     uint32_t len = dcr_get_u32le(len_bytes);
-    if (len < 16 || len - 16 > r->header.chunk_bytes_max)
+    size_t overhead = dcr_chunk_overhead(&r->header);
+    if (len < overhead || len - overhead > r->header.chunk_bytes_max)
         return dcr_fail(err, DCR_EINPUT, "%s: chunk %u at byte %llu has an invalid length %u",
                         r->path, r->index, (unsigned long long)r->offset, len);
     if (len > left - 4)
@@ -155,7 +156,16 @@ dcr_status dcr_sealed_reader_decrypt(const dcr_sealed_reader *r,
                                      size_t ct_len, uint32_t index, bool last, dcr_buf *plain,
                                      dcr_error *err)
 {
-    dcr_status s = dcr_chunk_decrypt(&r->header, key, index, last, ct, ct_len, plain, err);
+    return dcr_sealed_reader_decrypt_columns(r, key, ct, ct_len, index, last, NULL, plain, err);
+}
+
+dcr_status dcr_sealed_reader_decrypt_columns(const dcr_sealed_reader *r,
+                                             const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
+                                             size_t ct_len, uint32_t index, bool last,
+                                             const uint8_t *want, dcr_buf *plain, dcr_error *err)
+{
+    dcr_status s =
+        dcr_chunk_decrypt_columns(&r->header, key, index, last, ct, ct_len, want, plain, err);
     if (s == DCR_ECRYPTO)
         return dcr_fail(err, DCR_ECRYPTO,
                         "%s: chunk %u failed authentication: the file was "

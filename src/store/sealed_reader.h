@@ -58,5 +58,10 @@ dcr_status dcr_sealed_reader_decrypt(const dcr_sealed_reader *r,
                                      const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
                                      size_t ct_len, uint32_t index, bool last, dcr_buf *plain,
                                      dcr_error *err);
+/* The same for only the columns want[] names (dcr_chunk_decrypt_columns). */
+dcr_status dcr_sealed_reader_decrypt_columns(const dcr_sealed_reader *r,
+                                             const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
+                                             size_t ct_len, uint32_t index, bool last,
+                                             const uint8_t *want, dcr_buf *plain, dcr_error *err);
 
 #endif
