@@ -137,6 +137,10 @@ typedef struct {
     bool released;  /* every group was emitted and freed (release_groups) */
     size_t *cursor; /* per partition: its next group to emit */
     uint32_t *opart, *ogid;
+    /* one output batch's keys or counts, gathered for a bulk append */
+    const char **otext;
+    uint32_t *olen;
+    int64_t *oval;
     dcr_batch out;
 } agg_op;
 
@@ -715,6 +719,43 @@ static dcr_status emit_agg(dcr_exec_ctx *ctx, const agg_state *s, size_t g, dcr_
     return dcr_vec_push_from(out, &s->best, g, err);
 }
 
+/* Group key c of the k groups (opart, ogid) into out: a one-TEXT-key
+ * table's keys (GROUP BY email: millions of them) gathered and appended in
+ * one go, others a row at a time. */
+static dcr_status emit_keys(agg_op *a, size_t c, size_t k, dcr_column *out, dcr_error *err)
+{
+    if (!a->parts[0].groups.inline_text) {
+        dcr_status s = DCR_OK;
+        for (size_t r = 0; s == DCR_OK && r < k; r++)
+            s = dcr_keytab_push_key(&a->parts[a->opart[r]].groups, c, a->ogid[r], out, err);
+        return s;
+    }
+    for (size_t r = 0; r < k; r++) {
+        size_t len;
+        a->otext[r] = dcr_keytab_key_text(&a->parts[a->opart[r]].groups, a->ogid[r], &len);
+        a->olen[r] = (uint32_t)len; /* a key is one row's TEXT: below 4 GiB */
+    }
+    return dcr_vec_append_texts(out, a->otext, a->olen, k, err);
+}
+
+/* Aggregate c of the k groups into out: counts in one go, others a row at
+ * a time (emit_agg). */
+static dcr_status emit_aggs(dcr_exec_ctx *ctx, agg_op *a, size_t c, size_t k, dcr_column *out,
+                            dcr_error *err)
+{
+    const agg_state *s0 = &a->parts[0].aggs[c];
+    dcr_agg_func f = s0->e->agg;
+    if (!s0->sketch && (f == DCR_AGG_COUNT || f == DCR_AGG_COUNT_STAR)) {
+        for (size_t r = 0; r < k; r++)
+            a->oval[r] = a->parts[a->opart[r]].aggs[c].count[a->ogid[r]];
+        return dcr_vec_append_i64s(out, a->oval, k, err);
+    }
+    dcr_status s = DCR_OK;
+    for (size_t r = 0; s == DCR_OK && r < k; r++)
+        s = emit_agg(ctx, &a->parts[a->opart[r]].aggs[c], a->ogid[r], out, err);
+    return s;
+}
+
 static size_t total_groups(const agg_op *a)
 {
     size_t n = 0;
@@ -804,17 +845,14 @@ static dcr_status agg_next(dcr_exec_node *n, dcr_batch **out, dcr_error *err)
         return DCR_OK;
     }
     dcr_batch_clear(&a->out);
-    for (size_t c = 0; s == DCR_OK && c < p->ngroups + a->naggs; c++) /* unread: NULLs */
-        if (n->need && !n->need[c])
+    for (size_t c = 0; s == DCR_OK && c < p->ngroups + a->naggs; c++) {
+        if (n->need && !n->need[c]) /* unread: NULLs */
             s = dcr_vec_append_nulls(&a->out.cols[c], k, err);
-    for (size_t c = 0; s == DCR_OK && c < p->ngroups; c++)
-        for (size_t r = 0; s == DCR_OK && r < k && (!n->need || n->need[c]); r++)
-            s = dcr_keytab_push_key(&a->parts[a->opart[r]].groups, c, a->ogid[r], &a->out.cols[c],
-                                    err);
-    for (size_t c = 0; s == DCR_OK && c < a->naggs; c++)
-        for (size_t r = 0; s == DCR_OK && r < k && (!n->need || n->need[p->ngroups + c]); r++)
-            s = emit_agg(n->ctx, &a->parts[a->opart[r]].aggs[c], a->ogid[r],
-                         &a->out.cols[p->ngroups + c], err);
+        else if (c < p->ngroups)
+            s = emit_keys(a, c, k, &a->out.cols[c], err);
+        else
+            s = emit_aggs(n->ctx, a, c - p->ngroups, k, &a->out.cols[c], err);
+    }
     a->out.nrows = k;
     *out = &a->out;
     return s;
@@ -855,6 +893,9 @@ static void agg_destroy(dcr_exec_node *n)
     free(a->cursor);
     free(a->opart);
     free(a->ogid);
+    free(a->otext); /* pointers into the (wiped) groups */
+    dcr_wipe_free(a->olen, a->olen ? n->ctx->batch_rows * sizeof *a->olen : 0);
+    dcr_wipe_free(a->oval, a->oval ? n->ctx->batch_rows * sizeof *a->oval : 0);
     dcr_batch_free(&a->out);
     dcr_exec_release(n->ctx, a->charged);
     free(a);
@@ -901,9 +942,12 @@ dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err)
     a->cursor = calloc(a->nparts, sizeof *a->cursor);
     a->opart = malloc(n->ctx->batch_rows * sizeof *a->opart);
     a->ogid = malloc(n->ctx->batch_rows * sizeof *a->ogid);
+    a->otext = malloc(n->ctx->batch_rows * sizeof *a->otext);
+    a->olen = malloc(n->ctx->batch_rows * sizeof *a->olen);
+    a->oval = malloc(n->ctx->batch_rows * sizeof *a->oval);
     dcr_status s = DCR_OK;
     if (!kt || !a->parts || !a->pairs || !a->keys || !a->keyvecs || !a->args || !a->cursor ||
-        !a->opart || !a->ogid)
+        !a->opart || !a->ogid || !a->otext || !a->olen || !a->oval)
         s = oom(err);
     for (size_t k = 0; s == DCR_OK && k < p->ngroups; k++)
         kt[k] = p->exprs[k]->type;

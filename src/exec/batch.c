@@ -276,6 +276,46 @@ dcr_status dcr_vec_append_nulls(dcr_column *d, size_t n, dcr_error *err)
     return DCR_OK;
 }
 
+dcr_status dcr_vec_append_i64s(dcr_column *d, const int64_t *v, size_t n, dcr_error *err)
+{
+    dcr_status st = n ? reserve(d, n, 0, err) : DCR_OK;
+    if (st != DCR_OK || n == 0)
+        return st;
+    d->ncodes = 0;
+    fill_bits(d->valid, d->nrows, n, true);
+    memcpy((int64_t *)d->values + d->nrows, v, n * sizeof *v);
+    d->nrows += n;
+    return DCR_OK;
+}
+
+dcr_status dcr_vec_append_texts(dcr_column *d, const char *const *s, const uint32_t *len, size_t n,
+                                dcr_error *err)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += s[i] ? len[i] : 0;
+    dcr_status st = n ? reserve(d, n, bytes, err) : DCR_OK;
+    if (st != DCR_OK || n == 0)
+        return st;
+    d->ncodes = 0;
+    size_t base = d->nrows, tl = d->text_len, nulls = 0;
+    fill_bits(d->valid, base, n, true);
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i]) {
+            put_bit(d->valid, base + i, false);
+            nulls++;
+        } else if (len[i]) {
+            dcr_copy_bytes(d->text + tl, s[i], len[i]);
+            tl += len[i];
+        }
+        d->offsets[base + i + 1] = (uint32_t)tl;
+    }
+    d->text_len = tl;
+    d->nnulls += nulls;
+    d->nrows += n;
+    return DCR_OK;
+}
+
 dcr_status dcr_batch_append_rows(dcr_batch *dst, const dcr_batch *src, const uint32_t *rows,
                                  size_t first, size_t n, dcr_error *err)
 {

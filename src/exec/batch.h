@@ -63,6 +63,11 @@ dcr_status dcr_vec_copy_codes(dcr_column *dst, const dcr_column *src, const uint
                               size_t first, size_t n, dcr_error *err);
 /* Appends n NULLs to dst. */
 dcr_status dcr_vec_append_nulls(dcr_column *dst, size_t n, dcr_error *err);
+/* Appends n BIGINT (or TIMESTAMP) values, none NULL, to dst. */
+dcr_status dcr_vec_append_i64s(dcr_column *dst, const int64_t *v, size_t n, dcr_error *err);
+/* Appends n TEXT values to dst: s[i] (len[i] bytes), or NULL for a NULL. */
+dcr_status dcr_vec_append_texts(dcr_column *dst, const char *const *s, const uint32_t *len,
+                                size_t n, dcr_error *err);
 /* Replaces dst with a copy of src. */
 dcr_status dcr_vec_copy(dcr_column *dst, const dcr_column *src, dcr_error *err);
 

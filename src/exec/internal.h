@@ -193,6 +193,9 @@ dcr_status dcr_u64set_insert_rows(dcr_u64set *s, const uint64_t *keys, const uin
 
 /* Appends part k of entry id's key to out. (Read keys only this way: a
  * one-TEXT-key table keeps short keys in their records, not in keys[0].) */
+/* A one-TEXT-key table's key of entry id: its bytes (*len of them), or
+ * NULL for the NULL key. */
+const char *dcr_keytab_key_text(const dcr_keytab *t, size_t id, size_t *len);
 dcr_status dcr_keytab_push_key(const dcr_keytab *t, size_t k, size_t id, dcr_column *out,
                                dcr_error *err);
 /* Finds the key; false when absent. */

@@ -208,6 +208,15 @@ find_slot(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64
     return i;
 }
 
+const char *dcr_keytab_key_text(const dcr_keytab *t, size_t id, size_t *len)
+{
+    const uint8_t *rec = t->inl ? t->inl + id * DCR_KEYREC_BYTES : NULL;
+    if (!rec || rec[0] == DCR_KEYREC_LONG)
+        return dcr_keyrec_text(&t->keys[0], id, len);
+    *len = rec[0] == DCR_KEYREC_NULL ? 0 : rec[0];
+    return rec[0] == DCR_KEYREC_NULL ? NULL : (const char *)rec + 1;
+}
+
 dcr_status dcr_keytab_push_key(const dcr_keytab *t, size_t k, size_t id, dcr_column *out,
                                dcr_error *err)
 {
