@@ -32,6 +32,7 @@ typedef struct {
     const dcr_sealed_reader *r;
     const uint8_t *key;
     const uint8_t *want; /* per file column: DCR_CHUNK_SKIP, _DECODE or _DEFER */
+    bool skips;          /* some column is skipped: read chunks in two steps */
     const char *path;
     dcr_buf plain, scratch;
 } chunk_worker;
@@ -52,14 +53,29 @@ typedef struct {
     uint64_t handed_out; /* bytes of the chunks handed out, length prefixes included */
 } sealed_scan;
 
+/* The chunk's ciphertext into t->ct: in a segmented file, the directory
+ * first, then only as far as the last column the scan reads. */
+static dcr_status read_chunk(chunk_worker *w, chunk_task *t, dcr_error *err)
+{
+    const dcr_sealed_header *h = &w->r->header;
+    size_t dir = dcr_chunk_dir_ct_len(h), need = t->ct_len;
+    if (!h->segmented || !w->skips || t->ct_len <= dir)
+        return dcr_sealed_reader_read(w->r, t->offset, t->ct_len, &t->ct, err);
+    dcr_status s = dcr_sealed_reader_read(w->r, t->offset, dir, &t->ct, err);
+    s = s ? s
+          : dcr_sealed_reader_wanted_prefix(w->r, w->key, t->ct.data, t->ct_len, t->index, t->last,
+                                            w->want, &need, &w->plain, err);
+    return s ? s : dcr_sealed_reader_read_more(w->r, t->offset + dir, need - dir, &t->ct, err);
+}
+
 static dcr_status run_task(void *ctx, void *task, dcr_error *err)
 {
     chunk_worker *w = ctx;
     chunk_task *t = task;
-    dcr_status s = dcr_sealed_reader_read(w->r, t->offset, t->ct_len, &t->ct, err);
+    dcr_status s = read_chunk(w, t, err);
     if (s != DCR_OK)
         return s;
-    s = dcr_sealed_reader_decrypt_columns(w->r, w->key, t->ct.data, t->ct.len, t->index, t->last,
+    s = dcr_sealed_reader_decrypt_columns(w->r, w->key, t->ct.data, t->ct_len, t->index, t->last,
                                           w->want, &w->plain, err);
     if (s != DCR_OK)
         return s;
@@ -102,9 +118,12 @@ static dcr_status start_pool(sealed_scan *s, size_t threads, dcr_error *err)
     s->tasks = calloc(s->ring, sizeof *s->tasks);
     if (!s->workers || !s->wctx || !s->tasks)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    bool skips = false;
+    for (size_t i = 0; i < s->r.header.schema.ncols; i++)
+        skips = skips || s->want[i] == DCR_CHUNK_SKIP;
     for (size_t i = 0; i < s->nworkers; i++) {
-        s->workers[i] =
-            (chunk_worker){.r = &s->r, .key = s->src->key, .want = s->want, .path = s->src->path};
+        s->workers[i] = (chunk_worker){
+            .r = &s->r, .key = s->src->key, .want = s->want, .skips = skips, .path = s->src->path};
         s->wctx[i] = &s->workers[i];
     }
     for (; s->ntasks < s->ring; s->ntasks++) {

@@ -281,6 +281,35 @@ static dcr_status decrypt_segments(const dcr_sealed_header *h, const uint8_t *ke
     return s;
 }
 
+dcr_status dcr_chunk_wanted_prefix(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
+                                   uint32_t index, bool last, const uint8_t *ct, size_t ct_len,
+                                   const uint8_t *want, size_t *prefix, dcr_buf *plain,
+                                   dcr_error *err)
+{
+    size_t ncols = h->schema.ncols, dir_len = PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
+    size_t overhead = dcr_chunk_overhead(h);
+    if (!h->segmented || ct_len < overhead + dir_len || ct_len - overhead > h->chunk_bytes_max)
+        return dcr_fail(err, DCR_EINPUT, "chunk %u has an invalid length %zu", index, ct_len);
+    plain->len = 0;
+    dcr_status s = dcr_buf_reserve(plain, dir_len, err);
+    s = s ? s : open_segment(h, key, index, last, 0, ct, dir_len, plain->data, err);
+    dcr_chunk_column_info *info = s ? NULL : malloc(ncols * sizeof *info);
+    if (s == DCR_OK && !info)
+        s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    uint32_t nrows;
+    /* the sizes must add up to the whole chunk, as for a full decrypt */
+    s = s ? s : read_directory(h, plain->data, ct_len - overhead, &nrows, info, err);
+    size_t at = dir_len + DCR_AES256GCM_TAG_LEN;
+    *prefix = at;
+    for (size_t i = 0; s == DCR_OK && i < ncols; i++) {
+        at += info[i].stored_len + DCR_AES256GCM_TAG_LEN;
+        if (!want || want[i] != DCR_CHUNK_SKIP)
+            *prefix = at;
+    }
+    free(info);
+    return s;
+}
+
 dcr_status dcr_chunk_decrypt_columns(const dcr_sealed_header *h,
                                      const uint8_t key[DCR_DATA_KEY_LEN], uint32_t index, bool last,
                                      const uint8_t *ct, size_t ct_len, const uint8_t *want,

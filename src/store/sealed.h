@@ -144,6 +144,12 @@ dcr_status dcr_chunk_encrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
                              uint32_t index, bool last, const uint8_t *payload, size_t len,
                              dcr_buf *out, dcr_error *err);
 
+/* A segmented chunk's directory segment: its first ciphertext bytes. */
+static inline size_t dcr_chunk_dir_ct_len(const dcr_sealed_header *h)
+{
+    return 6 + 10 * h->schema.ncols + 16;
+}
+
 /* What a reader wants of each column of a chunk: see dcr_chunk_decode. */
 enum { DCR_CHUNK_SKIP = 0, DCR_CHUNK_DECODE = 1, DCR_CHUNK_DEFER = 2 };
 
@@ -156,6 +162,15 @@ dcr_status dcr_chunk_decrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
  * with want[i] != DCR_CHUNK_SKIP are decrypted and authenticated; the
  * other columns' bytes in plain are left unwritten, for a decode with the
  * same want[] that skips them. want NULL = every column. */
+/* For a scan that reads a segmented chunk in two steps: given its first
+ * dcr_chunk_dir_ct_len bytes at ct (of ct_len in all), decrypts the
+ * directory (into plain) and sets *prefix to how many leading bytes hold
+ * it and every column with want[i] != DCR_CHUNK_SKIP; the chunk's other
+ * bytes need not be read before dcr_chunk_decrypt_columns. */
+dcr_status dcr_chunk_wanted_prefix(const dcr_sealed_header *h, const uint8_t key[DCR_DATA_KEY_LEN],
+                                   uint32_t index, bool last, const uint8_t *ct, size_t ct_len,
+                                   const uint8_t *want, size_t *prefix, dcr_buf *plain,
+                                   dcr_error *err);
 dcr_status dcr_chunk_decrypt_columns(const dcr_sealed_header *h,
                                      const uint8_t key[DCR_DATA_KEY_LEN], uint32_t index, bool last,
                                      const uint8_t *ct, size_t ct_len, const uint8_t *want,

@@ -128,9 +128,15 @@ dcr_status dcr_sealed_reader_read(const dcr_sealed_reader *r, uint64_t offset, s
                                   dcr_buf *ct, dcr_error *err)
 {
     ct->len = 0;
-    dcr_status s = dcr_buf_reserve(ct, ct_len, err);
-    if (s == DCR_OK && (s = pread_exact(r, ct->data, ct_len, offset, err)) == DCR_OK)
-        ct->len = ct_len;
+    return dcr_sealed_reader_read_more(r, offset, ct_len, ct, err);
+}
+
+dcr_status dcr_sealed_reader_read_more(const dcr_sealed_reader *r, uint64_t offset, size_t len,
+                                       dcr_buf *ct, dcr_error *err)
+{
+    dcr_status s = dcr_buf_reserve(ct, len, err);
+    if (s == DCR_OK && (s = pread_exact(r, ct->data + ct->len, len, offset, err)) == DCR_OK)
+        ct->len += len;
     return s;
 }
 
@@ -159,6 +165,15 @@ dcr_status dcr_sealed_reader_decrypt(const dcr_sealed_reader *r,
     return dcr_sealed_reader_decrypt_columns(r, key, ct, ct_len, index, last, NULL, plain, err);
 }
 
+/* What a failed authentication of chunk index means, said for the file. */
+static dcr_status auth_failed(const dcr_sealed_reader *r, uint32_t index, bool last, dcr_error *err)
+{
+    return dcr_fail(err, DCR_ECRYPTO,
+                    "%s: chunk %u failed authentication: the file was "
+                    "modified, truncated, reordered or spliced%s",
+                    r->path, index, last ? " (or the final chunk is missing)" : "");
+}
+
 dcr_status dcr_sealed_reader_decrypt_columns(const dcr_sealed_reader *r,
                                              const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
                                              size_t ct_len, uint32_t index, bool last,
@@ -166,10 +181,16 @@ dcr_status dcr_sealed_reader_decrypt_columns(const dcr_sealed_reader *r,
 {
     dcr_status s =
         dcr_chunk_decrypt_columns(&r->header, key, index, last, ct, ct_len, want, plain, err);
-    if (s == DCR_ECRYPTO)
-        return dcr_fail(err, DCR_ECRYPTO,
-                        "%s: chunk %u failed authentication: the file was "
-                        "modified, truncated, reordered or spliced%s",
-                        r->path, index, last ? " (or the final chunk is missing)" : "");
-    return s;
+    return s == DCR_ECRYPTO ? auth_failed(r, index, last, err) : s;
+}
+
+dcr_status dcr_sealed_reader_wanted_prefix(const dcr_sealed_reader *r,
+                                           const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
+                                           size_t ct_len, uint32_t index, bool last,
+                                           const uint8_t *want, size_t *prefix, dcr_buf *plain,
+                                           dcr_error *err)
+{
+    dcr_status s =
+        dcr_chunk_wanted_prefix(&r->header, key, index, last, ct, ct_len, want, prefix, plain, err);
+    return s == DCR_ECRYPTO ? auth_failed(r, index, last, err) : s;
 }

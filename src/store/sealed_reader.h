@@ -51,6 +51,9 @@ dcr_status dcr_sealed_reader_next_span(dcr_sealed_reader *r, uint64_t *offset, s
  * Safe from several threads at once (pread on the reader's descriptor). */
 dcr_status dcr_sealed_reader_read(const dcr_sealed_reader *r, uint64_t offset, size_t ct_len,
                                   dcr_buf *ct, dcr_error *err);
+/* The same, appending the len bytes at offset to what ct holds. */
+dcr_status dcr_sealed_reader_read_more(const dcr_sealed_reader *r, uint64_t offset, size_t len,
+                                       dcr_buf *ct, dcr_error *err);
 
 /* Decrypts a chunk returned by next(), with an error that says which chunk
  * failed and what that means. */
@@ -58,6 +61,12 @@ dcr_status dcr_sealed_reader_decrypt(const dcr_sealed_reader *r,
                                      const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
                                      size_t ct_len, uint32_t index, bool last, dcr_buf *plain,
                                      dcr_error *err);
+/* dcr_chunk_wanted_prefix, with the same errors as decrypt's. */
+dcr_status dcr_sealed_reader_wanted_prefix(const dcr_sealed_reader *r,
+                                           const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
+                                           size_t ct_len, uint32_t index, bool last,
+                                           const uint8_t *want, size_t *prefix, dcr_buf *plain,
+                                           dcr_error *err);
 /* The same for only the columns want[] names (dcr_chunk_decrypt_columns). */
 dcr_status dcr_sealed_reader_decrypt_columns(const dcr_sealed_reader *r,
                                              const uint8_t key[DCR_DATA_KEY_LEN], const uint8_t *ct,
