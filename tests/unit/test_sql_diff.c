@@ -53,6 +53,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "codes.h"
 #include "csv/value.h"
 #include "exec/source.h"
 #include "sql/sql.h"
@@ -208,30 +209,6 @@ static void gen_value(sqlite3_stmt *ins, int idx, const colspec *c, dcr_column *
     }
 }
 
-/* Gives TEXT column c the dictionary codes a dictionary-encoded sealed
- * chunk would (numbered by first appearance, NULL rows 0), so that the
- * coded GROUP BY and a join's deferred columns (store/column.h) are run
- * against SQLite too. */
-static void give_codes(dcr_column *c)
-{
-    if (c->nrows == 0 || dcr_column_reserve_codes(c, c->nrows, NULL) != DCR_OK)
-        return;
-    size_t *first = calloc(c->nrows, sizeof *first), ndict = 0;
-    for (size_t i = 0; first && i < c->nrows; i++) {
-        c->codes[i] = 0;
-        if (dcr_column_is_null(c, i))
-            continue;
-        size_t k = 0;
-        while (k < ndict && dcr_value_cmp(c, first[k], c, i) != 0)
-            k++;
-        if (k == ndict)
-            first[ndict++] = i;
-        c->codes[i] = (uint16_t)k;
-    }
-    c->ncodes = first ? ndict : 0;
-    free(first);
-}
-
 static void make_table(sqlite3 *db, table *t, const char *name, const colspec *cs, size_t n)
 {
     static const size_t sizes[] = {0, 1, 3, 17, 60, 250};
@@ -271,7 +248,7 @@ static void make_table(sqlite3 *db, table *t, const char *name, const colspec *c
     sqlite3_finalize(ins);
     for (size_t i = 0; i < n; i++)
         if (cs[i].type == DCR_TYPE_TEXT && pick(2))
-            give_codes(&t->cols[i]);
+            test_add_codes(&t->cols[i]);
     t->ts = (dcr_table_source){n, t->cols, (size_t)pick(8) + 1};
 }
 
