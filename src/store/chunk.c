@@ -7,7 +7,8 @@
  *
  * TEXT columns take the smaller of the lengths and dictionary encodings
  * (store/text_encoding.c); other types the plain one (store/column.c).
- * Each column is then compressed (docs/format.md, "Codecs"): a TEXT column
+ * Each column is then compressed (docs/format.md, "Which codec the writer
+ * picks"): a TEXT column
  * in the lengths encoding (high-cardinality text such as e-mails, which
  * joins and distinct counts read whole on every query) with LZ4, which
  * decodes it at about twice zstd's speed for about twice the bytes, unless
@@ -201,7 +202,7 @@ dcr_status dcr_chunk_encrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
 {
     size_t ncols = h->schema.ncols, dir_len = PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
     if (len > h->chunk_bytes_max || (h->segmented && len < dir_len))
-        return dcr_fail(err, DCR_EINTERNAL, "chunk payload too large");
+        return dcr_fail(err, DCR_EINTERNAL, "chunk payload of %zu bytes is out of range", len);
     size_t ct_len = len + dcr_chunk_overhead(h);
     dcr_status s = dcr_buf_reserve(out, 4 + ct_len, err);
     if (s != DCR_OK)
@@ -244,30 +245,44 @@ static dcr_status open_segment(const dcr_sealed_header *h, const uint8_t *key, u
 static dcr_status read_directory(const dcr_sealed_header *h, const uint8_t *plain, size_t len,
                                  uint32_t *nrows, dcr_chunk_column_info *info, dcr_error *err);
 
-/* A segmented chunk: the directory first, whose sizes (checked against the
- * whole length) place every column; then the wanted columns. */
+/* A segmented chunk's directory: checks ct_len, opens segment 0 into
+ * plain and reads it into *info (ncols entries, the caller frees), its
+ * sizes checked against the payload length ct_len implies. */
+static dcr_status open_directory(const dcr_sealed_header *h, const uint8_t *key, uint32_t index,
+                                 bool last, const uint8_t *ct, size_t ct_len, size_t plain_room,
+                                 dcr_buf *plain, dcr_chunk_column_info **info, dcr_error *err)
+{
+    size_t ncols = h->schema.ncols, dir_len = PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
+    size_t overhead = dcr_chunk_overhead(h);
+    *info = NULL;
+    if (!h->segmented || ct_len < overhead + dir_len || ct_len - overhead > h->chunk_bytes_max)
+        return dcr_fail(err, DCR_EINPUT, "chunk %u has an invalid length %zu", index, ct_len);
+    plain->len = 0;
+    dcr_status s = dcr_buf_reserve(plain, plain_room > dir_len ? plain_room : dir_len, err);
+    s = s ? s : open_segment(h, key, index, last, 0, ct, dir_len, plain->data, err);
+    if (s == DCR_OK && !(*info = malloc(ncols * sizeof **info)))
+        s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    uint32_t nrows;
+    s = s ? s : read_directory(h, plain->data, ct_len - overhead, &nrows, *info, err);
+    if (s != DCR_OK) {
+        free(*info);
+        *info = NULL;
+    }
+    return s;
+}
+
+/* A segmented chunk: the directory, which places every column, then the
+ * wanted columns. */
 static dcr_status decrypt_segments(const dcr_sealed_header *h, const uint8_t *key, uint32_t index,
                                    bool last, const uint8_t *ct, size_t ct_len, const uint8_t *want,
                                    dcr_buf *plain, dcr_error *err)
 {
-    size_t ncols = h->schema.ncols, dir_len = PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
-    size_t overhead = dcr_chunk_overhead(h);
-    if (ct_len < overhead + dir_len || ct_len - overhead > h->chunk_bytes_max)
-        return dcr_fail(err, DCR_EINPUT, "chunk %u has an invalid length %zu", index, ct_len);
-    size_t len = ct_len - overhead;
-    plain->len = 0;
-    dcr_status s = dcr_buf_reserve(plain, len + 1, err);
-    if (s != DCR_OK)
-        return s;
-    if ((s = open_segment(h, key, index, last, 0, ct, dir_len, plain->data, err)))
-        return s;
-    dcr_chunk_column_info *info = malloc(ncols * sizeof *info);
-    uint32_t nrows;
-    if (!info)
-        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-    s = read_directory(h, plain->data, len, &nrows, info, err);
-    size_t at = dir_len, ct_at = dir_len + DCR_AES256GCM_TAG_LEN;
-    for (size_t i = 0; s == DCR_OK && i < ncols; i++) {
+    size_t len = ct_len - dcr_chunk_overhead(h); /* if ct_len is valid: open_directory */
+    dcr_chunk_column_info *info;
+    dcr_status s = open_directory(h, key, index, last, ct, ct_len, len + 1, plain, &info, err);
+    size_t at = PAYLOAD_HEAD + h->schema.ncols * COLUMN_DIR_ENTRY;
+    size_t ct_at = at + DCR_AES256GCM_TAG_LEN;
+    for (size_t i = 0; s == DCR_OK && i < h->schema.ncols; i++) {
         size_t n = info[i].stored_len; /* read_directory: they add up to len */
         if (!want || want[i] != DCR_CHUNK_SKIP)
             s = open_segment(h, key, index, last, (uint16_t)(i + 1), ct + ct_at, n,
@@ -286,22 +301,11 @@ dcr_status dcr_chunk_wanted_prefix(const dcr_sealed_header *h, const uint8_t key
                                    const uint8_t *want, size_t *prefix, dcr_buf *plain,
                                    dcr_error *err)
 {
-    size_t ncols = h->schema.ncols, dir_len = PAYLOAD_HEAD + ncols * COLUMN_DIR_ENTRY;
-    size_t overhead = dcr_chunk_overhead(h);
-    if (!h->segmented || ct_len < overhead + dir_len || ct_len - overhead > h->chunk_bytes_max)
-        return dcr_fail(err, DCR_EINPUT, "chunk %u has an invalid length %zu", index, ct_len);
-    plain->len = 0;
-    dcr_status s = dcr_buf_reserve(plain, dir_len, err);
-    s = s ? s : open_segment(h, key, index, last, 0, ct, dir_len, plain->data, err);
-    dcr_chunk_column_info *info = s ? NULL : malloc(ncols * sizeof *info);
-    if (s == DCR_OK && !info)
-        s = dcr_fail(err, DCR_EINTERNAL, "out of memory");
-    uint32_t nrows;
-    /* the sizes must add up to the whole chunk, as for a full decrypt */
-    s = s ? s : read_directory(h, plain->data, ct_len - overhead, &nrows, info, err);
-    size_t at = dir_len + DCR_AES256GCM_TAG_LEN;
+    dcr_chunk_column_info *info;
+    dcr_status s = open_directory(h, key, index, last, ct, ct_len, 0, plain, &info, err);
+    size_t at = PAYLOAD_HEAD + h->schema.ncols * COLUMN_DIR_ENTRY + DCR_AES256GCM_TAG_LEN;
     *prefix = at;
-    for (size_t i = 0; s == DCR_OK && i < ncols; i++) {
+    for (size_t i = 0; s == DCR_OK && i < h->schema.ncols; i++) {
         at += info[i].stored_len + DCR_AES256GCM_TAG_LEN;
         if (!want || want[i] != DCR_CHUNK_SKIP)
             *prefix = at;
