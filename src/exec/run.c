@@ -493,14 +493,6 @@ static bool honours_need(const dcr_exec_node *n)
     return k == DCR_PLAN_PROJECT || k == DCR_PLAN_AGGREGATE || k == DCR_PLAN_JOIN;
 }
 
-/* Top down: a project or an aggregate tells the project, aggregate or join
- * under it which of that one's output columns it reads, given what it must
- * produce itself (its own need), so a chain such as frequency's
- * `SELECT n ... FROM (SELECT email, count(*) AS n ... GROUP BY email)`
- * never copies the e-mails out of the inner aggregate. A join's ON
- * condition reads the join's own output. Every other operator may copy
- * whole batches (sort, filter, a join's build), so under it nothing is
- * pruned. */
 /* A join only copies rows of its inputs' columns out (gather, or into its
  * build table), except those its keys read: a scan right under it may hand
  * out its other TEXT columns deferred (store/column.h), and the join then
@@ -530,6 +522,15 @@ static dcr_status defer_join_inputs(dcr_exec_node *n, dcr_error *err)
     return DCR_OK;
 }
 
+/* Top down: a project or an aggregate tells the project, aggregate or join
+ * under it which of that one's output columns it reads, given what it must
+ * produce itself (its own need), so a chain such as frequency's
+ * `SELECT n ... FROM (SELECT email, count(*) AS n ... GROUP BY email)`
+ * never copies the e-mails out of the inner aggregate. A join's ON
+ * condition reads the join's own output. Every other operator may copy
+ * whole batches (sort, filter, a join's build), so under it nothing is
+ * pruned. On the way, each join lets its scans defer what it only copies
+ * (defer_join_inputs). */
 static dcr_status prune(dcr_exec_node *n, dcr_error *err)
 {
     const dcr_plan *p = n->plan;
