@@ -220,12 +220,11 @@ const char *dcr_keytab_key_text(const dcr_keytab *t, size_t id, size_t *len)
 dcr_status dcr_keytab_push_key(const dcr_keytab *t, size_t k, size_t id, dcr_column *out,
                                dcr_error *err)
 {
-    const uint8_t *rec = t->inl ? t->inl + id * DCR_KEYREC_BYTES : NULL;
-    if (!rec || rec[0] == DCR_KEYREC_LONG)
+    if (!t->inl)
         return dcr_vec_push_from(out, &t->keys[k], id, err);
-    if (rec[0] == DCR_KEYREC_NULL)
-        return dcr_column_push_null(out, err);
-    return dcr_column_push_text(out, (const char *)rec + 1, rec[0], err);
+    size_t len;
+    const char *s = dcr_keytab_key_text(t, id, &len);
+    return s ? dcr_column_push_text(out, s, len, err) : dcr_column_push_null(out, err);
 }
 
 bool dcr_keytab_find(const dcr_keytab *t, const dcr_column *const *cols, size_t row, uint64_t h,

@@ -228,6 +228,8 @@ dcr_status dcr_chunk_encrypt(const dcr_sealed_header *h, const uint8_t key[DCR_D
         s = seal_segment(h, key, index, last, (uint16_t)(i + 1), payload + at, n, out, err);
         at += n;
     }
+    if (s == DCR_OK && at != len) /* else ct_len above would not match what was written */
+        return dcr_fail(err, DCR_EINTERNAL, "chunk payload sizes do not add up");
     return s;
 }
 
