@@ -138,8 +138,8 @@ dcr_status dcr_eval_fail(dcr_exec_ctx *ctx, const dcr_expr *e, dcr_error *err, c
 
 /* Open-addressing hash table of distinct composite keys; entry i's key is
  * row i of keys[0..nkeys), but for a one-TEXT-key table's short keys, held
- * in their records (keytab.c): read keys with dcr_keytab_push_key or dcr_keytab_key_text. NULL
- * keys are equal to each other. */
+ * in their records (keytab.c): read keys with dcr_keytab_push_key or
+ * dcr_keytab_key_text. NULL keys are equal to each other. */
 typedef struct {
     size_t nkeys;
     dcr_column *keys;
