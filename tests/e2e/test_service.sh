@@ -47,10 +47,15 @@ expect_exit 4 "another contract" "attest check refuses a server running another 
 
 check "publisher uploads impressions" "$DCR" upload "${A[@]}" --key pub.key --dataset impressions imp.csv
 check "advertiser uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
-expect_exit 4 "belongs to publisher" "advertiser cannot upload the publisher's dataset" \
+expect_exit 3 "belongs to publisher in the contract, not to advertiser" \
+  "advertiser cannot upload the publisher's dataset (refused before sealing)" \
   "$DCR" upload "${A[@]}" --key adv.key --dataset impressions imp.csv
-expect_exit 4 "role provider" "the analyst cannot upload" \
+check "... without sealing first" bash -c "! grep -q 'sealed' '$T/.err'"
+expect_exit 3 "belongs to publisher in the contract, not to analyst" "the analyst cannot upload" \
   "$DCR" upload "${A[@]}" --key ana.key --dataset impressions imp.csv
+"$DCR" seal --contract c.json --dataset purchases --in pur.csv --out mistaken.dcr --to adv.pub 2> /dev/null
+expect_exit 3 "mistaken.dcr is a sealed dcr file, not a CSV" "uploading a .dcr file by mistake is recognised" \
+  "$DCR" upload "${A[@]}" --key adv.key --dataset purchases mistaken.dcr
 expect_exit 2 "not the key of any party" "a stranger's key is refused by the client" \
   "$DCR" status "${A[@]}" --key mallory.key
 
@@ -125,6 +130,9 @@ check "a truncated upload is refused" grep -q "truncated" r10.out
 "$DCR" seal --contract c.json --dataset purchases --in pur.csv --out own.dcr --to adv.pub 2> /dev/null
 "$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/purchases own.dcr > r11.out 2>&1
 check "an upload not wrapped to the instance key is refused" grep -q "not wrapped to this instance" r11.out
+"$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/impressions pur.dcr > r12.out 2>&1
+check "the server itself refuses an upload by a party that does not own the dataset" \
+  bash -c 'grep -q "HTTP 403" r12.out && grep -q "belongs to publisher" r12.out' 
 check "the refused uploads left the dataset intact" "$DCR" query "${A[@]}" --key ana.key "$SQL"
 
 # The audit log: verified, then a rollback of the state is caught.
