@@ -450,8 +450,12 @@ static dcr_status clamp(pv_ctx *x, dcr_expr **a, double lo, double hi)
             return oom(x);
         }
         cmp->op = side ? DCR_OP_GT : DCR_OP_LT;
-        k1->value.i64 = k2->value.i64 = (int64_t)b;
-        k1->value.f64 = k2->value.f64 = b;
+        /* A DOUBLE metric's bounds may lie outside BIGINT's range: converting
+         * them would be undefined, and only a BIGINT column reads .i64. */
+        if (t == DCR_TYPE_BIGINT)
+            k1->value.i64 = k2->value.i64 = (int64_t)b;
+        else
+            k1->value.f64 = k2->value.f64 = b;
         s = dcr_expr_add_arg(cmp, v, x->err);
         if (s == DCR_OK)
             s = dcr_expr_add_arg(cmp, k1, x->err);
