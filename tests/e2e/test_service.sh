@@ -35,6 +35,17 @@ mkdir -m 700 st_meas
 expect_exit 4 "would not accept.*measurement" "serve refuses to start when the contract does not accept its measurement" \
   "$DCR" serve --contract c_meas.json --signatures m1.sig m2.sig m3.sig --state st_meas --listen 127.0.0.1:0 --tee sim
 
+mkdir -m 700 st_args
+expect_exit 2 "cannot resolve 'no-such-host.invalid'" "serve refuses an unresolvable --listen name" \
+  "$DCR" serve --contract c.json --signatures pub.sig adv.sig ana.sig --state st_args --listen no-such-host.invalid:0 --tee sim
+check "... before touching the state (no state.db, no audit record)" bash -c '[[ ! -e st_args/state.db ]]'
+"$DCR" serve --contract c.json --signatures pub.sig adv.sig ana.sig --state st_args \
+  --listen localhost:0 --tee sim --ready-file ready_lh >> server.log 2>&1 &
+lh_pid=$!
+for i in $(seq 200); do [[ -s ready_lh ]] && break; sleep 0.05; done
+check "serve accepts --listen localhost (a loopback name) and binds 127.0.0.1" grep -q "^https://127.0.0.1:" ready_lh
+kill "$lh_pid" 2>/dev/null; wait "$lh_pid" 2>/dev/null
+
 check "server starts (sim, loopback, free port)" start_server st --rate 100000
 A=(--server "$URL" --contract c.json --quiet)
 expect_exit 3 "in use by another running instance" "a second instance on a running server's state is refused" \
