@@ -17,6 +17,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "answers.h"
 #include "check.h"
@@ -65,7 +66,7 @@ static dcr_schema schema = {"people", NCOLS, defs};
 enum { WITH_P7, WITHOUT_P7, P7_MOVED, NDATA };
 static dcr_column cols[NDATA][NCOLS];
 static dcr_table_source tabs[NDATA];
-static dcr_contract threshold_contract, dp_contract;
+static dcr_contract threshold_contract, dp_contract, timed_contract;
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -295,19 +296,45 @@ static void test_failing_row_is_null(void)
     CHECK(v.rep.rows_released == 1);
 }
 
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* rules.release_interval_ms: a result, a refusal and a failure all leave
+ * at the first multiple of the interval after the query arrived. */
+static void test_release_interval(void)
+{
+    const char *sqls[] = {"SELECT city, COUNT(*) FROM people GROUP BY city",
+                          "SELECT email FROM people", "SELECT nosuch FROM people"};
+    for (int i = 0; i < 3; i++) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        seen v = guarded(&timed_contract, WITH_P7, sqls[i]);
+        double ms = ms_since(&t0);
+        CHECK((v.st == DCR_OK) == (i == 0));
+        CHECK(ms >= 200 && ms < 400);
+    }
+}
+
 int main(void)
 {
     make_contract(&threshold_contract, "");
     make_contract(&dp_contract, dp_rules);
+    make_contract(&timed_contract, "  \"release_interval_ms\": 200,\n");
     make_tables();
     RUN(test_plain_sql_keeps_postgres_errors);
     RUN(test_threshold_neighbours);
     RUN(test_dp_neighbours);
     RUN(test_failing_row_is_null);
+    RUN(test_release_interval);
     for (int k = 0; k < NDATA; k++)
         for (int j = 0; j < NCOLS; j++)
             dcr_column_free(&cols[k][j]);
     dcr_contract_free(&threshold_contract);
     dcr_contract_free(&dp_contract);
+    dcr_contract_free(&timed_contract);
     return check_summary();
 }
