@@ -694,7 +694,12 @@ static void parse_join(cx *x, const dcr_json *obj)
 
 static void parse_aggregation(cx *x, const dcr_json *rules)
 {
-    static const char *const keys[] = {"min_units", "aggregates", "joins", NULL};
+    static const char *const keys[] = {"min_units",
+                                       "aggregates",
+                                       "joins",
+                                       "unsafe_free_form_sql_open_to_differencing",
+                                       "unsafe_min_max_reveal_one_value",
+                                       NULL};
     static const char *const required[] = {"min_units", NULL};
     const dcr_json *agg = get_kind(x, rules, "aggregation", DCR_JSON_OBJECT);
     if (!agg)
@@ -702,6 +707,8 @@ static void parse_aggregation(cx *x, const dcr_json *rules)
     check_keys(x, agg, "rules.aggregation", keys, required);
     if (check_min_units(x, agg, &x->c->min_units))
         x->c->has_min_units = true;
+    get_bool(x, agg, "unsafe_free_form_sql_open_to_differencing", &x->c->unsafe_free_form_sql);
+    get_bool(x, agg, "unsafe_min_max_reveal_one_value", &x->c->unsafe_min_max);
     parse_aggregates(x, agg);
     const dcr_json *joins = get_array(x, agg, "joins", DCR_CONTRACT_LIST_MAX, true);
     if (!joins || !(x->c->joins = alloc_array(x, joins->n, sizeof *x->c->joins)))
@@ -1304,21 +1311,4 @@ dcr_status dcr_contract_parse(const char *text, size_t len, const char *what, dc
     parse_root(&x, root);
     dcr_json_free(root);
     return finish(&x, what, err);
-}
-
-/* ---- advice ------------------------------------------------------------ */
-
-size_t dcr_contract_advise(const dcr_contract *c, FILE *out)
-{
-    size_t n = 0;
-    /* How long an answer takes depends on the data (how many rows match, how
-     * many groups form); only a fixed release schedule hides it. */
-    if (c->release_interval_ms == 0) {
-        fputs("advice: rules.release_interval_ms is 0: how long an answer takes can depend on "
-              "one person's rows; set it above your slowest query's time (e.g. 1000) to release "
-              "every answer on a fixed schedule\n",
-              out);
-        n++;
-    }
-    return n;
 }

@@ -101,7 +101,9 @@ check "a replayed request is refused" bash -c 'grep -q "HTTP 200" r2.out && grep
 DCR_TIME=$(( $(date +%s) - 3600 )) "$SIGNED" ana.key analyst "$URL" GET /v1/budget > r4.out 2>&1
 check "a stale request is refused" grep -q stale_request r4.out
 "$SIGNED" mallory.key mallory "$URL" GET /v1/status > r5.out 2>&1
+r5=$?
 check "an unknown party is refused" grep -q unknown_party r5.out
+check "signed-curl.sh exits 22 on an HTTP error, 0 on success" bash -c "[[ $r5 -eq 22 ]] && '$SIGNED' ana.key analyst '$URL' GET /v1/budget > /dev/null"
 "$SIGNED" mallory.key analyst "$URL" GET /v1/status > r6.out 2>&1
 check "a key not in the contract is refused" grep -q bad_signature r6.out
 curl -sS -k --tlsv1.3 "$URL/v1/status" > r7.out 2>&1

@@ -44,7 +44,8 @@ static const char contract_fmt[] =
     "    {\"name\": \"amount\", \"type\": \"BIGINT\", \"role\": \"metric\", \"bounds\": [0, "
     "9223372036854775807]}]}],\n"
     " \"rules\": {\n"
-    "  \"aggregation\": {\"min_units\": 3, \"aggregates\": {\"people.amount\": [\"SUM\"]}},\n"
+    "  \"aggregation\": {\"min_units\": 3, \"aggregates\": {\"people.amount\": [\"SUM\"]},\n"
+    "   \"unsafe_free_form_sql_open_to_differencing\": true},\n"
     "%s"
     "  \"receivers\": {\"analyst\": [\"analyst\"]}},\n"
     " \"evidence\": [{\"type\": \"sim\"}]}\n";
