@@ -196,6 +196,8 @@ typedef struct {
     dcr_contract_overlap *overlap;
     size_t nreceivers;
     dcr_contract_receivers *receivers;
+    int64_t release_interval_ms; /* rules.release_interval_ms: answers leave only at a
+                                    multiple of it after the query arrived; 0 = off */
     size_t nevidence;
     dcr_contract_evidence *evidence;
 } dcr_contract;

@@ -177,6 +177,12 @@ size_t dcr_contract_warnings(const dcr_contract *c, const char **out, size_t max
     if (c->dp.enabled && lists_min_max(c))
         WARN("rules.aggregation.aggregates lists MIN or MAX, which differential privacy "
              "always refuses (one person's value has no bounded sensitivity)");
+    /* How long an answer takes depends on the data (rows matched, groups
+     * formed); only a fixed release schedule hides it. */
+    if (c->release_interval_ms == 0)
+        WARN("rules.release_interval_ms is 0: how long an answer takes can depend on one "
+             "person's rows; set it above the slowest query's time (e.g. 1000) to release every "
+             "answer on a fixed schedule");
 #undef WARN
     return n;
 }
@@ -316,6 +322,12 @@ void dcr_contract_show(const dcr_contract *c, int64_t dp_max_queries, FILE *out)
     show_aggregation(c, out);
     show_mode(c, out);
     show_dp(c, dp_max_queries, out);
+    if (c->release_interval_ms > 0)
+        fprintf(out, "\nanswers (results, refusals, failures) are released every %" PRId64 " ms\n",
+                c->release_interval_ms);
+    else
+        fputs("\nanswers are released as soon as ready (their timing can depend on the data)\n",
+              out);
     show_templates(c, out);
     show_overlap(c, out);
     show_evidence(c, out);
