@@ -289,6 +289,7 @@ static void print_lint(const char *path, const dcr_contract *c)
     hash_hex(c, hex);
     printf("%s: valid contract \"%s\" version %lld: %zu parties, %zu datasets; hash %s\n", path,
            c->name, (long long)c->version, c->nparties, c->ndatasets, hex);
+    dcr_contract_advise(c, stdout);
 }
 
 static void print_hash(const char *path, const dcr_contract *c)

@@ -190,6 +190,8 @@ typedef struct {
     dcr_contract_overlap *overlap;
     size_t nreceivers;
     dcr_contract_receivers *receivers;
+    int64_t release_interval_ms; /* rules.release_interval_ms: answers leave only at a
+                                    multiple of it after the query arrived; 0 = off */
     size_t nevidence;
     dcr_contract_evidence *evidence;
 } dcr_contract;
@@ -243,5 +245,9 @@ dcr_status dcr_contract_dataset_schema(const dcr_contract *c, const char *name, 
 
 /* Writes the human summary of `dcr contract show`. */
 void dcr_contract_show(const dcr_contract *c, FILE *out);
+
+/* Writes advice on a valid contract (lint.c): settings that are allowed but
+ * leave a channel open, one "advice: ..." line each; returns how many. */
+size_t dcr_contract_advise(const dcr_contract *c, FILE *out);
 
 #endif

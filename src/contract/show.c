@@ -248,6 +248,12 @@ void dcr_contract_show(const dcr_contract *c, FILE *out)
     show_access(c, out);
     show_aggregation(c, out);
     show_dp(c, out);
+    if (c->release_interval_ms > 0)
+        fprintf(out, "\nanswers (results, refusals, failures) are released every %" PRId64 " ms\n",
+                c->release_interval_ms);
+    else
+        fputs("\nanswers are released as soon as ready (their timing can depend on the data)\n",
+              out);
     show_templates(c, out);
     show_overlap(c, out);
     show_evidence(c, out);

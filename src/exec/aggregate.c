@@ -703,8 +703,12 @@ static dcr_status emit_agg(dcr_exec_ctx *ctx, const agg_state *s, size_t g, dcr_
         return dcr_column_push_null(out, err);
     if (e->agg == DCR_AGG_SUM && s->isum) {
         __int128 v = s->isum[g];
-        if (v > INT64_MAX || v < INT64_MIN)
-            return dcr_eval_fail(ctx, e, err, "bigint out of range (SUM)");
+        if ((v > INT64_MAX || v < INT64_MIN) &&
+            dcr_eval_row_fail(ctx, e, err, "bigint out of range (SUM)"))
+            return DCR_EINPUT;
+        /* total: saturate, a clamp that moves by no more than the sum
+         * itself when one person's rows change (NULL would not) */
+        v = v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : v;
         return dcr_column_push_i64(out, (int64_t)v, err);
     }
     if (e->agg == DCR_AGG_SUM)

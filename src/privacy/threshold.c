@@ -693,10 +693,11 @@ dcr_status pv_threshold_run(pv_ctx *x, dcr_plan **plan, pv_thresholds *t,
                             pv_release_fn release, void *release_ctx, dcr_result *out,
                             int *err_location)
 {
+    dcr_exec_opts run = dcr_exec_opts_total(opts); /* no row may decide a failure */
     runner R = {.x = x,
                 .t = t,
                 .nsrcs = x->c->ndatasets + t->n,
-                .opts = opts,
+                .opts = &run,
                 .release = release,
                 .release_ctx = release_ctx,
                 .err_location = err_location};
@@ -706,7 +707,7 @@ dcr_status pv_threshold_run(pv_ctx *x, dcr_plan **plan, pv_thresholds *t,
     for (size_t i = 0; s == DCR_OK && i < x->c->ndatasets; i++)
         R.srcs[i] = sources[i];
     s = s ? s : materialize(&R, plan);
-    s = s ? s : dcr_exec_run(*plan, R.srcs, R.nsrcs, opts, out, err_location, x->err);
+    s = s ? s : dcr_exec_run(*plan, R.srcs, R.nsrcs, &run, out, err_location, x->err);
     for (size_t j = 0; R.mats && j < t->n; j++)
         dcr_batch_free(&R.mats[j].data);
     free(R.mats);
