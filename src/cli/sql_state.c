@@ -63,8 +63,7 @@ dcr_status cli_sql_state_open(cli_sql_state *ss, const char *dir, const dcr_cont
         .type = "query", .party = c->parties[analyst].name, .sql = sql, .decision = "accepted"};
     ss->ctx = (dcr_state_charge_ctx){.state = ss->st,
                                      .entry = &ss->entry,
-                                     .rows_released = &rep->rows_released,
-                                     .rows_suppressed = &rep->rows_suppressed};
+                                     .rows_released = &rep->rows_released};
     dcr_budget_limits(c, &ss->ctx.eps_limit, &ss->ctx.delta_limit);
     hooks->charge = charge;
     hooks->ctx = ss;
@@ -82,7 +81,6 @@ dcr_status cli_sql_state_finish(cli_sql_state *ss, dcr_status query_status,
         dcr_audit_entry e = ss->entry;
         e.decision = "refused";
         e.reason = rep->rule[0] ? rep->rule : qerr->msg;
-        e.rows_suppressed = (int64_t)rep->rows_suppressed;
         dcr_status st = dcr_state_audit_append(ss->st, &e, NULL, err);
         if (st != DCR_OK)
             return st;

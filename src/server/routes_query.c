@@ -80,7 +80,6 @@ static dcr_status charge(void *ctx, const char *analyst, double eps, double delt
                         j->s->cfg->query_seconds);
     /* The hook runs when the result is about to be returned: out holds it. */
     j->entry.rows_released = (int64_t)j->out.nrows;
-    j->entry.rows_suppressed = (int64_t)j->rep.rows_suppressed;
     return dcr_state_charge_hook(&j->charge, analyst, eps, delta, err);
 }
 
@@ -188,12 +187,13 @@ static json_t *result_json(const srv *s, const qjob *j)
         }
     for (size_t i = 0; i < j->rep.nreceivers; i++)
         json_array_append_new(recv, json_string(s->contract.parties[j->rep.receivers[i]].name));
-    return json_pack("{s:o,s:o,s:{s:I,s:I,s:I,s:I,s:f,s:f,s:s,s:o}}", "columns", cols, "rows", rows,
-                     "privacy", "k", (json_int_t)j->rep.k, "rows_released",
-                     (json_int_t)j->rep.rows_released, "rows_suppressed",
-                     (json_int_t)j->rep.rows_suppressed, "inner_groups_suppressed",
-                     (json_int_t)j->rep.inner_suppressed, "epsilon", j->rep.epsilon, "delta",
-                     j->rep.delta, "template", j->rep.template_name, "receivers", recv);
+    /* No count of suppressed groups: it is a function of the people in
+     * them (docs/privacy.md, "Nothing about suppressed rows"). */
+    return json_pack("{s:o,s:o,s:{s:s,s:I,s:I,s:f,s:f,s:s,s:o}}", "columns", cols, "rows", rows,
+                     "privacy", "protection", j->rep.protection ? j->rep.protection : "", "k",
+                     (json_int_t)j->rep.k, "rows_released", (json_int_t)j->rep.rows_released,
+                     "epsilon", j->rep.epsilon, "delta", j->rep.delta, "template",
+                     j->rep.template_name, "receivers", recv);
 }
 
 static void audit_refusal(srv *s, const char *party, const char *sql, const char *rule,

@@ -124,7 +124,7 @@ static const char contract_fmt[] =
     "    {\"name\": \"amt\", \"type\": \"DOUBLE PRECISION\", \"role\": \"metric\", \"bounds\": "
     "[0, 50]}]}],\n"
     " \"rules\": {\n"
-    "  \"aggregation\": {\"min_units\": 3,\n"
+    "  \"aggregation\": {\"min_units\": 3,%s\n"
     "   \"aggregates\": {\"people.spend\": [\"SUM\", \"AVG\", \"MIN\", \"MAX\"],\n"
     "    \"people.n\": [\"SUM\", \"AVG\", \"MIN\", \"MAX\", \"COUNT\"],\n"
     "    \"people.big\": [\"SUM\", \"AVG\"], \"people.huge\": [\"SUM\", \"AVG\"],\n"
@@ -138,6 +138,11 @@ static const char contract_fmt[] =
     "%s"
     "  \"receivers\": {\"analyst\": [\"analyst\", \"owner\"]}},\n"
     " \"evidence\": [{\"type\": \"sim\"}]}\n";
+
+/* Threshold mode answers free-form SQL (and MIN/MAX) only when the parties
+ * opt in by keys that name what they give up (docs/privacy.md, "Modes"). */
+static const char threshold_opt_in[] = " \"unsafe_free_form_sql_open_to_differencing\": true,"
+                                       " \"unsafe_min_max_reveal_one_value\": true,";
 
 static const char dp_rules[] =
     "  \"differential_privacy\": {\"enabled\": true, \"epsilon_per_query\": 8, \"delta\": 1e-5,\n"
@@ -157,7 +162,8 @@ static void make_contracts(void)
     answer_pub_text(b);
     for (int m = 0; m < NMODES; m++) {
         static char text[16384];
-        snprintf(text, sizeof text, contract_fmt, a, b, m == M_DP ? dp_rules : "");
+        snprintf(text, sizeof text, contract_fmt, a, b, m == M_DP ? "" : threshold_opt_in,
+                 m == M_DP ? dp_rules : "");
         dcr_contract_diags d = {0};
         dcr_error err = {0};
         if (dcr_contract_parse(text, strlen(text), "neigh", &contracts[m], &d, &err) != DCR_OK) {
@@ -650,6 +656,9 @@ static const char *differs(const outcome *a, const outcome *b)
         return "message";
     if (strcmp(a->rep.rule, b->rep.rule) != 0)
         return "rule";
+    if ((a->rep.protection == NULL) != (b->rep.protection == NULL) ||
+        (a->rep.protection && strcmp(a->rep.protection, b->rep.protection) != 0))
+        return "protection";
     if (a->rep.k != b->rep.k)
         return "k";
     if (a->rep.epsilon != b->rep.epsilon || a->rep.delta != b->rep.delta)
