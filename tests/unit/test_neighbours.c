@@ -44,6 +44,7 @@
  *                       neighbours, so 2N pairs)
  * DCR_NEIGH_SEED=S      generator seed (default fixed)
  * DCR_NEIGH_PRINT=1     print every query
+ * DCR_NEIGH_PRINT_FAILED=1  print the queries that fail on D (not refused)
  * DCR_NEIGH_SQL=...     run one SQL in both modes against every neighbour
  *                       and print all outcomes (to reproduce a mismatch)
  */
@@ -1264,7 +1265,7 @@ static void gen(sb *b, ty t, int depth, const scope *sc)
             break;
         }
         case 4:
-            put(b, "(-");
+            put(b, "(- ");
             gen(b, TI, depth - 1, sc);
             put(b, ")");
             break;
@@ -1350,7 +1351,7 @@ static void gen(sb *b, ty t, int depth, const scope *sc)
             put(b, ")");
             break;
         case 9:
-            put(b, "(-");
+            put(b, "(- ");
             gen(b, TF, depth - 1, sc);
             put(b, ")");
             break;
@@ -1512,7 +1513,7 @@ static void gen(sb *b, ty t, int depth, const scope *sc)
             put(b, ")");
             break;
         default:
-            put(b, "(-");
+            put(b, "(- ");
             gen(b, TV, depth - 1, sc);
             put(b, ")");
             break;
@@ -1913,7 +1914,7 @@ static void gen_query(sb *b, int mode)
 
 /* ---- the property ---- */
 
-static bool print_queries;
+static bool print_queries, print_failed;
 
 static bool same_outcome(const outcome *a, const outcome *b)
 {
@@ -1967,6 +1968,7 @@ static void test_neighbours(void)
     seed = env_size("DCR_NEIGH_SEED", 0x5eed17);
     rng_state = seed ? seed : 1;
     print_queries = getenv("DCR_NEIGH_PRINT") != NULL;
+    print_failed = getenv("DCR_NEIGH_PRINT_FAILED") != NULL;
     for (size_t q = 0; q < nq; q++) {
         int mode = (int)(q % NMODES);
         sb b = {{0}, 0};
@@ -1979,6 +1981,8 @@ static void test_neighbours(void)
         outcome d;
         run_one(mode, NVARIANTS, b.s, &d);
         count_outcome(mode, &d);
+        if (print_failed && d.status != DCR_OK && !d.rep.rule[0])
+            printf("[%s] failed on D: %s\n    %s\n", mode_name[mode], d.msg, b.s);
         /* two different neighbours per query; "removed" in one query of three */
         int v1 = q % 3 == 0 ? V_REMOVED : 1 + pick(NVARIANTS - 1);
         int v2 = 1 + pick(NVARIANTS - 1);
