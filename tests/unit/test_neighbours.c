@@ -45,6 +45,8 @@
  * DCR_NEIGH_SEED=S      generator seed (default fixed)
  * DCR_NEIGH_PRINT=1     print every query
  * DCR_NEIGH_PRINT_FAILED=1  print the queries that fail on D (not refused)
+ * DCR_NEIGH_MEM_LIMIT=B  run every query under a memory limit of B bytes (whether
+ *                       a query hits the limit must not depend on one person)
  * DCR_NEIGH_SQL=...     run one SQL in both modes against every neighbour
  *                       and print all outcomes (to reproduce a mismatch)
  */
@@ -527,6 +529,8 @@ static void outcome_free(outcome *o)
     o->rows = NULL;
 }
 
+static size_t mem_limit; /* DCR_NEIGH_MEM_LIMIT, bytes; 0 = the default */
+
 static void run_one(int mode, int variant, const char *sql, outcome *o)
 {
     dcr_exec_source src[2];
@@ -537,7 +541,7 @@ static void run_one(int mode, int variant, const char *sql, outcome *o)
     dcr_result r;
     memset(&r, 0, sizeof r);
     memset(o, 0, sizeof *o);
-    dcr_exec_opts opts = {.batch_rows = 16, .threads = 1};
+    dcr_exec_opts opts = {.batch_rows = 16, .threads = 1, .mem_limit = mem_limit};
     o->status =
         dcr_guarded_query(&contracts[mode], analyst, sql, src, NULL, &opts, &r, &o->rep, &err);
     if (o->status != DCR_OK) {
@@ -2050,6 +2054,7 @@ static void run_single(const char *sql)
 int main(void)
 {
     memset(long_text, 'Q', sizeof long_text - 1);
+    mem_limit = env_size("DCR_NEIGH_MEM_LIMIT", 0);
     make_contracts();
     for (int v = 0; v <= NVARIANTS; v++)
         build(&data[v], v);
