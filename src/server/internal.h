@@ -74,10 +74,13 @@ typedef struct srv {
     bool data_writer;
     srv_data_key *keys;  /* one per contract dataset */
     srv_bucket *buckets; /* one per party */
-    /* The differencing defence checks an analyst's earlier releases and then
-     * adds to them: one analyst's queries run one at a time (other analysts'
-     * in parallel), or two halves of a differencing pair could pass at once. */
+    /* The differencing defence checks the contract's earlier releases (all
+     * analysts') and then adds to them: in threshold mode queries run one
+     * at a time (history_lock), or two halves of a differencing pair, from
+     * one analyst or two, could pass at once. With DP (no history) one
+     * analyst's queries still take turns, other analysts' run in parallel. */
     pthread_mutex_t *analyst_locks; /* one per party */
+    pthread_mutex_t history_lock;   /* initialised with analyst_locks */
     dcr_diff_history history;       /* key wiped in cleanup */
     dcr_templates templates;        /* the contract's, loaded once at start */
     atomic_uint queries_running;

@@ -89,10 +89,13 @@ static void *worker(void *arg)
     srv *s = j->s;
     dcr_privacy_hooks hooks = {
         .charge = charge, .ctx = j, .history = &s->history, .templates = &s->templates};
-    pthread_mutex_lock(&s->analyst_locks[j->analyst]);
+    /* One history per contract: threshold-mode queries take turns. */
+    pthread_mutex_t *turn =
+        s->contract.dp.enabled ? &s->analyst_locks[j->analyst] : &s->history_lock;
+    pthread_mutex_lock(turn);
     j->st = dcr_guarded_query(&s->contract, j->analyst, j->sql, j->src, &hooks, &j->opts, &j->out,
                               &j->rep, &j->err);
-    pthread_mutex_unlock(&s->analyst_locks[j->analyst]);
+    pthread_mutex_unlock(turn);
     pthread_mutex_lock(&j->mu);
     j->done = true;
     bool orphan = j->abandoned;

@@ -145,6 +145,7 @@ static dcr_status serve(srv *s, dcr_error *err)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     for (size_t i = 0; i < s->contract.nparties; i++)
         pthread_mutex_init(&s->analyst_locks[i], NULL);
+    pthread_mutex_init(&s->history_lock, NULL);
     if ((st = build_attestation(s, err)) || (st = srv_http_start(s, err)))
         return st;
     char url[128], hex[65];
@@ -187,6 +188,8 @@ static void cleanup(srv *s)
     free(s->buckets);
     for (size_t i = 0; s->analyst_locks && i < s->contract.nparties; i++)
         pthread_mutex_destroy(&s->analyst_locks[i]);
+    if (s->analyst_locks)
+        pthread_mutex_destroy(&s->history_lock);
     free(s->analyst_locks);
     dcr_wipe(s->history.key, sizeof s->history.key);
     json_decref(s->attestation);

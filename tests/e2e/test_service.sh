@@ -182,6 +182,17 @@ expect_exit 4 "belongs to advertiser" "a party cannot grant another's dataset" \
   "$DCR" grant "${A[@]}" --key pub.key --dataset purchases
 "$DCR" query "${A[@]}" --key ana.key --format csv "$SQL" > q2.csv 2> q2.err
 check "the query runs again with the same answer" cmp q.csv q2.csv
+# The differencing history outlives the restart and a re-upload (a new
+# dataset version): the half of the pair without the victim stays suppressed.
+check "advertiser re-uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
+"$DCR" query "${A[@]}" --key ana.key --format csv \
+  "SELECT COUNT(DISTINCT email) AS n FROM purchases WHERE product = 'p0'" > d3.csv 2> d3.err
+"$DCR" query "${A[@]}" --key ana.key --format csv \
+  "SELECT COUNT(DISTINCT email) AS n FROM purchases WHERE product IN ('p0', 'p9')" > d4.csv 2> d4.err
+check "differencing after a restart and a re-upload: still suppressed" \
+  bash -c '[[ $(wc -l < d3.csv) -eq 1 ]]'
+check "differencing after a restart and a re-upload: the same set is released again" \
+  cmp d1.csv d4.csv
 check "the audit log spans both instances and extends the head" \
   "$DCR" audit "${A[@]}" --key pub.key --head pub.head
 
