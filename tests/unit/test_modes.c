@@ -176,6 +176,25 @@ static void test_min_max(void)
     dcr_contract_free(&c);
 }
 
+/* A long text literal is laid out for every row of a batch; past 4 GiB a
+ * batch fails, so its length is capped where it meets dataset rows. */
+static void test_long_text_literal(void)
+{
+    dcr_contract c;
+    CHECK(load(FREE_FORM, "", &c));
+    static char sql[2200];
+    for (size_t len = 1024; len <= 1025; len++) {
+        int n = snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM people WHERE city <> '");
+        memset(sql + n, 'x', len);
+        snprintf(sql + n + len, sizeof sql - (size_t)n - len, "'");
+        expect(&c, sql,
+               len == 1024 ? "13\n"
+                           : "ERR refused by rule error-oracle: a text literal of 1025 bytes",
+               DCR_PROTECT_FREE_FORM);
+    }
+    dcr_contract_free(&c);
+}
+
 static void test_dp_answers_free_form(void)
 {
     dcr_contract c;
@@ -196,6 +215,7 @@ int main(void)
     RUN(test_templates_only_by_default);
     RUN(test_free_form_opt_in);
     RUN(test_min_max);
+    RUN(test_long_text_literal);
     RUN(test_dp_answers_free_form);
     for (int i = 0; i < 3; i++)
         dcr_column_free(&cols[i]);
