@@ -70,9 +70,9 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server_pid/status"; }
 echo "server: $(basename "$DCR"), $IMPRESSIONS impressions, $PURCHASES purchases, --max-queries $MAXQ, $(nproc) CPUs; RSS after upload $(( $(rss_kb) / 1024 )) MiB"
 
 QUERIES=(
-  "SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers, SUM(p.amount) AS revenue FROM impressions i JOIN purchases p ON i.email = p.email GROUP BY i.campaign"
-  "SELECT COUNT(DISTINCT p.email) AS buyers_reached FROM purchases p JOIN impressions i ON i.email = p.email"
-  "SELECT i.campaign, COUNT(DISTINCT i.email) AS reach, COUNT(*) AS impressions_on_buyers FROM impressions i JOIN purchases p ON i.email = p.email GROUP BY i.campaign"
+  "$DEMO_SQL_ATTRIBUTION"
+  "$DEMO_SQL_REACHED"
+  "$DEMO_SQL_REACH"
   "SELECT p.email, p.amount FROM purchases p JOIN impressions i ON i.email = p.email"
 )
 # dcr_client N DEADLINE: one analyst running `dcr query` in a loop; one line

@@ -86,7 +86,7 @@ static const char fx_contract_fmt[] =
     "    {\"name\": \"amount\", \"type\": \"BIGINT\", \"role\": \"metric\", \"bounds\": [0, "
     "1000]}]}],\n"
     " \"rules\": {\n"
-    "  \"aggregation\": {\"min_units\": 5,\n"
+    "  \"aggregation\": {\"min_units\": 5, \"unsafe_free_form_sql_open_to_differencing\": true,\n"
     "   \"joins\": [{\"left\": \"impressions.email\", \"right\": \"purchases.email\"}]},\n"
     "  \"templates\": [" FX_T_SINCE ", " FX_T_TYPES ", " FX_T_TWICE ", " FX_T_IN "],\n"
     "  \"receivers\": {\"advertiser\": [\"advertiser\"]}},\n"

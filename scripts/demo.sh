@@ -5,10 +5,11 @@
 # mode on loopback: no TEE here) and each party verifies its attestation
 # before sending anything; both upload their data sealed to the attested
 # instance; the advertiser (the analyst) runs attribution, overlap and reach
-# & frequency; a query asking for raw e-mails is refused; the audit log is
-# fetched and verified. Then a second clean room whose contract adds
-# differential privacy answers with noise until the analyst's budget is
-# spent. The clean rooms stop.
+# & frequency through the templates both approved; its own SQL is refused
+# (thresholds alone cannot stop differencing); the audit log is fetched and
+# verified. Then a second clean room whose contract adds differential
+# privacy answers the analyst's own SQL with noise until its budget is
+# spent, and still refuses the raw e-mail list. The clean rooms stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -75,22 +76,15 @@ say "6. Each seals its data to the attested instance (and itself) and uploads it
 "$DCR" upload "${P[@]}" --key advertiser.key --dataset purchases purchases.csv
 
 say "7. Attribution: buyers and revenue by campaign (top 8)"
-"$DCR" query "${P[@]}" --key advertiser.key \
-  "SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers, SUM(p.amount) AS revenue
-   FROM impressions i JOIN purchases p ON i.email = p.email
-   GROUP BY i.campaign ORDER BY revenue DESC LIMIT 8"
+"$DCR" query "${P[@]}" --key advertiser.key "$DEMO_SQL_ATTRIBUTION"
 
 say "8. Overlap: how many buyers saw any ad at all"
-"$DCR" query "${P[@]}" --key advertiser.key \
-  "SELECT COUNT(DISTINCT p.email) AS buyers_reached FROM purchases p JOIN impressions i ON i.email = p.email"
+"$DCR" query "${P[@]}" --key advertiser.key "$DEMO_SQL_REACHED"
 
 say "9. Reach & frequency of the campaigns among buyers (top 8)"
-"$DCR" query "${P[@]}" --key advertiser.key \
-  "SELECT i.campaign, COUNT(DISTINCT i.email) AS reach, COUNT(*) AS impressions_on_buyers
-   FROM impressions i JOIN purchases p ON i.email = p.email
-   GROUP BY i.campaign ORDER BY reach DESC LIMIT 8"
+"$DCR" query "${P[@]}" --key advertiser.key "$DEMO_SQL_REACH"
 
-say "10. Asking for the raw e-mail list is refused, and the rule is named"
+say "10. SQL of the analyst's own is refused here: without differential privacy only approved templates run"
 "$DCR" query "${P[@]}" --key advertiser.key \
   "SELECT p.email, p.amount FROM purchases p JOIN impressions i ON i.email = p.email" ||
   echo "(refused, exit $?)"
@@ -108,6 +102,10 @@ D=(--server "$room_url" --contract contract-dp.json --quiet)
 "$DCR" attest check --server "$room_url" --contract contract-dp.json > /dev/null
 "$DCR" upload "${D[@]}" --key publisher.key --dataset impressions impressions.csv
 "$DCR" upload "${D[@]}" --key advertiser.key --dataset purchases purchases.csv
+echo "-- here the analyst may write its own SQL, but the raw e-mail list is still refused, by its rule:"
+"$DCR" query "${D[@]}" --key advertiser.key \
+  "SELECT p.email, p.amount FROM purchases p JOIN impressions i ON i.email = p.email" ||
+  echo "(refused, exit $?)"
 dp_sql="SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers FROM impressions i
   JOIN purchases p ON i.email = p.email GROUP BY i.campaign ORDER BY buyers DESC LIMIT 5"
 for run in 1 2 3; do

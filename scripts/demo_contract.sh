@@ -5,9 +5,22 @@
 # impressions, the advertiser provides purchases and is the analyst;
 # threshold k = 50. With `dp` the contract adds differential privacy
 # (epsilon 0.5 per query, delta 1e-6, a budget of 1.0: three answers under
-# zCDP composition, docs/privacy.md).
+# zCDP composition, docs/privacy.md), and analysts may write their own SQL.
+# Without it the threshold alone protects, so (docs/privacy.md, "Modes") the
+# analyst runs only the templates below, which both parties approved: the
+# demo's three questions, with the number of rows shown as a parameter.
+DEMO_SQL_ATTRIBUTION="SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers, SUM(p.amount) AS revenue FROM impressions i JOIN purchases p ON i.email = p.email GROUP BY i.campaign ORDER BY revenue DESC LIMIT 8"
+DEMO_SQL_REACHED="SELECT COUNT(DISTINCT p.email) AS buyers_reached FROM purchases p JOIN impressions i ON i.email = p.email"
+DEMO_SQL_REACH="SELECT i.campaign, COUNT(DISTINCT i.email) AS reach, COUNT(*) AS impressions_on_buyers FROM impressions i JOIN purchases p ON i.email = p.email GROUP BY i.campaign ORDER BY reach DESC LIMIT 8"
+
 demo_dp_rules() {
-  [[ "$1" == dp ]] || return 0
+  if [[ "$1" != dp ]]; then
+    printf ',\n    "templates": [\n'
+    printf '      {"name": "attribution", "sql": "%s"},\n' "$DEMO_SQL_ATTRIBUTION"
+    printf '      {"name": "buyers_reached", "sql": "%s"},\n' "$DEMO_SQL_REACHED"
+    printf '      {"name": "reach", "sql": "%s"}\n    ]' "$DEMO_SQL_REACH"
+    return 0
+  fi
   printf ',\n    "differential_privacy": {"enabled": true, "epsilon_per_query": 0.5, "delta": 1e-6,\n      "budget_per_analyst": 1.0, "max_contributions_per_unit": 10}'
 }
 

@@ -140,9 +140,8 @@ static void print_records(const dcr_audit_chain *c, bool as_json)
         printf("#%-4llu %-14s %-10s %-8s", (unsigned long long)c->v[i].seq, type, str(o, "party"),
                str(o, "decision"));
         if (strcmp(type, "query") == 0 && strcmp(str(o, "decision"), "accepted") == 0) {
-            printf(" rows %lld (+%lld suppressed)",
-                   (long long)json_integer_value(json_object_get(o, "rows_released")),
-                   (long long)json_integer_value(json_object_get(o, "rows_suppressed")));
+            printf(" rows %lld",
+                   (long long)json_integer_value(json_object_get(o, "rows_released")));
         }
         const char *reason = str(o, "reason");
         char sql[104];

@@ -289,6 +289,10 @@ static void print_lint(const char *path, const dcr_contract *c)
     hash_hex(c, hex);
     printf("%s: valid contract \"%s\" version %lld: %zu parties, %zu datasets; hash %s\n", path,
            c->name, (long long)c->version, c->nparties, c->ndatasets, hex);
+    const char *w[8];
+    size_t n = dcr_contract_warnings(c, w, 8);
+    for (size_t i = 0; i < n; i++)
+        printf("%s: warning: %s\n", path, w[i]);
 }
 
 static void print_hash(const char *path, const dcr_contract *c)

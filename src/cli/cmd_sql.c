@@ -62,9 +62,11 @@ static const char usage[] =
     "  --stats             print rows, time and peak memory to stderr\n"
     "\n"
     "Under --contract, a refused query names its rule and SQL position (exit 3), and\n"
-    "stderr says how many rows were released and suppressed, k, and who receives.\n"
-    "Rows go only to the contract's receivers for PARTY: when PARTY is not one of\n"
-    "them it gets that report and a result id, no rows (docs/privacy.md, Receivers).\n"
+    "stderr says how many rows were released, k, the protection and who receives\n"
+    "(never how many groups were withheld). A contract with differential privacy\n"
+    "needs --state: the budget is charged there. Rows go only to the contract's\n"
+    "receivers for PARTY: when PARTY is not one of them it gets that report and a\n"
+    "result id, no rows (docs/privacy.md, Receivers).\n"
     "\n"
     "Exit codes: 0 ok, 2 usage, 3 input (bad SQL, unsupported SQL, refused by the\n"
     "contract, runtime error such as division by zero, damaged file, memory limit), 4 crypto (no "
@@ -314,15 +316,11 @@ static dcr_status write_out(const dcr_buf *b, dcr_error *err)
 
 static void print_report(const dcr_contract *c, const dcr_privacy_report *r)
 {
-    fprintf(stderr, "dcr sql: %zu rows released, %zu suppressed (fewer than k = %lld units)",
-            r->rows_released, r->rows_suppressed, (long long)r->k);
-    if (r->inner_suppressed)
-        fprintf(stderr, ", %zu inner groups suppressed", r->inner_suppressed);
-    if (r->rows_differencing)
-        fprintf(stderr,
-                ", %zu of them by the differencing defence (within k units of an earlier "
-                "release)",
-                r->rows_differencing);
+    /* Groups under k (or the noisy threshold, or too close to an earlier
+     * release) are withheld without saying how many: that number is a
+     * function of the people in them (docs/privacy.md). */
+    fprintf(stderr, "dcr sql: %zu rows released (groups under k = %lld units withheld); %s",
+            r->rows_released, (long long)r->k, r->protection ? r->protection : "");
     if (r->template_name[0])
         fprintf(stderr, "; template %s", r->template_name);
     fprintf(stderr, "; results for");
@@ -397,6 +395,13 @@ static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_e
         st = st ? st : dcr_plan_explain(plan, &out, err);
         dcr_plan_free(plan);
     } else {
+        /* Without a ledger every DP answer would be free: the budget is
+         * the guarantee (docs/privacy.md, Accounting). */
+        if (s->contract.dp.enabled && !a->state)
+            return dcr_fail(err, DCR_EINPUT,
+                            "the contract uses differential privacy, whose answers are charged "
+                            "to each analyst's budget: give --state DIR (the budget ledger and "
+                            "audit log) so this query is charged");
         dcr_room_answer ans;
         st = a->state ? run_in_room(a, s, &ans, err) : run_stateless(a, s, &ans, err);
         if (st == DCR_OK && ans.delivered) {

@@ -157,14 +157,16 @@ void cli_result_print(FILE *out, const json_t *o, bool csv)
 void cli_result_print_privacy(FILE *out, const json_t *o)
 {
     const json_t *p = json_object_get(o, "privacy");
-    long long sup = json_integer_value(json_object_get(p, "rows_suppressed"));
     long long rel = json_integer_value(json_object_get(p, "rows_released"));
     double eps = json_number_value(json_object_get(p, "epsilon"));
-    fprintf(out,
-            "privacy: k = %lld; %lld row%s released, %lld group%s suppressed (fewer than k "
-            "people)",
-            (long long)json_integer_value(json_object_get(p, "k")), rel, rel == 1 ? "" : "s", sup,
-            sup == 1 ? "" : "s");
+    char prot[40];
+    const char *pr = json_string_value(json_object_get(p, "protection"));
+    snprintf(prot, sizeof prot, "%s", pr ? pr : "");
+    tame(prot);
+    fprintf(out, "privacy: k = %lld; %lld row%s released (groups under k withheld)",
+            (long long)json_integer_value(json_object_get(p, "k")), rel, rel == 1 ? "" : "s");
+    if (prot[0])
+        fprintf(out, "; protection %s", prot);
     if (eps > 0)
         fprintf(out, "; epsilon %.4g spent", eps);
     const char *t = json_string_value(json_object_get(p, "template"));

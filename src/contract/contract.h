@@ -179,6 +179,12 @@ typedef struct {
     dcr_contract_dataset *datasets;
     int64_t min_units; /* rules.aggregation.min_units */
     bool has_min_units;
+    /* Opt-ins by keys that name what the parties give up (docs/privacy.md,
+     * "Modes"): free-form SQL without DP (differencing, reconstruction,
+     * padding cannot be stopped by thresholds), MIN/MAX over rows without
+     * DP (each releases one person's exact value). */
+    bool unsafe_free_form_sql; /* rules.aggregation.unsafe_free_form_sql_open_to_differencing */
+    bool unsafe_min_max;       /* rules.aggregation.unsafe_min_max_reveal_one_value */
     size_t naggregates;
     dcr_contract_aggregate *aggregates;
     size_t njoins;
@@ -240,6 +246,11 @@ const char *dcr_agg_name(unsigned one_func);
  * with dcr_schema_free. DCR_EINPUT when there is no such dataset. */
 dcr_status dcr_contract_dataset_schema(const dcr_contract *c, const char *name, dcr_schema *out,
                                        dcr_error *err);
+
+/* The protections a contract's parties gave up or may not expect, in plain
+ * words, for `contract lint` (as warnings) and `contract show`: up to max
+ * static strings into out[], the count returned. */
+size_t dcr_contract_warnings(const dcr_contract *c, const char **out, size_t max);
 
 /* Writes the human summary of `dcr contract show`. */
 void dcr_contract_show(const dcr_contract *c, FILE *out);

@@ -694,7 +694,12 @@ static void parse_join(cx *x, const dcr_json *obj)
 
 static void parse_aggregation(cx *x, const dcr_json *rules)
 {
-    static const char *const keys[] = {"min_units", "aggregates", "joins", NULL};
+    static const char *const keys[] = {"min_units",
+                                       "aggregates",
+                                       "joins",
+                                       "unsafe_free_form_sql_open_to_differencing",
+                                       "unsafe_min_max_reveal_one_value",
+                                       NULL};
     static const char *const required[] = {"min_units", NULL};
     const dcr_json *agg = get_kind(x, rules, "aggregation", DCR_JSON_OBJECT);
     if (!agg)
@@ -702,6 +707,8 @@ static void parse_aggregation(cx *x, const dcr_json *rules)
     check_keys(x, agg, "rules.aggregation", keys, required);
     if (check_min_units(x, agg, &x->c->min_units))
         x->c->has_min_units = true;
+    get_bool(x, agg, "unsafe_free_form_sql_open_to_differencing", &x->c->unsafe_free_form_sql);
+    get_bool(x, agg, "unsafe_min_max_reveal_one_value", &x->c->unsafe_min_max);
     parse_aggregates(x, agg);
     const dcr_json *joins = get_array(x, agg, "joins", DCR_CONTRACT_LIST_MAX, true);
     if (!joins || !(x->c->joins = alloc_array(x, joins->n, sizeof *x->c->joins)))

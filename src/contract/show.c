@@ -144,6 +144,60 @@ static void show_aggregation(const dcr_contract *c, FILE *out)
     }
 }
 
+static bool lists_min_max(const dcr_contract *c)
+{
+    for (size_t i = 0; i < c->naggregates; i++)
+        if (c->aggregates[i].funcs & (DCR_AGGFN_MIN | DCR_AGGFN_MAX))
+            return true;
+    return false;
+}
+
+size_t dcr_contract_warnings(const dcr_contract *c, const char **out, size_t max)
+{
+    size_t n = 0;
+#define WARN(text)                                                                                 \
+    do {                                                                                           \
+        if (n < max)                                                                               \
+            out[n++] = (text);                                                                     \
+    } while (0)
+    if (!c->dp.enabled && c->unsafe_free_form_sql)
+        WARN("free-form SQL is answered without differential privacy "
+             "(unsafe_free_form_sql_open_to_differencing): thresholds cannot stop an analyst "
+             "who combines several answers (differencing, padding, reconstruction) from "
+             "learning about one person; prefer differential privacy or templates");
+    if (!c->dp.enabled && !c->unsafe_free_form_sql && c->ntemplates == 0)
+        WARN("no analyst can run any aggregate query: without differential privacy only "
+             "templates are answered, and the contract has none (overlap queries aside)");
+    if (!c->dp.enabled && c->unsafe_min_max && lists_min_max(c))
+        WARN("MIN and MAX over rows are answered (unsafe_min_max_reveal_one_value): each "
+             "releases one person's exact value, however many people the group has");
+    if (!c->dp.enabled && !c->unsafe_min_max && lists_min_max(c))
+        WARN("rules.aggregation.aggregates lists MIN or MAX, which are refused without "
+             "differential privacy unless unsafe_min_max_reveal_one_value is set");
+    if (c->dp.enabled && lists_min_max(c))
+        WARN("rules.aggregation.aggregates lists MIN or MAX, which differential privacy "
+             "always refuses (one person's value has no bounded sensitivity)");
+#undef WARN
+    return n;
+}
+
+static void show_mode(const dcr_contract *c, FILE *out)
+{
+    if (c->dp.enabled)
+        fprintf(out, "\nprotection: differential privacy; analysts may write free-form SQL, and "
+                     "every answer is noisy and charged to a budget\n");
+    else if (c->unsafe_free_form_sql)
+        fprintf(out, "\nprotection: aggregation threshold only, FREE-FORM SQL ALLOWED: the parties "
+                     "accepted that several answers combined can reveal one person\n");
+    else
+        fprintf(out, "\nprotection: aggregation threshold; analysts may run only the templates "
+                     "below (and overlap queries), never SQL of their own\n");
+    const char *w[8];
+    size_t n = dcr_contract_warnings(c, w, 8);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  warning: %s\n", w[i]);
+}
+
 static void show_dp(const dcr_contract *c, FILE *out)
 {
     const dcr_contract_dp *dp = &c->dp;
@@ -247,6 +301,7 @@ void dcr_contract_show(const dcr_contract *c, FILE *out)
     show_datasets(c, out);
     show_access(c, out);
     show_aggregation(c, out);
+    show_mode(c, out);
     show_dp(c, out);
     show_templates(c, out);
     show_overlap(c, out);

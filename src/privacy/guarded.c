@@ -101,6 +101,29 @@ static dcr_status dp_prepare(pv_ctx *x, dcr_plan **plan, dcr_dp_query **dpq)
     return s;
 }
 
+/* Which protection answers the query (docs/privacy.md, "Modes"): DP
+ * defends free-form SQL; thresholds alone do not (differencing, padding,
+ * reconstruction over several answers), so without DP only the templates
+ * every party approved run, unless the parties opted in by name. */
+static dcr_status check_mode(pv_ctx *x)
+{
+    if (x->c->dp.enabled)
+        x->report->protection = DCR_PROTECT_DP;
+    else if (x->template_approved)
+        x->report->protection = DCR_PROTECT_TEMPLATE;
+    else if (x->c->unsafe_free_form_sql)
+        x->report->protection = DCR_PROTECT_FREE_FORM;
+    else
+        return refuse_plain(
+            x, DCR_RULE_FREE_FORM,
+            "this contract answers only its templates (%zu: see 'dcr contract show') and overlap "
+            "queries: without differential privacy an aggregation threshold cannot stop several "
+            "answers being combined to single out one person. Run a template, or agree a "
+            "contract with rules.differential_privacy enabled",
+            x->c->ntemplates);
+    return DCR_OK;
+}
+
 /* Everything up to execution: on DCR_OK *plan is checked and rewritten, or,
  * when the contract asks for differential privacy, *dpq holds the DP query
  * (and *plan is NULL). */
@@ -122,8 +145,11 @@ static dcr_status prepare(pv_ctx *x, size_t analyst, dcr_plan **plan, pv_thresho
     if (!(x->used = calloc(x->c->ndatasets ? x->c->ndatasets : 1, sizeof *x->used)))
         s = dcr_fail(x->err, DCR_EINTERNAL, "out of memory");
     s = s ? s : pv_overlap_check(x, analyst, *plan, &x->overlap);
-    if (s == DCR_OK && x->overlap)
+    if (s == DCR_OK && x->overlap) {
+        x->report->protection = DCR_PROTECT_OVERLAP;
         return DCR_OK; /* the list/overlap rule instead of the aggregation rules */
+    }
+    s = s ? s : check_mode(x);
     s = s ? s : pv_policy_check(x, *plan);
     if (x->c->dp.enabled)
         s = s ? s : dp_prepare(x, plan, dpq);

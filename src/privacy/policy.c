@@ -458,6 +458,13 @@ static dcr_status check_agg(pv_ctx *x, const dcr_expr *a, const prel *in)
     col_name(x, &pa, arg->label, nm, sizeof nm);
     unsigned bit = agg_bit(a);
     const char *fname = bit ? dcr_agg_name(bit) : a->distinct ? "DISTINCT aggregate" : "?";
+    if ((a->agg == DCR_AGG_MIN || a->agg == DCR_AGG_MAX) && !x->c->dp.enabled &&
+        !x->c->unsafe_min_max)
+        return pv_refuse(x, DCR_RULE_MIN_MAX, a->location,
+                         "%s(%s) over rows would release one person's exact value (the smallest "
+                         "or largest), however many people the group has; the contract allows "
+                         "it only with rules.aggregation.unsafe_min_max_reveal_one_value",
+                         a->agg == DCR_AGG_MIN ? "MIN" : "MAX", nm);
     if (!pa.has_src)
         return pv_refuse(x, DCR_RULE_AGGREGATE, arg->location,
                          "column %s is computed from %s columns; aggregates over dataset rows "

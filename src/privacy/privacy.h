@@ -59,6 +59,14 @@ struct dcr_templates;
 #define DCR_RULE_ERROR_ORACLE "error-oracle"       /* may fail depending on one row's value */
 #define DCR_RULE_DP "differential-privacy"         /* a query DP cannot answer (dp.h) */
 #define DCR_RULE_TEMPLATE "template-parameter"     /* a template used with bad values */
+#define DCR_RULE_FREE_FORM "free-form-sql"         /* own SQL where only templates are run */
+#define DCR_RULE_MIN_MAX "min-max"                 /* MIN/MAX over rows: one person's value */
+
+/* What protected an answer (report.protection), from strongest to weakest. */
+#define DCR_PROTECT_DP "differential-privacy"
+#define DCR_PROTECT_TEMPLATE "threshold-template"     /* a template approved by all parties */
+#define DCR_PROTECT_OVERLAP "overlap"                 /* the contract's list/overlap rule */
+#define DCR_PROTECT_FREE_FORM "threshold-free-form-unsafe" /* the parties' opt-in */
 
 /* Callbacks the caller provides; any may be NULL. ctx is passed to each. */
 typedef struct {
@@ -79,9 +87,14 @@ typedef struct {
 } dcr_privacy_hooks;
 
 typedef struct {
-    char rule[40];            /* the rule that refused the query, "" when none did */
-    int64_t k;                /* the threshold used (max min_units of the datasets read) */
-    size_t rows_released;     /* output rows returned */
+    char rule[40];          /* the rule that refused the query, "" when none did */
+    const char *protection; /* DCR_PROTECT_*, NULL until the query is accepted */
+    int64_t k;              /* the threshold used (max min_units of the datasets read) */
+    size_t rows_released;   /* output rows returned */
+    /* WITHHELD. Exact functions of the suppressed groups, hence of the
+     * people in them: for tests and the engine's own checks only. Never
+     * put them in an answer, an audit record, a log or a message
+     * (docs/privacy.md, "Nothing about suppressed rows"). */
     size_t rows_suppressed;   /* output-level groups dropped for resting on < k units */
     size_t rows_differencing; /* of those, dropped by the differencing defence */
     size_t inner_suppressed;  /* groups of inner (nested) aggregates dropped */

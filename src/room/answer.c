@@ -80,13 +80,15 @@ static json_t *receivers_json(const dcr_contract *c, const dcr_privacy_report *r
     return recv;
 }
 
+/* No count of suppressed groups: it is a function of the people in them
+ * (docs/privacy.md, "Nothing about suppressed rows"). */
 static json_t *privacy_json(const dcr_contract *c, const dcr_privacy_report *rep)
 {
-    return json_pack(
-        "{s:I,s:I,s:I,s:I,s:f,s:f,s:s,s:o}", "k", (json_int_t)rep->k, "rows_released",
-        (json_int_t)rep->rows_released, "rows_suppressed", (json_int_t)rep->rows_suppressed,
-        "inner_groups_suppressed", (json_int_t)rep->inner_suppressed, "epsilon", rep->epsilon,
-        "delta", rep->delta, "template", rep->template_name, "receivers", receivers_json(c, rep));
+    return json_pack("{s:s,s:I,s:I,s:f,s:f,s:s,s:o}", "protection",
+                     rep->protection ? rep->protection : "", "k", (json_int_t)rep->k,
+                     "rows_released", (json_int_t)rep->rows_released, "epsilon", rep->epsilon,
+                     "delta", rep->delta, "template", rep->template_name, "receivers",
+                     receivers_json(c, rep));
 }
 
 /* What happened to the rows, in words an analyst reads. */

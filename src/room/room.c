@@ -219,7 +219,6 @@ static dcr_status charge(void *ctx, const char *analyst, double eps, double delt
     /* In threshold mode the hook runs when the result is complete; in DP
      * mode before any data is read (then nothing is counted yet). */
     q->entry.rows_released = (int64_t)q->ans->rows.nrows;
-    q->entry.rows_suppressed = (int64_t)q->ans->report.rows_suppressed;
     s = dcr_state_charge_hook(&q->charge, analyst, eps, delta, err);
     q->charged = s == DCR_OK;
     return s;

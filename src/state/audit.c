@@ -169,7 +169,6 @@ dcr_status st_audit_append_locked(dcr_state *st, const dcr_audit_entry *e,
     int bad = set_str(o, "type", e->type ? e->type : "query") || set_str(o, "party", e->party) ||
               set_str(o, "sql", e->sql) || set_str(o, "decision", e->decision) ||
               set_str(o, "reason", e->reason) || set_int(o, "rows_released", e->rows_released) ||
-              set_int(o, "rows_suppressed", e->rows_suppressed) ||
               set_int(o, "epsilon_nano", charge ? charge->eps : 0) ||
               set_int(o, "delta_atto", charge ? charge->delta : 0);
     if (!bad && charge)

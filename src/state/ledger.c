@@ -235,7 +235,5 @@ dcr_status dcr_state_charge_hook(void *ctx, const char *analyst, double epsilon,
         entry = *c->entry;
     if (c->rows_released)
         entry.rows_released = (int64_t)*c->rows_released;
-    if (c->rows_suppressed)
-        entry.rows_suppressed = (int64_t)*c->rows_suppressed;
     return dcr_state_charge_units(c->state, analyst, e, d, el, dl, &entry, &c->after, err);
 }

@@ -100,7 +100,9 @@ typedef struct {
     const char *decision; /* "accepted" | "refused" */
     const char *reason;   /* the refusing rule, or a short note */
     int64_t rows_released;
-    int64_t rows_suppressed;
+    /* No count of suppressed groups: every party reads the audit log, and
+     * an exact count of groups under k is a function of the people in
+     * them (docs/privacy.md, "Nothing about suppressed rows"). */
 } dcr_audit_entry;
 
 /* Appends a signed record (no budget change). *seq (may be NULL) gets its
@@ -211,15 +213,13 @@ dcr_status dcr_state_budget_get(dcr_state *st, const char *analyst, dcr_budget *
 
 /* The context for the privacy `charge` hook: set state, the analyst's limits
  * (from the contract) and the audit entry describing the query (party, sql,
- * decision). rows_released / rows_suppressed, when not NULL, are read at
- * charge time and override the entry's (point them at the privacy report's
- * counters). */
+ * decision). rows_released, when not NULL, is read at charge time and
+ * overrides the entry's (point it at the privacy report's counter). */
 typedef struct {
     dcr_state *state;
     double eps_limit, delta_limit;
     const dcr_audit_entry *entry;
     const size_t *rows_released;
-    const size_t *rows_suppressed;
     dcr_budget after; /* filled by a successful charge (after.last_seq = its record) */
 } dcr_state_charge_ctx;
 

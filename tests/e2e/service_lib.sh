@@ -1,7 +1,7 @@
 # Shared set-up for the service end-to-end tests (sourced after lib.sh, in
 # the scratch directory $T): keys pub/adv/ana, a three-party contract c.json
 # (publisher and advertiser provide, analyst queries and receives; DP off,
-# so the aggregation threshold k = 50 protects) signed by all three, and
+# so the aggregation threshold k = 50 protects, with free-form SQL opted in) signed by all three, and
 # helpers to start and stop `dcr serve` on a free loopback port.
 
 # make_contract: keys and the signed three-party contract in the cwd.
@@ -17,6 +17,7 @@ s = s.replace('"roles": ["provider", "analyst", "receiver"]', '"roles": ["provid
 s = s.replace('"roles": ["provider", "receiver"]', '"roles": ["provider"]')
 s = s.replace('\n  ],\n  "datasets"', ',\n    {"name": "analyst", "roles": ["analyst", "receiver"],\n     "public_key": "%s"}\n  ],\n  "datasets"' % sys.argv[1].strip(), 1)
 s = s.replace('"enabled": true', '"enabled": false')
+s = s.replace('"min_units": 50,', '"min_units": 50, "unsafe_free_form_sql_open_to_differencing": true,', 1)
 s = re.sub(r'"overlap": \[.*?\],\n', '', s)
 s = s.replace('"receivers": {"advertiser": ["advertiser"]}', '"receivers": {"analyst": ["analyst"]}')
 open('c.json', 'w').write(s)

@@ -33,6 +33,7 @@ check "verify: fully signed, exit 0" bash -c "'$DCR' contract verify c.json publ
 expect_exit 4 "missing a valid signature from advertiser" "verify with a signature missing" "$DCR" contract verify c.json publisher.sig
 check "verify lists who has not signed" bash -c "'$DCR' contract verify c.json publisher.sig 2>/dev/null | grep -q 'advertiser *NOT SIGNED'"
 expect_exit 3 "not the key of any party" "sign refuses a key that is not a party's" "$DCR" contract sign --key mallory.key --out m.sig c.json
+expect_exit 3 "this is a public key.*NAME.key" "sign given a .pub file says it is the public key (no chmod advice)" "$DCR" contract sign --key publisher.pub --out m.sig c.json
 
 # A signature by a stranger's key, made over the same hash with a copy of
 # the contract that names mallory instead of the advertiser.

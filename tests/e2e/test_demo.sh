@@ -10,9 +10,11 @@ DCR="$DCR" bash "$ROOT/scripts/demo.sh" > "$T/demo.out" 2>&1
 rc=$?
 out=$T/demo.out
 check "the demo finishes (exit 0)" test "$rc" -eq 0
-check "attribution releases rows and names the suppressed groups" \
-  grep -qE "privacy: k = 50; [1-9][0-9]* rows released, [0-9]+ groups suppressed" "$out"
-check "the raw e-mail query is refused by rule id-column" grep -q "refused by rule id-column" "$out"
+check "attribution releases rows through its template, without a suppressed count" \
+  grep -qE "privacy: k = 50; [1-9][0-9]* rows released \(groups under k withheld\); protection threshold-template; template attribution" "$out"
+check "nothing says how many groups were suppressed" bash -c "! grep -qi 'suppressed' '$out'"
+check "own SQL without DP is refused by rule free-form-sql" grep -q "refused by rule free-form-sql" "$out"
+check "the raw e-mail query is refused by rule id-column under DP" grep -q "refused by rule id-column" "$out"
 check "the audit log verifies" grep -qE "dcr audit: [0-9]+ records verified" "$out"
 check "the DP clean room charges epsilon per answer" \
   bash -c "[[ \$(grep -c 'epsilon 0.2857 spent' '$out') -eq 3 ]]"

@@ -47,10 +47,15 @@ expect_exit 4 "another contract" "attest check refuses a server running another 
 
 check "publisher uploads impressions" "$DCR" upload "${A[@]}" --key pub.key --dataset impressions imp.csv
 check "advertiser uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
-expect_exit 4 "belongs to publisher" "advertiser cannot upload the publisher's dataset" \
+expect_exit 3 "belongs to publisher in the contract, not to advertiser" \
+  "advertiser cannot upload the publisher's dataset (refused before sealing)" \
   "$DCR" upload "${A[@]}" --key adv.key --dataset impressions imp.csv
-expect_exit 4 "role provider" "the analyst cannot upload" \
+check "... without sealing first" bash -c "! grep -q 'sealed' '$T/.err'"
+expect_exit 3 "belongs to publisher in the contract, not to analyst" "the analyst cannot upload" \
   "$DCR" upload "${A[@]}" --key ana.key --dataset impressions imp.csv
+"$DCR" seal --contract c.json --dataset purchases --in pur.csv --out mistaken.dcr --to adv.pub 2> /dev/null
+expect_exit 3 "mistaken.dcr is a sealed dcr file, not a CSV" "uploading a .dcr file by mistake is recognised" \
+  "$DCR" upload "${A[@]}" --key adv.key --dataset purchases mistaken.dcr
 expect_exit 2 "not the key of any party" "a stranger's key is refused by the client" \
   "$DCR" status "${A[@]}" --key mallory.key
 
@@ -101,7 +106,9 @@ check "a replayed request is refused" bash -c 'grep -q "HTTP 200" r2.out && grep
 DCR_TIME=$(( $(date +%s) - 3600 )) "$SIGNED" ana.key analyst "$URL" GET /v1/budget > r4.out 2>&1
 check "a stale request is refused" grep -q stale_request r4.out
 "$SIGNED" mallory.key mallory "$URL" GET /v1/status > r5.out 2>&1
+r5=$?
 check "an unknown party is refused" grep -q unknown_party r5.out
+check "signed-curl.sh exits 22 on an HTTP error, 0 on success" bash -c "[[ $r5 -eq 22 ]] && '$SIGNED' ana.key analyst '$URL' GET /v1/budget > /dev/null"
 "$SIGNED" mallory.key analyst "$URL" GET /v1/status > r6.out 2>&1
 check "a key not in the contract is refused" grep -q bad_signature r6.out
 curl -sS -k --tlsv1.3 "$URL/v1/status" > r7.out 2>&1
@@ -123,6 +130,9 @@ check "a truncated upload is refused" grep -q "truncated" r10.out
 "$DCR" seal --contract c.json --dataset purchases --in pur.csv --out own.dcr --to adv.pub 2> /dev/null
 "$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/purchases own.dcr > r11.out 2>&1
 check "an upload not wrapped to the instance key is refused" grep -q "not wrapped to this instance" r11.out
+"$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/impressions pur.dcr > r12.out 2>&1
+check "the server itself refuses an upload by a party that does not own the dataset" \
+  bash -c 'grep -q "HTTP 403" r12.out && grep -q "belongs to publisher" r12.out' 
 check "the refused uploads left the dataset intact" "$DCR" query "${A[@]}" --key ana.key "$SQL"
 
 # The audit log: verified, then a rollback of the state is caught.

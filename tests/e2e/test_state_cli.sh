@@ -16,7 +16,7 @@ cat >"$T/c.json" <<J
     {"name": "email", "type": "TEXT", "role": "id"},
     {"name": "product", "type": "TEXT", "role": "dimension"},
     {"name": "amount", "type": "BIGINT", "role": "metric", "bounds": [0, 1000]}]}],
- "rules": {"aggregation": {"min_units": 3, "aggregates": {"purchases.amount": ["SUM"]}},
+ "rules": {"aggregation": {"min_units": 3, "unsafe_free_form_sql_open_to_differencing": true, "aggregates": {"purchases.amount": ["SUM"]}},
   "receivers": {"advertiser": ["advertiser"]}},
  "evidence": [{"type": "sim"}]}
 J
@@ -28,7 +28,7 @@ db() { sqlite3 "$S/state.db" "$@"; }
 
 check "an accepted query with --state" "${Q[@]}" "SELECT product, COUNT(*) AS n FROM purchases GROUP BY 1 ORDER BY 1"
 [[ $(db "SELECT count(*) FROM audit") == 2 ]] && ok "instance_start and query records" || bad "instance_start and query records ($(db 'SELECT count(*) FROM audit'))"
-db "SELECT record FROM audit WHERE seq = 1" | grep -q '"decision":"accepted".*"rows_suppressed":0' &&
+db "SELECT record FROM audit WHERE seq = 1" | grep -q '"decision":"accepted".*"rows_released":' &&
   ok "the query record says accepted" || bad "the query record says accepted ($(db 'SELECT record FROM audit WHERE seq = 1'))"
 [[ $(stat -c %a "$S") == 700 && $(stat -c %a "$S/state.db") == 600 ]] && ok "state is private (700/600)" || bad "state is private"
 
@@ -60,4 +60,13 @@ expect_exit 3 'writable by group or others' "a world-writable state directory is
   "$DCR" sql --contract "$T/c.json" --as advertiser --data purchases="$T/pur.dcr" --key "$T/adv.key" --state "$S2" "SELECT COUNT(*) FROM purchases"
 expect_exit 2 '--state needs --contract' "--state without a contract" \
   "$DCR" sql --data purchases="$T/pur.dcr" --key "$T/adv.key" --state "$S" "SELECT COUNT(*) FROM purchases"
+# A DP contract without --state would answer without charging any budget.
+sed 's/"receivers": {"advertiser": \["advertiser"\]}}/"receivers": {"advertiser": ["advertiser"]},\n  "differential_privacy": {"enabled": true, "epsilon_per_query": 1, "delta": 1e-6, "budget_per_analyst": 2, "max_contributions_per_unit": 1}}/' "$T/c.json" >"$T/dp.json"
+grep -q differential_privacy "$T/dp.json" || bad "the DP contract was not made"
+"$DCR" seal --contract "$T/dp.json" --dataset purchases --in "$T/pur.csv" --out "$T/pur-dp.dcr" --to "$T/adv.pub" >/dev/null 2>&1
+expect_exit 3 'differential privacy.*give --state DIR' "DP without --state is refused, saying why" \
+  "$DCR" sql --contract "$T/dp.json" --as advertiser --data purchases="$T/pur-dp.dcr" --key "$T/adv.key" "SELECT COUNT(*) FROM purchases"
+check "DP with --state answers and charges" \
+  "$DCR" sql --contract "$T/dp.json" --as advertiser --data purchases="$T/pur-dp.dcr" --key "$T/adv.key" --state "$T/state-dp" "SELECT COUNT(*) FROM purchases"
+
 finish

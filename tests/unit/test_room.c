@@ -28,7 +28,8 @@ static const char contract_fmt[] =
     "  {\"name\": \"people\", \"owner\": \"carol\", \"privacy_unit\": \"email\", \"columns\": [\n"
     "    {\"name\": \"email\", \"type\": \"TEXT\", \"role\": \"id\"},\n"
     "    {\"name\": \"grp\", \"type\": \"TEXT\", \"role\": \"dimension\"}]}],\n"
-    " \"rules\": {\"aggregation\": {\"min_units\": 3},\n"
+    " \"rules\": {\"aggregation\": {\"min_units\": 3,\n  "
+    "\"unsafe_free_form_sql_open_to_differencing\": true},\n"
     "  \"receivers\": {\"ana\": [\"bob\"], \"self\": [\"self\"]}},\n"
     " \"evidence\": [{\"type\": \"sim\"}]}\n";
 
