@@ -198,7 +198,7 @@ static void show_mode(const dcr_contract *c, FILE *out)
         fprintf(out, "  warning: %s\n", w[i]);
 }
 
-static void show_dp(const dcr_contract *c, FILE *out)
+static void show_dp(const dcr_contract *c, int64_t max_queries, FILE *out)
 {
     const dcr_contract_dp *dp = &c->dp;
     if (!dp->enabled) {
@@ -207,10 +207,23 @@ static void show_dp(const dcr_contract *c, FILE *out)
     }
     fprintf(out,
             "\ndifferential privacy: on\n"
-            "  epsilon %g and delta %g per query; budget %g per analyst (about %.0f queries)\n"
+            "  epsilon %g and delta %g per query; budget %g per analyst\n",
+            dp->epsilon_per_query, dp->delta, dp->budget_per_analyst);
+    if (max_queries >= 0)
+        fprintf(out,
+                "  the budget allows %" PRId64 " queries per analyst%s\n", max_queries,
+                dp->delta > 0 ? " (zCDP accounting: noise adds up more slowly than epsilon, so "
+                                "many more than budget / epsilon fit)"
+                              : " (budget / epsilon: pure DP adds epsilons)");
+    fprintf(out,
             "  each privacy unit contributes to at most %" PRId64 " groups\n",
-            dp->epsilon_per_query, dp->delta, dp->budget_per_analyst,
-            dp->budget_per_analyst / dp->epsilon_per_query, dp->max_contributions_per_unit);
+            dp->max_contributions_per_unit);
+    if (dp->delta > 0)
+        fprintf(out,
+                "  a group is released only when its NOISY count of people clears a threshold\n"
+                "  above k, set so that a group one person makes appears with probability\n"
+                "  below delta; it grows with the noise (more aggregates, more contributions),\n"
+                "  so an answer may report k = 194 on a contract with min_units 50\n");
 }
 
 static void show_bound(const dcr_contract_param *p, const dcr_param_bound *b, FILE *out)
@@ -294,7 +307,7 @@ static void show_evidence(const dcr_contract *c, FILE *out)
     }
 }
 
-void dcr_contract_show(const dcr_contract *c, FILE *out)
+void dcr_contract_show(const dcr_contract *c, int64_t dp_max_queries, FILE *out)
 {
     show_header(c, out);
     show_parties(c, out);
@@ -302,7 +315,7 @@ void dcr_contract_show(const dcr_contract *c, FILE *out)
     show_access(c, out);
     show_aggregation(c, out);
     show_mode(c, out);
-    show_dp(c, out);
+    show_dp(c, dp_max_queries, out);
     show_templates(c, out);
     show_overlap(c, out);
     show_evidence(c, out);

@@ -647,6 +647,7 @@ static dcr_status build_lower(const dcr_contract *c, dcr_dp_query *q, const dcr_
         case DCR_AGG_MAX:
             return refuse(err, "MIN and MAX are not supported (their sensitivity is unbounded)");
         case DCR_AGG_UNIT_SKETCH: /* internal to the differencing defence */
+        case DCR_AGG_UNIT_SKETCH_MERGE:
             return dcr_fail(err, DCR_EINTERNAL, "unexpected aggregate in a DP query");
         }
     }

@@ -217,7 +217,7 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
     /* The differencing defence (threshold mode; DP is the principled
      * defence there): started before the rewrite, which adds its sketches. */
     if (hooks && hooks->history && !c->dp.enabled && analyst < c->nparties)
-        s = dcr_diff_begin(c, c->parties[analyst].name, hooks->history, &x.diff, err);
+        s = dcr_diff_begin(c, hooks->history, &x.diff, err);
     s = s ? s : prepare(&x, analyst, &plan, &t, &dpq);
     s = s ? s : check_sources(&x, sources);
     if (s == DCR_OK && x.overlap) {

@@ -145,6 +145,11 @@ check "the remembered head is in ~/.local/state/dcr" \
   bash -c 'ls fresh-home/.local/state/dcr/audit-*.head'
 check "audit lists uploads, accepted and refused queries" bash -c \
   'grep -q "upload .*publisher .*accepted" audit.out && grep -q "query .*analyst .*accepted" audit.out && grep -q "query .*analyst .*refused" audit.out'
+check "the text audit shows each record's time in ISO 8601 UTC" \
+  grep -qE '^#1 +20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z +upload' audit.out
+"$DCR" status "${A[@]}" --key pub.key > status.out 2>&1
+check "status shows ISO 8601 UTC times" bash -c \
+  "grep -qE '\"started_at\": \"20[0-9-]{8}T[0-9:]{8}Z\"' status.out && grep -qE '\"uploaded_at\": \"20[0-9-]{8}T[0-9:]{8}Z\"' status.out"
 
 # A server whose TLS key is not the attested one: a fake serving the real
 # instance's attestation with its own certificate.
@@ -192,6 +197,17 @@ expect_exit 4 "belongs to advertiser" "a party cannot grant another's dataset" \
   "$DCR" grant "${A[@]}" --key pub.key --dataset purchases
 "$DCR" query "${A[@]}" --key ana.key --format csv "$SQL" > q2.csv 2> q2.err
 check "the query runs again with the same answer" cmp q.csv q2.csv
+# The differencing history outlives the restart and a re-upload (a new
+# dataset version): the half of the pair without the victim stays suppressed.
+check "advertiser re-uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
+"$DCR" query "${A[@]}" --key ana.key --format csv \
+  "SELECT COUNT(DISTINCT email) AS n FROM purchases WHERE product = 'p0'" > d3.csv 2> d3.err
+"$DCR" query "${A[@]}" --key ana.key --format csv \
+  "SELECT COUNT(DISTINCT email) AS n FROM purchases WHERE product IN ('p0', 'p9')" > d4.csv 2> d4.err
+check "differencing after a restart and a re-upload: still suppressed" \
+  bash -c '[[ $(wc -l < d3.csv) -eq 1 ]]'
+check "differencing after a restart and a re-upload: the same set is released again" \
+  cmp d1.csv d4.csv
 check "the audit log spans both instances and extends the head" \
   "$DCR" audit "${A[@]}" --key pub.key --head pub.head
 
