@@ -176,4 +176,16 @@ void cli_result_print_privacy(FILE *out, const json_t *o)
         fprintf(out, "; template %s", name);
     }
     fprintf(out, "\n");
+    /* Rows withheld from an asker that is not a receiver (docs/privacy.md,
+     * "Receivers"): say so, and where they went. */
+    const json_t *res = json_object_get(o, "result");
+    const char *note = json_string_value(json_object_get(res, "note"));
+    if (json_is_false(json_object_get(res, "delivered")) && note && strlen(note) < 1024) {
+        char *line = strdup(note);
+        if (line) {
+            tame(line);
+            fprintf(out, "result: %s\n", line);
+        }
+        free(line);
+    }
 }

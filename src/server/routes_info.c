@@ -19,6 +19,7 @@ const srv_route srv_routes[] = {
     {"GET", "/v1/audit", SRV_ANY_PARTY, SRV_BODY_NONE, srv_route_audit, NULL, NULL, NULL},
     {"GET", "/v1/budget", DCR_ROLE_ANALYST, SRV_BODY_NONE, srv_route_budget, NULL, NULL, NULL},
     {"POST", "/v1/query", DCR_ROLE_ANALYST, SRV_BODY_JSON, srv_route_query, NULL, NULL, NULL},
+    {"GET", "/v1/results/{}", SRV_ANY_PARTY, SRV_BODY_NONE, srv_route_result, NULL, NULL, NULL},
     {"PUT", "/v1/datasets/{}", DCR_ROLE_PROVIDER, SRV_BODY_STREAM, srv_upload_handle,
      srv_upload_begin, srv_upload_data, srv_upload_cleanup},
     {"GET", "/v1/datasets/{}/header", DCR_ROLE_PROVIDER, SRV_BODY_NONE, srv_route_header, NULL,

@@ -9,8 +9,8 @@
  * instance that opens DIR.
  *
  * The privacy layer reads the history and then adds to it; a caller that
- * runs queries concurrently must serialise them contract-wide (the server
- * holds one history lock; `dcr sql --state` takes DIR/query.lock), or two
+ * runs queries concurrently must serialise them contract-wide (the room,
+ * src/room/, holds one turn per contract: a mutex and DIR/query.lock), or two
  * halves of a differencing pair could each pass the check before the other
  * is stored.
  */
