@@ -25,7 +25,7 @@
 
 #include "contract/contract.h"
 #include "crypto/party_key.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "exec/source.h"
 #include "privacy/dp.h"
 #include "sql/sql.h"

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "csv/csv.h"
-#include "csv/value.h"
+#include "base/value.h"
 
 #define MAX_FIELDS 16
 

@@ -33,7 +33,7 @@
 #include "attest/attest_internal.h"
 #include "base/bytes.h"
 #include "crypto/hash.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 
 enum {
     HCL_HEADER = 32,

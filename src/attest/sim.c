@@ -24,7 +24,7 @@
 #include "base/fileio.h"
 #include "crypto/hash.h"
 #include "crypto/sign.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 
 enum {
     SIM_MARKER = 8,

@@ -20,7 +20,7 @@
 #include "attest/attest_internal.h"
 #include "base/bytes.h"
 #include "base/fileio.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 
 static bool looks_pem(const uint8_t *data, size_t len)
 {

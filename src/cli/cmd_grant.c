@@ -10,7 +10,7 @@
 
 #include "base/bytes.h"
 #include "cli/remote.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "store/sealed.h"
 
 static const char usage[] =

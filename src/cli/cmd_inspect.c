@@ -9,7 +9,7 @@
 
 #include "base/bytes.h"
 #include "cli/command.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "store/sealed_reader.h"
 
 static const char usage[] =

@@ -20,7 +20,7 @@
 #include "base/fileio.h"
 #include "cli/command.h"
 #include "crypto/party_key.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 
 static const char usage[] =
     "Usage: dcr keygen --out NAME\n"

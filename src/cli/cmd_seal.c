@@ -12,7 +12,7 @@
 #include "base/fileio.h"
 #include "cli/command.h"
 #include "contract/contract.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "store/seal.h"
 #include "store/sealed.h"
 

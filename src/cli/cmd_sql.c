@@ -23,7 +23,7 @@
 #include "base/fileio.h"
 #include "cli/command.h"
 #include "cli/result.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "exec/source.h"
 #include "privacy/privacy.h"
 #include "room/room.h"

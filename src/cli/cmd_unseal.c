@@ -8,7 +8,7 @@
 
 #include "base/fileio.h"
 #include "cli/command.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "store/unseal.h"
 
 static const char usage[] =

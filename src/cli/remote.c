@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "base/bytes.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 
 bool cli_remote_opt(cli_remote *r, int c, const char *arg)
 {

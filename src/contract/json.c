@@ -17,7 +17,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
-#include "csv/value.h"
+#include "base/value.h"
 
 typedef struct {
     const char *text;

@@ -21,7 +21,7 @@
 #include "base/bytes.h"
 #include "contract/contract.h"
 #include "contract/json.h"
-#include "csv/value.h"
+#include "base/value.h"
 
 #define DIAGS_MAX 1000
 #define PURPOSE_MAX 4096

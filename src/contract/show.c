@@ -11,7 +11,7 @@
 
 #include "base/bytes.h"
 #include "contract/contract.h"
-#include "csv/value.h"
+#include "base/value.h"
 
 static void show_roles(unsigned roles, FILE *out)
 {

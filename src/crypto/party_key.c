@@ -27,7 +27,7 @@
 #include "crypto/hash.h"
 #include "crypto/hpke.h"
 #include "crypto/sign.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 
 /* Both key files are one short line; anything much bigger is not one. */
 #define KEY_FILE_MAX 1024

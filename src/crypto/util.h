@@ -1,6 +1,7 @@
 /*
- * util.h: the small secret-handling tools every piece uses: a CSPRNG,
- * constant-time comparison and wiping. All from OpenSSL.
+ * util.h: the CSPRNG (OpenSSL's). Constant-time comparison and wiping are
+ * memory hygiene, in base/hygiene.h, which this includes for the pieces
+ * that use both.
  */
 #ifndef DCR_CRYPTO_UTIL_H
 #define DCR_CRYPTO_UTIL_H
@@ -10,19 +11,10 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/hygiene.h"
 
 /* Fills buf with len bytes from OpenSSL's CSPRNG (RAND_priv_bytes). */
 dcr_status dcr_random_bytes(void *buf, size_t len, dcr_error *err);
 
-/* Compares in time that depends only on len. */
-bool dcr_ct_equal(const void *a, const void *b, size_t len);
-
-/* Overwrites len bytes in a way the compiler cannot remove. */
-void dcr_wipe(void *p, size_t len);
-
-/* dcr_wipe(p, len), then free(p): for a heap array derived from plaintext
- * (a hash of an email is as good as the email to anyone who can guess
- * emails), which must not outlive its use in freed memory. NULL is fine. */
-void dcr_wipe_free(void *p, size_t len);
 
 #endif

@@ -60,7 +60,7 @@
 #include <string.h>
 
 #include "base/memory.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "exec/agg_sketch.h"
 #include "exec/internal.h"
 

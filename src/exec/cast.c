@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "csv/value.h"
+#include "base/value.h"
 #include "exec/internal.h"
 
 dcr_status dcr_exec_cast(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *in,

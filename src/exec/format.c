@@ -17,7 +17,7 @@
 
 #include "base/textwidth.h"
 #include "csv/csv.h"
-#include "csv/value.h"
+#include "base/value.h"
 #include "exec/exec.h"
 
 const char *dcr_result_value_text(const dcr_column *c, size_t row, char *buf, size_t *len)

@@ -40,7 +40,7 @@
 
 #include "base/bytes.h"
 #include "base/memory.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "exec/internal.h"
 
 #define NONE UINT32_MAX

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "base/memory.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "exec/internal.h"
 #include "exec/keyrec.h"
 

@@ -71,3 +71,11 @@ void dcr_dp_remaining(const dcr_dp_cost *c, double spent, double *remaining, int
         q = (double)c->max_queries;
     *queries = (int64_t)q;
 }
+
+void dcr_budget_limits(const dcr_contract *c, double *eps_limit, double *delta_limit)
+{
+    const dcr_contract_dp *dp = &c->dp;
+    bool on = dp->present && dp->enabled && dp->epsilon_per_query > 0;
+    *eps_limit = on ? dp->budget_per_analyst : 0;
+    *delta_limit = on ? dp->delta * (dp->budget_per_analyst / dp->epsilon_per_query) : 0;
+}

@@ -61,6 +61,12 @@ double dcr_dp_eps_from_rho(double rho, double delta);
  * is not enabled or a setting is out of range. */
 dcr_status dcr_dp_cost_of(const dcr_contract_dp *dp, dcr_dp_cost *out, dcr_error *err);
 
+/* An analyst's limits under contract c, for the ledger (state/): epsilon
+ * is the contract's budget_per_analyst; delta is spent at most dp.delta per
+ * query, so its limit is dp.delta times the queries the epsilon budget
+ * allows. Both 0 when DP is off (threshold-only queries charge (0, 0)). */
+void dcr_budget_limits(const dcr_contract *c, double *eps_limit, double *delta_limit);
+
 /* Given what the ledger holds (`spent`, in the units charged), the budget
  * left in those units and how many more queries fit. */
 void dcr_dp_remaining(const dcr_dp_cost *c, double spent, double *remaining, int64_t *queries);

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "exec/source.h"
 #include "privacy/dp.h"
 #include "privacy/noise.h"

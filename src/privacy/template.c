@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/buffer.h"
-#include "csv/value.h"
+#include "base/value.h"
 #include "privacy/internal.h"
 
 /* ---- parameter checks ---- */

@@ -426,6 +426,17 @@ static dcr_status add_units(pv_ctx *x, const pv_thresholds *t, dcr_plan **pp, si
     return s;
 }
 
+/* A BIGINT column's bound, saturated: bounds are doubles, and 2^63 (what
+ * 9223372036854775807 reads as) has no int64 value. */
+static int64_t bound_i64(double b)
+{
+    if (b >= 9223372036854775808.0)
+        return INT64_MAX;
+    if (b <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)b;
+}
+
 /* CASE WHEN a < lo THEN lo WHEN a > hi THEN hi ELSE a END, replacing *a. */
 static dcr_status clamp(pv_ctx *x, dcr_expr **a, double lo, double hi)
 {
@@ -453,7 +464,7 @@ static dcr_status clamp(pv_ctx *x, dcr_expr **a, double lo, double hi)
         /* A DOUBLE metric's bounds may lie outside BIGINT's range: converting
          * them would be undefined, and only a BIGINT column reads .i64. */
         if (t == DCR_TYPE_BIGINT)
-            k1->value.i64 = k2->value.i64 = (int64_t)b;
+            k1->value.i64 = k2->value.i64 = bound_i64(b);
         else
             k1->value.f64 = k2->value.f64 = b;
         s = dcr_expr_add_arg(cmp, v, x->err);

@@ -23,7 +23,8 @@
 
 #include "crypto/util.h"
 #include "room/internal.h"
-#include "state/diff_history.h"
+#include "privacy/budget.h"
+#include "room/history.h"
 
 static dcr_status open_lock(dcr_room *r, dcr_error *err)
 {
@@ -69,7 +70,7 @@ dcr_status dcr_room_open(const dcr_room_config *cfg, dcr_state *st, dcr_room **o
     if (s == DCR_OK) {
         r->st = st;
         s = open_lock(r, err);
-        s = s ? s : dcr_state_diff_history(st, r->dir, &r->history, err);
+        s = s ? s : dcr_room_diff_history(st, r->dir, &r->history, err);
     }
     if (s != DCR_OK) {
         dcr_room_close(r);
@@ -97,7 +98,7 @@ static dcr_status start_local(dcr_room *r, dcr_error *err)
     if ((s = dcr_random_bytes(in.audit_seed, sizeof in.audit_seed, err)) == DCR_OK)
         s = dcr_state_instance_start(r->st, &in, err);
     dcr_wipe(in.audit_seed, sizeof in.audit_seed);
-    return s ? s : dcr_state_diff_history(r->st, r->dir, &r->history, err);
+    return s ? s : dcr_room_diff_history(r->st, r->dir, &r->history, err);
 }
 
 dcr_status dcr_room_open_local(const dcr_room_config *cfg, dcr_room **out, dcr_error *err)

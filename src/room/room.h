@@ -12,7 +12,7 @@
  *                  "query" record in one transaction (state/), the record
  *                  naming the receivers and the result id;
  *   refusals       a refused or failed query gets its own "refused" record;
- *   history        the differencing defence's adapter (state/diff_history.h);
+ *   history        the differencing defence's adapter (room/history.h);
  *   delivery       rows go only to the contract's receivers for the analyst
  *                  (rules.receivers). An asker that is not a receiver gets
  *                  the report without the rows. Whenever a receiver other

@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 
 #include "base/bytes.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "server/internal.h"
 
 #define TLS13_ONLY "NORMAL:-VERS-ALL:+VERS-TLS1.3"

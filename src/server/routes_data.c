@@ -20,7 +20,7 @@
 
 #include "base/bytes.h"
 #include "base/fileio.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "server/internal.h"
 #include "state/state.h"
 #include "store/sealed.h"

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "exec/source.h"
 #include "room/room.h"
 #include "server/internal.h"

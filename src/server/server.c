@@ -14,7 +14,7 @@
 #include "base/bytes.h"
 #include "base/fileio.h"
 #include "contract/signature.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "room/room.h"
 #include "server/internal.h"
 #include "state/state.h"

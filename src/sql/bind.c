@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv/value.h"
+#include "base/value.h"
 #include "sql/bind.h"
 
 typedef struct {

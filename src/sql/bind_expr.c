@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv/value.h"
+#include "base/value.h"
 #include "sql/bind.h"
 
 static dcr_expr *mk(dcr_expr_kind kind, dcr_type type, int location)

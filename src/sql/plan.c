@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto/util.h"
-#include "csv/value.h"
+#include "base/hygiene.h"
+#include "base/value.h"
 
 dcr_expr *dcr_expr_new(dcr_expr_kind kind, dcr_type type, int location)
 {

@@ -212,7 +212,8 @@ static dcr_status shape_collect(dcr_sql_shape *s, const char *sql, dcr_error *er
         free(c.slots);
         return st;
     }
-    qsort(c.slots, c.nslots, sizeof *c.slots, slot_cmp);
+    if (c.nslots > 0) /* no slots: c.slots may be NULL, which qsort must not get */
+        qsort(c.slots, c.nslots, sizeof *c.slots, slot_cmp);
     s->slots = c.slots;
     s->nslots = c.nslots;
     return DCR_OK;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv/value.h"
+#include "base/value.h"
 #include "sql/bind.h"
 
 bool dcr_cast_allowed(dcr_type from, dcr_type to)

@@ -24,7 +24,7 @@
 #include "base/bytes.h"
 #include "crypto/hash.h"
 #include "crypto/sign.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "state/internal.h"
 
 static const char HASH_LABEL[] = "dcr audit record v1"; /* hashed with its NUL */

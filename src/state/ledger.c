@@ -201,14 +201,6 @@ dcr_status dcr_state_charge_units(dcr_state *st, const char *analyst, int64_t ep
     return rc;
 }
 
-void dcr_budget_limits(const dcr_contract *c, double *eps_limit, double *delta_limit)
-{
-    const dcr_contract_dp *dp = &c->dp;
-    bool on = dp->present && dp->enabled && dp->epsilon_per_query > 0;
-    *eps_limit = on ? dp->budget_per_analyst : 0;
-    *delta_limit = on ? dp->delta * (dp->budget_per_analyst / dp->epsilon_per_query) : 0;
-}
-
 dcr_status dcr_state_budget_get(dcr_state *st, const char *analyst, dcr_budget *out, dcr_error *err)
 {
     pthread_mutex_lock(&st->mu);

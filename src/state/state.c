@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "state/internal.h"
 
 #define APPLICATION_ID 0x44435231 /* "DCR1" */

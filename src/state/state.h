@@ -30,7 +30,6 @@
 
 #include "base/buffer.h"
 #include "base/error.h"
-#include "contract/contract.h"
 
 typedef struct dcr_state dcr_state;
 
@@ -201,12 +200,6 @@ dcr_status dcr_state_charge_units(dcr_state *st, const char *analyst, int64_t ep
                                   int64_t eps_limit, int64_t delta_limit, const dcr_audit_entry *e,
                                   dcr_budget *after, dcr_error *err);
 
-/* An analyst's limits under contract c: epsilon is the contract's
- * budget_per_analyst; delta is spent at most dp.delta per query, so its
- * limit is dp.delta times the queries the epsilon budget allows. Both 0
- * when DP is off (threshold-only queries charge (0, 0)). */
-void dcr_budget_limits(const dcr_contract *c, double *eps_limit, double *delta_limit);
-
 /* What the analyst has spent (zeros when never charged). */
 dcr_status dcr_state_budget_get(dcr_state *st, const char *analyst, dcr_budget *out,
                                 dcr_error *err);
@@ -315,6 +308,18 @@ typedef dcr_status (*dcr_state_history_cb)(void *ctx, const uint8_t *fp, size_t 
                                            const uint8_t *blob, size_t blob_len, dcr_error *err);
 dcr_status dcr_state_history_each(dcr_state *st, const char *scope, dcr_state_history_cb cb,
                                   void *ctx, dcr_error *err);
+
+/* The secret that keys the history's unit hashes (secret_key.c), loaded or
+ * created on first use (32 random bytes, never replaced; O_EXCL, so two
+ * first runs agree). With a TPM (the state's tcti) it is sealed to it in
+ * DIR/differencing.key.tpm, so the host cannot read it; a plaintext
+ * DIR/differencing.key left from a run without the TPM is sealed and then
+ * deleted. Without a TPM it is DIR/differencing.key, mode 0600 (the host
+ * can read it: docs/threat-model.md). The caller wipes key when done. */
+#define DCR_STATE_KEY_LEN 32
+dcr_status dcr_state_differencing_key(dcr_state *st, const char *dir,
+                                      uint8_t key[DCR_STATE_KEY_LEN], dcr_error *err)
+    __attribute__((warn_unused_result));
 
 /* ---- rollback anchor ---------------------------------------------------- */
 

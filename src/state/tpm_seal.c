@@ -17,7 +17,7 @@
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
 
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "state/internal.h"
 
 #define SECRET_LEN 32

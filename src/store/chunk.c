@@ -29,7 +29,7 @@
 
 #include "base/bytes.h"
 #include "crypto/aead.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "store/text_encoding.h"
 
 #define CODEC_STORED 0

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "base/bytes.h"
-#include "csv/value.h"
+#include "base/value.h"
 #include "store/text_encoding.h"
 
 void dcr_column_init(dcr_column *c, dcr_type type)

@@ -17,9 +17,9 @@
 #include "base/buffer.h"
 #include "base/fileio.h"
 #include "base/ordered_pool.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "csv/csv.h"
-#include "csv/value.h"
+#include "base/value.h"
 #include "store/sealed.h"
 
 #define BLOCK_BYTES (4u << 20)         /* CSV bytes handed to a worker at a time */

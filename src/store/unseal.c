@@ -13,7 +13,7 @@
 #include "base/fileio.h"
 #include "base/ordered_pool.h"
 #include "csv/csv.h"
-#include "csv/value.h"
+#include "base/value.h"
 
 #define FLUSH_BYTES (1u << 20)
 

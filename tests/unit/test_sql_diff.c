@@ -54,7 +54,7 @@
 
 #include "check.h"
 #include "codes.h"
-#include "csv/value.h"
+#include "base/value.h"
 #include "exec/source.h"
 #include "sql/sql.h"
 

@@ -26,9 +26,10 @@
 #include "check.h"
 #include "crypto/hash.h"
 #include "crypto/sign.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "base/bytes.h"
-#include "state/diff_history.h"
+#include "privacy/budget.h"
+#include "room/history.h"
 #include "state/state.h"
 
 static char root[] = "/tmp/dcr-test-state-XXXXXX";
@@ -989,7 +990,7 @@ static int diff_release(dcr_state *st, const char *dir, uint64_t first, size_t n
     uint8_t *hashes = calloc(n, 8);
     bool sup = true;
     uint64_t diff;
-    CHECK(hashes && dcr_state_diff_history(st, dir, &h, &err) == DCR_OK);
+    CHECK(hashes && dcr_room_diff_history(st, dir, &h, &err) == DCR_OK);
     CHECK(dcr_diff_begin(&c, &h, &d, &err) == DCR_OK);
     for (size_t i = 0; hashes && i < n; i++)
         dcr_put_u64le(hashes + 8 * i, first + i);
@@ -1374,12 +1375,12 @@ static void tpm_sealed_key(void)
     dcr_state *st = NULL;
     dcr_diff_history h1, h2;
     CHECK(open_tpm(d, &st, &err) == DCR_OK);
-    CHECK(st && dcr_state_diff_history(st, d, &h1, &err) == DCR_OK);
+    CHECK(st && dcr_room_diff_history(st, d, &h1, &err) == DCR_OK);
     dcr_state_close(st);
     CHECK(file_exists(d, "differencing.key.tpm") && !file_exists(d, "differencing.key"));
     st = NULL;
     CHECK(open_tpm(d, &st, &err) == DCR_OK);
-    CHECK(st && dcr_state_diff_history(st, d, &h2, &err) == DCR_OK);
+    CHECK(st && dcr_room_diff_history(st, d, &h2, &err) == DCR_OK);
     CHECK_MEM(h1.key, h2.key, DCR_DIFF_KEY_LEN);
     dcr_state_close(st);
     /* the blob on disk does not hold the key in the clear */
@@ -1403,19 +1404,19 @@ static void tpm_sealed_key(void)
         fclose(f);
     st = NULL;
     CHECK(open_tpm(d, &st, &err) == DCR_OK);
-    CHECK(st && dcr_state_diff_history(st, d, &h2, &err) == DCR_EINPUT);
+    CHECK(st && dcr_room_diff_history(st, d, &h2, &err) == DCR_EINPUT);
     CHECK_MSG(err, "state TPM seal");
     dcr_state_close(st);
     /* migration: a plaintext key made without the TPM becomes sealed */
     char *d2 = fresh_dir();
     st = NULL;
     CHECK(dcr_state_open(d2, NULL, &st, &err) == DCR_OK);
-    CHECK(st && dcr_state_diff_history(st, d2, &h1, &err) == DCR_OK);
+    CHECK(st && dcr_room_diff_history(st, d2, &h1, &err) == DCR_OK);
     dcr_state_close(st);
     CHECK(file_exists(d2, "differencing.key"));
     st = NULL;
     CHECK(open_tpm(d2, &st, &err) == DCR_OK);
-    CHECK(st && dcr_state_diff_history(st, d2, &h2, &err) == DCR_OK);
+    CHECK(st && dcr_room_diff_history(st, d2, &h2, &err) == DCR_OK);
     CHECK_MEM(h1.key, h2.key, DCR_DIFF_KEY_LEN);
     dcr_state_close(st);
     CHECK(file_exists(d2, "differencing.key.tpm") && !file_exists(d2, "differencing.key"));

@@ -10,7 +10,7 @@
 
 #include "check.h"
 #include "base/bytes.h"
-#include "crypto/util.h"
+#include "base/hygiene.h"
 #include "exec/batch.h"
 #include "store/seal.h"
 #include "store/sealed.h"

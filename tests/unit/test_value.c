@@ -21,7 +21,7 @@
 
 #include "base/types.h"
 #include "check.h"
-#include "csv/value.h"
+#include "base/value.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1DULL;
 

@@ -24,7 +24,7 @@
  * Reasons are static strings: the caller adds the file, line, column and
  * (quoted) value.
  */
-#include "csv/value.h"
+#include "base/value.h"
 
 #include <float.h>
 #include <math.h>

@@ -26,8 +26,8 @@
  * DOUBLE is written as the shortest of %.15g, %.16g, %.17g that reads back
  * exactly, "-0" for negative zero, and NaN, Infinity, -Infinity.
  */
-#ifndef DCR_CSV_VALUE_H
-#define DCR_CSV_VALUE_H
+#ifndef DCR_BASE_VALUE_H
+#define DCR_BASE_VALUE_H
 
 #include <stdbool.h>
 #include <stddef.h>

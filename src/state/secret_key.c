@@ -1,13 +1,15 @@
 /*
- * diff_history.c: the released-row history of the differencing defence on
- * top of the state (see diff_history.h).
+ * secret_key.c: the state's secret for keyed unit hashes (state.h,
+ * dcr_state_differencing_key), kept in DIR/differencing.key or, with a TPM,
+ * sealed to it in DIR/differencing.key.tpm. The differencing defence's
+ * history adapter (room/) pairs it with the state's history store.
  *
  * The key file is created with O_EXCL, so two first runs at once cannot
  * end up with two keys (one would silently make the other's sketches
  * incomparable): the loser reads the winner's key. A key file that is not
  * exactly 32 bytes fails the query rather than weakening the defence.
  */
-#include "state/diff_history.h"
+#include "state/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,40 +24,24 @@
 
 #define SEALED_MAX 4096 /* a marshalled TPM2B_PUBLIC + TPM2B_PRIVATE is far smaller */
 
-/* Every entry of the state, whatever its scope: a deployment's state holds
- * one contract, and entries stored under another scope (per analyst before
- * histories were per contract, or before the contract was amended) are
- * about the same people; comparing with more can only suppress more. */
-static dcr_status each(void *ctx, const char *scope, dcr_history_cb cb, void *cbctx,
-                       dcr_error *err)
-{
-    (void)scope;
-    return dcr_state_history_each(ctx, NULL, cb, cbctx, err);
-}
 
-static dcr_status put(void *ctx, const char *scope, const uint8_t *fp, size_t fp_len,
-                      const uint8_t *blob, size_t blob_len, dcr_error *err)
-{
-    return dcr_state_history_put(ctx, scope, fp, fp_len, blob, blob_len, err);
-}
-
-static dcr_status read_key(int fd, const char *path, uint8_t key[DCR_DIFF_KEY_LEN], dcr_error *err)
+static dcr_status read_key(int fd, const char *path, uint8_t key[DCR_STATE_KEY_LEN], dcr_error *err)
 {
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != DCR_DIFF_KEY_LEN)
-        return dcr_fail(err, DCR_EINPUT, "%s: not a %d-byte key file", path, DCR_DIFF_KEY_LEN);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != DCR_STATE_KEY_LEN)
+        return dcr_fail(err, DCR_EINPUT, "%s: not a %d-byte key file", path, DCR_STATE_KEY_LEN);
     size_t got;
-    dcr_status s = dcr_read_full(fd, key, DCR_DIFF_KEY_LEN, &got, path, err);
-    if (s == DCR_OK && got != DCR_DIFF_KEY_LEN)
-        s = dcr_fail(err, DCR_EINPUT, "%s: not a %d-byte key file", path, DCR_DIFF_KEY_LEN);
+    dcr_status s = dcr_read_full(fd, key, DCR_STATE_KEY_LEN, &got, path, err);
+    if (s == DCR_OK && got != DCR_STATE_KEY_LEN)
+        s = dcr_fail(err, DCR_EINPUT, "%s: not a %d-byte key file", path, DCR_STATE_KEY_LEN);
     return s;
 }
 
-static dcr_status create_key(int fd, const char *path, uint8_t key[DCR_DIFF_KEY_LEN],
+static dcr_status create_key(int fd, const char *path, uint8_t key[DCR_STATE_KEY_LEN],
                              dcr_error *err)
 {
-    dcr_status s = dcr_random_bytes(key, DCR_DIFF_KEY_LEN, err);
-    s = s ? s : dcr_write_all(fd, key, DCR_DIFF_KEY_LEN, path, err);
+    dcr_status s = dcr_random_bytes(key, DCR_STATE_KEY_LEN, err);
+    s = s ? s : dcr_write_all(fd, key, DCR_STATE_KEY_LEN, path, err);
     if (s == DCR_OK && fsync(fd) != 0)
         s = dcr_fail(err, DCR_EINPUT, "%s: cannot sync: %s", path, strerror(errno));
     return s;
@@ -63,7 +49,7 @@ static dcr_status create_key(int fd, const char *path, uint8_t key[DCR_DIFF_KEY_
 
 /* Reads DIR/differencing.key.tpm and unseals it. */
 static dcr_status unseal_file(dcr_state *st, int fd, const char *path,
-                              uint8_t key[DCR_DIFF_KEY_LEN], dcr_error *err)
+                              uint8_t key[DCR_STATE_KEY_LEN], dcr_error *err)
 {
     uint8_t blob[SEALED_MAX];
     size_t got;
@@ -78,7 +64,7 @@ static dcr_status unseal_file(dcr_state *st, int fd, const char *path,
 
 /* The key for a new sealed file: the plaintext one when it exists (a state
  * that ran without its TPM so far), else fresh. *migrated says which. */
-static dcr_status key_to_seal(const char *plain, uint8_t key[DCR_DIFF_KEY_LEN], bool *migrated,
+static dcr_status key_to_seal(const char *plain, uint8_t key[DCR_STATE_KEY_LEN], bool *migrated,
                               dcr_error *err)
 {
     int fd = open(plain, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -86,14 +72,14 @@ static dcr_status key_to_seal(const char *plain, uint8_t key[DCR_DIFF_KEY_LEN], 
     if (fd < 0 && errno != ENOENT)
         return dcr_fail(err, DCR_EINPUT, "%s: %s", plain, strerror(errno));
     if (fd < 0)
-        return dcr_random_bytes(key, DCR_DIFF_KEY_LEN, err);
+        return dcr_random_bytes(key, DCR_STATE_KEY_LEN, err);
     dcr_status s = read_key(fd, plain, key, err);
     close(fd);
     return s;
 }
 
 static dcr_status write_sealed(dcr_state *st, int fd, const char *path,
-                               const uint8_t key[DCR_DIFF_KEY_LEN], dcr_error *err)
+                               const uint8_t key[DCR_STATE_KEY_LEN], dcr_error *err)
 {
     dcr_buf blob = DCR_BUF_INIT;
     dcr_status s = st_tpm_seal(st, key, &blob, err);
@@ -104,7 +90,7 @@ static dcr_status write_sealed(dcr_state *st, int fd, const char *path,
     return s;
 }
 
-static dcr_status sealed_key(dcr_state *st, const char *dir, uint8_t key[DCR_DIFF_KEY_LEN],
+static dcr_status sealed_key(dcr_state *st, const char *dir, uint8_t key[DCR_STATE_KEY_LEN],
                              dcr_error *err)
 {
     char sealed[4096], plain[4096];
@@ -140,16 +126,12 @@ static dcr_status sealed_key(dcr_state *st, const char *dir, uint8_t key[DCR_DIF
     return dcr_fail(err, DCR_EINPUT, "%s: cannot read or create the sealed key", sealed);
 }
 
-dcr_status dcr_state_diff_history(dcr_state *st, const char *dir, dcr_diff_history *h,
-                                  dcr_error *err)
+dcr_status dcr_state_differencing_key(dcr_state *st, const char *dir,
+                                      uint8_t key[DCR_STATE_KEY_LEN], dcr_error *err)
 {
-    memset(h, 0, sizeof *h);
-    h->each = each;
-    h->put = put;
-    h->ctx = st;
     if (st->tcti) {
         pthread_mutex_lock(&st->mu);
-        dcr_status s = sealed_key(st, dir, h->key, err);
+        dcr_status s = sealed_key(st, dir, key, err);
         pthread_mutex_unlock(&st->mu);
         return s;
     }
@@ -159,7 +141,7 @@ dcr_status dcr_state_diff_history(dcr_state *st, const char *dir, dcr_diff_histo
     for (int attempt = 0; attempt < 2; attempt++) {
         int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0) {
-            dcr_status s = read_key(fd, path, h->key, err);
+            dcr_status s = read_key(fd, path, key, err);
             close(fd);
             return s;
         }
@@ -170,7 +152,7 @@ dcr_status dcr_state_diff_history(dcr_state *st, const char *dir, dcr_diff_histo
             continue; /* another run created it first: read that one */
         if (fd < 0)
             return dcr_fail(err, DCR_EINPUT, "%s: %s", path, strerror(errno));
-        dcr_status s = create_key(fd, path, h->key, err);
+        dcr_status s = create_key(fd, path, key, err);
         close(fd);
         if (s != DCR_OK)
             unlink(path);
