@@ -32,7 +32,7 @@ ASAN_F := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omi
 # "rm ..." after the test count (which must be the last line of `make test`).
 .SECONDARY:
 
-.PHONY: all deps test test-release test-asan demo bench fuzz fuzz-build format clean asan \
+.PHONY: all deps test test-release test-asan demo bench fuzz fuzz-build format clean asan layers \
         reproducible-check image
 all: build/dcr
 
@@ -99,6 +99,10 @@ reproducible-check: build/dcr
 # The container image (Dockerfile) with podman or docker.
 image:
 	@./scripts/image.sh
+
+# The include graph between src/ pieces against docs/architecture.md.
+layers:
+	@./scripts/layers.sh
 
 bench: build/dcr
 	@./bench/run.sh

@@ -51,6 +51,15 @@ if [[ "${DCR_CONTAINER_TEST:-1}" != 0 && $# -gt 0 && "$1" != *asan* ]]; then
   record container "$log" $rc
   grep -E '^SKIP|^image |^dcr SHA-384|^ok   podman build' "$log" | sed 's/^/    /'
 fi
+# Once per run: the include graph matches docs/architecture.md's pieces
+# table (scripts/layers.sh, also `make layers`).
+if [[ $# -gt 0 && "$1" != *asan* ]]; then
+  echo "== include graph (scripts/layers.sh) =="
+  log="$1/test-logs/layers.log"
+  mkdir -p "$1/test-logs"
+  ./scripts/layers.sh >"$log" 2>&1; rc=$?
+  record layers "$log" $rc
+fi
 # Once per run: every fuzz target replays its seed corpus (fuzz/run.sh with
 # 0 seconds) when `make fuzz-build` made them.
 fuzz_dir=${DCR_FUZZ_DIR:-build/fuzz}

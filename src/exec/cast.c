@@ -2,7 +2,7 @@
  * cast.c: CAST between dcr's types, vectorised, with PostgreSQL's rules:
  *   - DOUBLE -> BIGINT rounds half to even (rint) and fails outside int64
  *     or on NaN; BIGINT -> DOUBLE is exact up to 2^53, then rounds;
- *   - anything -> TEXT writes the canonical text form (csv/value.h, the
+ *   - anything -> TEXT writes the canonical text form (base/value.h, the
  *     same as `dcr unseal`): DOUBLE shortest round-trip, BOOLEAN true/false;
  *   - TEXT -> anything parses with the CSV input rules and fails on bad
  *     input (the message names the type, never the value: it is data);

@@ -1,6 +1,6 @@
 /*
  * format.c: a query result as text: an aligned table for people, CSV and
- * JSON for programs. Values use the canonical forms of csv/value.h (the
+ * JSON for programs. Values use the canonical forms of base/value.h (the
  * same text `dcr unseal` writes), so CSV output reads back into `dcr seal`.
  *
  * Table: psql's layout; numbers right-aligned, NULL blank, a row count at

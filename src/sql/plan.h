@@ -214,7 +214,7 @@ dcr_status dcr_plan_set_ncols(dcr_plan *p, size_t n, dcr_error *err);
 dcr_status dcr_plan_set_name(dcr_plan *p, size_t i, const char *name, dcr_error *err);
 
 void dcr_datum_free(dcr_datum *d);
-/* Parses text as a value of type t (the CSV input rules of csv/value.h);
+/* Parses text as a value of type t (the CSV input rules of base/value.h);
  * returns NULL on success or why the text was refused. */
 const char *dcr_parse_literal(dcr_type t, const char *text, size_t len, dcr_datum *out);
 dcr_status dcr_datum_copy(dcr_datum *dst, const dcr_datum *src, dcr_error *err);

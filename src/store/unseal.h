@@ -27,7 +27,7 @@ dcr_status dcr_unseal_verify(dcr_sealed_reader *r, const uint8_t key[DCR_DATA_KE
 
 /* Verifies, then writes the data as CSV (header row first) to out_fd. NULL
  * is an empty field, the empty string is "", values are in the canonical text
- * forms of csv/value.h. */
+ * forms of base/value.h. */
 dcr_status dcr_unseal_csv(dcr_sealed_reader *r, const uint8_t key[DCR_DATA_KEY_LEN], int out_fd,
                           dcr_unseal_stats *stats, dcr_error *err);
 
