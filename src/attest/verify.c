@@ -1,15 +1,27 @@
 /*
- * verify.c: the one verifier entry point. Dispatches on the evidence type,
- * and wraps the per-type claims with the type and the verification time so
- * a relying party sees exactly what was checked, and as of when.
+ * verify.c: the one verifier entry point. Dispatches on the evidence type
+ * (refusing PCR pins on types without a vTPM), and wraps the per-type
+ * claims with the type and the verification time so a relying party sees
+ * exactly what was checked, and as of when.
  */
 #include <string.h>
 
 #include "attest/attest_internal.h"
 
+/* Only vTPM evidence carries PCRs; pins on any other type must not pass
+ * as if they had been checked. */
+static bool has_vtpm(dcr_attest_type t)
+{
+    return t == DCR_EV_AZURE_SNP || t == DCR_EV_AZURE_TDX;
+}
+
 static dcr_status dispatch(const dcr_evidence *ev, const dcr_attest_policy *pol, json_t *claims,
                            dcr_error *err)
 {
+    if (pol->pcrs && pol->pcrs->mask && !has_vtpm(ev->type))
+        return dcr_fail(err, DCR_ECRYPTO,
+                        "policy: PCRs are pinned, but %s evidence has no vTPM quote to prove them",
+                        dcr_attest_type_name(ev->type));
     switch (ev->type) {
     case DCR_EV_SIM:
         return dcr_sim_verify(ev->report.data, ev->report.len, pol, claims, err);
