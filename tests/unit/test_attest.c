@@ -255,7 +255,7 @@ static void test_pcr_pin_parse(void)
     CHECK(!dcr_pcr_pin_parse("5=" QUOTE_PCR4 "00", &p));
     CHECK(!dcr_pcr_pin_parse("5=1d3b", &p));
     CHECK(!dcr_pcr_pin_parse("5", &p));
-    CHECK(!dcr_pcr_pin_parse("5=" "zd3b1cb141906329dd8ab09584214a88dffaf839ed14c8ef677a6bcf6ea27a02",
+    CHECK(!dcr_pcr_pin_parse("5=zd3b1cb141906329dd8ab09584214a88dffaf839ed14c8ef677a6bcf6ea27a02",
                              &p));
     CHECK(p.mask == (1u << 4 | 1u << 23));
 }

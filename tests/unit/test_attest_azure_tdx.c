@@ -9,7 +9,8 @@
  * quote signed by that key. It verifies; then every single-bit flip in each
  * signed or bound region, a TDREPORT that differs from the quote, a wrong
  * runtime-data hash, a debug TD and a wrong root are refused for the right
- * reason; pinned PCRs are checked against the values the quote signs. The genuine Azure TD quotes must still verify as plain TDX.
+ * reason; pinned PCRs are checked against the values the quote signs.
+ * The genuine Azure TD quotes must still verify as plain TDX.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
