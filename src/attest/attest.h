@@ -128,4 +128,12 @@ typedef struct {
 dcr_status dcr_attest_verify(const dcr_evidence *ev, const dcr_attest_policy *pol, json_t **claims,
                              dcr_error *err);
 
+/* What verified claims (from dcr_attest_verify, evidence type `type`)
+ * prove, in one sentence for people, into out. measurement_pinned: the
+ * policy required an accepted measurement. pinned_by names where PCR pins
+ * came from ("the contract", "--pcr"). On vTPM evidence without pins it
+ * says plainly that only the platform is proven, not the code. */
+void dcr_attest_proves(const char *type, json_t *claims, bool measurement_pinned,
+                       const char *pinned_by, char *out, size_t len);
+
 #endif

@@ -348,6 +348,33 @@ static void test_pcr_pins_outside_selection(void)
     free(q.d);
 }
 
+/* What verified claims prove, in words: pins name the image; vTPM evidence
+ * without pins proves only the platform. */
+static void test_proves_words(void)
+{
+    char w[512];
+    json_t *c = json_pack("{s:[i,i,i]}", "tpm_pcrs_pinned", 4, 7, 11);
+    dcr_attest_proves("azure-snp-vtpm", c, true, "the contract", w, sizeof w);
+    CHECK_STR(w, "PCRs 4, 7, 11 match the contract: the pinned image booted on genuine AMD "
+                 "SEV-SNP (Azure confidential VM, vTPM)");
+    json_decref(c);
+    c = json_pack("{s:[i]}", "tpm_pcrs_pinned", 11);
+    dcr_attest_proves("azure-tdx-vtpm", c, true, "--pcr", w, sizeof w);
+    CHECK_STR(w, "PCR 11 matches --pcr: the pinned image booted on genuine Intel TDX (Azure "
+                 "confidential VM, vTPM)");
+    json_decref(c);
+    c = json_object();
+    dcr_attest_proves("azure-snp-vtpm", c, true, "the contract", w, sizeof w);
+    CHECK(strstr(w, "only the platform") && strstr(w, "the code that booted is NOT proven"));
+    dcr_attest_proves("snp", c, true, "the contract", w, sizeof w);
+    CHECK_STR(w, "the launch image with an accepted measurement runs on genuine AMD SEV-SNP");
+    dcr_attest_proves("tdx", c, false, "--pcr", w, sizeof w);
+    CHECK(strstr(w, "no measurement was pinned") && strstr(w, "Intel TDX"));
+    dcr_attest_proves("sim", c, false, "--pcr", w, sizeof w);
+    CHECK(strncmp(w, "nothing", 7) == 0);
+    json_decref(c);
+}
+
 /* Every single-bit flip in bytes [from, to) of the file must be refused. */
 static size_t flips_accepted(const char *rel, size_t from, size_t to, const char *certs,
                              const dcr_attest_policy *base)
@@ -589,6 +616,7 @@ int main(void)
     RUN(test_pcr_pin_parse);
     RUN(test_azure_pcr_pins);
     RUN(test_pcr_pins_outside_selection);
+    RUN(test_proves_words);
     RUN(test_snp_every_bit_flip);
     RUN(test_tdx_every_bit_flip);
     RUN(test_wrong_root);
