@@ -13,6 +13,11 @@
  * the analyst role is always refused by rule analyst-role; a query whose
  * plan was refused is refused when run too, and one that runs charges the
  * budget exactly once and returns exactly the rows the report says.
+ * Neighbours: every query also runs on the same tables without person u9
+ * and with u9's values moved to extremes (the latest timestamp and date, a
+ * campaign that ends in LIKE's escape character, huge metrics); the status,
+ * message and refusal rule must be the same on all three (total evaluation
+ * and data-independent refusals: docs/privacy.md).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,12 +29,36 @@
 #include "sql/sql.h"
 
 /* impressions (email, campaign, shown_at, cost), purchases (email,
- * bought_at, amount): 12 people; campaign "a" reaches 8 of them, "b" 3. */
+ * bought_at, amount): 12 people; campaign "a" reaches 8 of them, "b" 3.
+ * Variant 0 is that; 1 lacks person u9; 2 has u9's values at extremes. */
 #define NPEOPLE 12
-static dcr_column imp[4], pur[3];
-static dcr_table_source imp_src = {4, imp, 7}, pur_src = {3, pur, 0};
+#define NVARIANTS 3
+#define ODD 9
+static dcr_column imp_v[NVARIANTS][4], pur_v[NVARIANTS][3];
+static dcr_table_source imp_tab[NVARIANTS], pur_tab[NVARIANTS];
 
-static void make_tables(void)
+static int push_extreme_imp(dcr_column *imp, int u, dcr_error *err)
+{
+    char e[8];
+    snprintf(e, sizeof e, "u%d", u);
+    int bad = dcr_column_push_text(&imp[0], e, strlen(e), err);
+    bad |= dcr_column_push_text(&imp[1], "b\\", 2, err);
+    bad |= dcr_column_push_i64(&imp[2], DCR_TIMESTAMP_MAX, err);
+    bad |= dcr_column_push_f64(&imp[3], 1e308, err);
+    return bad;
+}
+
+static int push_extreme_pur(dcr_column *pur, int u, dcr_error *err)
+{
+    char e[8];
+    snprintf(e, sizeof e, "u%d", u);
+    int bad = dcr_column_push_text(&pur[0], e, strlen(e), err);
+    bad |= dcr_column_push_i32(&pur[1], DCR_DATE_MAX, err);
+    bad |= dcr_column_push_i64(&pur[2], INT64_MAX, err);
+    return bad;
+}
+
+static void make_variant(int v, dcr_column *imp, dcr_column *pur)
 {
     static const dcr_type it[4] = {DCR_TYPE_TEXT, DCR_TYPE_TEXT, DCR_TYPE_TIMESTAMP,
                                    DCR_TYPE_DOUBLE};
@@ -43,6 +72,10 @@ static void make_tables(void)
     int bad = 0;
     for (int r = 0; r < 3 * NPEOPLE; r++) {
         int u = r % NPEOPLE;
+        if (u == ODD && v > 0) {
+            bad |= v == 2 ? push_extreme_imp(imp, u, &err) : 0;
+            continue;
+        }
         snprintf(e, sizeof e, "u%d", u);
         bad |= dcr_column_push_text(&imp[0], e, strlen(e), &err);
         bad |= dcr_column_push_text(&imp[1],
@@ -55,6 +88,10 @@ static void make_tables(void)
         bad |= dcr_column_push_f64(&imp[3], r % 7 == 0 ? 11.5 : r * 0.25, &err);
     }
     for (int u = 0; u < NPEOPLE + 2; u++) {
+        if (u == ODD && v > 0) {
+            bad |= v == 2 ? push_extreme_pur(pur, u, &err) : 0;
+            continue;
+        }
         snprintf(e, sizeof e, "u%d", u);
         bad |= dcr_column_push_text(&pur[0], e, strlen(e), &err);
         bad |= dcr_column_push_i32(&pur[1], 19723 + u * 20, &err);
@@ -63,6 +100,15 @@ static void make_tables(void)
     }
     if (bad)
         __builtin_trap();
+}
+
+static void make_tables(void)
+{
+    for (int v = 0; v < NVARIANTS; v++) {
+        make_variant(v, imp_v[v], pur_v[v]);
+        imp_tab[v] = (dcr_table_source){4, imp_v[v], 7};
+        pur_tab[v] = (dcr_table_source){3, pur_v[v], 0};
+    }
 }
 
 static int charges;
@@ -75,12 +121,20 @@ static dcr_status charge(void *ctx, const char *analyst, double eps, double delt
     return DCR_OK;
 }
 
-/* Runs sql for real; accepted tells whether dcr_guarded_plan accepted it. */
-static void run(const char *sql, size_t party, bool accepted)
+/* What the asker sees of one answer but its rows. */
+typedef struct {
+    dcr_status st;
+    char msg[DCR_ERROR_MSG_MAX];
+    char rule[40];
+} outcome;
+
+/* Runs sql for real on variant v; accepted tells whether dcr_guarded_plan
+ * accepted it. */
+static outcome run_on(int v, const char *sql, size_t party, bool accepted)
 {
     dcr_exec_source src[2];
-    dcr_table_source_bind(&src[0], &imp_src);
-    dcr_table_source_bind(&src[1], &pur_src);
+    dcr_table_source_bind(&src[0], &imp_tab[v]);
+    dcr_table_source_bind(&src[1], &pur_tab[v]);
     dcr_privacy_hooks hooks = {.charge = charge};
     dcr_exec_opts opts = {.mem_limit = (size_t)64 << 20, .batch_rows = 5, .threads = 1};
     dcr_result out;
@@ -97,6 +151,26 @@ static void run(const char *sql, size_t party, bool accepted)
         __builtin_trap();
     }
     dcr_result_free(&out);
+    outcome o = {.st = s};
+    snprintf(o.msg, sizeof o.msg, "%s", s == DCR_OK ? "" : err.msg);
+    snprintf(o.rule, sizeof o.rule, "%s", rep.rule);
+    return o;
+}
+
+/* Runs sql on the tables and on their two neighbours: one person must not
+ * change whether (and how) the query fails. */
+static void run(const char *sql, size_t party, bool accepted)
+{
+    outcome o[NVARIANTS];
+    for (int v = 0; v < NVARIANTS; v++)
+        o[v] = run_on(v, sql, party, accepted);
+    for (int v = 1; v < NVARIANTS; v++)
+        if (o[v].st != o[0].st || strcmp(o[v].msg, o[0].msg) != 0 ||
+            strcmp(o[v].rule, o[0].rule) != 0) {
+            fprintf(stderr, "neighbour %d differs:\n  %d %s\n  %d %s\n", v, (int)o[0].st,
+                    o[0].msg, (int)o[v].st, o[v].msg);
+            __builtin_trap();
+        }
 }
 
 static const char *const seeds[] = {
@@ -121,6 +195,13 @@ static const char *const seeds[] = {
     "EXPLAIN SELECT COUNT(DISTINCT email) FROM impressions",
     "SELECT COUNT(*) FROM impressions i JOIN purchases p ON i.campaign = p.email",
     "SELECT CASE WHEN cost > 5 THEN 1/0 ELSE 0 END, COUNT(*) FROM impressions GROUP BY 1",
+    "SELECT campaign, COUNT(*) FROM impressions WHERE (CASE WHEN shown_at > '2024-01-02' THEN "
+    "shown_at + INTERVAL '8000 years' END) IS NULL GROUP BY campaign",
+    "SELECT campaign, COUNT(*) FROM impressions WHERE 'b' LIKE campaign GROUP BY campaign",
+    "SELECT COUNT(*) FROM purchases WHERE bought_at + 3000000 > '2024-01-01'",
+    "SELECT SUM(amount), AVG(amount) FROM purchases",
+    "SELECT campaign, COUNT(*) FROM impressions GROUP BY campaign, substr(campaign, 1, "
+    "length(campaign) - 2)",
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -131,8 +212,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (fx_seed_dir()) {
         /* the tables are what the comment says: one campaign of three above k */
         dcr_exec_source src[2];
-        dcr_table_source_bind(&src[0], &imp_src);
-        dcr_table_source_bind(&src[1], &pur_src);
+        dcr_table_source_bind(&src[0], &imp_tab[0]);
+        dcr_table_source_bind(&src[1], &pur_tab[0]);
         dcr_privacy_hooks hooks = {.charge = charge};
         dcr_result out;
         dcr_privacy_report rep;

@@ -29,4 +29,8 @@ args=(-sS -k --tlsv1.3 --pinnedpubkey "$pin" -X "$method"
   -H "X-Dcr-Party: $party" -H "X-Dcr-Time: $now" -H "X-Dcr-Nonce: $nonce"
   -H "X-Dcr-Content-Sha256: $bodyhash" -H "X-Dcr-Signature: $sig")
 [[ "$body" != /dev/null ]] && args+=(--data-binary "@$body" -H 'Content-Type: application/json')
-curl "${args[@]}" -w '\nHTTP %{http_code}\n' "$url$path"
+# The body, then "HTTP <code>"; like `curl --fail`, an HTTP error exits 22
+# (after printing the error body, which says what went wrong).
+curl "${args[@]}" -w '\nHTTP %{http_code}\n' "$url$path" | tee "$tmp/out"
+code=$(tail -n 1 "$tmp/out" | sed -n 's/^HTTP \([0-9]*\)$/\1/p')
+[[ -n "$code" && "$code" -lt 400 ]] || exit 22

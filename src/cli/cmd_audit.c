@@ -137,8 +137,13 @@ static void print_records(const dcr_audit_chain *c, bool as_json)
         json_error_t je;
         json_t *o = json_loadb(c->v[i].record, c->v[i].record_len, 0, &je);
         const char *type = str(o, "type");
-        printf("#%-4llu %-14s %-10s %-8s", (unsigned long long)c->v[i].seq, type, str(o, "party"),
-               str(o, "decision"));
+        char when[21];
+        snprintf(when, sizeof when, "%s", str(o, "time"));
+        for (char *p = when; *p; p++) /* the log is the server's: print only what a time has */
+            if (!strchr("0123456789-:TZ", *p))
+                *p = '?';
+        printf("#%-4llu %-20s %-14s %-10s %-8s", (unsigned long long)c->v[i].seq, when, type,
+               str(o, "party"), str(o, "decision"));
         if (strcmp(type, "query") == 0 && strcmp(str(o, "decision"), "accepted") == 0) {
             printf(" rows %lld",
                    (long long)json_integer_value(json_object_get(o, "rows_released")));

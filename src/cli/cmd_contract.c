@@ -16,6 +16,7 @@
 #include "cli/command.h"
 #include "contract/contract.h"
 #include "contract/signature.h"
+#include "privacy/budget.h"
 
 static const char usage[] =
     "Usage: dcr contract SUBCOMMAND ...\n"
@@ -306,7 +307,12 @@ static void print_hash(const char *path, const dcr_contract *c)
 static void print_show(const char *path, const dcr_contract *c)
 {
     (void)path;
-    dcr_contract_show(c, stdout);
+    int64_t n = -1;
+    dcr_dp_cost cost;
+    dcr_error err = {0};
+    if (c->dp.enabled && dcr_dp_cost_of(&c->dp, &cost, &err) == DCR_OK)
+        n = cost.max_queries;
+    dcr_contract_show(c, n, stdout);
 }
 
 static int run_lint(int argc, char **argv)

@@ -2,7 +2,11 @@
  * cmd_serve.c: `dcr serve`, the clean-room service. Options in, then
  * src/server does everything (server.h).
  */
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +27,8 @@ static const char usage[] =
     "  --contract FILE       the contract\n"
     "  --signatures SIG...   every party's signature file (repeat, or list them)\n"
     "  --state DIR           durable state: catalog, ciphertext, audit log, budgets\n"
-    "  --listen ADDR:PORT    numeric address and port; port 0 picks a free one\n"
+    "  --listen ADDR:PORT    numeric address (or a name of loopback, e.g. localhost)\n"
+    "                        and port; port 0 picks a free one\n"
     "                        ([::1]:8443 for IPv6)\n"
     "  --tee NAME            auto (the hardware found), sim (development only:\n"
     "                        insecure, accepted only by a contract listing sim),\n"
@@ -45,6 +50,50 @@ static const char usage[] =
 
 #define usage_error(...) cli_usage_error(&dcr_cmd_serve, __VA_ARGS__)
 
+static bool is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    return sa->sa_family == AF_INET6 &&
+           IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* A numeric address stays as it is. A host name is accepted only when it
+ * resolves to loopback ("localhost"), and becomes that numeric address: the
+ * server binds one address, and a name that could mean a public interface
+ * should be written as the address the operator means. All before any
+ * state is touched. */
+static int resolve_listen(char *addr, size_t addr_size)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1)
+        return 0;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    int e = getaddrinfo(addr, NULL, &hints, &res);
+    if (e != 0)
+        return usage_error("--listen: cannot resolve '%s' (%s); give a numeric address such as "
+                           "127.0.0.1",
+                           addr, gai_strerror(e));
+    const struct addrinfo *pick = NULL;
+    for (const struct addrinfo *r = res; r; r = r->ai_next)
+        if (!is_loopback(r->ai_addr)) {
+            pick = NULL;
+            break;
+        } else if (!pick || r->ai_family == AF_INET) {
+            pick = r; /* IPv4 loopback first: it is there on every host */
+        }
+    char num[INET6_ADDRSTRLEN] = "";
+    if (pick)
+        getnameinfo(pick->ai_addr, pick->ai_addrlen, num, sizeof num, NULL, 0, NI_NUMERICHOST);
+    freeaddrinfo(res);
+    if (!num[0] || strlen(num) >= addr_size)
+        return usage_error("--listen: '%s' is not a loopback name; to listen on another "
+                           "interface give its numeric address (e.g. 0.0.0.0 for all)",
+                           addr);
+    memcpy(addr, num, strlen(num) + 1);
+    return 0;
+}
+
 static int parse_listen(const char *s, dcr_server_config *cfg, char *addr, size_t addr_size)
 {
     const char *colon = strrchr(s, ':');
@@ -60,6 +109,9 @@ static int parse_listen(const char *s, dcr_server_config *cfg, char *addr, size_
         return usage_error("--listen: bad address or port in '%s'", s);
     memcpy(addr, s, n);
     addr[n] = '\0';
+    int rc = resolve_listen(addr, addr_size);
+    if (rc)
+        return rc;
     cfg->listen_addr = addr;
     cfg->port = (uint16_t)port;
     return 0;

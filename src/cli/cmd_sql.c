@@ -8,9 +8,13 @@
  * it: through the guarded entry point (privacy/privacy.h), with the
  * contract's column roles, joins, aggregates and threshold; each --data must
  * be a contract dataset sealed for this contract (its header's context is
- * the contract hash, its columns the contract's).
+ * the contract hash, its columns the contract's). With --state DIR the run
+ * goes through the room (room/room.h) exactly as in the server: charged,
+ * audited, serialised with other runs on DIR, and rows only for the
+ * contract's receivers; --fetch ID is a receiver taking a stored result.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +22,11 @@
 
 #include "base/fileio.h"
 #include "cli/command.h"
-#include "cli/sql_state.h"
+#include "cli/result.h"
 #include "crypto/util.h"
 #include "exec/source.h"
 #include "privacy/privacy.h"
+#include "room/room.h"
 #include "sql/sql.h"
 #include "store/sealed_reader.h"
 
@@ -32,6 +37,7 @@ static const char usage[] =
     "Usage: dcr sql --data NAME=FILE.dcr [--data ...] --key NAME.key [--key ...]\n"
     "               [--contract FILE --as PARTY [--state DIR]]\n"
     "               [--format table|csv|json] [--explain] [--memory-limit MIB] \"SELECT ...\"\n"
+    "       dcr sql --contract FILE --as PARTY --state DIR --key PARTY.key --fetch ID\n"
     "\n"
     "Runs one PostgreSQL-dialect SELECT over sealed datasets. Each --data names a\n"
     "sealed file as a table; a --key must be a recipient of every file. Only the\n"
@@ -47,6 +53,9 @@ static const char usage[] =
     "  --as PARTY          the contract party asking (needs the analyst role)\n"
     "  --state DIR         the clean room's state (docs/architecture.md, State): the\n"
     "                      query is charged to the budget ledger and audited there\n"
+    "  --fetch ID          as a receiver (--as), print result ID that the contract\n"
+    "                      sent to you from another analyst's query (stored in DIR\n"
+    "                      sealed to your key; --key opens it)\n"
     "  --format F          table (default), csv or json\n"
     "  --explain           print the logical plan instead of running the query\n"
     "  --memory-limit MIB  stop queries that need more memory (default 4096)\n"
@@ -55,7 +64,9 @@ static const char usage[] =
     "Under --contract, a refused query names its rule and SQL position (exit 3), and\n"
     "stderr says how many rows were released, k, the protection and who receives\n"
     "(never how many groups were withheld). A contract with differential privacy\n"
-    "needs --state: the budget is charged there.\n"
+    "needs --state: the budget is charged there. Rows go only to the contract's\n"
+    "receivers for PARTY: when PARTY is not one of them it gets that report and a\n"
+    "result id, no rows (docs/privacy.md, Receivers).\n"
     "\n"
     "Exit codes: 0 ok, 2 usage, 3 input (bad SQL, unsupported SQL, refused by the\n"
     "contract, runtime error such as division by zero, damaged file, memory limit), 4 crypto (no "
@@ -70,7 +81,7 @@ typedef struct {
     dcr_format format;
     int explain, stats;
     long mem_mib;
-    const char *contract, *as, *state;
+    const char *contract, *as, *state, *fetch;
     const char *sql;
 } sql_args;
 
@@ -132,6 +143,9 @@ static int parse_option(sql_args *a, int c, const char *arg)
     case 'S':
         a->state = arg;
         return 0;
+    case 'F':
+        a->fetch = arg;
+        return 0;
     case 'm':
         if (!cli_parse_int(arg, 1, 1L << 22, &a->mem_mib))
             return cli_usage_error(&dcr_cmd_sql, "--memory-limit must be 1..4194304 (MiB)");
@@ -143,12 +157,17 @@ static int parse_option(sql_args *a, int c, const char *arg)
 
 static int parse_args(int argc, char **argv, sql_args *a)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'},     {"key", required_argument, 0, 'k'},
-        {"format", required_argument, 0, 'f'},   {"explain", no_argument, 0, 'e'},
-        {"stats", no_argument, 0, 's'},          {"memory-limit", required_argument, 0, 'm'},
-        {"contract", required_argument, 0, 'c'}, {"as", required_argument, 0, 'a'},
-        {"state", required_argument, 0, 'S'},    {0, 0, 0, 0}};
+    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+                                         {"key", required_argument, 0, 'k'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"explain", no_argument, 0, 'e'},
+                                         {"stats", no_argument, 0, 's'},
+                                         {"memory-limit", required_argument, 0, 'm'},
+                                         {"contract", required_argument, 0, 'c'},
+                                         {"as", required_argument, 0, 'a'},
+                                         {"state", required_argument, 0, 'S'},
+                                         {"fetch", required_argument, 0, 'F'},
+                                         {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
     int c;
@@ -156,6 +175,12 @@ static int parse_args(int argc, char **argv, sql_args *a)
         int rc = parse_option(a, c, c == '?' || c == ':' ? argv[optind - 1] : optarg);
         if (rc)
             return rc;
+    }
+    if (a->fetch) {
+        if (optind != argc || a->ndata || !a->contract || !a->state || a->nkeys != 1)
+            return cli_usage_error(&dcr_cmd_sql, "--fetch ID takes --contract, --as, --state and "
+                                                 "one --key, no --data and no SQL");
+        return 0;
     }
     if (optind != argc - 1)
         return cli_usage_error(&dcr_cmd_sql, "exactly one SQL statement is needed");
@@ -304,6 +329,60 @@ static void print_report(const dcr_contract *c, const dcr_privacy_report *r)
     fprintf(stderr, "\n");
 }
 
+/* Prints the budget the analyst has spent, after a run on a state. */
+static void print_budget(dcr_room *room, const char *party)
+{
+    dcr_budget b;
+    dcr_error err = {0};
+    if (dcr_state_budget_get(dcr_room_state(room), party, &b, &err) == DCR_OK && b.eps_limit > 0)
+        fprintf(stderr,
+                "dcr sql: budget of %s: epsilon %" PRId64 ".%09" PRId64 " of %" PRId64 ".%09" PRId64
+                " spent\n",
+                party, (int64_t)(b.eps_spent / DCR_EPS_UNIT), (int64_t)(b.eps_spent % DCR_EPS_UNIT),
+                (int64_t)(b.eps_limit / DCR_EPS_UNIT), (int64_t)(b.eps_limit % DCR_EPS_UNIT));
+}
+
+/* What happened to the rows when PARTY does not receive them. */
+static void print_withheld(const dcr_contract *c, size_t party, const dcr_room_answer *ans)
+{
+    fprintf(stderr, "dcr sql: %s is not a receiver of its results: no rows here",
+            c->parties[party].name);
+    if (ans->stored)
+        fprintf(stderr, "; stored as result %s for its receivers (dcr sql --fetch %s)",
+                ans->result_id, ans->result_id);
+    else
+        fprintf(stderr, "; nothing stored (without --state there is nowhere to keep it)");
+    fprintf(stderr, "\n");
+}
+
+/* The query in the room over DIR: charged, audited, serialised. */
+static dcr_status run_in_room(const sql_args *a, session *s, dcr_room_answer *ans, dcr_error *err)
+{
+    dcr_room_config rc = {.contract = &s->contract, .dir = a->state};
+    dcr_room *room = NULL;
+    dcr_status st = dcr_room_open_local(&rc, &room, err);
+    dcr_room_query_opts o = {.exec = {.mem_limit = (size_t)(a->mem_mib ? a->mem_mib : 4096) << 20}};
+    st = st ? st : dcr_room_query(room, s->party, a->sql, s->by_dataset, &o, ans, err);
+    if (room)
+        print_budget(room, s->contract.parties[s->party].name);
+    dcr_room_close(room);
+    return st;
+}
+
+/* Without --state: the guarded query alone (no budget, no audit), and the
+ * same receivers rule (rows only for a receiver; nothing stored). */
+static dcr_status run_stateless(const sql_args *a, session *s, dcr_room_answer *ans, dcr_error *err)
+{
+    dcr_exec_opts opts = {.mem_limit = (size_t)(a->mem_mib ? a->mem_mib : 4096) << 20};
+    memset(ans, 0, sizeof *ans);
+    dcr_status st = dcr_guarded_query(&s->contract, s->party, a->sql, s->by_dataset, NULL, &opts,
+                                      &ans->rows, &ans->report, err);
+    ans->delivered = st == DCR_OK && dcr_room_is_receiver(&ans->report, s->party);
+    if (!ans->delivered)
+        dcr_result_free(&ans->rows);
+    return st;
+}
+
 /* The query through the guarded entry point, as the clean room runs it. */
 static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_error *err)
 {
@@ -316,11 +395,6 @@ static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_e
         st = st ? st : dcr_plan_explain(plan, &out, err);
         dcr_plan_free(plan);
     } else {
-        dcr_exec_opts opts = {.mem_limit = (size_t)(a->mem_mib ? a->mem_mib : 4096) << 20};
-        dcr_result res;
-        dcr_privacy_hooks hooks = {0};
-        cli_sql_state ss = {.lock_fd = -1};
-        memset(&rep, 0, sizeof rep);
         /* Without a ledger every DP answer would be free: the budget is
          * the guarantee (docs/privacy.md, Accounting). */
         if (s->contract.dp.enabled && !a->state)
@@ -328,30 +402,51 @@ static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_e
                             "the contract uses differential privacy, whose answers are charged "
                             "to each analyst's budget: give --state DIR (the budget ledger and "
                             "audit log) so this query is charged");
-        st = a->state ? cli_sql_state_open(&ss, a->state, &s->contract, s->party, a->sql, &rep,
-                                           &hooks, err)
-                      : DCR_OK;
-        if (st == DCR_OK) {
-            st = dcr_guarded_query(&s->contract, s->party, a->sql, s->by_dataset, &hooks, &opts,
-                                   &res, &rep, err);
-            dcr_error aerr = {0};
-            if (a->state && cli_sql_state_finish(&ss, st, &rep, err, &aerr) != DCR_OK) {
-                if (st == DCR_OK)
-                    dcr_result_free(&res);
-                st = aerr.code;
-                *err = aerr;
-            }
+        dcr_room_answer ans;
+        st = a->state ? run_in_room(a, s, &ans, err) : run_stateless(a, s, &ans, err);
+        if (st == DCR_OK && ans.delivered) {
+            *rows = ans.rows.nrows;
+            st = dcr_result_format(&ans.rows, a->format, &out, err);
         }
-        cli_sql_state_close(&ss);
         if (st == DCR_OK) {
-            *rows = res.nrows;
-            st = dcr_result_format(&res, a->format, &out, err);
-            dcr_result_free(&res);
-            print_report(&s->contract, &rep);
+            print_report(&s->contract, &ans.report);
+            if (!ans.delivered)
+                print_withheld(&s->contract, s->party, &ans);
         }
+        dcr_room_answer_free(&ans);
     }
     st = st ? st : write_out(&out, err);
     dcr_buf_wipe_free(&out);
+    return st;
+}
+
+/* --fetch ID: a receiver's stored result, opened with its key. */
+static dcr_status run_fetch(const sql_args *a, session *s, dcr_error *err)
+{
+    dcr_room_config rc = {.contract = &s->contract, .dir = a->state};
+    dcr_room *room = NULL;
+    dcr_room_sealed sealed = {0};
+    json_t *o = NULL;
+    dcr_status st = dcr_party_key_load(a->keys[0], &s->keys[0], err);
+    if (st == DCR_OK)
+        s->nkeys = 1;
+    st = st ? st : dcr_room_open_local(&rc, &room, err);
+    st = st ? st : dcr_room_fetch(room, s->party, a->fetch, &sealed, err);
+    dcr_room_close(room);
+    st = st ? st
+            : dcr_room_sealed_open(&s->contract, s->party, a->fetch, &sealed, &s->keys[0], &o, err);
+    dcr_room_sealed_free(&sealed);
+    if (st == DCR_OK && a->format == DCR_FORMAT_JSON) {
+        char *text = json_dumps(o, JSON_COMPACT);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+    } else if (st == DCR_OK) {
+        cli_result_print(stdout, o, a->format == DCR_FORMAT_CSV);
+        fflush(stdout);
+        cli_result_print_privacy(stderr, o);
+    }
+    json_decref(o);
     return st;
 }
 
@@ -398,8 +493,12 @@ static int run(int argc, char **argv)
         double t0 = cli_now();
         size_t rows = 0;
         dcr_status st = a.contract ? load_contract(&a, s, &err) : DCR_OK;
-        st = st ? st : open_all(&a, s, !a.explain, &err);
-        st = st ? st : run_query(&a, s, &rows, &err);
+        if (a.fetch) {
+            st = st ? st : run_fetch(&a, s, &err);
+        } else {
+            st = st ? st : open_all(&a, s, !a.explain, &err);
+            st = st ? st : run_query(&a, s, &rows, &err);
+        }
         session_free(s);
         if (st != DCR_OK)
             rc = cli_report("sql", &err);

@@ -18,6 +18,7 @@
 #include "cli/remote.h"
 #include "crypto/hash.h"
 #include "store/seal.h"
+#include "store/sealed.h"
 
 static const char usage[] =
     "Usage: dcr upload --server URL --contract FILE --key NAME.key --dataset NAME DATA.csv\n"
@@ -108,9 +109,41 @@ out:
     return st;
 }
 
+/* What the server would refuse only after the whole file was sealed and
+ * sent: a dataset the caller does not own, or a file that is not a CSV. */
+static dcr_status precheck(const cli_remote *r, const char *dataset, const char *csv,
+                           dcr_error *err)
+{
+    int d = dcr_contract_find_dataset(&r->contract, dataset);
+    if (d < 0)
+        return dcr_fail(err, DCR_EINPUT, "the contract has no dataset \"%s\"", dataset);
+    const char *me = cli_remote_party(r);
+    const dcr_contract_dataset *ds = &r->contract.datasets[d];
+    if (strcmp(r->contract.parties[ds->owner].name, me) != 0)
+        return dcr_fail(err, DCR_EINPUT,
+                        "dataset \"%s\" belongs to %s in the contract, not to %s: only its owner "
+                        "uploads it",
+                        dataset, r->contract.parties[ds->owner].name, me);
+    int fd = open(csv, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return dcr_fail(err, DCR_EINPUT, "%s: %m", csv);
+    char head[sizeof DCR_SEALED_MAGIC - 1];
+    ssize_t n = read(fd, head, sizeof head);
+    close(fd);
+    if (n == (ssize_t)sizeof head && memcmp(head, DCR_SEALED_MAGIC, sizeof head) == 0)
+        return dcr_fail(err, DCR_EINPUT,
+                        "%s is a sealed dcr file, not a CSV: upload takes the CSV and seals it "
+                        "itself, to you and to the attested instance (a file sealed earlier is "
+                        "not wrapped to this instance)",
+                        csv);
+    return DCR_OK;
+}
+
 static int upload(cli_remote *r, const char *dataset, const char *csv, long threads)
 {
     dcr_error err = {0};
+    if (precheck(r, dataset, csv, &err) != DCR_OK)
+        return cli_report("upload", &err);
     int fd = -1;
     uint64_t size = 0, rows = 0;
     uint8_t sha[32];

@@ -29,6 +29,7 @@ extern const dcr_command dcr_cmd_serve;
 extern const dcr_command dcr_cmd_upload;
 extern const dcr_command dcr_cmd_grant;
 extern const dcr_command dcr_cmd_query;
+extern const dcr_command dcr_cmd_fetch;
 extern const dcr_command dcr_cmd_audit;
 extern const dcr_command dcr_cmd_budget;
 extern const dcr_command dcr_cmd_status;

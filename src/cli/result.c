@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/textwidth.h"
+
 /* Table cells and names go to a terminal: control characters (which could
  * move the cursor, recolour or rewrite what is shown) become '?'. The data
  * comes from other parties' datasets, so this is not only about a hostile
@@ -53,10 +55,7 @@ static char *cell(const json_t *v)
 
 static size_t utf8_width(const char *s)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
+    return dcr_text_width(s, strlen(s));
 }
 
 static void print_table(FILE *out, const json_t *cols, const json_t *rows)
@@ -177,4 +176,16 @@ void cli_result_print_privacy(FILE *out, const json_t *o)
         fprintf(out, "; template %s", name);
     }
     fprintf(out, "\n");
+    /* Rows withheld from an asker that is not a receiver (docs/privacy.md,
+     * "Receivers"): say so, and where they went. */
+    const json_t *res = json_object_get(o, "result");
+    const char *note = json_string_value(json_object_get(res, "note"));
+    if (json_is_false(json_object_get(res, "delivered")) && note && strlen(note) < 1024) {
+        char *line = strdup(note);
+        if (line) {
+            tame(line);
+            fprintf(out, "result: %s\n", line);
+        }
+        free(line);
+    }
 }

@@ -17,7 +17,8 @@
 /* Prints o's "columns" and "rows" as an aligned table, or as CSV. */
 void cli_result_print(FILE *out, const json_t *o, bool csv);
 /* One line about o's "privacy" member (k, rows released and suppressed,
- * epsilon, template). */
+ * epsilon, template), and the "result" note when the rows went to other
+ * receivers. */
 void cli_result_print_privacy(FILE *out, const json_t *o);
 
 #endif

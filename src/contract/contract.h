@@ -202,6 +202,8 @@ typedef struct {
     dcr_contract_overlap *overlap;
     size_t nreceivers;
     dcr_contract_receivers *receivers;
+    int64_t release_interval_ms; /* rules.release_interval_ms: answers leave only at a
+                                    multiple of it after the query arrived; 0 = off */
     size_t nevidence;
     dcr_contract_evidence *evidence;
 } dcr_contract;
@@ -258,7 +260,9 @@ dcr_status dcr_contract_dataset_schema(const dcr_contract *c, const char *name, 
  * static strings into out[], the count returned. */
 size_t dcr_contract_warnings(const dcr_contract *c, const char **out, size_t max);
 
-/* Writes the human summary of `dcr contract show`. */
-void dcr_contract_show(const dcr_contract *c, FILE *out);
+/* Writes the human summary of `dcr contract show`. dp_max_queries is how
+ * many queries the DP budget allows each analyst (privacy/budget.h knows
+ * the accounting, this piece does not), or -1 to leave it out. */
+void dcr_contract_show(const dcr_contract *c, int64_t dp_max_queries, FILE *out);
 
 #endif

@@ -1001,10 +1001,27 @@ static void parse_receivers(cx *x, const dcr_json *rules)
     }
 }
 
+/* ---- rules: release schedule ------------------------------------------ */
+
+#define RELEASE_INTERVAL_MAX_MS 3600000 /* an hour: beyond that, a typo */
+
+static void parse_release_interval(cx *x, const dcr_json *rules)
+{
+    const dcr_json *v = dcr_json_get(rules, "release_interval_ms");
+    int64_t ms = 0;
+    if (!v || !get_int(x, rules, "release_interval_ms", &ms))
+        return;
+    if (ms < 0 || ms > RELEASE_INTERVAL_MAX_MS)
+        diag(x, v->offset, "release_interval_ms must be from 0 to %d", RELEASE_INTERVAL_MAX_MS);
+    else
+        x->c->release_interval_ms = ms;
+}
+
 static void parse_rules(cx *x, const dcr_json *root)
 {
-    static const char *const keys[] = {
-        "aggregation", "differential_privacy", "templates", "overlap", "receivers", NULL};
+    static const char *const keys[] = {"aggregation", "differential_privacy", "templates",
+                                       "overlap",     "receivers",            "release_interval_ms",
+                                       NULL};
     static const char *const required[] = {"aggregation", NULL};
     const dcr_json *rules = get_kind(x, root, "rules", DCR_JSON_OBJECT);
     if (!rules)
@@ -1015,6 +1032,7 @@ static void parse_rules(cx *x, const dcr_json *root)
     parse_templates(x, rules);
     parse_overlap(x, rules);
     parse_receivers(x, rules);
+    parse_release_interval(x, rules);
 }
 
 /* ---- evidence --------------------------------------------------------- */

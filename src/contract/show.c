@@ -177,6 +177,12 @@ size_t dcr_contract_warnings(const dcr_contract *c, const char **out, size_t max
     if (c->dp.enabled && lists_min_max(c))
         WARN("rules.aggregation.aggregates lists MIN or MAX, which differential privacy "
              "always refuses (one person's value has no bounded sensitivity)");
+    /* How long an answer takes depends on the data (rows matched, groups
+     * formed); only a fixed release schedule hides it. */
+    if (c->release_interval_ms == 0)
+        WARN("rules.release_interval_ms is 0: how long an answer takes can depend on one "
+             "person's rows; set it above the slowest query's time (e.g. 1000) to release every "
+             "answer on a fixed schedule");
 #undef WARN
     return n;
 }
@@ -198,7 +204,7 @@ static void show_mode(const dcr_contract *c, FILE *out)
         fprintf(out, "  warning: %s\n", w[i]);
 }
 
-static void show_dp(const dcr_contract *c, FILE *out)
+static void show_dp(const dcr_contract *c, int64_t max_queries, FILE *out)
 {
     const dcr_contract_dp *dp = &c->dp;
     if (!dp->enabled) {
@@ -207,10 +213,23 @@ static void show_dp(const dcr_contract *c, FILE *out)
     }
     fprintf(out,
             "\ndifferential privacy: on\n"
-            "  epsilon %g and delta %g per query; budget %g per analyst (about %.0f queries)\n"
+            "  epsilon %g and delta %g per query; budget %g per analyst\n",
+            dp->epsilon_per_query, dp->delta, dp->budget_per_analyst);
+    if (max_queries >= 0)
+        fprintf(out,
+                "  the budget allows %" PRId64 " queries per analyst%s\n", max_queries,
+                dp->delta > 0 ? " (zCDP accounting: noise adds up more slowly than epsilon, so "
+                                "many more than budget / epsilon fit)"
+                              : " (budget / epsilon: pure DP adds epsilons)");
+    fprintf(out,
             "  each privacy unit contributes to at most %" PRId64 " groups\n",
-            dp->epsilon_per_query, dp->delta, dp->budget_per_analyst,
-            dp->budget_per_analyst / dp->epsilon_per_query, dp->max_contributions_per_unit);
+            dp->max_contributions_per_unit);
+    if (dp->delta > 0)
+        fprintf(out,
+                "  a group is released only when its NOISY count of people clears a threshold\n"
+                "  above k, set so that a group one person makes appears with probability\n"
+                "  below delta; it grows with the noise (more aggregates, more contributions),\n"
+                "  so an answer may report k = 194 on a contract with min_units 50\n");
 }
 
 static void show_bound(const dcr_contract_param *p, const dcr_param_bound *b, FILE *out)
@@ -305,7 +324,7 @@ static void show_evidence(const dcr_contract *c, FILE *out)
     }
 }
 
-void dcr_contract_show(const dcr_contract *c, FILE *out)
+void dcr_contract_show(const dcr_contract *c, int64_t dp_max_queries, FILE *out)
 {
     show_header(c, out);
     show_parties(c, out);
@@ -313,7 +332,13 @@ void dcr_contract_show(const dcr_contract *c, FILE *out)
     show_access(c, out);
     show_aggregation(c, out);
     show_mode(c, out);
-    show_dp(c, out);
+    show_dp(c, dp_max_queries, out);
+    if (c->release_interval_ms > 0)
+        fprintf(out, "\nanswers (results, refusals, failures) are released every %" PRId64 " ms\n",
+                c->release_interval_ms);
+    else
+        fputs("\nanswers are released as soon as ready (their timing can depend on the data)\n",
+              out);
     show_templates(c, out);
     show_overlap(c, out);
     show_evidence(c, out);

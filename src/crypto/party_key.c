@@ -149,7 +149,8 @@ dcr_status dcr_party_pub_load(const char *path, dcr_party_pub *pub, dcr_error *e
 }
 
 /* Reads a private key file through one descriptor, so the permission check
- * and the read see the same file. */
+ * and the read see the same file. A public key given by mistake is named
+ * as such before its (harmless) permissions are judged. */
 static dcr_status read_private_file(const char *path, char *buf, size_t buf_size, size_t *len,
                                     dcr_error *err)
 {
@@ -162,18 +163,25 @@ static dcr_status read_private_file(const char *path, char *buf, size_t buf_size
         s = dcr_fail(err, DCR_EINPUT, "%s: cannot stat: %s", path, strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
         s = dcr_fail(err, DCR_EINPUT, "%s: not a regular file", path);
-    } else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    } else if ((uintmax_t)st.st_size >= buf_size) {
+        s = dcr_fail(err, DCR_EINPUT, "%s: file is %jd bytes, too large for a private key", path,
+                     (intmax_t)st.st_size);
+    } else {
+        s = dcr_read_full(fd, buf, buf_size - 1, len, path, err);
+    }
+    if (s == DCR_OK && *len >= sizeof DCR_PUB_PREFIX - 1 &&
+        memcmp(buf, DCR_PUB_PREFIX, sizeof DCR_PUB_PREFIX - 1) == 0) {
+        s = dcr_fail(err, DCR_EINPUT,
+                     "%s: this is a public key (dcr-pub-v1); give the private key instead, "
+                     "the NAME.key file that `dcr keygen` wrote beside it",
+                     path);
+    } else if (s == DCR_OK && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         /* Like ssh, any group or other access is refused: readable leaks
          * the key, writable lets someone else substitute theirs. */
         s = dcr_fail(err, DCR_EINPUT,
                      "%s: private key file is accessible by group or others (mode %04o); "
                      "refusing to use it. Fix with: chmod 600 %s",
                      path, (unsigned)(st.st_mode & 07777), path);
-    } else if ((uintmax_t)st.st_size >= buf_size) {
-        s = dcr_fail(err, DCR_EINPUT, "%s: file is %jd bytes, too large for a private key", path,
-                     (intmax_t)st.st_size);
-    } else {
-        s = dcr_read_full(fd, buf, buf_size - 1, len, path, err);
     }
     close(fd);
     return s;

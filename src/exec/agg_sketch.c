@@ -2,6 +2,10 @@
  * agg_sketch.c: the UNIT_SKETCH aggregate: per group, the set of distinct
  * privacy-unit hashes (see agg_sketch.h).
  *
+ * UNIT_SKETCH_MERGE (merge set) unions such values instead: an outer
+ * aggregate over released groups rests on the units of the groups it
+ * aggregates.
+ *
  * A unit value is reduced to dcr_value_hash (the executor's 64-bit value
  * hash, equal values hash alike). Two distinct units colliding in 64 bits
  * merely look like one unit to the differencing defence; the privacy layer
@@ -25,6 +29,7 @@ struct dcr_agg_sketch {
     group_set *groups;
     size_t ngroups;
     size_t bytes; /* of all h arrays */
+    bool merge;   /* inputs are sets of hashes (UNIT_SKETCH_MERGE) */
 };
 
 static dcr_status oom(dcr_error *err)
@@ -32,10 +37,13 @@ static dcr_status oom(dcr_error *err)
     return dcr_fail(err, DCR_EINTERNAL, "out of memory");
 }
 
-dcr_status dcr_agg_sketch_new(dcr_agg_sketch **out, dcr_error *err)
+dcr_status dcr_agg_sketch_new(dcr_agg_sketch **out, bool merge, dcr_error *err)
 {
     *out = calloc(1, sizeof **out);
-    return *out ? DCR_OK : oom(err);
+    if (!*out)
+        return oom(err);
+    (*out)->merge = merge;
+    return DCR_OK;
 }
 
 void dcr_agg_sketch_free(dcr_agg_sketch *s)
@@ -100,6 +108,22 @@ static dcr_status push(dcr_agg_sketch *s, group_set *g, uint64_t h, dcr_error *e
     return DCR_OK;
 }
 
+/* Adds the hashes of one UNIT_SKETCH value (8 bytes each, little-endian). */
+static dcr_status push_set(dcr_agg_sketch *s, group_set *g, const dcr_column *v, size_t i,
+                           dcr_error *err)
+{
+    if (v->type != DCR_TYPE_TEXT)
+        return dcr_fail(err, DCR_EINTERNAL, "unit sketch merge: not a sketch column");
+    size_t len;
+    const uint8_t *b = (const uint8_t *)dcr_vec_text(v, i, &len);
+    if (len % 8 != 0)
+        return dcr_fail(err, DCR_EINTERNAL, "unit sketch merge: a malformed sketch");
+    dcr_status st = DCR_OK;
+    for (size_t j = 0; st == DCR_OK && j < len; j += 8)
+        st = push(s, g, dcr_get_u64le(b + j), err);
+    return st;
+}
+
 dcr_status dcr_agg_sketch_add(dcr_agg_sketch *s, const uint32_t *gids, const dcr_column *v,
                               size_t n, dcr_error *err)
 {
@@ -108,7 +132,9 @@ dcr_status dcr_agg_sketch_add(dcr_agg_sketch *s, const uint32_t *gids, const dcr
             continue;
         if (gids[i] >= s->ngroups)
             return dcr_fail(err, DCR_EINTERNAL, "unit sketch: group %u out of range", gids[i]);
-        dcr_status st = push(s, &s->groups[gids[i]], dcr_value_hash(v, i, 0), err);
+        group_set *g = &s->groups[gids[i]];
+        dcr_status st = s->merge ? push_set(s, g, v, i, err)
+                                 : push(s, g, dcr_value_hash(v, i, 0), err);
         if (st != DCR_OK)
             return st;
     }

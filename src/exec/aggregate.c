@@ -43,7 +43,8 @@
  * Memory: the query's thread charges every partition's tables and arrays
  * after each batch (the parts never call dcr_exec_charge), so the limit
  * error is raised as without threads, at most one batch late.
- * UNIT_SKETCH (agg_sketch.c, the privacy layer's hidden column) keeps one
+ * UNIT_SKETCH and UNIT_SKETCH_MERGE (agg_sketch.c, the privacy layer's
+ * hidden columns) keep one
  * partition, i.e. runs single-threaded: its per-group buffers are not
  * partitioned, and its inputs are small (privacy queries), so exactness is
  * not worth risking for speed there.
@@ -233,8 +234,9 @@ static dcr_status init_agg(agg_state *s, const dcr_expr *e, dcr_error *err)
     s->in_type = e->nargs ? e->args[0]->type : DCR_TYPE_BIGINT;
     s->distinct = e->distinct;
     dcr_column_init(&s->best, s->in_type);
-    if (e->agg == DCR_AGG_UNIT_SKETCH)
-        return dcr_agg_sketch_new(&s->sketch, err); /* de-duplicates by itself */
+    if (e->agg == DCR_AGG_UNIT_SKETCH || e->agg == DCR_AGG_UNIT_SKETCH_MERGE)
+        return dcr_agg_sketch_new(&s->sketch, e->agg == DCR_AGG_UNIT_SKETCH_MERGE,
+                                  err); /* de-duplicates by itself */
     if (e->agg == DCR_AGG_SUM || e->agg == DCR_AGG_AVG) {
         if (s->in_type == DCR_TYPE_BIGINT)
             s->isum = calloc(1, sizeof *s->isum);
@@ -703,8 +705,12 @@ static dcr_status emit_agg(dcr_exec_ctx *ctx, const agg_state *s, size_t g, dcr_
         return dcr_column_push_null(out, err);
     if (e->agg == DCR_AGG_SUM && s->isum) {
         __int128 v = s->isum[g];
-        if (v > INT64_MAX || v < INT64_MIN)
-            return dcr_eval_fail(ctx, e, err, "bigint out of range (SUM)");
+        if ((v > INT64_MAX || v < INT64_MIN) &&
+            dcr_eval_row_fail(ctx, e, err, "bigint out of range (SUM)"))
+            return DCR_EINPUT;
+        /* total: saturate, a clamp that moves by no more than the sum
+         * itself when one person's rows change (NULL would not) */
+        v = v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : v;
         return dcr_column_push_i64(out, (int64_t)v, err);
     }
     if (e->agg == DCR_AGG_SUM)
@@ -927,8 +933,9 @@ dcr_status dcr_exec_aggregate_init(dcr_exec_node *n, dcr_error *err)
     a->nparts = n->ctx->threads < MAX_PARTS ? n->ctx->threads : MAX_PARTS;
     for (size_t k = 0; k < p->naggs; k++) {
         const dcr_expr *e = p->exprs[p->ngroups + k];
-        a->any_distinct |= e->distinct && e->agg != DCR_AGG_UNIT_SKETCH;
-        if (e->agg == DCR_AGG_UNIT_SKETCH)
+        bool sketch = e->agg == DCR_AGG_UNIT_SKETCH || e->agg == DCR_AGG_UNIT_SKETCH_MERGE;
+        a->any_distinct |= e->distinct && !sketch;
+        if (sketch)
             a->nparts = 1; /* see the top */
     }
     a->nparts = a->nparts ? a->nparts : 1;

@@ -38,8 +38,12 @@ static dcr_status date_days(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_colu
         /* |n| beyond the date range can never land inside it */
         bool ok = n > -2 * (int64_t)DCR_DATE_MAX && n < 2 * (int64_t)DCR_DATE_MAX;
         int64_t r = ok ? (e->op == DCR_OP_SUB ? day - n : day + n) : 0;
-        if (!ok || r < DCR_DATE_MIN || r > DCR_DATE_MAX)
-            return dcr_eval_fail(ctx, e, err, "date out of range");
+        if (!ok || r < DCR_DATE_MIN || r > DCR_DATE_MAX) {
+            if (dcr_eval_row_fail(ctx, e, err, "date out of range"))
+                return DCR_EINPUT;
+            dcr_vec_set_null(out, i);
+            continue;
+        }
         ((int32_t *)out->values)[i] = (int32_t)r;
     }
     return DCR_OK;
@@ -69,11 +73,16 @@ static dcr_status ts_interval(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_co
             continue;
         }
         dcr_interval iv = ((const dcr_interval *)v->values)[i];
+        const char *bad = NULL;
         if (e->op == DCR_OP_SUB && !dcr_interval_neg(iv, &iv))
-            return dcr_eval_fail(ctx, e, err, "interval out of range");
-        if (!dcr_timestamp_add_interval(((const int64_t *)t->values)[i], iv,
-                                        &((int64_t *)out->values)[i]))
-            return dcr_eval_fail(ctx, e, err, "timestamp out of range");
+            bad = "interval out of range";
+        else if (!dcr_timestamp_add_interval(((const int64_t *)t->values)[i], iv,
+                                             &((int64_t *)out->values)[i]))
+            bad = "timestamp out of range";
+        if (bad && dcr_eval_row_fail(ctx, e, err, bad))
+            return DCR_EINPUT;
+        if (bad)
+            dcr_vec_set_null(out, i);
     }
     return DCR_OK;
 }
@@ -101,7 +110,8 @@ static dcr_status interval_op(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_co
             continue;
         }
         dcr_interval *r = &((dcr_interval *)out->values)[i];
-        bool ok;
+        bool ok = false;
+        const char *bad = "interval out of range";
         if (a->type == DCR_TYPE_INTERVAL && b->type == DCR_TYPE_INTERVAL) {
             dcr_interval x = ((const dcr_interval *)a->values)[i];
             dcr_interval y = ((const dcr_interval *)b->values)[i];
@@ -110,11 +120,14 @@ static dcr_status interval_op(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_co
             dcr_interval x = ((const dcr_interval *)(iv_first ? a : b)->values)[i];
             double f = ((const double *)(iv_first ? b : a)->values)[i];
             if (e->op == DCR_OP_DIV && f == 0)
-                return dcr_eval_fail(ctx, e, err, "division by zero");
-            ok = e->op == DCR_OP_DIV ? dcr_interval_div(x, f, r) : dcr_interval_mul(x, f, r);
+                bad = "division by zero";
+            else
+                ok = e->op == DCR_OP_DIV ? dcr_interval_div(x, f, r) : dcr_interval_mul(x, f, r);
         }
+        if (!ok && dcr_eval_row_fail(ctx, e, err, bad))
+            return DCR_EINPUT;
         if (!ok)
-            return dcr_eval_fail(ctx, e, err, "interval out of range");
+            dcr_vec_set_null(out, i);
     }
     return DCR_OK;
 }
@@ -159,8 +172,11 @@ dcr_status dcr_eval_neg_interval(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr
         if ((active && !active[i]) || dcr_column_is_null(a, i))
             dcr_vec_set_null(out, i);
         else if (!dcr_interval_neg(((const dcr_interval *)a->values)[i],
-                                   &((dcr_interval *)out->values)[i]))
-            return dcr_eval_fail(ctx, e, err, "interval out of range");
+                                   &((dcr_interval *)out->values)[i])) {
+            if (dcr_eval_row_fail(ctx, e, err, "interval out of range"))
+                return DCR_EINPUT;
+            dcr_vec_set_null(out, i);
+        }
     }
     return DCR_OK;
 }

@@ -57,7 +57,10 @@ static dcr_status from_text(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_colu
             char msg[96];
             snprintf(msg, sizeof msg, "invalid input syntax for type %s in CAST",
                      dcr_type_name(e->type));
-            return dcr_eval_fail(ctx, e, err, msg);
+            if (dcr_eval_row_fail(ctx, e, err, msg))
+                return DCR_EINPUT;
+            dcr_vec_set_null(out, i);
+            continue;
         }
         switch (e->type) {
         case DCR_TYPE_BIGINT:
@@ -97,8 +100,12 @@ static dcr_status fixed_cast(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_col
         } else if (in->type == DCR_TYPE_DOUBLE && e->type == DCR_TYPE_BIGINT) {
             double v = rint(((const double *)in->values)[i]);
             /* 2^63 is exactly representable; anything at or beyond fails. */
-            if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0))
-                return dcr_eval_fail(ctx, e, err, "bigint out of range");
+            if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) {
+                if (dcr_eval_row_fail(ctx, e, err, "bigint out of range"))
+                    return DCR_EINPUT;
+                dcr_vec_set_null(out, i);
+                continue;
+            }
             ((int64_t *)out->values)[i] = (int64_t)v;
         } else if (in->type == DCR_TYPE_DATE && e->type == DCR_TYPE_TIMESTAMP) {
             ((int64_t *)out->values)[i] = (int64_t)((const int32_t *)in->values)[i] * DAY_US;

@@ -14,7 +14,9 @@
  * Errors during evaluation (division by zero, BIGINT overflow, invalid
  * CAST input) are DCR_EINPUT; *err_location then holds the byte offset of
  * the failing expression in the SQL (or -1), for dcr_sql_locate(). Messages
- * never quote data values.
+ * never quote data values. With opts.total none of them is raised: whether
+ * a guarded query fails must not depend on one row's value, so the failing
+ * row's value is NULL instead (and a SUM that does not fit saturates).
  */
 #ifndef DCR_EXEC_EXEC_H
 #define DCR_EXEC_EXEC_H
@@ -57,9 +59,22 @@ typedef struct {
                           online CPUs (base/ordered_pool.h) */
     size_t split_rows; /* smallest batch an operator splits across threads; 0 = 8192.
                           Tests use 1 so that tiny inputs take the parallel paths */
+    bool total;        /* total evaluation (the privacy layer sets it): a row-level
+                          failure makes that row's value NULL and a SUM that does not
+                          fit saturates, instead of failing the query (docs/sql.md) */
 } dcr_exec_opts;
 
 #define DCR_EXEC_MEM_DEFAULT ((size_t)4 << 30)
+
+/* opts (NULL: the defaults) with total evaluation on. The privacy layer
+ * runs every plan it executes with these (threshold, DP and overlap paths
+ * alike), so no caller can forget it. */
+static inline dcr_exec_opts dcr_exec_opts_total(const dcr_exec_opts *opts)
+{
+    dcr_exec_opts o = opts ? *opts : (dcr_exec_opts){0};
+    o.total = true;
+    return o;
+}
 
 /* A query result: the plan's output row and its rows, in batches. */
 typedef struct {

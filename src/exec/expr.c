@@ -17,6 +17,7 @@
  * The `active` mask makes CASE, COALESCE, AND and OR lazy per row: a branch
  * is only computed (and can only fail) on rows that reach it.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +34,22 @@ void dcr_vec_free(dcr_vec *v)
     v->c = NULL;
 }
 
-dcr_status dcr_eval_fail(dcr_exec_ctx *ctx, const dcr_expr *e, dcr_error *err, const char *msg)
+bool dcr_eval_row_fail(dcr_exec_ctx *ctx, const dcr_expr *e, dcr_error *err, const char *msg)
 {
+    if (ctx->total)
+        return false; /* no trace of the row: not even err_location moves */
     ctx->err_location = e ? e->location : -1;
-    return dcr_fail(err, DCR_EINPUT, "%s", msg);
+    dcr_status s = dcr_fail(err, DCR_EINPUT, "%s", msg);
+    assert(s == DCR_EINPUT); /* the caller reports DCR_EINPUT without s */
+    (void)s;
+    return true;
+}
+
+/* dcr_vec_set_null as a status, for a loop that runs while s == DCR_OK. */
+static inline dcr_status set_null(dcr_column *out, size_t i)
+{
+    dcr_vec_set_null(out, i);
+    return DCR_OK;
 }
 
 static inline bool on(const uint8_t *active, size_t i)
@@ -132,8 +145,12 @@ static dcr_status arith_i64(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_colu
             break;
         case DCR_OP_DIV:
         case DCR_OP_MOD:
-            if (y[i] == 0)
-                return dcr_eval_fail(ctx, e, err, "division by zero");
+            if (y[i] == 0) {
+                if (dcr_eval_row_fail(ctx, e, err, "division by zero"))
+                    return DCR_EINPUT;
+                dcr_vec_set_null(out, i);
+                continue;
+            }
             if (y[i] == -1) { /* INT64_MIN / -1 overflows; INT64_MIN % -1 is 0 */
                 ovf = e->op == DCR_OP_DIV && x[i] == INT64_MIN;
                 r[i] = e->op == DCR_OP_DIV ? (ovf ? 0 : -x[i]) : 0;
@@ -144,8 +161,11 @@ static dcr_status arith_i64(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_colu
         default:
             return dcr_fail(err, DCR_EINTERNAL, "bad arithmetic operator");
         }
-        if (ovf)
-            return dcr_eval_fail(ctx, e, err, "bigint out of range");
+        if (ovf) {
+            if (dcr_eval_row_fail(ctx, e, err, "bigint out of range"))
+                return DCR_EINPUT;
+            dcr_vec_set_null(out, i);
+        }
     }
     return DCR_OK;
 }
@@ -161,7 +181,8 @@ static dcr_status arith_f64(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_colu
             dcr_vec_set_null(out, i);
             continue;
         }
-        double v;
+        const char *bad = NULL;
+        double v = 0;
         switch (e->op) {
         case DCR_OP_ADD:
             v = x[i] + y[i];
@@ -174,17 +195,24 @@ static dcr_status arith_f64(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_colu
             break;
         case DCR_OP_DIV:
             if (y[i] == 0)
-                return dcr_eval_fail(ctx, e, err, "division by zero");
-            v = x[i] / y[i];
+                bad = "division by zero";
+            else
+                v = x[i] / y[i];
             break;
         default:
             return dcr_fail(err, DCR_EINTERNAL, "bad arithmetic operator");
         }
-        if (isinf(v) && !isinf(x[i]) && !isinf(y[i]))
-            return dcr_eval_fail(ctx, e, err, "value out of range: overflow");
-        if (v == 0 && x[i] != 0 && (e->op == DCR_OP_MUL ? y[i] != 0 : e->op == DCR_OP_DIV) &&
-            !isinf(y[i]))
-            return dcr_eval_fail(ctx, e, err, "value out of range: underflow");
+        if (!bad && isinf(v) && !isinf(x[i]) && !isinf(y[i]))
+            bad = "value out of range: overflow";
+        if (!bad && v == 0 && x[i] != 0 &&
+            (e->op == DCR_OP_MUL ? y[i] != 0 : e->op == DCR_OP_DIV) && !isinf(y[i]))
+            bad = "value out of range: underflow";
+        if (bad) {
+            if (dcr_eval_row_fail(ctx, e, err, bad))
+                return DCR_EINPUT;
+            dcr_vec_set_null(out, i);
+            continue;
+        }
         r[i] = v;
     }
     return DCR_OK;
@@ -226,7 +254,8 @@ static dcr_status eval_neg(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch
         } else {
             int64_t v = ((const int64_t *)a.c->values)[i];
             if (v == INT64_MIN)
-                s = dcr_eval_fail(ctx, e, err, "bigint out of range");
+                s = dcr_eval_row_fail(ctx, e, err, "bigint out of range") ? DCR_EINPUT
+                                                                            : set_null(out, i);
             else
                 ((int64_t *)out->values)[i] = -v;
         }

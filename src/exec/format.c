@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/textwidth.h"
 #include "csv/csv.h"
 #include "csv/value.h"
 #include "exec/exec.h"
@@ -62,26 +63,28 @@ static dcr_status puts_(dcr_buf *out, const char *s, dcr_error *err)
 
 /* ---- table ---- */
 
-/* Appends s with control characters escaped; returns its display width. */
+/* Appends s with control characters escaped; returns its display width
+ * (terminal columns: a CJK character takes two). */
 static dcr_status put_cell(dcr_buf *out, const char *s, size_t n, size_t *width, dcr_error *err)
 {
-    size_t w = 0;
+    size_t w = 0, run = 0; /* run: the printable bytes not yet measured */
     dcr_status st = DCR_OK;
     for (size_t i = 0; st == DCR_OK && i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f) {
             char esc[8];
             snprintf(esc, sizeof esc, "\\x%02x", c);
+            w += dcr_text_width(s + i - run, run) + 4;
+            run = 0;
             if (out)
                 st = puts_(out, esc, err);
-            w += 4;
         } else {
             if (out)
                 st = put(out, s + i, 1, err);
-            w += (c & 0xC0) != 0x80;
+            run++;
         }
     }
-    *width = w;
+    *width = w + dcr_text_width(s + n - run, run);
     return st;
 }
 

@@ -38,9 +38,12 @@ dcr_status dcr_fn_math(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *c
             s = dcr_column_push_null(out, err);
         } else if (e->type == DCR_TYPE_BIGINT) { /* abs(BIGINT) */
             int64_t v = ((const int64_t *)a[0]->values)[i];
-            if (v == INT64_MIN)
-                return dcr_eval_fail(ctx, e, err, "bigint out of range");
-            s = dcr_column_push_i64(out, v < 0 ? -v : v, err);
+            if (v != INT64_MIN)
+                s = dcr_column_push_i64(out, v < 0 ? -v : v, err);
+            else if (dcr_eval_row_fail(ctx, e, err, "bigint out of range"))
+                return DCR_EINPUT;
+            else
+                s = dcr_column_push_null(out, err);
         } else {
             double v = ((const double *)a[0]->values)[i], r;
             switch (e->fn) {

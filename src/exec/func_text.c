@@ -66,7 +66,9 @@ static dcr_status substr(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column 
     if (e->nargs == 3) {
         int64_t n = ((const int64_t *)a[2]->values)[i];
         if (n < 0)
-            return dcr_eval_fail(ctx, e, err, "negative substring length not allowed");
+            return dcr_eval_row_fail(ctx, e, err, "negative substring length not allowed")
+                       ? DCR_EINPUT
+                       : dcr_column_push_null(out, err);
         if (__builtin_add_overflow(start, n, &end))
             end = INT64_MAX;
     }

@@ -25,6 +25,7 @@ typedef struct {
     size_t split_rows;         /* smallest batch an operator splits across threads */
     dcr_exec_workers *workers; /* parallel.c; started on first use */
     int err_location;          /* SQL offset of the expression that failed, or -1 */
+    bool total;                /* dcr_exec_opts.total: row-level failures give NULL */
     const dcr_exec_source *sources;
     size_t nsources;
 } dcr_exec_ctx;
@@ -133,8 +134,16 @@ dcr_status dcr_eval_arith_time(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_c
 dcr_status dcr_eval_neg_interval(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *a,
                                  const uint8_t *active, dcr_column *out, dcr_error *err);
 
-/* Records an evaluation error at e's position. */
-dcr_status dcr_eval_fail(dcr_exec_ctx *ctx, const dcr_expr *e, dcr_error *err, const char *msg);
+/* The one seam for a row whose value cannot be computed (overflow, out of
+ * range, invalid input): returns true when the query must stop, with err
+ * set (DCR_EINPUT, msg) and the error recorded at e's position, as
+ * PostgreSQL raises it; under total evaluation returns false and the caller
+ * makes that row's value NULL and goes on, so that no row's value can
+ * decide whether a guarded query fails. Call sites read
+ *     if (dcr_eval_row_fail(ctx, e, err, msg)) return DCR_EINPUT;
+ *     <row = NULL>; continue; */
+bool dcr_eval_row_fail(dcr_exec_ctx *ctx, const dcr_expr *e, dcr_error *err, const char *msg)
+    __attribute__((warn_unused_result));
 
 /* Open-addressing hash table of distinct composite keys; entry i's key is
  * row i of keys[0..nkeys), but for a one-TEXT-key table's short keys, held

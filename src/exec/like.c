@@ -116,19 +116,27 @@ dcr_status dcr_fn_like(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_column *c
             size_t tlen, plen;
             const char *t = dcr_vec_text(a[0], i, &tlen), *p = dcr_vec_text(a[1], i, &plen);
             escape esc = dflt;
+            const char *bad = NULL;
+            const dcr_expr *at = e;
             if (e->nargs == 3) {
                 const char *x = dcr_vec_text(a[2], i, &esc.len);
-                if (!escape_ok(x, esc.len))
-                    return dcr_eval_fail(ctx, e->args[2], err,
-                                         "invalid escape string (must be empty or one character)");
                 esc.esc = (const unsigned char *)x;
+                if (!escape_ok(x, esc.len)) {
+                    bad = "invalid escape string (must be empty or one character)";
+                    at = e->args[2];
+                }
             }
             const unsigned char *up = (const unsigned char *)p;
-            if (bad_escape(up, plen, esc))
-                return dcr_eval_fail(ctx, e, err,
-                                     "LIKE pattern must not end with escape character");
-            bool m = match((const unsigned char *)t, tlen, up, plen, esc, ci);
-            s = dcr_column_push_bool(out, m != e->negated, err);
+            if (!bad && bad_escape(up, plen, esc))
+                bad = "LIKE pattern must not end with escape character";
+            if (bad && dcr_eval_row_fail(ctx, at, err, bad))
+                return DCR_EINPUT;
+            if (bad) {
+                s = dcr_column_push_null(out, err);
+            } else {
+                bool m = match((const unsigned char *)t, tlen, up, plen, esc, ci);
+                s = dcr_column_push_bool(out, m != e->negated, err);
+            }
         }
         if (s != DCR_OK)
             return s;

@@ -615,6 +615,7 @@ dcr_status dcr_exec_run(const dcr_plan *plan, const dcr_exec_source *sources, si
         .scan_rows = opts ? opts->batch_rows : 0,
         .threads = opts && opts->threads ? opts->threads : dcr_pool_default_workers(),
         .split_rows = opts && opts->split_rows ? opts->split_rows : 8192,
+        .total = opts && opts->total,
         .err_location = -1,
         .sources = sources,
         .nsources = nsources,

@@ -40,7 +40,7 @@ typedef struct {
 
 struct dcr_diff {
     const dcr_contract *c;
-    char analyst[DCR_NAME_MAX + 1];
+    char scope[DCR_DIFF_SCOPE_MAX + 1];
     dcr_diff_history h;
     EVP_CIPHER_CTX *prf;
     sketch *known; /* history, then this query's released rows */
@@ -146,8 +146,13 @@ static dcr_status prf_init(dcr_diff *d, dcr_error *err)
     return s;
 }
 
-dcr_status dcr_diff_begin(const dcr_contract *c, const char *analyst, const dcr_diff_history *h,
-                          dcr_diff **out, dcr_error *err)
+void dcr_diff_scope(const dcr_contract *c, char out[DCR_DIFF_SCOPE_MAX + 1])
+{
+    snprintf(out, DCR_DIFF_SCOPE_MAX + 1, "contract:%s", c->name);
+}
+
+dcr_status dcr_diff_begin(const dcr_contract *c, const dcr_diff_history *h, dcr_diff **out,
+                          dcr_error *err)
 {
     *out = NULL;
     dcr_diff *d = calloc(1, sizeof *d);
@@ -155,10 +160,10 @@ dcr_status dcr_diff_begin(const dcr_contract *c, const char *analyst, const dcr_
         return oom(err);
     d->c = c;
     d->h = *h;
-    snprintf(d->analyst, sizeof d->analyst, "%s", analyst);
+    dcr_diff_scope(c, d->scope);
     dcr_status s = prf_init(d, err);
     if (s == DCR_OK && h->each)
-        s = h->each(h->ctx, d->analyst, load_one, d, err);
+        s = h->each(h->ctx, d->scope, load_one, d, err);
     if (s != DCR_OK) {
         dcr_diff_free(d);
         return s;
@@ -321,7 +326,7 @@ dcr_status dcr_diff_commit(dcr_diff *d, dcr_error *err)
             return s;
         s = dcr_sha256(blob, len, fp, err);
         if (s == DCR_OK)
-            s = d->h.put(d->h.ctx, d->analyst, fp, sizeof fp, blob, len, err);
+            s = d->h.put(d->h.ctx, d->scope, fp, sizeof fp, blob, len, err);
         free(blob);
         if (s != DCR_OK)
             return dcr_error_prefix(err, "differencing defence: cannot record a released row");

@@ -14,12 +14,16 @@
  * included) by at least 1 and fewer than k units of some dataset is
  * suppressed. Identical sets (difference 0) are released.
  *
+ * One history per contract, shared by all its analysts (who may collude)
+ * and kept across dataset versions and restarts: the state stores it
+ * under the contract's scope (dcr_diff_scope), never per analyst.
+ *
  * Keys: unit hashes come from the executor's UNIT_SKETCH aggregate and are
  * mapped through AES-256 (a keyed PRF, key derived from the caller's
  * 32-byte secret) before they enter a sketch, so stored sketches reveal
  * nothing about who is in a group without that secret.
  *
- * Storage: through two callbacks over an (analyst, fingerprint) -> blob
+ * Storage: through two callbacks over a (scope, fingerprint) -> blob
  * store (state/state.h: dcr_state_history_each / _put). A row's blob is
  * fingerprinted by its SHA-256, so re-releasing an identical set stores
  * nothing new. Failing to store is a failure of the query (fail closed).
@@ -39,13 +43,14 @@
 typedef dcr_status (*dcr_history_cb)(void *cbctx, const uint8_t *fp, size_t fp_len,
                                      const uint8_t *blob, size_t blob_len, dcr_error *err);
 
-/* The released-row history of the caller's state. */
+/* The released-row history of the caller's state. scope names one history
+ * (dcr_diff_scope: one per contract). */
 typedef struct {
-    /* Calls cb for each blob stored for analyst; a non-OK return stops. */
-    dcr_status (*each)(void *ctx, const char *analyst, dcr_history_cb cb, void *cbctx,
+    /* Calls cb for each blob stored under scope; a non-OK return stops. */
+    dcr_status (*each)(void *ctx, const char *scope, dcr_history_cb cb, void *cbctx,
                        dcr_error *err);
-    /* Stores blob under (analyst, fp), replacing an equal fp. */
-    dcr_status (*put)(void *ctx, const char *analyst, const uint8_t *fp, size_t fp_len,
+    /* Stores blob under (scope, fp), replacing an equal fp. */
+    dcr_status (*put)(void *ctx, const char *scope, const uint8_t *fp, size_t fp_len,
                       const uint8_t *blob, size_t blob_len, dcr_error *err);
     void *ctx;
     uint8_t key[DCR_DIFF_KEY_LEN]; /* the state's secret for keyed unit hashes */
@@ -53,10 +58,19 @@ typedef struct {
 
 typedef struct dcr_diff dcr_diff;
 
-/* Starts the check of one query for party `analyst` under c: loads the
- * analyst's history. *out is the caller's (dcr_diff_free). */
-dcr_status dcr_diff_begin(const dcr_contract *c, const char *analyst, const dcr_diff_history *h,
-                          dcr_diff **out, dcr_error *err);
+#define DCR_DIFF_SCOPE_MAX (DCR_CONTRACT_NAME_MAX + 16)
+
+/* The history scope of contract c: "contract:NAME", the same for every
+ * analyst, version and dataset upload of the contract. */
+void dcr_diff_scope(const dcr_contract *c, char out[DCR_DIFF_SCOPE_MAX + 1]);
+
+/* Starts the check of one query under c, whoever asks: loads the
+ * contract's history. *out is the caller's (dcr_diff_free). A caller that
+ * runs queries concurrently must serialise them contract-wide from begin
+ * to commit, or two halves of a pair could each pass before the other is
+ * stored. */
+dcr_status dcr_diff_begin(const dcr_contract *c, const dcr_diff_history *h, dcr_diff **out,
+                          dcr_error *err);
 
 /* One slot of an output row: the units of one dataset it rests on, as the
  * UNIT_SKETCH value (sorted 64-bit hashes, 8 bytes each). */

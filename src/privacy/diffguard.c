@@ -3,13 +3,19 @@
  * sketches themselves and the comparison are differencing.c).
  *
  * The threshold rewrite (threshold.c) calls pv_diff_add_sketch for every
- * unit slot of an OUTER aggregate (the one whose groups are the output
- * rows) when the defence is on: a hidden UNIT_SKETCH(unit) column after
- * the hidden counts, its dataset recorded in the expression's constant.
+ * unit slot of EVERY aggregate when the defence is on: a hidden
+ * UNIT_SKETCH(unit) column after the hidden counts, or for the unit sets
+ * of released groups under it a UNIT_SKETCH_MERGE(set), its dataset
+ * recorded in the expression's constant. So a group of an outer aggregate
+ * over released groups carries the exact units of each dataset under it
+ * (the union of its groups' units), however deep the nesting.
  * pv_release_guarded then applies the exact threshold and, to the groups
- * that pass it, the differencing check; a group it suppresses is dropped
- * like a small group (counted in rows_suppressed and rows_differencing).
+ * that pass it, the differencing check: inner groups too, since an outer
+ * expression can single out one group (a CASE on its key, MAX) and release
+ * its values; a group it suppresses is dropped like a small group, before
+ * anything above sees it (counted in rows_differencing).
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +26,7 @@ static dcr_status oom(pv_ctx *x)
     return dcr_fail(x->err, DCR_EINTERNAL, "out of memory");
 }
 
-dcr_status pv_diff_add_sketch(pv_ctx *x, dcr_plan *agg, size_t dataset, size_t pos)
+dcr_status pv_diff_add_sketch(pv_ctx *x, dcr_plan *agg, size_t dataset, size_t pos, bool merge)
 {
     if (!agg->child[0] || pos >= agg->child[0]->ncols)
         return dcr_fail(x->err, DCR_EINTERNAL, "differencing: unit slot out of range");
@@ -51,7 +57,7 @@ dcr_status pv_diff_add_sketch(pv_ctx *x, dcr_plan *agg, size_t dataset, size_t p
     c->col = pos;
     c->rel = SIZE_MAX;
     c->label = label;
-    g->agg = DCR_AGG_UNIT_SKETCH;
+    g->agg = merge ? DCR_AGG_UNIT_SKETCH_MERGE : DCR_AGG_UNIT_SKETCH;
     g->value.i64 = (int64_t)dataset;
     dcr_status s = dcr_expr_add_arg(g, c, x->err);
     if (s != DCR_OK) {
@@ -71,14 +77,12 @@ dcr_status pv_release_guarded(void *ctx, pv_ctx *x, const pv_thr *t, dcr_batch *
                               dcr_error *err)
 {
     dcr_status s = pv_release_exact(ctx, x, t, rows, keep, err);
-    if (s != DCR_OK || !x->diff || !t->outer)
+    if (s != DCR_OK || !x->diff)
         return s;
     const dcr_plan *a = t->agg;
-    size_t nsk = 0;
-    for (size_t i = a->ngroups; i < a->ngroups + a->naggs; i++)
-        nsk += a->exprs[i]->agg == DCR_AGG_UNIT_SKETCH;
+    size_t nsk = t->nsketch;
     if (nsk == 0)
-        return DCR_OK; /* rests on inner aggregates only: no unit slots */
+        return DCR_OK; /* rests on no dataset (constants) */
     dcr_diff_slot *slots = calloc(nsk, sizeof *slots);
     size_t *cols = calloc(nsk, sizeof *cols);
     if (!slots || !cols) {
@@ -86,12 +90,14 @@ dcr_status pv_release_guarded(void *ctx, pv_ctx *x, const pv_thr *t, dcr_batch *
         free(cols);
         return oom(x);
     }
-    size_t j = 0;
-    for (size_t i = a->ngroups; i < a->ngroups + a->naggs; i++)
-        if (a->exprs[i]->agg == DCR_AGG_UNIT_SKETCH) {
-            slots[j].dataset = (size_t)a->exprs[i]->value.i64;
-            cols[j++] = i; /* output column i: groups ++ aggregates */
-        }
+    size_t j;
+    for (j = 0; j < nsk; j++) {
+        size_t i = t->nvisible + t->nslots + 1 + j; /* output column i is expression i */
+        assert(a->exprs[i]->agg == DCR_AGG_UNIT_SKETCH ||
+               a->exprs[i]->agg == DCR_AGG_UNIT_SKETCH_MERGE);
+        slots[j].dataset = (size_t)a->exprs[i]->value.i64;
+        cols[j] = i;
+    }
     for (size_t r = 0; s == DCR_OK && r < rows->nrows; r++) {
         if (!keep[r])
             continue;

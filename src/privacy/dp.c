@@ -647,6 +647,7 @@ static dcr_status build_lower(const dcr_contract *c, dcr_dp_query *q, const dcr_
         case DCR_AGG_MAX:
             return refuse(err, "MIN and MAX are not supported (their sensitivity is unbounded)");
         case DCR_AGG_UNIT_SKETCH: /* internal to the differencing defence */
+        case DCR_AGG_UNIT_SKETCH_MERGE:
             return dcr_fail(err, DCR_EINTERNAL, "unexpected aggregate in a DP query");
         }
     }
@@ -930,7 +931,8 @@ dcr_status dcr_dp_execute(dcr_dp_query *q, const dcr_exec_source *sources, size_
         return dcr_fail(err, DCR_EINTERNAL, "expected one source per contract dataset");
     fill_report(q, &rep);
     dcr_result raw;
-    dcr_status s = dcr_exec_run(q->lower, sources, nsources, opts, &raw, err_location, err);
+    dcr_exec_opts run = dcr_exec_opts_total(opts); /* no row may decide a failure */
+    dcr_status s = dcr_exec_run(q->lower, sources, nsources, &run, &raw, err_location, err);
     if (s != DCR_OK)
         return s;
     dcr_column *cols = calloc(q->ncols ? q->ncols : 1, sizeof *cols);
@@ -949,7 +951,7 @@ dcr_status dcr_dp_execute(dcr_dp_query *q, const dcr_exec_source *sources, size_
         dcr_table_source table = {.ncols = q->ncols, .cols = cols};
         memcpy(src, sources, nsources * sizeof *src);
         dcr_table_source_bind(&src[nsources], &table);
-        s = dcr_exec_run(q->upper, src, nsources + 1, opts, out, err_location, err);
+        s = dcr_exec_run(q->upper, src, nsources + 1, &run, out, err_location, err);
     }
     for (size_t i = 0; i < q->ncols; i++)
         dcr_column_free(&cols[i]);

@@ -5,10 +5,12 @@
  * suppression at every aggregate, the differential-privacy seam, the
  * budget/audit hook, and the report.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "privacy/dp.h"
 #include "privacy/internal.h"
@@ -196,11 +198,34 @@ static dcr_status check_sources(pv_ctx *x, const dcr_exec_source *sources)
     return DCR_OK;
 }
 
+/* Holds the answer back until the next multiple of interval_ms since
+ * `arrived` (CLOCK_MONOTONIC), so that how long a query took, which can
+ * depend on one person's rows, is not observable beyond the schedule
+ * (rules.release_interval_ms; docs/privacy.md gives what is left). */
+static void release_on_schedule(const struct timespec *arrived, int64_t interval_ms)
+{
+    struct timespec now;
+    if (interval_ms <= 0 || clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+        return;
+    int64_t step = interval_ms * 1000000;
+    int64_t took = (int64_t)(now.tv_sec - arrived->tv_sec) * 1000000000 +
+                   (now.tv_nsec - arrived->tv_nsec);
+    int64_t slots = took / step + 1; /* at least one whole interval */
+    int64_t at = (int64_t)arrived->tv_nsec + slots * step;
+    struct timespec until = {.tv_sec = arrived->tv_sec + (time_t)(at / 1000000000),
+                             .tv_nsec = (long)(at % 1000000000)};
+    /* absolute: a signal cannot make the answer leave early or drift */
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+        ;
+}
+
 dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *sql,
                              const dcr_exec_source *sources, const dcr_privacy_hooks *hooks,
                              const dcr_exec_opts *opts, dcr_result *out, dcr_privacy_report *report,
                              dcr_error *err)
 {
+    struct timespec arrived;
+    bool timed = clock_gettime(CLOCK_MONOTONIC, &arrived) == 0;
     memset(out, 0, sizeof *out);
     report_init(c, analyst, report);
     pv_ctx x = {.c = c,
@@ -217,7 +242,7 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
     /* The differencing defence (threshold mode; DP is the principled
      * defence there): started before the rewrite, which adds its sketches. */
     if (hooks && hooks->history && !c->dp.enabled && analyst < c->nparties)
-        s = dcr_diff_begin(c, c->parties[analyst].name, hooks->history, &x.diff, err);
+        s = dcr_diff_begin(c, hooks->history, &x.diff, err);
     s = s ? s : prepare(&x, analyst, &plan, &t, &dpq);
     s = s ? s : check_sources(&x, sources);
     if (s == DCR_OK && x.overlap) {
@@ -260,5 +285,7 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
     dcr_dp_query_free(dpq);
     pv_thresholds_free(&t);
     ctx_free(&x);
+    if (timed)
+        release_on_schedule(&arrived, c->release_interval_ms);
     return s;
 }

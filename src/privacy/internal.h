@@ -54,12 +54,16 @@ dcr_status pv_policy_check(pv_ctx *x, const dcr_plan *plan);
 
 /* One thresholded aggregate after the rewrite: `agg` computes its groups,
  * its nvisible output columns, then nslots hidden COUNT(DISTINCT unit)
- * columns (one per dataset instance its rows rest on) and a hidden
- * COUNT(*); `drop` is the Project above it that drops the hidden columns
- * (what the rest of the plan reads). outer: no aggregate above it. */
+ * columns (one per dataset instance its rows rest on directly), a hidden
+ * COUNT(*), and with the differencing defence on nsketch hidden unit sets
+ * (UNIT_SKETCH per instance, UNIT_SKETCH_MERGE per set of released groups
+ * under it); `drop` is the Project above it that drops the hidden columns
+ * but the first nexport sets (what the rest of the plan reads: an inner
+ * aggregate passes its sets up, an outer one nothing). outer: no aggregate
+ * above it. */
 typedef struct {
     dcr_plan *drop, *agg;
-    size_t nvisible, nslots;
+    size_t nvisible, nslots, nsketch, nexport;
     bool outer;
 } pv_thr;
 
@@ -99,9 +103,10 @@ dcr_status pv_template_match(pv_ctx *x);
 
 /* diffguard.c: the differencing defence inside the threshold machinery.
  * pv_diff_add_sketch appends a hidden UNIT_SKETCH of unit slot `pos`
- * (dataset `dataset`) to an outer aggregate; pv_release_guarded is
- * pv_release_exact followed by the defence on the kept rows of outer
- * aggregates (ctx unused). */
+ * (dataset `dataset`; merge: UNIT_SKETCH_MERGE of the unit sets of released
+ * groups in column pos) to an aggregate; pv_release_guarded is
+ * pv_release_exact followed by the defence on the kept rows of every
+ * aggregate (ctx unused). */
 /* overlap.c: *overlap = the bound plan is the list/overlap shape that the
  * contract allows `analyst` (then x->used, report->k and the receivers are
  * set, and the ordinary policy and threshold do not apply); otherwise
@@ -111,7 +116,7 @@ dcr_status pv_overlap_check(pv_ctx *x, size_t analyst, const dcr_plan *plan, boo
 dcr_status pv_overlap_run(pv_ctx *x, dcr_plan **plan, const dcr_exec_source *sources,
                           const dcr_exec_opts *opts, dcr_result *out, int *err_location);
 
-dcr_status pv_diff_add_sketch(pv_ctx *x, dcr_plan *agg, size_t dataset, size_t pos);
+dcr_status pv_diff_add_sketch(pv_ctx *x, dcr_plan *agg, size_t dataset, size_t pos, bool merge);
 dcr_status pv_release_guarded(void *ctx, pv_ctx *x, const pv_thr *t, dcr_batch *rows, bool *keep,
                               dcr_error *err);
 

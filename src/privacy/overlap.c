@@ -225,7 +225,8 @@ dcr_status pv_overlap_run(pv_ctx *x, dcr_plan **plan, const dcr_exec_source *sou
         a->child[0] = top;
         *plan = a;
     }
-    dcr_status s = dcr_exec_run(*plan, sources, x->c->ndatasets, opts, out, err_location, x->err);
+    dcr_exec_opts run = dcr_exec_opts_total(opts); /* no row may decide a failure */
+    dcr_status s = dcr_exec_run(*plan, sources, x->c->ndatasets, &run, out, err_location, x->err);
     if (s != DCR_OK)
         return s;
     int64_t k = x->report->k;

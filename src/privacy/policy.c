@@ -213,6 +213,8 @@ static bool amount_is_const(const dcr_expr *e, bool *applies)
     return is_fixed(ai ? b : a); /* the number scaling an interval */
 }
 
+#define DCR_GUARDED_TEXT_LITERAL_MAX 1024
+
 /* Expressions over dataset rows that can fail on one row's value would let
  * a query's success tell whether such a row exists. */
 static dcr_status check_oracle(pv_ctx *x, const dcr_expr *e, pkind kind)
@@ -264,6 +266,17 @@ static dcr_status expr_prov(pv_ctx *x, const dcr_expr *e, const prel *in, puse u
     }
     if (e->kind == DCR_EXPR_CONST) {
         out->role = R_CONST;
+        /* A text constant is laid out once per row of a batch, and a scan's
+         * batch is a sealed chunk: past 4 GiB per batch the query fails, so
+         * a long literal would make failure depend on one row more or
+         * less. 1 KiB x the largest chunk (1 Mi rows) stays far below. */
+        if (in->kind == K_RAW && e->type == DCR_TYPE_TEXT && !e->value.null &&
+            e->value.len > DCR_GUARDED_TEXT_LITERAL_MAX)
+            return pv_refuse(x, DCR_RULE_ERROR_ORACLE, e->location,
+                             "a text literal of %zu bytes over dataset rows; guarded queries "
+                             "take literals of at most %d bytes (a longer one, repeated for "
+                             "every row, could make the query fail depending on one row)",
+                             (size_t)e->value.len, DCR_GUARDED_TEXT_LITERAL_MAX);
         return DCR_OK;
     }
     if (e->kind == DCR_EXPR_AGG)

@@ -24,6 +24,7 @@
  * select list, ORDER BY, LIMIT and outer queries only ever see released
  * groups, and an error in them cannot depend on a small group.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,12 @@
 #include "exec/source.h"
 #include "privacy/internal.h"
 
+/* A unit slot: column pos holds the privacy unit of one dataset instance
+ * (set: the UNIT_SKETCH value of released groups instead, which an
+ * aggregate above merges; only with the differencing defence on). */
 typedef struct {
     size_t dataset, ordinal, pos;
+    bool set;
 } slot;
 
 typedef struct {
@@ -163,6 +168,21 @@ static const char *unit_name(const pv_ctx *x, size_t d)
     return ds->cols[ds->privacy_unit].name;
 }
 
+static dcr_type slot_type(const pv_ctx *x, slot v)
+{
+    return v.set ? DCR_TYPE_TEXT : unit_type(x, v.dataset);
+}
+
+static const char *slot_name(const pv_ctx *x, slot v)
+{
+    return v.set ? "unit_sketch" : unit_name(x, v.dataset);
+}
+
+static bool same_slot(slot a, slot b)
+{
+    return a.dataset == b.dataset && a.ordinal == b.ordinal && a.set == b.set;
+}
+
 static dcr_status add_units(pv_ctx *x, const pv_thresholds *t, dcr_plan **pp, size_t **map,
                             slots *out);
 
@@ -184,7 +204,7 @@ static dcr_status scan_units(pv_ctx *x, dcr_plan *p, slots *out)
         if (s != DCR_OK)
             return s;
     }
-    return slots_push(x, out, (slot){p->dataset, 0, pos});
+    return slots_push(x, out, (slot){p->dataset, 0, pos, false});
 }
 
 static dcr_status join_units(pv_ctx *x, const pv_thresholds *t, dcr_plan *p, size_t **map,
@@ -265,8 +285,8 @@ static dcr_status wrap_side(pv_ctx *x, dcr_plan **pp, size_t n, const size_t *ma
             e = col_expr(ty, map[i], nm);
         } else {
             size_t k = i - n;
-            ty = unit_type(x, u->v[k].dataset);
-            nm = unit_name(x, u->v[k].dataset);
+            ty = slot_type(x, u->v[k]);
+            nm = slot_name(x, u->v[k]);
             if (have[k] != SIZE_MAX)
                 e = col_expr(ty, have[k], nm);
             else if ((e = dcr_expr_new(DCR_EXPR_CONST, ty, -1)))
@@ -295,10 +315,12 @@ static dcr_status union_units(pv_ctx *x, const pv_thresholds *t, dcr_plan *p, si
         for (size_t k = 0; s == DCR_OK && k < side[i].n; k++) {
             bool seen = false;
             for (size_t j = 0; j < u.n; j++)
-                seen = seen || (u.v[j].dataset == side[i].v[k].dataset &&
-                                u.v[j].ordinal == side[i].v[k].ordinal);
-            if (!seen)
-                s = slots_push(x, &u, (slot){side[i].v[k].dataset, side[i].v[k].ordinal, n + u.n});
+                seen = seen || same_slot(u.v[j], side[i].v[k]);
+            if (!seen) {
+                slot v = side[i].v[k];
+                v.pos = n + u.n;
+                s = slots_push(x, &u, v);
+            }
         }
     if (s == DCR_OK && !(have = calloc(u.n ? u.n : 1, sizeof *have)))
         s = oom(x);
@@ -306,14 +328,13 @@ static dcr_status union_units(pv_ctx *x, const pv_thresholds *t, dcr_plan *p, si
         for (size_t j = 0; j < u.n; j++) {
             have[j] = SIZE_MAX;
             for (size_t k = 0; k < side[i].n; k++)
-                if (side[i].v[k].dataset == u.v[j].dataset &&
-                    side[i].v[k].ordinal == u.v[j].ordinal)
+                if (same_slot(side[i].v[k], u.v[j]))
                     have[j] = side[i].v[k].pos;
         }
         s = wrap_side(x, &p->child[i], n, m[i], (const char *const *)p->names, &u, have);
     }
     for (size_t j = 0; s == DCR_OK && j < u.n; j++)
-        s = row_add(x, p, unit_type(x, u.v[j].dataset), unit_name(x, u.v[j].dataset));
+        s = row_add(x, p, slot_type(x, u.v[j]), slot_name(x, u.v[j]));
     for (size_t j = 0; s == DCR_OK && j < u.n; j++)
         s = slots_push(x, out, u.v[j]);
     free(m[0]);
@@ -327,6 +348,24 @@ static dcr_status union_units(pv_ctx *x, const pv_thresholds *t, dcr_plan *p, si
     return s;
 }
 
+/* The unit sets a thresholded aggregate's released groups carry (the
+ * columns after its visible ones; none for an outer aggregate or with the
+ * defence off). An instance keeps its ordinal among its dataset's sets. */
+static dcr_status released_sets(pv_ctx *x, const pv_thr *r, slots *out)
+{
+    const dcr_plan *a = r->agg;
+    dcr_status s = DCR_OK;
+    for (size_t i = 0; s == DCR_OK && i < r->nexport; i++) {
+        const dcr_expr *g = a->exprs[r->nvisible + r->nslots + 1 + i];
+        assert(g->agg == DCR_AGG_UNIT_SKETCH || g->agg == DCR_AGG_UNIT_SKETCH_MERGE);
+        size_t d = (size_t)g->value.i64, ord = 0;
+        for (size_t k = 0; k < i; k++)
+            ord += (size_t)a->exprs[r->nvisible + r->nslots + 1 + k]->value.i64 == d;
+        s = slots_push(x, out, (slot){d, ord, r->nvisible + i, true});
+    }
+    return s;
+}
+
 /* Makes the relation *pp also output the privacy unit of every dataset
  * instance its rows rest on. *map (caller frees) takes each old output
  * position to its new one; out receives the unit slots. */
@@ -336,7 +375,12 @@ static dcr_status add_units(pv_ctx *x, const pv_thresholds *t, dcr_plan **pp, si
     dcr_plan *p = *pp;
     size_t n = p->ncols;
     *map = NULL;
-    if (thr_find(t, p) >= 0 || p->kind == DCR_PLAN_VALUES) /* no units: none / checked */
+    int j = thr_find(t, p);
+    if (j >= 0) { /* released groups: no units, but their sets with the defence on */
+        dcr_status s = released_sets(x, &t->items[j], out);
+        return s ? s : (*map = identity(n)) ? DCR_OK : oom(x);
+    }
+    if (p->kind == DCR_PLAN_VALUES) /* constants rest on nobody */
         return (*map = identity(n)) ? DCR_OK : oom(x);
     if (p->kind == DCR_PLAN_SCAN) {
         dcr_status s = scan_units(x, p, out);
@@ -362,10 +406,10 @@ static dcr_status add_units(pv_ctx *x, const pv_thresholds *t, dcr_plan **pp, si
             return oom(x);
         p->exprs = e;
         for (size_t i = 0; s == DCR_OK && i < out->n; i++) {
-            size_t d = out->v[i].dataset;
-            if (!(e[n + i] = col_expr(unit_type(x, d), out->v[i].pos, unit_name(x, d))))
+            slot v = out->v[i];
+            if (!(e[n + i] = col_expr(slot_type(x, v), v.pos, slot_name(x, v))))
                 return oom(x);
-            s = row_add(x, p, unit_type(x, d), unit_name(x, d));
+            s = row_add(x, p, slot_type(x, v), slot_name(x, v));
             out->v[i].pos = n + i;
         }
         return s ? s : (*map = identity(n)) ? DCR_OK : oom(x);
@@ -406,8 +450,12 @@ static dcr_status clamp(pv_ctx *x, dcr_expr **a, double lo, double hi)
             return oom(x);
         }
         cmp->op = side ? DCR_OP_GT : DCR_OP_LT;
-        k1->value.i64 = k2->value.i64 = (int64_t)b;
-        k1->value.f64 = k2->value.f64 = b;
+        /* A DOUBLE metric's bounds may lie outside BIGINT's range: converting
+         * them would be undefined, and only a BIGINT column reads .i64. */
+        if (t == DCR_TYPE_BIGINT)
+            k1->value.i64 = k2->value.i64 = (int64_t)b;
+        else
+            k1->value.f64 = k2->value.f64 = b;
         s = dcr_expr_add_arg(cmp, v, x->err);
         if (s == DCR_OK)
             s = dcr_expr_add_arg(cmp, k1, x->err);
@@ -469,31 +517,40 @@ static dcr_status threshold_one(pv_ctx *x, dcr_plan **pp, pv_thresholds *t, bool
     size_t *m = NULL;
     slots u = {0};
     size_t nvis = a->ncols;
+    assert(nvis == a->ngroups + a->naggs); /* output column i is expression i */
     dcr_status s = clamp_metrics(x, a);
     s = s ? s : add_units(x, t, &a->child[0], &m, &u);
     for (size_t i = 0; s == DCR_OK && i < a->ngroups + a->naggs; i++)
         remap(a->exprs[i], m);
     free(m);
-    size_t nx = a->ngroups + a->naggs, extra = u.n + 1;
+    /* Unit counts for the slots of units (released groups under it were
+     * counted where they formed), then COUNT(*). */
+    size_t nx = a->ngroups + a->naggs, nraw = 0;
+    for (size_t i = 0; i < u.n; i++)
+        nraw += !u.v[i].set;
+    assert(nraw == u.n || x->diff); /* sets are carried only for the defence */
+    size_t extra = nraw + 1;
     dcr_expr **e = s == DCR_OK ? realloc(a->exprs, (nx + extra) * sizeof *e) : NULL;
     if (s == DCR_OK && !e)
         s = oom(x);
     if (e)
         a->exprs = e;
-    for (size_t i = 0; s == DCR_OK && i < extra; i++) {
+    for (size_t i = 0, r = 0; s == DCR_OK && i < extra; i++, r++) {
+        while (r < u.n && u.v[r].set)
+            r++;
         dcr_expr *g = dcr_expr_new(DCR_EXPR_AGG, DCR_TYPE_BIGINT, -1);
         char nm[96];
         if (!g) {
             s = oom(x);
             break;
         }
-        if (i < u.n) {
-            size_t d = u.v[i].dataset;
+        if (i < nraw) {
+            size_t d = u.v[r].dataset;
             g->agg = DCR_AGG_COUNT;
             g->distinct = true;
-            dcr_expr *c = col_expr(unit_type(x, d), u.v[i].pos, unit_name(x, d));
+            dcr_expr *c = col_expr(unit_type(x, d), u.v[r].pos, unit_name(x, d));
             s = c ? dcr_expr_add_arg(g, c, x->err) : oom(x);
-            snprintf(nm, sizeof nm, "units_%s_%zu", x->c->datasets[d].name, u.v[i].ordinal);
+            snprintf(nm, sizeof nm, "units_%s_%zu", x->c->datasets[d].name, u.v[r].ordinal);
         } else {
             g->agg = DCR_AGG_COUNT_STAR;
             snprintf(nm, sizeof nm, "rows");
@@ -505,11 +562,17 @@ static dcr_status threshold_one(pv_ctx *x, dcr_plan **pp, pv_thresholds *t, bool
         e[a->ngroups + a->naggs++] = g;
         s = row_add(x, a, DCR_TYPE_BIGINT, nm);
     }
-    for (size_t i = 0; s == DCR_OK && outer && x->diff && i < u.n; i++)
-        s = pv_diff_add_sketch(x, a, u.v[i].dataset, u.v[i].pos); /* after COUNT(*) */
+    /* With the defence on, every aggregate's groups carry their unit sets
+     * (after COUNT(*)): they are checked where they form, and an inner
+     * aggregate passes them on to the aggregate above, whose groups rest on
+     * their union. */
+    size_t nsk = 0;
+    for (size_t i = 0; s == DCR_OK && x->diff && i < u.n; i++, nsk++)
+        s = pv_diff_add_sketch(x, a, u.v[i].dataset, u.v[i].pos, u.v[i].set);
     free(u.v);
+    size_t nexport = outer ? 0 : nsk, nout = nvis + nexport;
     dcr_plan *drop = s == DCR_OK ? dcr_plan_new(DCR_PLAN_PROJECT) : NULL;
-    if (s == DCR_OK && (!drop || !(drop->exprs = calloc(nvis ? nvis : 1, sizeof *drop->exprs)))) {
+    if (s == DCR_OK && (!drop || !(drop->exprs = calloc(nout ? nout : 1, sizeof *drop->exprs)))) {
         dcr_plan_free(drop);
         return oom(x);
     }
@@ -517,12 +580,13 @@ static dcr_status threshold_one(pv_ctx *x, dcr_plan **pp, pv_thresholds *t, bool
         return s;
     drop->child[0] = a;
     *pp = drop;
-    for (size_t i = 0; s == DCR_OK && i < nvis; i++) {
-        if (!(drop->exprs[i] = col_expr(a->types[i], i, a->names[i])))
+    for (size_t i = 0; s == DCR_OK && i < nout; i++) {
+        size_t from = i < nvis ? i : i + nraw + 1; /* past the counts to the sets */
+        if (!(drop->exprs[i] = col_expr(a->types[from], from, a->names[from])))
             return oom(x);
-        s = row_add(x, drop, a->types[i], a->names[i]);
+        s = row_add(x, drop, a->types[from], a->names[from]);
     }
-    return s ? s : thr_push(x, t, (pv_thr){drop, a, nvis, extra - 1, outer});
+    return s ? s : thr_push(x, t, (pv_thr){drop, a, nvis, nraw, nsk, nexport, outer});
 }
 
 static dcr_status rewrite(pv_ctx *x, dcr_plan **pp, pv_thresholds *t, bool under_agg)
@@ -590,6 +654,31 @@ static dcr_status gather(pv_ctx *x, const dcr_result *r, dcr_batch *all)
     return s;
 }
 
+/* Rows `rows` of all into out: the visible columns, then the unit sets
+ * passed to the aggregate above (what the drop Project outputs). */
+static dcr_status keep_rows(pv_ctx *x, const pv_thr *t, const dcr_batch *all, const uint32_t *rows,
+                            size_t nkeep, dcr_batch *out)
+{
+    size_t n = t->nvisible + t->nexport;
+    dcr_column *cols = calloc(n ? n : 1, sizeof *cols);
+    dcr_type *types = calloc(n ? n : 1, sizeof *types);
+    dcr_status s = cols && types ? DCR_OK : oom(x);
+    for (size_t i = 0; s == DCR_OK && i < n; i++) {
+        size_t from = i < t->nvisible ? i : i + t->nslots + 1;
+        cols[i] = all->cols[from]; /* a shallow view */
+        types[i] = t->agg->types[from];
+    }
+    s = s ? s : dcr_batch_init(out, types, n, x->err);
+    if (s == DCR_OK) {
+        dcr_batch view = {all->nrows, n, cols};
+        s = dcr_batch_append_rows(out, &view, rows, 0, nkeep, x->err);
+        out->nrows = nkeep;
+    }
+    free(cols);
+    free(types);
+    return s;
+}
+
 /* The released groups of thresholded aggregate j as table j. */
 static dcr_status release_groups(runner *R, size_t j, const dcr_result *res)
 {
@@ -610,19 +699,14 @@ static dcr_status release_groups(runner *R, size_t j, const dcr_result *res)
         if (keep[r])
             rows[nkeep++] = (uint32_t)r;
     mat *m = &R->mats[j];
-    s = s ? s : dcr_batch_init(&m->data, t->agg->types, t->nvisible, x->err);
-    if (s == DCR_OK) {
-        dcr_batch view = {all.nrows, t->nvisible, all.cols};
-        s = dcr_batch_append_rows(&m->data, &view, rows, 0, nkeep, x->err);
-        m->data.nrows = nkeep;
-    }
+    s = s ? s : keep_rows(x, t, &all, rows, nkeep, &m->data);
     if (s == DCR_OK) {
         size_t dropped = all.nrows - nkeep;
         if (t->outer)
             x->report->rows_suppressed += dropped;
         else
             x->report->inner_suppressed += dropped;
-        m->table = (dcr_table_source){t->nvisible, m->data.cols, DCR_BATCH_ROWS};
+        m->table = (dcr_table_source){m->data.ncols, m->data.cols, DCR_BATCH_ROWS};
         dcr_table_source_bind(&R->srcs[x->c->ndatasets + j], &m->table);
     }
     dcr_batch_free(&all);
@@ -693,10 +777,11 @@ dcr_status pv_threshold_run(pv_ctx *x, dcr_plan **plan, pv_thresholds *t,
                             pv_release_fn release, void *release_ctx, dcr_result *out,
                             int *err_location)
 {
+    dcr_exec_opts run = dcr_exec_opts_total(opts); /* no row may decide a failure */
     runner R = {.x = x,
                 .t = t,
                 .nsrcs = x->c->ndatasets + t->n,
-                .opts = opts,
+                .opts = &run,
                 .release = release,
                 .release_ctx = release_ctx,
                 .err_location = err_location};
@@ -706,7 +791,7 @@ dcr_status pv_threshold_run(pv_ctx *x, dcr_plan **plan, pv_thresholds *t,
     for (size_t i = 0; s == DCR_OK && i < x->c->ndatasets; i++)
         R.srcs[i] = sources[i];
     s = s ? s : materialize(&R, plan);
-    s = s ? s : dcr_exec_run(*plan, R.srcs, R.nsrcs, opts, out, err_location, x->err);
+    s = s ? s : dcr_exec_run(*plan, R.srcs, R.nsrcs, &run, out, err_location, x->err);
     for (size_t j = 0; R.mats && j < t->n; j++)
         dcr_batch_free(&R.mats[j].data);
     free(R.mats);

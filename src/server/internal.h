@@ -22,7 +22,6 @@
 #include "crypto/party_key.h"
 #include "privacy/template.h"
 #include "server/server.h"
-#include "state/diff_history.h"
 #include "api/request.h"
 
 struct MHD_Daemon;
@@ -74,12 +73,10 @@ typedef struct srv {
     bool data_writer;
     srv_data_key *keys;  /* one per contract dataset */
     srv_bucket *buckets; /* one per party */
-    /* The differencing defence checks an analyst's earlier releases and then
-     * adds to them: one analyst's queries run one at a time (other analysts'
-     * in parallel), or two halves of a differencing pair could pass at once. */
-    pthread_mutex_t *analyst_locks; /* one per party */
-    dcr_diff_history history;       /* key wiped in cleanup */
-    dcr_templates templates;        /* the contract's, loaded once at start */
+    /* Guarded queries, their serialisation, charge, audit and delivery to
+     * receivers (room/room.h), over state. */
+    struct dcr_room *room;
+    dcr_templates templates; /* the contract's, loaded once at start */
     atomic_uint queries_running;
     atomic_ulong requests, queries_total, refusals;
 } srv;
@@ -200,6 +197,7 @@ void srv_route_status(srv_request *r, srv_response *res);
 void srv_route_audit(srv_request *r, srv_response *res);
 void srv_route_budget(srv_request *r, srv_response *res);
 void srv_route_query(srv_request *r, srv_response *res);
+void srv_route_result(srv_request *r, srv_response *res);
 void srv_route_header(srv_request *r, srv_response *res);
 void srv_route_grant(srv_request *r, srv_response *res);
 void srv_upload_begin(srv_request *r, srv_response *res);

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/fileio.h"
 #include "server/internal.h"
@@ -18,6 +19,7 @@ const srv_route srv_routes[] = {
     {"GET", "/v1/audit", SRV_ANY_PARTY, SRV_BODY_NONE, srv_route_audit, NULL, NULL, NULL},
     {"GET", "/v1/budget", DCR_ROLE_ANALYST, SRV_BODY_NONE, srv_route_budget, NULL, NULL, NULL},
     {"POST", "/v1/query", DCR_ROLE_ANALYST, SRV_BODY_JSON, srv_route_query, NULL, NULL, NULL},
+    {"GET", "/v1/results/{}", SRV_ANY_PARTY, SRV_BODY_NONE, srv_route_result, NULL, NULL, NULL},
     {"PUT", "/v1/datasets/{}", DCR_ROLE_PROVIDER, SRV_BODY_STREAM, srv_upload_handle,
      srv_upload_begin, srv_upload_data, srv_upload_cleanup},
     {"GET", "/v1/datasets/{}/header", DCR_ROLE_PROVIDER, SRV_BODY_NONE, srv_route_header, NULL,
@@ -57,6 +59,17 @@ void srv_route_contract(srv_request *r, srv_response *res)
                        "contract", s->contract_text, s->contract_len, "signatures", sigs));
 }
 
+/* A time as ISO 8601 UTC ("2026-12-07T21:39:06Z"): people read status. */
+static json_t *iso_time(int64_t t)
+{
+    char out[32] = "";
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm))
+        strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(out);
+}
+
 static json_t *dataset_status(srv *s, size_t i, const dcr_dataset_info *info)
 {
     const dcr_contract_dataset *d = &s->contract.datasets[i];
@@ -71,7 +84,7 @@ static json_t *dataset_status(srv *s, size_t i, const dcr_dataset_info *info)
         json_object_set_new(o, "rows", json_integer(info->rows));
         json_object_set_new(o, "bytes", json_integer((json_int_t)info->size));
         json_object_set_new(o, "sha256", srv_hex(info->sha256, 32));
-        json_object_set_new(o, "uploaded_at", json_integer(info->uploaded_at));
+        json_object_set_new(o, "uploaded_at", iso_time(info->uploaded_at));
     }
     return o;
 }
@@ -102,10 +115,10 @@ void srv_route_status(srv_request *r, srv_response *res)
     dcr_state_audit_head(s->state, &next, head, &err);
     const dcr_server_config *c = s->cfg;
     srv_json(res, 200,
-             json_pack("{s:o,s:s,s:I,s:I,s:o,s:{s:I,s:o},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,"
+             json_pack("{s:o,s:s,s:o,s:I,s:o,s:{s:I,s:o},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,"
                        "s:I,s:I,s:I}}",
                        "contract_sha256", srv_hex(s->contract.hash, 32), "evidence_type",
-                       s->inst.evidence_type, "started_at", (json_int_t)s->started, "uptime_s",
+                       s->inst.evidence_type, "started_at", iso_time(s->started), "uptime_s",
                        (json_int_t)(time(NULL) - s->started), "datasets", ds, "audit", "next_seq",
                        (json_int_t)next, "head", srv_hex(head, 32), "counters", "requests",
                        (json_int_t)atomic_load(&s->requests), "refused",

@@ -1,26 +1,29 @@
 /*
- * routes_query.c: POST /v1/query {"sql": "..."}.
+ * routes_query.c: POST /v1/query {"sql": "..."} and GET /v1/results/ID.
  *
- * The query runs through the one guarded entry point (privacy/privacy.h)
- * with the state's budget ledger as its charge hook, so budget and the
- * audit record of an accepted query are written in one durable transaction
- * before the result leaves. A refused query (by a privacy rule, the budget,
- * a limit or an error) gets its own "refused" audit record here.
+ * A query runs in the room (room/room.h), which serialises it with the
+ * contract's other guarded queries, charges budget and writes its audit
+ * record in one durable transaction before the answer leaves, audits
+ * refusals, and keeps the rows from an asker that is not one of the
+ * contract's receivers (the answer then carries the report and a result
+ * id, and the receivers fetch the sealed result with GET /v1/results/ID).
+ * This file adds what is the server's own: the data keys and files bound
+ * as sources, and the limits.
  *
  * Limits: a query slot (max_queries at once), the executor's memory limit,
  * and a wall-clock limit: the query runs in a worker thread and the handler
- * waits at most query_seconds. A query past its time is abandoned: its
- * charge hook then refuses, so it can neither spend budget nor release a
- * result, and the worker frees it when the executor returns.
+ * waits at most query_seconds. A query past its time is abandoned: the
+ * handler audits the refusal, the room's gate then refuses at the charge,
+ * so it can neither spend budget nor release a result, and the worker
+ * frees it when the executor returns.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto/util.h"
-#include "csv/value.h"
 #include "exec/source.h"
-#include "privacy/privacy.h"
+#include "room/room.h"
 #include "server/internal.h"
 #include "state/state.h"
 
@@ -30,13 +33,10 @@ typedef struct {
     char *sql;
     dcr_exec_source *src;
     dcr_sealed_source *sealed;
-    dcr_exec_opts opts;
-    dcr_result out;
-    dcr_privacy_report rep;
+    dcr_room_query_opts opts;
+    dcr_room_answer ans;
     dcr_error err;
     dcr_status st;
-    dcr_audit_entry entry;
-    dcr_state_charge_ctx charge;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done, abandoned;
@@ -53,7 +53,7 @@ static void job_free(qjob *j)
         dcr_wipe(j->sealed[i].key, sizeof j->sealed[i].key);
         free((char *)j->sealed[i].path);
     }
-    dcr_result_free(&j->out);
+    dcr_room_answer_free(&j->ans);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j->src);
@@ -66,10 +66,9 @@ static void job_free(qjob *j)
     srv_query_slot_give(s);
 }
 
-/* The charge hook: refuses once the handler gave up waiting; otherwise
- * puts the released and suppressed row counts into the audit entry and charges
- * through the state (budget + audit record in one transaction). */
-static dcr_status charge(void *ctx, const char *analyst, double eps, double delta, dcr_error *err)
+/* The room's gate: refuses once the handler gave up waiting (it audited
+ * the time limit then). */
+static dcr_status gate(void *ctx, dcr_error *err)
 {
     qjob *j = ctx;
     pthread_mutex_lock(&j->mu);
@@ -78,21 +77,14 @@ static dcr_status charge(void *ctx, const char *analyst, double eps, double delt
     if (late)
         return dcr_fail(err, DCR_EINPUT, "query time limit of %u s exceeded; nothing released",
                         j->s->cfg->query_seconds);
-    /* The hook runs when the result is about to be returned: out holds it. */
-    j->entry.rows_released = (int64_t)j->out.nrows;
-    return dcr_state_charge_hook(&j->charge, analyst, eps, delta, err);
+    return DCR_OK;
 }
 
 static void *worker(void *arg)
 {
     qjob *j = arg;
     srv *s = j->s;
-    dcr_privacy_hooks hooks = {
-        .charge = charge, .ctx = j, .history = &s->history, .templates = &s->templates};
-    pthread_mutex_lock(&s->analyst_locks[j->analyst]);
-    j->st = dcr_guarded_query(&s->contract, j->analyst, j->sql, j->src, &hooks, &j->opts, &j->out,
-                              &j->rep, &j->err);
-    pthread_mutex_unlock(&s->analyst_locks[j->analyst]);
+    j->st = dcr_room_query(s->room, j->analyst, j->sql, j->src, &j->opts, &j->ans, &j->err);
     pthread_mutex_lock(&j->mu);
     j->done = true;
     bool orphan = j->abandoned;
@@ -141,71 +133,10 @@ static dcr_status bind_sources(qjob *j, dcr_error *err)
     return DCR_OK;
 }
 
-static json_t *value_json(const dcr_column *c, size_t row, dcr_type t)
+static void audit_refusal(srv *s, size_t party, const char *sql, const char *rule, const char *why)
 {
-    char buf[DCR_RESULT_TEXT_MAX];
-    size_t len;
-    const char *v = dcr_result_value_text(c, row, buf, &len);
-    if (!v)
-        return json_null();
-    if (t == DCR_TYPE_BIGINT) {
-        char tmp[32];
-        if (len < sizeof tmp) {
-            memcpy(tmp, v, len);
-            tmp[len] = '\0';
-            return json_integer(strtoll(tmp, NULL, 10));
-        }
-    } else if (t == DCR_TYPE_DOUBLE) {
-        char tmp[64];
-        if (len < sizeof tmp) {
-            memcpy(tmp, v, len);
-            tmp[len] = '\0';
-            char *end;
-            double d = strtod(tmp, &end);
-            if (*end == '\0' && d == d && d - d == 0)
-                return json_real(d);
-        }
-    } else if (t == DCR_TYPE_BOOLEAN) {
-        return json_boolean(len == 4);
-    }
-    return json_stringn(v, len);
-}
-
-static json_t *result_json(const srv *s, const qjob *j)
-{
-    const dcr_result *r = &j->out;
-    json_t *cols = json_array(), *rows = json_array(), *recv = json_array();
-    for (size_t c = 0; c < r->ncols; c++)
-        json_array_append_new(
-            cols, json_pack("{s:s,s:s}", "name", r->names[c], "type", dcr_type_name(r->types[c])));
-    for (size_t b = 0; b < r->nbatches; b++)
-        for (size_t i = 0; i < r->batches[b].nrows; i++) {
-            json_t *row = json_array();
-            for (size_t c = 0; c < r->ncols; c++)
-                json_array_append_new(row, value_json(&r->batches[b].cols[c], i, r->types[c]));
-            json_array_append_new(rows, row);
-        }
-    for (size_t i = 0; i < j->rep.nreceivers; i++)
-        json_array_append_new(recv, json_string(s->contract.parties[j->rep.receivers[i]].name));
-    /* No count of suppressed groups: it is a function of the people in
-     * them (docs/privacy.md, "Nothing about suppressed rows"). */
-    return json_pack("{s:o,s:o,s:{s:s,s:I,s:I,s:f,s:f,s:s,s:o}}", "columns", cols, "rows", rows,
-                     "privacy", "protection", j->rep.protection ? j->rep.protection : "", "k",
-                     (json_int_t)j->rep.k, "rows_released", (json_int_t)j->rep.rows_released,
-                     "epsilon", j->rep.epsilon, "delta", j->rep.delta, "template",
-                     j->rep.template_name, "receivers", recv);
-}
-
-static void audit_refusal(srv *s, const char *party, const char *sql, const char *rule,
-                          const char *why)
-{
-    char reason[DCR_ERROR_MSG_MAX + 64];
-    snprintf(reason, sizeof reason, "%s%s%s", rule && *rule ? rule : "", rule && *rule ? ": " : "",
-             why);
-    dcr_audit_entry e = {
-        .type = "query", .party = party, .sql = sql, .decision = "refused", .reason = reason};
     dcr_error err = {0};
-    if (dcr_state_audit_append(s->state, &e, NULL, &err) != DCR_OK)
+    if (dcr_room_audit_refusal(s->room, party, sql, rule, why, &err) != DCR_OK)
         fprintf(s->log, "dcr serve: audit append failed: %s\n", err.msg);
 }
 
@@ -249,7 +180,6 @@ static bool wait_job(qjob *j, unsigned seconds)
 static void run_job(srv_request *r, srv_response *res, qjob *j)
 {
     srv *s = r->s;
-    const char *party = s->contract.parties[r->party].name;
     pthread_t t;
     if (pthread_create(&t, NULL, worker, j) != 0) {
         job_free(j);
@@ -261,19 +191,23 @@ static void run_job(srv_request *r, srv_response *res, qjob *j)
         char why[128];
         snprintf(why, sizeof why, "query time limit of %u s exceeded; nothing released",
                  s->cfg->query_seconds);
-        audit_refusal(s, party, j->sql, "time-limit", why);
+        audit_refusal(s, j->analyst, j->sql, "time-limit", why);
         srv_error(res, 504, "query_timeout", "%s", why);
         return; /* the worker frees j */
     }
     if (j->st == DCR_OK) {
-        srv_json(res, 200, result_json(s, j));
+        json_t *o = dcr_room_answer_json(&s->contract, j->analyst, &j->ans);
+        if (o)
+            srv_json(res, 200, o);
+        else
+            srv_error(res, 500, "internal", "out of memory");
     } else {
-        audit_refusal(s, party, j->sql, j->rep.rule, j->err.msg);
+        const char *rule = j->ans.report.rule;
         int status = j->err.code == DCR_EINPUT ? 422 : j->err.code == DCR_ECRYPTO ? 403 : 500;
         srv_json(res, status,
                  json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
-                           j->rep.rule[0] ? "refused" : "query_failed", "rule", j->rep.rule,
-                           "message", j->err.msg));
+                           rule[0] ? "refused" : "query_failed", "rule", rule, "message",
+                           j->err.msg));
     }
     job_free(j);
 }
@@ -286,8 +220,7 @@ void srv_route_query(srv_request *r, srv_response *res)
     if (!srv_query_body_parse(r->body.data, r->body.len - 1, &copy, res))
         return;
     if (!srv_query_slot_take(s, res)) {
-        audit_refusal(s, s->contract.parties[r->party].name, copy, "concurrency-limit",
-                      "too many queries running");
+        audit_refusal(s, (size_t)r->party, copy, "concurrency-limit", "too many queries running");
         free(copy);
         return;
     }
@@ -302,23 +235,43 @@ void srv_route_query(srv_request *r, srv_response *res)
     j->s = s;
     j->analyst = (size_t)r->party;
     j->sql = copy;
-    j->opts.mem_limit = s->cfg->query_mem;
+    j->opts = (dcr_room_query_opts){
+        .exec = {.mem_limit = s->cfg->query_mem}, .gate = gate, .gate_ctx = j};
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
-    j->entry = (dcr_audit_entry){.type = "query",
-                                 .party = s->contract.parties[r->party].name,
-                                 .sql = j->sql,
-                                 .decision = "accepted"};
-    j->charge = (dcr_state_charge_ctx){.state = s->state, .entry = &j->entry};
-    dcr_budget_limits(&s->contract, &j->charge.eps_limit, &j->charge.delta_limit);
     dcr_error err = {0};
     srv_data_read_begin(s);
     j->reading = true;
     if (bind_sources(j, &err) != DCR_OK) {
-        audit_refusal(s, j->entry.party, j->sql, "storage", err.msg);
+        audit_refusal(s, j->analyst, j->sql, "storage", err.msg);
         srv_error_from(res, &err, "storage");
         job_free(j);
         return;
     }
     run_job(r, res, j);
+}
+
+/* GET /v1/results/ID: the caller's sealed copy of a stored result. Any
+ * party may ask; the room answers only a receiver of that result and
+ * audits every fetch, refused or not. */
+void srv_route_result(srv_request *r, srv_response *res)
+{
+    srv *s = r->s;
+    dcr_room_sealed sealed;
+    dcr_error err = {0};
+    if (dcr_room_fetch(s->room, (size_t)r->party, r->param, &sealed, &err) != DCR_OK) {
+        int status = err.code == DCR_EINPUT ? 404 : err.code == DCR_ECRYPTO ? 403 : 500;
+        srv_error(res, status,
+                  status == 404   ? "not_found"
+                  : status == 403 ? "forbidden"
+                                  : "internal",
+                  "%s", err.msg);
+        return;
+    }
+    json_t *o = dcr_room_sealed_json(&sealed);
+    dcr_room_sealed_free(&sealed);
+    if (o)
+        srv_json(res, 200, o);
+    else
+        srv_error(res, 500, "internal", "out of memory");
 }

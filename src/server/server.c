@@ -15,6 +15,7 @@
 #include "base/fileio.h"
 #include "contract/signature.h"
 #include "crypto/util.h"
+#include "room/room.h"
 #include "server/internal.h"
 #include "state/state.h"
 
@@ -108,8 +109,10 @@ static dcr_status start_state(srv *s, dcr_error *err)
     memcpy(inst.contract_hash, s->contract.hash, 32);
     st = dcr_state_instance_start(s->state, &inst, err);
     dcr_wipe(inst.audit_seed, sizeof inst.audit_seed);
+    dcr_room_config rc = {
+        .contract = &s->contract, .templates = &s->templates, .dir = s->cfg->state_dir};
     if (st == DCR_OK)
-        st = dcr_state_diff_history(s->state, s->cfg->state_dir, &s->history, err);
+        st = dcr_room_open(&rc, s->state, &s->room, err);
     return st;
 }
 
@@ -140,11 +143,8 @@ static dcr_status serve(srv *s, dcr_error *err)
         return st;
     s->keys = calloc(s->contract.ndatasets, sizeof *s->keys);
     s->buckets = calloc(s->contract.nparties, sizeof *s->buckets);
-    s->analyst_locks = calloc(s->contract.nparties, sizeof *s->analyst_locks);
-    if (!s->keys || !s->buckets || !s->analyst_locks)
+    if (!s->keys || !s->buckets)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-    for (size_t i = 0; i < s->contract.nparties; i++)
-        pthread_mutex_init(&s->analyst_locks[i], NULL);
     if ((st = build_attestation(s, err)) || (st = srv_http_start(s, err)))
         return st;
     char url[128], hex[65];
@@ -179,16 +179,13 @@ static void cleanup(srv *s)
 {
     srv_http_stop(s);
     wait_for_queries(s);
+    dcr_room_close(s->room);
     if (s->state)
         dcr_state_close(s->state);
     if (s->keys)
         dcr_wipe(s->keys, s->contract.ndatasets * sizeof *s->keys);
     free(s->keys);
     free(s->buckets);
-    for (size_t i = 0; s->analyst_locks && i < s->contract.nparties; i++)
-        pthread_mutex_destroy(&s->analyst_locks[i]);
-    free(s->analyst_locks);
-    dcr_wipe(s->history.key, sizeof s->history.key);
     json_decref(s->attestation);
     srv_instance_free(&s->inst);
     dcr_templates_free(&s->templates);

@@ -778,6 +778,7 @@ static dcr_status agg_result_type(dcr_binder *b, dcr_agg_func f, dcr_expr *arg, 
         *t = arg->type;
         return DCR_OK;
     case DCR_AGG_UNIT_SKETCH: /* added by the privacy layer, never bound from SQL */
+    case DCR_AGG_UNIT_SKETCH_MERGE:
         *t = DCR_TYPE_TEXT;
         return DCR_OK;
     }

@@ -116,6 +116,9 @@ typedef enum {
      * adds it, to a hidden column, for the differencing defence; no SQL
      * binds to it. */
     DCR_AGG_UNIT_SKETCH,
+    /* The union of the UNIT_SKETCH values of its argument (a hidden column
+     * of released groups): the units an outer aggregate's group rests on. */
+    DCR_AGG_UNIT_SKETCH_MERGE,
 } dcr_agg_func;
 
 typedef struct dcr_expr {

@@ -1,14 +1,18 @@
 /*
  * diff_history.h: the differencing defence's released-row history, for
  * `dcr serve` and `dcr sql --contract --as --state DIR` alike
- * (docs/privacy.md, "Differencing defence"): the state's (analyst,
+ * (docs/privacy.md, "Differencing defence"): the state's (scope,
  * fingerprint) -> blob store plus the secret that keys the unit hashes,
- * kept in DIR/differencing.key (or sealed to the TPM).
+ * kept in DIR/differencing.key (or sealed to the TPM). One history for the
+ * whole state (it reads every entry, whatever its scope): all analysts of
+ * the contract, every dataset version (uploads never touch it) and every
+ * instance that opens DIR.
  *
  * The privacy layer reads the history and then adds to it; a caller that
- * runs queries of one analyst concurrently must serialise them (the server
- * holds a per-analyst lock), or two halves of a differencing pair could
- * each pass the check before the other is stored.
+ * runs queries concurrently must serialise them contract-wide (the room,
+ * src/room/, holds one turn per contract: a mutex and DIR/query.lock), or two
+ * halves of a differencing pair could each pass the check before the other
+ * is stored.
  */
 #ifndef DCR_STATE_DIFF_HISTORY_H
 #define DCR_STATE_DIFF_HISTORY_H

@@ -1,9 +1,11 @@
 /*
  * history.c: released-row history for the differencing defence. The
- * templates piece decides what a row sketch is; here it is an opaque blob
- * under (analyst, fingerprint). The history of one analyst is capped in
- * bytes; a full history refuses new entries instead of forgetting old ones,
- * since forgetting would let an analyst flush the defence with junk queries.
+ * privacy piece decides what a row sketch is; here it is an opaque blob
+ * under (scope, fingerprint), the scope one history (one per contract,
+ * shared by its analysts; the column keeps its old name, analyst). The
+ * history of one scope is capped in bytes; a full history refuses new
+ * entries instead of forgetting old ones, since forgetting would let an
+ * analyst flush the defence with junk queries.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 
 #define FP_MAX 256
 
-static dcr_status used_bytes(dcr_state *st, const char *analyst, const uint8_t *fp, size_t fp_len,
+static dcr_status used_bytes(dcr_state *st, const char *scope, const uint8_t *fp, size_t fp_len,
                              int64_t *used, dcr_error *err)
 {
     sqlite3_stmt *s;
@@ -22,7 +24,7 @@ static dcr_status used_bytes(dcr_state *st, const char *analyst, const uint8_t *
                                &s, err);
     if (rc != DCR_OK)
         return rc;
-    sqlite3_bind_text(s, 1, analyst, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, fp, (int)fp_len, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW)
         *used = sqlite3_column_int64(s, 0);
@@ -32,19 +34,19 @@ static dcr_status used_bytes(dcr_state *st, const char *analyst, const uint8_t *
     return rc;
 }
 
-static dcr_status put_locked(dcr_state *st, const char *analyst, const uint8_t *fp, size_t fp_len,
+static dcr_status put_locked(dcr_state *st, const char *scope, const uint8_t *fp, size_t fp_len,
                              const uint8_t *blob, size_t len, dcr_error *err)
 {
     int64_t used = 0;
-    dcr_status rc = used_bytes(st, analyst, fp, fp_len, &used, err);
+    dcr_status rc = used_bytes(st, scope, fp, fp_len, &used, err);
     if (rc != DCR_OK)
         return rc;
     if ((uint64_t)used + fp_len + len > st->history_cap) {
         char q[80];
-        dcr_error_quote(q, sizeof q, analyst, strlen(analyst));
+        dcr_error_quote(q, sizeof q, scope, strlen(scope));
         return dcr_fail(err, DCR_EINPUT,
-                        "history: the released-row history of '%s' is full (%lld of %llu bytes); "
-                        "no further results can be released to it",
+                        "history: the released-row history '%s' is full (%lld of %llu bytes); "
+                        "no further results can be released under it",
                         q, (long long)used, (unsigned long long)st->history_cap);
     }
     sqlite3_stmt *s;
@@ -53,7 +55,7 @@ static dcr_status put_locked(dcr_state *st, const char *analyst, const uint8_t *
                          "DO UPDATE SET blob = ?3",
                          &s, err)))
         return rc;
-    sqlite3_bind_text(s, 1, analyst, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, fp, (int)fp_len, SQLITE_STATIC);
     sqlite3_bind_blob(s, 3, len ? (const void *)blob : "", (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, st_now());
@@ -63,20 +65,20 @@ static dcr_status put_locked(dcr_state *st, const char *analyst, const uint8_t *
     return rc;
 }
 
-static dcr_status check_args(const char *analyst, size_t fp_len, dcr_error *err)
+static dcr_status check_args(const char *scope, size_t fp_len, dcr_error *err)
 {
-    if (!analyst || !*analyst)
-        return dcr_fail(err, DCR_EINPUT, "history: no analyst");
+    if (!scope || !*scope)
+        return dcr_fail(err, DCR_EINPUT, "history: no scope");
     if (fp_len == 0 || fp_len > FP_MAX)
         return dcr_fail(err, DCR_EINPUT, "history: a fingerprint must be 1 to %d bytes", FP_MAX);
     return DCR_OK;
 }
 
-dcr_status dcr_state_history_put(dcr_state *st, const char *analyst, const uint8_t *fp,
+dcr_status dcr_state_history_put(dcr_state *st, const char *scope, const uint8_t *fp,
                                  size_t fp_len, const uint8_t *blob, size_t blob_len,
                                  dcr_error *err)
 {
-    dcr_status rc = check_args(analyst, fp_len, err);
+    dcr_status rc = check_args(scope, fp_len, err);
     if (rc != DCR_OK)
         return rc;
     if (blob_len > st->history_cap)
@@ -84,22 +86,22 @@ dcr_status dcr_state_history_put(dcr_state *st, const char *analyst, const uint8
     pthread_mutex_lock(&st->mu);
     rc = st_write_begin(st, false, err);
     if (rc == DCR_OK)
-        rc = st_write_end(st, put_locked(st, analyst, fp, fp_len, blob, blob_len, err), err);
+        rc = st_write_end(st, put_locked(st, scope, fp, fp_len, blob, blob_len, err), err);
     pthread_mutex_unlock(&st->mu);
     return rc;
 }
 
-dcr_status dcr_state_history_get(dcr_state *st, const char *analyst, const uint8_t *fp,
+dcr_status dcr_state_history_get(dcr_state *st, const char *scope, const uint8_t *fp,
                                  size_t fp_len, dcr_buf *out, bool *found, dcr_error *err)
 {
     *found = false;
-    dcr_status rc = check_args(analyst, fp_len, err);
+    dcr_status rc = check_args(scope, fp_len, err);
     if (rc != DCR_OK)
         return rc;
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s;
     if (!(rc = st_prepare(st, "SELECT blob FROM history WHERE analyst = ? AND fp = ?", &s, err))) {
-        sqlite3_bind_text(s, 1, analyst, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
         sqlite3_bind_blob(s, 2, fp, (int)fp_len, SQLITE_STATIC);
         int r = sqlite3_step(s);
         if (r == SQLITE_ROW) {
@@ -114,15 +116,18 @@ dcr_status dcr_state_history_get(dcr_state *st, const char *analyst, const uint8
     return rc;
 }
 
-dcr_status dcr_state_history_each(dcr_state *st, const char *analyst, dcr_state_history_cb cb,
+dcr_status dcr_state_history_each(dcr_state *st, const char *scope, dcr_state_history_cb cb,
                                   void *ctx, dcr_error *err)
 {
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s;
-    dcr_status rc =
-        st_prepare(st, "SELECT fp, blob FROM history WHERE analyst = ? ORDER BY rowid", &s, err);
+    dcr_status rc = st_prepare(st,
+                               scope ? "SELECT fp, blob FROM history WHERE analyst = ? ORDER BY rowid"
+                                     : "SELECT fp, blob FROM history ORDER BY rowid",
+                               &s, err);
     if (rc == DCR_OK) {
-        sqlite3_bind_text(s, 1, analyst, -1, SQLITE_STATIC);
+        if (scope)
+            sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
         int r = SQLITE_DONE;
         while (rc == DCR_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
             rc = cb(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),

@@ -11,6 +11,9 @@ check "keygen mallory" "$DCR" keygen --out mallory
 
 check "init writes a starter contract" "$DCR" contract init --out c.json --party publisher=publisher.pub --party advertiser=advertiser.pub
 expect_exit 3 "already exists" "init refuses to overwrite" "$DCR" contract init --out c.json --party publisher=publisher.pub --party advertiser=advertiser.pub
+check "show says how many queries the zCDP ledger allows (307 for epsilon 0.5, delta 1e-6, budget 10; not budget/epsilon = 20)" bash -c "\"$DCR\" contract show c.json | grep -q \"the budget allows 307 queries per analyst\""
+check "show explains the noisy release threshold" bash -c "\"$DCR\" contract show c.json | grep -q \"NOISY count of people\""
+check "init writes a DP contract (show says so)" bash -c "\"$DCR\" contract show c.json | grep -q \"^protection: differential privacy\""
 expect_exit 2 "exactly two --party" "init needs two parties" "$DCR" contract init --out c2.json --party publisher=publisher.pub
 expect_exit 2 "NAME=NAME.pub" "init refuses a bad party name" "$DCR" contract init --out c2.json --party Pub=publisher.pub --party advertiser=advertiser.pub
 
@@ -33,6 +36,7 @@ check "verify: fully signed, exit 0" bash -c "'$DCR' contract verify c.json publ
 expect_exit 4 "missing a valid signature from advertiser" "verify with a signature missing" "$DCR" contract verify c.json publisher.sig
 check "verify lists who has not signed" bash -c "'$DCR' contract verify c.json publisher.sig 2>/dev/null | grep -q 'advertiser *NOT SIGNED'"
 expect_exit 3 "not the key of any party" "sign refuses a key that is not a party's" "$DCR" contract sign --key mallory.key --out m.sig c.json
+expect_exit 3 "this is a public key.*NAME.key" "sign given a .pub file says it is the public key (no chmod advice)" "$DCR" contract sign --key publisher.pub --out m.sig c.json
 
 # A signature by a stranger's key, made over the same hash with a copy of
 # the contract that names mallory instead of the advertiser.

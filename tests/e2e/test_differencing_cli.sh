@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: the differencing defence through `dcr sql --contract --as
 # --state DIR`: a count with and without one person across two runs (the
-# second is suppressed), a tracker, the key file, and a run without --state
+# second is suppressed, also as an outer aggregate over groups), a tracker, the key file, and a run without --state
 # (no history: the naive answer). docs/privacy.md, "Differencing defence".
 source "$(dirname "$0")/lib.sh"
 
@@ -46,6 +46,14 @@ out=$("${Q[@]}" --state "$S" "SELECT COUNT(*) AS n FROM purchases WHERE product 
 [[ $out == $'n\n32' ]] && ok "the padded count is released" || bad "the padded count ($out)"
 out=$("${Q[@]}" --state "$S" "SELECT COUNT(*) AS n FROM purchases WHERE product = 'b'" 2>/dev/null)
 [[ $out == "n" ]] && ok "the padding alone is suppressed (tracker)" || bad "the padding alone ($out)"
+
+# The pair again, the second half as an outer aggregate over released
+# groups (each group new, their union one person short of everyone).
+out=$("${Q[@]}" --state "$S" "SELECT COUNT(*) AS n FROM purchases" 2>/dev/null)
+[[ $out == $'n\n60' ]] && ok "everyone is released" || bad "everyone ($out)"
+out=$("${Q[@]}" --state "$S" "SELECT SUM(c) AS n FROM (SELECT product, COUNT(*) AS c FROM purchases WHERE day <> '2024-01-08' OR product = 'b' GROUP BY product) t" 2>/dev/null)
+[[ $out == "n" ]] && ok "everyone but one, through a nested aggregate, is suppressed" ||
+  bad "everyone but one, through a nested aggregate ($out)"
 
 # Both halves of a pair at once, on fresh states: runs on one state take
 # turns, so never are both released.

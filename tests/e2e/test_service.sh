@@ -35,6 +35,17 @@ mkdir -m 700 st_meas
 expect_exit 4 "would not accept.*measurement" "serve refuses to start when the contract does not accept its measurement" \
   "$DCR" serve --contract c_meas.json --signatures m1.sig m2.sig m3.sig --state st_meas --listen 127.0.0.1:0 --tee sim
 
+mkdir -m 700 st_args
+expect_exit 2 "cannot resolve 'no-such-host.invalid'" "serve refuses an unresolvable --listen name" \
+  "$DCR" serve --contract c.json --signatures pub.sig adv.sig ana.sig --state st_args --listen no-such-host.invalid:0 --tee sim
+check "... before touching the state (no state.db, no audit record)" bash -c '[[ ! -e st_args/state.db ]]'
+"$DCR" serve --contract c.json --signatures pub.sig adv.sig ana.sig --state st_args \
+  --listen localhost:0 --tee sim --ready-file ready_lh >> server.log 2>&1 &
+lh_pid=$!
+for i in $(seq 200); do [[ -s ready_lh ]] && break; sleep 0.05; done
+check "serve accepts --listen localhost (a loopback name) and binds 127.0.0.1" grep -q "^https://127.0.0.1:" ready_lh
+kill "$lh_pid" 2>/dev/null; wait "$lh_pid" 2>/dev/null
+
 check "server starts (sim, loopback, free port)" start_server st --rate 100000
 A=(--server "$URL" --contract c.json --quiet)
 expect_exit 3 "in use by another running instance" "a second instance on a running server's state is refused" \
@@ -47,10 +58,15 @@ expect_exit 4 "another contract" "attest check refuses a server running another 
 
 check "publisher uploads impressions" "$DCR" upload "${A[@]}" --key pub.key --dataset impressions imp.csv
 check "advertiser uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
-expect_exit 4 "belongs to publisher" "advertiser cannot upload the publisher's dataset" \
+expect_exit 3 "belongs to publisher in the contract, not to advertiser" \
+  "advertiser cannot upload the publisher's dataset (refused before sealing)" \
   "$DCR" upload "${A[@]}" --key adv.key --dataset impressions imp.csv
-expect_exit 4 "role provider" "the analyst cannot upload" \
+check "... without sealing first" bash -c "! grep -q 'sealed' '$T/.err'"
+expect_exit 3 "belongs to publisher in the contract, not to analyst" "the analyst cannot upload" \
   "$DCR" upload "${A[@]}" --key ana.key --dataset impressions imp.csv
+"$DCR" seal --contract c.json --dataset purchases --in pur.csv --out mistaken.dcr --to adv.pub 2> /dev/null
+expect_exit 3 "mistaken.dcr is a sealed dcr file, not a CSV" "uploading a .dcr file by mistake is recognised" \
+  "$DCR" upload "${A[@]}" --key adv.key --dataset purchases mistaken.dcr
 expect_exit 2 "not the key of any party" "a stranger's key is refused by the client" \
   "$DCR" status "${A[@]}" --key mallory.key
 
@@ -101,7 +117,9 @@ check "a replayed request is refused" bash -c 'grep -q "HTTP 200" r2.out && grep
 DCR_TIME=$(( $(date +%s) - 3600 )) "$SIGNED" ana.key analyst "$URL" GET /v1/budget > r4.out 2>&1
 check "a stale request is refused" grep -q stale_request r4.out
 "$SIGNED" mallory.key mallory "$URL" GET /v1/status > r5.out 2>&1
+r5=$?
 check "an unknown party is refused" grep -q unknown_party r5.out
+check "signed-curl.sh exits 22 on an HTTP error, 0 on success" bash -c "[[ $r5 -eq 22 ]] && '$SIGNED' ana.key analyst '$URL' GET /v1/budget > /dev/null"
 "$SIGNED" mallory.key analyst "$URL" GET /v1/status > r6.out 2>&1
 check "a key not in the contract is refused" grep -q bad_signature r6.out
 curl -sS -k --tlsv1.3 "$URL/v1/status" > r7.out 2>&1
@@ -123,6 +141,9 @@ check "a truncated upload is refused" grep -q "truncated" r10.out
 "$DCR" seal --contract c.json --dataset purchases --in pur.csv --out own.dcr --to adv.pub 2> /dev/null
 "$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/purchases own.dcr > r11.out 2>&1
 check "an upload not wrapped to the instance key is refused" grep -q "not wrapped to this instance" r11.out
+"$SIGNED" adv.key advertiser "$URL" PUT /v1/datasets/impressions pur.dcr > r12.out 2>&1
+check "the server itself refuses an upload by a party that does not own the dataset" \
+  bash -c 'grep -q "HTTP 403" r12.out && grep -q "belongs to publisher" r12.out' 
 check "the refused uploads left the dataset intact" "$DCR" query "${A[@]}" --key ana.key "$SQL"
 
 # The audit log: verified, then a rollback of the state is caught.
@@ -135,6 +156,11 @@ check "the remembered head is in ~/.local/state/dcr" \
   bash -c 'ls fresh-home/.local/state/dcr/audit-*.head'
 check "audit lists uploads, accepted and refused queries" bash -c \
   'grep -q "upload .*publisher .*accepted" audit.out && grep -q "query .*analyst .*accepted" audit.out && grep -q "query .*analyst .*refused" audit.out'
+check "the text audit shows each record's time in ISO 8601 UTC" \
+  grep -qE '^#1 +20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z +upload' audit.out
+"$DCR" status "${A[@]}" --key pub.key > status.out 2>&1
+check "status shows ISO 8601 UTC times" bash -c \
+  "grep -qE '\"started_at\": \"20[0-9-]{8}T[0-9:]{8}Z\"' status.out && grep -qE '\"uploaded_at\": \"20[0-9-]{8}T[0-9:]{8}Z\"' status.out"
 
 # A server whose TLS key is not the attested one: a fake serving the real
 # instance's attestation with its own certificate.
@@ -182,6 +208,17 @@ expect_exit 4 "belongs to advertiser" "a party cannot grant another's dataset" \
   "$DCR" grant "${A[@]}" --key pub.key --dataset purchases
 "$DCR" query "${A[@]}" --key ana.key --format csv "$SQL" > q2.csv 2> q2.err
 check "the query runs again with the same answer" cmp q.csv q2.csv
+# The differencing history outlives the restart and a re-upload (a new
+# dataset version): the half of the pair without the victim stays suppressed.
+check "advertiser re-uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
+"$DCR" query "${A[@]}" --key ana.key --format csv \
+  "SELECT COUNT(DISTINCT email) AS n FROM purchases WHERE product = 'p0'" > d3.csv 2> d3.err
+"$DCR" query "${A[@]}" --key ana.key --format csv \
+  "SELECT COUNT(DISTINCT email) AS n FROM purchases WHERE product IN ('p0', 'p9')" > d4.csv 2> d4.err
+check "differencing after a restart and a re-upload: still suppressed" \
+  bash -c '[[ $(wc -l < d3.csv) -eq 1 ]]'
+check "differencing after a restart and a re-upload: the same set is released again" \
+  cmp d1.csv d4.csv
 check "the audit log spans both instances and extends the head" \
   "$DCR" audit "${A[@]}" --key pub.key --head pub.head
 

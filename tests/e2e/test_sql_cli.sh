@@ -86,4 +86,8 @@ check "multi-chunk aggregate matches awk" cmp "$T/big.out" "$T/big.want"
 expect_exit 3 'memory limit of 1 MiB' "memory limit" \
   "$DCR" sql --data sales="$T/big.dcr" --key "$T/k.key" --memory-limit 1 "SELECT * FROM sales ORDER BY id"
 
+# Table output pads by display width: the bars line up after CJK text.
+"${Q[@]}" "SELECT c, n FROM (SELECT '東京' AS c, 1 AS n FROM sales LIMIT 1) a UNION ALL SELECT 'ab', 2 FROM (SELECT 1 AS z FROM sales LIMIT 1) b" >"$T/wide.out" 2>&1
+check "table columns line up after wide characters" bash -c "grep -qx ' 東京 | 1' '$T/wide.out' && grep -qx ' ab   | 2' '$T/wide.out'"
+
 finish

@@ -34,7 +34,7 @@ db "SELECT record FROM audit WHERE seq = 1" | grep -q '"decision":"accepted".*"r
 
 expect_exit 3 'refused by rule id-column' "a refused query with --state" \
   "${Q[@]}" "SELECT email FROM purchases"
-db "SELECT record FROM audit ORDER BY seq DESC LIMIT 1" | grep '"decision":"refused"' | grep -q '"party":"advertiser","reason":"id-column"' &&
+db "SELECT record FROM audit ORDER BY seq DESC LIMIT 1" | grep '"decision":"refused"' | grep -q '"party":"advertiser","reason":"id-column: ' &&
   ok "the refusal is audited with its rule" || bad "the refusal is audited ($(db 'SELECT record FROM audit ORDER BY seq DESC LIMIT 1'))"
 
 # six runs at once on one state

@@ -205,6 +205,14 @@ static void test_result_print(void)
                true);
     CHECK(t && strncmp(t, "\"\",\"n,\"\"q\"\"\"\n,\"\"\n", 17) == 0);
     free(t);
+    /* Display width, not code points: CJK takes two columns, a combining
+     * accent none, so the bars line up under each other. */
+    t = render("{\"columns\":[{\"name\":\"city\"},{\"name\":\"n\"}],"
+               "\"rows\":[[\"\u6771\u4eac\",1],[\"Ko\u0308ln\",2],[\"ab\",3]]}",
+               false);
+    CHECK(t && strstr(t, " city | n\n") && strstr(t, " \xe6\x9d\xb1\xe4\xba\xac | 1\n") &&
+          strstr(t, " Ko\xcc\x88ln | 2\n") && strstr(t, " ab   | 3\n"));
+    free(t);
     t = render("[]", false);
     CHECK(t && strstr(t, "(0 rows)") && strstr(t, "privacy: k = 0"));
     free(t);

@@ -231,7 +231,7 @@ static void test_base_is_valid(void)
     CHECK_MEM(h, c.hash, 32);
     FILE *null = fopen("/dev/null", "w");
     if (null) {
-        dcr_contract_show(&c, null);
+        dcr_contract_show(&c, -1, null);
         fclose(null);
     }
     dcr_contract_diags_free(&d);

@@ -235,19 +235,19 @@ static void test_unit_sketch_aggregate(void)
 typedef struct {
     size_t n;
     struct {
-        char analyst[64];
+        char scope[64];
         uint8_t fp[32];
         uint8_t *blob;
         size_t len;
     } e[256];
 } store;
 
-static dcr_status store_each(void *ctx, const char *analyst, dcr_history_cb cb, void *cbctx,
+static dcr_status store_each(void *ctx, const char *scope, dcr_history_cb cb, void *cbctx,
                              dcr_error *err)
 {
     store *s = ctx;
     for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->e[i].analyst, analyst) == 0) {
+        if (strcmp(s->e[i].scope, scope) == 0) {
             dcr_status st = cb(cbctx, s->e[i].fp, 32, s->e[i].blob, s->e[i].len, err);
             if (st != DCR_OK)
                 return st;
@@ -255,18 +255,18 @@ static dcr_status store_each(void *ctx, const char *analyst, dcr_history_cb cb, 
     return DCR_OK;
 }
 
-static dcr_status store_put(void *ctx, const char *analyst, const uint8_t *fp, size_t fp_len,
+static dcr_status store_put(void *ctx, const char *scope, const uint8_t *fp, size_t fp_len,
                             const uint8_t *blob, size_t len, dcr_error *err)
 {
     store *s = ctx;
     if (fp_len != 32)
         return dcr_fail(err, DCR_EINTERNAL, "bad fp");
     for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->e[i].analyst, analyst) == 0 && memcmp(s->e[i].fp, fp, 32) == 0)
+        if (strcmp(s->e[i].scope, scope) == 0 && memcmp(s->e[i].fp, fp, 32) == 0)
             return DCR_OK; /* same set already recorded */
     if (s->n == 256)
         return dcr_fail(err, DCR_EINPUT, "history full");
-    snprintf(s->e[s->n].analyst, sizeof s->e[s->n].analyst, "%s", analyst);
+    snprintf(s->e[s->n].scope, sizeof s->e[s->n].scope, "%s", scope);
     memcpy(s->e[s->n].fp, fp, 32);
     s->e[s->n].blob = malloc(len);
     memcpy(s->e[s->n].blob, blob, len);
@@ -291,10 +291,10 @@ static dcr_diff_history history(uint8_t key_byte)
     return h;
 }
 
-/* Runs one guarded-like query for analyst: returns the number of rows
+/* Runs one guarded-like query: returns the number of rows
  * released (the rest suppressed by the defence); *last_diff the difference
  * that suppressed the last suppressed row. */
-static int query(const char *analyst, const char *sql, uint64_t *last_diff)
+static int query(const char *sql, uint64_t *last_diff)
 {
     dcr_result r;
     if (!run_agg(sql, &r))
@@ -302,7 +302,7 @@ static int query(const char *analyst, const char *sql, uint64_t *last_diff)
     dcr_diff_history h = history(7);
     dcr_diff *d;
     dcr_error err;
-    if (dcr_diff_begin(&contract, analyst, &h, &d, &err) != DCR_OK) {
+    if (dcr_diff_begin(&contract, &h, &d, &err) != DCR_OK) {
         fprintf(stderr, "  begin: %s\n", err.msg);
         dcr_result_free(&r);
         return -1;
@@ -333,33 +333,25 @@ static void test_attack_with_and_without_one_person(void)
     store_free(&the_store);
     uint64_t diff = 0;
     /* 100 people. */
-    CHECK(query("mallory", "SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a'", NULL) == 1);
+    CHECK(query("SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a'", NULL) == 1);
     /* The same 100 but one: would reveal p7's row count and membership. */
-    CHECK(query("mallory",
-                "SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a' AND email <> "
+    CHECK(query("SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a' AND email <> "
                 "'p7@example.com'",
                 &diff) == 0);
     CHECK(diff == 1);
     /* ... also when the second query comes in another shape (a SUM). */
     diff = 0;
-    CHECK(query("mallory",
-                "SELECT SUM(spend), COUNT(DISTINCT email) FROM people WHERE grp = 'a' AND spend "
+    CHECK(query("SELECT SUM(spend), COUNT(DISTINCT email) FROM people WHERE grp = 'a' AND spend "
                 "<> 7",
                 &diff) == 0);
     CHECK(diff == 1);
     /* The identical set again is released (nothing new about membership). */
-    CHECK(query("mallory", "SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a'", NULL) == 1);
+    CHECK(query("SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a'", NULL) == 1);
     /* A disjoint group and a far larger set are released. */
-    CHECK(query("mallory", "SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'b'", NULL) == 1);
-    CHECK(query("mallory", "SELECT COUNT(DISTINCT email) FROM people", NULL) == 1);
-    /* Another analyst's history is separate (a limit, documented). */
-    CHECK(query("trent",
-                "SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a' AND email <> "
-                "'p7@example.com'",
-                NULL) == 1);
+    CHECK(query("SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'b'", NULL) == 1);
+    CHECK(query("SELECT COUNT(DISTINCT email) FROM people", NULL) == 1);
     /* Differences of k or more are released: 100 vs 90 people. */
-    CHECK(query("mallory",
-                "SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a' AND spend >= 10",
+    CHECK(query("SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a' AND spend >= 10",
                 NULL) == 1);
 }
 
@@ -368,20 +360,18 @@ static void test_attack_tracker(void)
     store_free(&the_store);
     uint64_t diff = 0;
     /* Padding: grp b (100 people) plus the 3 big spenders. */
-    CHECK(query("mallory",
-                "SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b' OR spend > "
+    CHECK(query("SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b' OR spend > "
                 "9000",
                 NULL) == 1);
     /* The padding alone: the difference would give the 3 targets' total. */
-    CHECK(query("mallory", "SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b'",
+    CHECK(query("SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b'",
                 &diff) == 0);
     CHECK(diff == 3);
     /* In the other order, too. */
     store_free(&the_store);
-    CHECK(query("mallory", "SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b'",
+    CHECK(query("SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b'",
                 NULL) == 1);
-    CHECK(query("mallory",
-                "SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b' OR spend > "
+    CHECK(query("SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b' OR spend > "
                 "9000",
                 NULL) == 0);
 }
@@ -389,7 +379,7 @@ static void test_attack_tracker(void)
 static void test_history_is_keyed_and_checked(void)
 {
     store_free(&the_store);
-    CHECK(query("mallory", "SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a'", NULL) == 1);
+    CHECK(query("SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a'", NULL) == 1);
     CHECK(the_store.n == 1);
     /* The blob holds no raw unit hash: a different key gives other cells. */
     uint8_t *first = malloc(the_store.e[0].len);
@@ -401,7 +391,7 @@ static void test_history_is_keyed_and_checked(void)
         dcr_diff_history h = history(8);
         dcr_diff *d;
         dcr_error err;
-        CHECK(dcr_diff_begin(&contract, "mallory", &h, &d, &err) == DCR_OK);
+        CHECK(dcr_diff_begin(&contract, &h, &d, &err) == DCR_OK);
         size_t len;
         const char *v = dcr_vec_text(&r.batches[0].cols[r.ncols - 1], 0, &len);
         dcr_diff_slot slot = {0, (const uint8_t *)v, len};
@@ -420,7 +410,7 @@ static void test_history_is_keyed_and_checked(void)
     dcr_diff_history h = history(7);
     dcr_diff *d;
     dcr_error err;
-    CHECK(dcr_diff_begin(&contract, "mallory", &h, &d, &err) == DCR_EINPUT);
+    CHECK(dcr_diff_begin(&contract, &h, &d, &err) == DCR_EINPUT);
     CHECK_MSG(err, "differencing history: an entry is not a sketch");
     store_free(&the_store);
 }
@@ -435,7 +425,7 @@ static void test_large_sets(void)
     dcr_diff_history hist = {NULL, NULL, NULL, {1}};
     dcr_diff *d;
     dcr_error err;
-    CHECK(dcr_diff_begin(&contract, "mallory", &hist, &d, &err) == DCR_OK);
+    CHECK(dcr_diff_begin(&contract, &hist, &d, &err) == DCR_OK);
     dcr_diff_slot all = {0, (const uint8_t *)h, n * 8},
                   but_one = {0, (const uint8_t *)(h + 1), (n - 1) * 8};
     dcr_diff_slot other = {0, (const uint8_t *)(h + 100), (n - 100) * 8};

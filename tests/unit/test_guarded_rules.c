@@ -25,7 +25,9 @@ static const char contract_fmt[] =
     "  {\"name\": \"publisher\", \"roles\": [\"provider\", \"receiver\"], \"public_key\": "
     "\"%s\"},\n"
     "  {\"name\": \"advertiser\", \"roles\": [\"provider\", \"analyst\", \"receiver\"], "
-    "\"public_key\": \"%s\"}],\n"
+    "\"public_key\": \"%s\"},\n"
+    "  {\"name\": \"auditor\", \"roles\": [\"analyst\", \"receiver\"], \"public_key\": "
+    "\"%s\"}],\n"
     " \"datasets\": [\n"
     "  {\"name\": \"purchases\", \"owner\": \"advertiser\", \"privacy_unit\": \"email\", "
     "\"columns\": [\n"
@@ -47,7 +49,8 @@ static const char contract_fmt[] =
     "  \"templates\": [{\"name\": \"spend_since\", \"sql\": \"SELECT product, SUM(amount) FROM "
     "purchases WHERE day >= $1 GROUP BY product\", \"parameters\": [{\"name\": \"since\", "
     "\"type\": \"DATE\", \"min\": \"2024-01-01\", \"max\": \"2024-01-31\"}]}],\n"
-    "  \"receivers\": {\"advertiser\": [\"advertiser\", \"publisher\"]}},\n"
+    "  \"receivers\": {\"advertiser\": [\"advertiser\", \"publisher\"], \"auditor\": "
+    "[\"auditor\"]}},\n"
     " \"evidence\": [{\"type\": \"sim\"}]}\n";
 
 static dcr_contract contract;
@@ -58,11 +61,12 @@ static dcr_table_source src_tab = {4, cols, 7}, imp_tab = {2, icols, 5};
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void make_contract(void)
 {
-    char a[DCR_PUB_TEXT_LEN + 2], b[DCR_PUB_TEXT_LEN + 2];
+    char a[DCR_PUB_TEXT_LEN + 2], b[DCR_PUB_TEXT_LEN + 2], c[DCR_PUB_TEXT_LEN + 2];
     static char text[8192];
     answer_pub_text(a);
     answer_pub_text(b);
-    snprintf(text, sizeof text, contract_fmt, a, b);
+    answer_pub_text(c);
+    snprintf(text, sizeof text, contract_fmt, a, b, c);
     dcr_contract_diags d = {0};
     dcr_error err = {0};
     if (dcr_contract_parse(text, strlen(text), "t", &contract, &d, &err) != DCR_OK) {
@@ -109,16 +113,18 @@ static void bind_sources(dcr_exec_source src[2])
 static struct {
     size_t n;
     uint8_t fp[STORE_MAX][32];
+    char scope[STORE_MAX][64]; /* the history the entry belongs to */
     uint8_t *blob[STORE_MAX];
     size_t len[STORE_MAX];
 } store;
 
-static dcr_status store_each(void *ctx, const char *analyst, dcr_history_cb cb, void *cbctx,
+static dcr_status store_each(void *ctx, const char *scope, dcr_history_cb cb, void *cbctx,
                              dcr_error *err)
 {
     (void)ctx;
-    (void)analyst;
     for (size_t i = 0; i < store.n; i++) {
+        if (strcmp(store.scope[i], scope) != 0)
+            continue;
         dcr_status s = cb(cbctx, store.fp[i], 32, store.blob[i], store.len[i], err);
         if (s != DCR_OK)
             return s;
@@ -126,16 +132,16 @@ static dcr_status store_each(void *ctx, const char *analyst, dcr_history_cb cb, 
     return DCR_OK;
 }
 
-static dcr_status store_put(void *ctx, const char *analyst, const uint8_t *fp, size_t fp_len,
+static dcr_status store_put(void *ctx, const char *scope, const uint8_t *fp, size_t fp_len,
                             const uint8_t *blob, size_t len, dcr_error *err)
 {
     (void)ctx;
-    (void)analyst;
     for (size_t i = 0; i < store.n; i++)
-        if (memcmp(store.fp[i], fp, fp_len) == 0)
+        if (strcmp(store.scope[i], scope) == 0 && memcmp(store.fp[i], fp, fp_len) == 0)
             return DCR_OK;
     if (store.n == STORE_MAX)
         return dcr_fail(err, DCR_EINPUT, "history full");
+    snprintf(store.scope[store.n], sizeof store.scope[store.n], "%s", scope);
     memcpy(store.fp[store.n], fp, 32);
     store.blob[store.n] = malloc(len);
     memcpy(store.blob[store.n], blob, len);
@@ -157,7 +163,7 @@ static dcr_privacy_report rep;
  * msg". with_history: the differencing defence on. */
 static const dcr_templates *prepared; /* hooks.templates of run(); NULL: per query */
 
-static char *run(const char *sql, bool with_history)
+static char *run_as(size_t party, const char *sql, bool with_history)
 {
     dcr_exec_source src[2];
     bind_sources(src);
@@ -165,21 +171,31 @@ static char *run(const char *sql, bool with_history)
     dcr_exec_opts opts = {.batch_rows = 8};
     dcr_result r;
     dcr_error err = {0};
-    dcr_status s = dcr_guarded_query(&contract, 1, sql, src, &hooks, &opts, &r, &rep, &err);
+    dcr_status s = dcr_guarded_query(&contract, party, sql, src, &hooks, &opts, &r, &rep, &err);
     if (s != DCR_OK) {
         return answer_error(&err);
     }
     return answer_rows(&r);
 }
 
-static bool run_is(const char *sql, bool with_history, const char *want)
+static char *run(const char *sql, bool with_history)
 {
-    char *got = run(sql, with_history);
+    return run_as(1, sql, with_history);
+}
+
+static bool run_as_is(size_t party, const char *sql, bool with_history, const char *want)
+{
+    char *got = run_as(party, sql, with_history);
     bool ok = strcmp(got, want) == 0;
     if (!ok)
         fprintf(stderr, "  %s\n    got:  %s\n    want: %s\n", sql, got, want);
     free(got);
     return ok;
+}
+
+static bool run_is(const char *sql, bool with_history, const char *want)
+{
+    return run_as_is(1, sql, with_history, want);
 }
 
 static void test_differencing_one_person(void)
@@ -221,6 +237,89 @@ static void test_differencing_tracker(void)
     CHECK(run_is("SELECT COUNT(*) FROM purchases WHERE product = 'a' AND day >= '2024-01-06'", true,
                  "25\n"));
     CHECK(rep.rows_differencing == 0);
+}
+
+/* Everyone (60 people), then everyone but p7 (who alone bought on
+ * 2024-01-08) through an outer aggregate over released groups: the groups
+ * (29 and 30 people) are new, but the outer row rests on their union. */
+#define ALL "SELECT COUNT(*) FROM purchases"
+#define BY_PRODUCT_BUT_P7                                                                          \
+    "SELECT product, COUNT(*) n FROM purchases WHERE day <> '2024-01-08' GROUP BY product"
+
+static void test_differencing_nested_aggregate(void)
+{
+    store_clear();
+    CHECK(run_is(ALL, true, "60\n"));
+    CHECK(rep.rows_released == 1 && rep.rows_differencing == 0);
+    CHECK(run_is("SELECT SUM(n) FROM (" BY_PRODUCT_BUT_P7 ") t", true, ""));
+    CHECK(rep.rows_released == 0 && rep.rows_differencing == 1);
+    /* Without the defence the outer row gives p7 away. */
+    CHECK(run_is("SELECT SUM(n) FROM (" BY_PRODUCT_BUT_P7 ") t", false, "59\n"));
+    /* Through a projection, HAVING, ORDER BY and LIMIT over the groups. */
+    CHECK(run_is("SELECT SUM(n) * 2 AS s FROM (SELECT n + 0 AS n FROM (" BY_PRODUCT_BUT_P7
+                 ") t ORDER BY n LIMIT 5) u HAVING SUM(n) > 0",
+                 true, ""));
+    CHECK(rep.rows_differencing == 1);
+    /* In the other order too: the nested row first, then the whole set. */
+    store_clear();
+    CHECK(run_is("SELECT SUM(n) FROM (" BY_PRODUCT_BUT_P7 ") t", true, "59\n"));
+    CHECK(run_is(ALL, true, ""));
+    CHECK(rep.rows_differencing == 1);
+    /* Two levels of nesting. */
+    store_clear();
+    CHECK(run_is(ALL, true, "60\n"));
+    CHECK(run_is("SELECT SUM(m) FROM (SELECT n, SUM(n) m FROM (" BY_PRODUCT_BUT_P7
+                 ") t GROUP BY n) u",
+                 true, ""));
+    CHECK(rep.rows_differencing == 1);
+    /* The identical set through both shapes is released again. */
+    store_clear();
+    CHECK(run_is(ALL, true, "60\n"));
+    CHECK(run_is("SELECT SUM(n) FROM (SELECT product, COUNT(*) n FROM purchases GROUP BY product) t",
+                 true, "60\n"));
+    CHECK(rep.rows_differencing == 0);
+}
+
+static void test_differencing_union_all_and_cte(void)
+{
+    /* Both halves in one query, the second in a UNION ALL branch. */
+    store_clear();
+    CHECK(run_is(ALL " UNION ALL SELECT SUM(n) FROM (" BY_PRODUCT_BUT_P7 ") t", true, "60\n"));
+    CHECK(rep.rows_released == 1 && rep.rows_differencing == 1);
+    /* ... or in a UNION ALL under the outer aggregate. */
+    store_clear();
+    CHECK(run_is(ALL, true, "60\n"));
+    CHECK(run_is("SELECT SUM(n) FROM (SELECT COUNT(*) n FROM purchases WHERE product = 'a' AND day "
+                 "<> '2024-01-08' UNION ALL SELECT COUNT(*) n FROM purchases WHERE product = 'b') t",
+                 true, ""));
+    CHECK(rep.rows_differencing == 1);
+    /* A CTE. */
+    store_clear();
+    CHECK(run_is(ALL, true, "60\n"));
+    CHECK(run_is("WITH g AS (" BY_PRODUCT_BUT_P7 ") SELECT SUM(n) FROM g", true, ""));
+    CHECK(rep.rows_released == 0 && rep.rows_differencing == 1);
+    /* A CTE read twice, once per UNION ALL branch. */
+    store_clear();
+    CHECK(run_is("WITH g AS (SELECT product, COUNT(*) n FROM purchases WHERE day <> '2024-01-08' "
+                 "GROUP BY product) SELECT SUM(n) FROM g UNION ALL SELECT COUNT(*) FROM purchases",
+                 true, "59\n"));
+    CHECK(rep.rows_differencing == 1);
+}
+
+static void test_differencing_colluding_analysts(void)
+{
+    store_clear();
+    /* The advertiser releases one half of the pair, the auditor the other. */
+    CHECK(run_as_is(1, "SELECT COUNT(*) FROM purchases WHERE product = 'a'", true, "30\n"));
+    CHECK(rep.rows_differencing == 0);
+    CHECK(run_as_is(2, "SELECT COUNT(*) FROM purchases WHERE product = 'a' AND day <> '2024-01-08'",
+                    true, ""));
+    CHECK(rep.rows_released == 0 && rep.rows_differencing == 1);
+    /* And the other way round. */
+    store_clear();
+    CHECK(run_as_is(2, ALL, true, "60\n"));
+    CHECK(run_as_is(1, "SELECT SUM(n) FROM (" BY_PRODUCT_BUT_P7 ") t", true, ""));
+    CHECK(rep.rows_differencing == 1);
 }
 
 static void test_template_relaxes_allow_lists(void)
@@ -352,6 +451,9 @@ int main(void)
     make_table();
     RUN(test_differencing_one_person);
     RUN(test_differencing_tracker);
+    RUN(test_differencing_nested_aggregate);
+    RUN(test_differencing_union_all_and_cte);
+    RUN(test_differencing_colluding_analysts);
     RUN(test_template_relaxes_allow_lists);
     RUN(test_templates_prepared_once);
     RUN(test_template_by_name);

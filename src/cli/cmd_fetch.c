@@ -1,0 +1,97 @@
+/*
+ * cmd_fetch.c: `dcr fetch ID`: a receiver takes a result the contract sent
+ * it from another analyst's query (GET /v1/results/ID), opens it with its
+ * own party key (the clean room sealed it to that key: room/results.c) and
+ * prints it like `dcr query` does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/remote.h"
+#include "cli/result.h"
+#include "room/room.h"
+
+static const char usage[] =
+    "Usage: dcr fetch --server URL --contract FILE --key NAME.key [--format table|csv|json] ID\n"
+    "\n"
+    "Fetches result ID (named in the analyst's answer and in the audit log) that\n"
+    "the contract's rules.receivers send to you, and opens it with your key. Only\n"
+    "a receiver of that result may fetch it; every fetch is audited.\n"
+    "\n" CLI_REMOTE_USAGE
+    "  --format F        table (default), csv or json (the whole opened answer)\n"
+    "\n"
+    "Exit codes: 0 result, 2 usage, 3 no such result, 4 not yours or does not\n"
+    "open, 5 internal.\n";
+
+static dcr_status fetch_open(cli_remote *r, const char *id, json_t **answer, dcr_error *err)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/results/%s", id);
+    dcr_client_response resp = {0};
+    json_t *o = NULL;
+    dcr_room_sealed sealed = {0};
+    dcr_status st = dcr_client_call(r->cl, "GET", path, NULL, 0, &resp, err);
+    st = st ? st : dcr_client_json(&resp, &o, err);
+    st = st ? st : dcr_room_sealed_parse(o, &sealed, err);
+    int party = dcr_client_party(r->cl);
+    if (st == DCR_OK && party < 0)
+        st = dcr_fail(err, DCR_EINPUT, "your key is not a party of the contract");
+    st = st ? st
+            : dcr_room_sealed_open(&r->contract, (size_t)party, id, &sealed, &r->key, answer, err);
+    dcr_room_sealed_free(&sealed);
+    json_decref(o);
+    dcr_client_response_free(&resp);
+    return st;
+}
+
+static int fetch(cli_remote *r, const char *id, const char *format)
+{
+    json_t *o = NULL;
+    dcr_error err = {0};
+    if (fetch_open(r, id, &o, &err) != DCR_OK)
+        return cli_report("fetch", &err);
+    if (strcmp(format, "json") == 0) {
+        char *text = json_dumps(o, JSON_COMPACT);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+    } else {
+        cli_result_print(stdout, o, strcmp(format, "csv") == 0);
+    }
+    fflush(stdout);
+    if (strcmp(format, "json") != 0)
+        cli_result_print_privacy(stderr, o);
+    json_decref(o);
+    return 0;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CLI_REMOTE_OPTIONS, {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
+    cli_remote r = {0};
+    const char *format = "table";
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'f')
+            format = optarg;
+        else if (!cli_remote_opt(&r, c, optarg))
+            return cli_usage_error(&dcr_cmd_fetch, "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
+    }
+    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
+        return cli_usage_error(&dcr_cmd_fetch, "--format must be table, csv or json");
+    if (optind != argc - 1 || strlen(argv[optind]) != DCR_ROOM_RESULT_ID_LEN)
+        return cli_usage_error(&dcr_cmd_fetch, "give the result id (r and 32 hex digits)");
+    int rc = cli_remote_open(&r, &dcr_cmd_fetch, true);
+    if (rc == 0)
+        rc = fetch(&r, argv[optind], format);
+    cli_remote_close(&r);
+    return rc;
+}
+
+const dcr_command dcr_cmd_fetch = {"fetch", "fetch a result the contract sends you (receiver)",
+                                   usage, run};
