@@ -1,8 +1,8 @@
 /*
  * binding.c: REPORT_DATA of an instance and the contract-driven evidence
  * check (binding.h). The policy is built from the contract entry whose type
- * matches the evidence, so the server's self-check and every client apply
- * the same rules.
+ * matches the evidence (measurements, minimum TCB, debug, pinned PCRs), so the server's self-check
+ * and every client apply the same rules.
  */
 #include "api/binding.h"
 
@@ -93,6 +93,14 @@ dcr_status dcr_instance_check_evidence(const dcr_contract *c, const dcr_evidence
         memcpy(tcb, e->tdx_tcb_svn, 16);
         pol.min_tcb = tcb;
         pol.min_tcb_len = 16;
+    }
+    dcr_pcr_pins pins = {0};
+    if (e->pcr_mask) {
+        _Static_assert(DCR_CONTRACT_PCRS == DCR_PCR_COUNT && DCR_SHA256_LEN == DCR_PCR_DIGEST_LEN,
+                       "PCR pin sizes");
+        pins.mask = e->pcr_mask;
+        memcpy(pins.values, e->pcrs, sizeof pins.values);
+        pol.pcrs = &pins;
     }
     return dcr_attest_verify(ev, &pol, claims, err);
 }

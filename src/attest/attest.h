@@ -83,6 +83,20 @@ typedef struct {
     uint8_t bytes[48];
 } dcr_measurement;
 
+/* vTPM PCRs a relying party pins (SHA-256 bank): bit i of mask set means
+ * PCR i must hold values[i]. On an Azure CVM the launch measurement is the
+ * paravisor's; what booted in the guest shows only in these PCRs. */
+#define DCR_PCR_COUNT 24
+#define DCR_PCR_DIGEST_LEN 32
+typedef struct {
+    uint32_t mask;
+    uint8_t values[DCR_PCR_COUNT][DCR_PCR_DIGEST_LEN];
+} dcr_pcr_pins;
+
+/* Parses "N=HEX" (N 0..23, 64 hex digits) into pins; false when it is not
+ * that or N is pinned already. */
+bool dcr_pcr_pin_parse(const char *arg, dcr_pcr_pins *pins) __attribute__((warn_unused_result));
+
 /* What the verifier requires beyond the vendor signatures. Zero-initialise,
  * then set what applies. */
 typedef struct {
@@ -97,6 +111,9 @@ typedef struct {
     const uint8_t *nonce; /* Azure: expected TPM quote extraData, or NULL */
     size_t nonce_len;
     const dcr_certset *certs; /* extra certificates / CRLs, or NULL */
+    /* vTPM evidence: PCRs the quote must cover and hold, or NULL. Pins on
+     * evidence without a vTPM quote are refused, never ignored. */
+    const dcr_pcr_pins *pcrs;
     /* Replaces the compiled-in roots (tests only: "wrong root"). PEM. */
     const char *roots_override_pem;
 } dcr_attest_policy;
@@ -105,8 +122,18 @@ typedef struct {
  * caller json_decref's. On failure err names the check that failed, e.g.
  * "sev-snp: VCEK hwID does not match CHIP_ID" or "policy: report data
  * mismatch", with DCR_ECRYPTO for a failed check and DCR_EINPUT for
- * malformed bytes. */
+ * malformed bytes. A pinned PCR that differs is named with both values:
+ * "azure-vtpm: PCR 4 mismatch: expected <hex>, got <hex>". With pins, the
+ * claims also hold "tpm_pcrs_pinned": the pinned indexes, ascending. */
 dcr_status dcr_attest_verify(const dcr_evidence *ev, const dcr_attest_policy *pol, json_t **claims,
                              dcr_error *err);
+
+/* What verified claims (from dcr_attest_verify, evidence type `type`)
+ * prove, in one sentence for people, into out. measurement_pinned: the
+ * policy required an accepted measurement. pinned_by names where PCR pins
+ * came from ("the contract", "--pcr"). On vTPM evidence without pins it
+ * says plainly that only the platform is proven, not the code. */
+void dcr_attest_proves(const char *type, json_t *claims, bool measurement_pinned,
+                       const char *pinned_by, char *out, size_t len);
 
 #endif

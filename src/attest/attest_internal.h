@@ -59,6 +59,18 @@ dcr_status dcr_policy_measurement(const dcr_attest_policy *pol, const uint8_t m[
 dcr_status dcr_policy_min_tcb(const dcr_attest_policy *pol, const uint8_t *have, size_t len,
                               const char *what, dcr_error *err);
 
+/* PCR pinning (pcr.c) for evidence with a TPM quote, after the per-type
+ * verifier has checked the quote's signature and that the SHA-256 digest
+ * of the values in pcrs (PCR 0..n-1, 32 bytes each) is the quote's
+ * pcrDigest. selected: the SHA-256 PCRs the quote selects (bit i = PCR i).
+ * Refuses pins without PCR values, pinned PCRs the quote does not select,
+ * and a pinned PCR whose value differs (naming it and both values). prefix
+ * starts each message ("azure-vtpm"). On success claims get
+ * "tpm_pcrs_pinned". No pins (NULL or an empty mask): DCR_OK. */
+dcr_status dcr_pcr_check_pins(const dcr_pcr_pins *pins, uint32_t selected, const dcr_buf *pcrs,
+                              const char *prefix, json_t *claims, dcr_error *err)
+    __attribute__((warn_unused_result));
+
 /* Per-type verifiers: add their claims to the claims object. SNP's cert
  * bytes are the evidence's own (PEM, DER or an AMD certificate table). */
 dcr_status dcr_snp_verify(const uint8_t *report, size_t len, const dcr_buf *ev_certs,

@@ -19,7 +19,8 @@
  * fields, azure_tdx.c) -> runtime JSON -> AK -> quote -> PCRs.
  *
  * Checks, in order: HCL layout, runtime JSON and AK, quote layout, quote
- * signature by the AK, nonce, PCR digest, the hardware evidence (snp.c, or
+ * signature by the AK, nonce, PCR digest, pinned PCRs (pcr.c), the
+ * hardware evidence (snp.c, or
  * tdx.c then the TDREPORT match; with the report-data policy moved to
  * user-data), the runtime-data binding, then user-data against the expected
  * report data.
@@ -373,6 +374,21 @@ static dcr_status check_user_data(const hcl_report *h, const dcr_attest_policy *
     return dcr_policy_report_data(pol, rd, err);
 }
 
+/* The PCRs 0..23 the quote selects in the SHA-256 bank (parse_quote has
+ * bounded every selection; check_pcr_digest refuses other banks). */
+static uint32_t sha256_selected(const tpm_quote *q)
+{
+    uint32_t mask = 0;
+    const uint8_t *s = q->sel;
+    for (uint32_t i = 0; i < q->nsel; s += 3 + s[2], i++) {
+        if (be16(s) != TPM_ALG_SHA256)
+            continue;
+        for (unsigned b = 0; b < s[2] && b < DCR_PCR_COUNT / 8; b++)
+            mask |= (uint32_t)s[3 + b] << (8 * b);
+    }
+    return mask;
+}
+
 static dcr_status check_tpm(const dcr_evidence *ev, const hcl_report *h,
                             const dcr_attest_policy *pol, json_t *claims, dcr_error *err)
 {
@@ -398,7 +414,10 @@ static dcr_status check_tpm(const dcr_evidence *ev, const hcl_report *h,
         return dcr_fail(err, DCR_ECRYPTO, "azure-vtpm: TPM quote nonce (extraData) mismatch");
     json_object_set_new(claims, "tpm_nonce", dcr_json_hex(q.nonce, q.nonce_len));
     json_object_set_new(claims, "tpm_nonce_checked", json_boolean(pol->nonce != NULL));
-    return check_pcr_digest(&q, &ev->tpm_pcrs, claims, err);
+    if ((st = check_pcr_digest(&q, &ev->tpm_pcrs, claims, err)))
+        return st;
+    return dcr_pcr_check_pins(pol->pcrs, sha256_selected(&q), &ev->tpm_pcrs, "azure-vtpm", claims,
+                              err);
 }
 
 /* On success the hardware report's claims go under key, and its

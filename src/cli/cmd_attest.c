@@ -25,8 +25,8 @@ static const char usage[] =
     "       dcr attest verify --evidence FILE [--type snp|tdx|azure-snp-vtpm|azure-tdx-vtpm|sim]\n"
     "                         [--certs FILE]... [--quote FILE --nonce HEX] [--td-quote FILE]\n"
     "                         [--report-data HEX]\n"
-    "                         [--measurement HEX]... [--min-tcb HEX] [--at RFC3339]\n"
-    "                         [--allow-debug]\n"
+    "                         [--measurement HEX]... [--min-tcb HEX] [--pcr N=HEX]...\n"
+    "                         [--at RFC3339] [--allow-debug]\n"
     "\n"
     "evidence asks the TEE for evidence whose report data is the given 64 bytes\n"
     "(128 hex digits) and writes it as a dcr evidence container. auto picks the\n"
@@ -50,6 +50,10 @@ static const char usage[] =
     "  --measurement HEX  an accepted measurement (SNP MEASUREMENT, TDX MRTD); repeatable\n"
     "  --min-tcb HEX      minimum TCB: SNP 8 bytes (REPORTED_TCB as in the report),\n"
     "                     TDX 16 bytes (TEE_TCB_SVN); compared byte by byte\n"
+    "  --pcr N=HEX        vTPM evidence: PCR N (0-23, SHA-256 bank) must hold these 32\n"
+    "                     bytes, and the signed quote must cover it; repeatable. On\n"
+    "                     Azure the measurement is the paravisor's: the PCRs name\n"
+    "                     what booted\n"
     "  --at TIME          verify certificates as of TIME (RFC 3339; default now)\n"
     "  --allow-debug      accept a debuggable guest\n"
     "\n"
@@ -209,6 +213,7 @@ typedef struct {
     uint8_t report_data[64], nonce[64], min_tcb[16];
     size_t nonce_len, min_tcb_len;
     bool have_report_data;
+    dcr_pcr_pins pcrs;
     dcr_measurement m[MAX_MEASUREMENTS];
     size_t nm;
     dcr_attest_policy pol;
@@ -262,6 +267,12 @@ static int parse_verify_opt(int c, verify_args *a)
     case 'd':
         a->pol.allow_debug = true;
         return 0;
+    case 'P':
+        if (!dcr_pcr_pin_parse(optarg, &a->pcrs))
+            return usage_error("--pcr '%s' is not N=HEX with N 0..23 (once each, no leading zero) "
+                               "and 64 hex digits",
+                               optarg);
+        return 0;
     }
     return usage_error("unknown or incomplete option '%s'", optarg ? optarg : "?");
 }
@@ -311,6 +322,7 @@ static int do_verify(verify_args *a)
         a->pol.nonce_len = a->nonce_len;
         a->pol.min_tcb = a->min_tcb_len ? a->min_tcb : NULL;
         a->pol.min_tcb_len = a->min_tcb_len;
+        a->pol.pcrs = a->pcrs.mask ? &a->pcrs : NULL;
         st = dcr_attest_verify(&ev, &a->pol, &claims, &err);
     }
     int rc = 0;
@@ -318,6 +330,12 @@ static int do_verify(verify_args *a)
         if (ev.type == DCR_EV_SIM)
             fprintf(stderr, "dcr attest verify: WARNING: simulated, insecure evidence: it proves "
                             "nothing about the machine\n");
+        else {
+            char words[512];
+            dcr_attest_proves(dcr_attest_type_name(ev.type), claims, a->nm > 0, "--pcr", words,
+                              sizeof words);
+            fprintf(stderr, "dcr attest verify: proves %s\n", words);
+        }
         char *s = json_dumps(claims, JSON_INDENT(2));
         if (s)
             printf("%s\n", s);
@@ -336,19 +354,14 @@ static int do_verify(verify_args *a)
 
 static int run_verify(int argc, char **argv)
 {
-    static const struct option opts[] = {{"evidence", required_argument, 0, 'e'},
-                                         {"type", required_argument, 0, 'T'},
-                                         {"certs", required_argument, 0, 'c'},
-                                         {"crl", required_argument, 0, 'c'},
-                                         {"quote", required_argument, 0, 'q'},
-                                         {"nonce", required_argument, 0, 'n'},
-                                         {"report-data", required_argument, 0, 'r'},
-                                         {"measurement", required_argument, 0, 'm'},
-                                         {"min-tcb", required_argument, 0, 't'},
-                                         {"at", required_argument, 0, 'a'},
-                                         {"allow-debug", no_argument, 0, 'd'},
-                                         {"td-quote", required_argument, 0, 'Q'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"evidence", required_argument, 0, 'e'},    {"type", required_argument, 0, 'T'},
+        {"certs", required_argument, 0, 'c'},       {"crl", required_argument, 0, 'c'},
+        {"quote", required_argument, 0, 'q'},       {"nonce", required_argument, 0, 'n'},
+        {"report-data", required_argument, 0, 'r'}, {"measurement", required_argument, 0, 'm'},
+        {"min-tcb", required_argument, 0, 't'},     {"at", required_argument, 0, 'a'},
+        {"allow-debug", no_argument, 0, 'd'},       {"td-quote", required_argument, 0, 'Q'},
+        {"pcr", required_argument, 0, 'P'},         {0, 0, 0, 0}};
     verify_args *a = calloc(1, sizeof *a);
     if (!a)
         return DCR_EINTERNAL;

@@ -2,7 +2,8 @@
  * cmd_attest_check.c: `dcr attest check --server URL --contract FILE`:
  * fetch a running instance's evidence, verify it against the contract and
  * the key binding, prove the pinned TLS key on a second connection, and
- * print what the evidence proves. cmd_attest.c dispatches here.
+ * print what the evidence proves: on vTPM evidence, whether pinned PCRs
+ * name the booted image or only the platform is proven. cmd_attest.c dispatches here.
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,11 +39,14 @@ int cli_attest_check(int argc, char **argv)
     dcr_hex_encode(hpke, in->keys.hpke_pub, 32);
     dcr_hex_encode(audit, in->keys.audit_pub, 32);
     dcr_hex_encode(ch, r.contract.hash, 32);
+    char words[512];
+    /* A valid contract requires measurements for every real type. */
+    dcr_attest_proves(in->evidence_type, in->claims, true, "the contract", words, sizeof words);
     if (json) {
-        json_t *o =
-            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O}", "server", r.server, "contract_sha256", ch,
-                      "evidence_type", in->evidence_type, "tls_spki_sha256", tls, "hpke_public_key",
-                      hpke, "audit_public_key", audit, "claims", in->claims);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O}", "server", r.server,
+                              "contract_sha256", ch, "evidence_type", in->evidence_type,
+                              "tls_spki_sha256", tls, "hpke_public_key", hpke, "audit_public_key",
+                              audit, "proves", words, "claims", in->claims);
         char *s = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", s ? s : "{}");
         free(s);
@@ -55,10 +59,11 @@ int cli_attest_check(int argc, char **argv)
                "contract       %s (%s): the instance runs exactly this contract\n"
                "TLS key        sha256 %s (pinned; the serving key matches)\n"
                "HPKE key       %s (data keys are wrapped to it)\n"
-               "audit key      %s (signs this instance's audit records)\n",
+               "audit key      %s (signs this instance's audit records)\n"
+               "proves         %s\n",
                r.server, in->evidence_type,
                json_is_string(m) ? json_string_value(m) : "(see --json)", r.contract.name, ch, tls,
-               hpke, audit);
+               hpke, audit, words);
         if (strcmp(in->evidence_type, "sim") == 0)
             printf(
                 "WARNING        simulated evidence: anyone can forge it; it proves nothing about "

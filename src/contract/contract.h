@@ -6,7 +6,8 @@
  * datasets with typed, role-tagged columns, the analysis rules (aggregation
  * threshold, allowed aggregates and joins, differential privacy, query
  * templates, overlap permissions, result receivers) and the TEE evidence the
- * clean room must present. Its identity is the SHA-256 of its exact bytes.
+ * clean room must present (with, for vTPM evidence, the PCRs that name the
+ * booted image). Its identity is the SHA-256 of its exact bytes.
  *
  * dcr_contract_parse() reads the text into the typed model below and lints
  * it in the same pass, collecting every problem (not just the first) as a
@@ -39,6 +40,7 @@
 #define DCR_CONTRACT_LIST_MAX 1024 /* parties, datasets, rules, evidence entries */
 #define DCR_MEASUREMENT_LEN 48     /* SNP MEASUREMENT, TDX MRTD */
 #define DCR_TDX_TCB_SVN_LEN 16
+#define DCR_CONTRACT_PCRS 24 /* TPM PCR indexes 0..23 */
 
 /* Party roles, a bit set. */
 enum {
@@ -165,6 +167,10 @@ typedef struct {
     bool has_tdx_tcb; /* tdx, azure-tdx-vtpm */
     uint8_t tdx_tcb_svn[DCR_TDX_TCB_SVN_LEN];
     bool allow_debug;
+    /* vTPM types only (azure-snp-vtpm, azure-tdx-vtpm): pinned SHA-256 PCR
+     * values; bit i of pcr_mask set means PCR i must equal pcrs[i]. */
+    uint32_t pcr_mask;
+    uint8_t pcrs[DCR_CONTRACT_PCRS][DCR_SHA256_LEN];
 } dcr_contract_evidence;
 
 typedef struct {

@@ -1094,12 +1094,76 @@ static void parse_snp_tcb(cx *x, const dcr_json *obj, dcr_contract_evidence *e)
     e->has_snp_tcb = ok;
 }
 
+/* Types whose evidence carries a vTPM quote, so PCRs can be pinned. */
+static bool has_vtpm(dcr_evidence_type t)
+{
+    return t == DCR_EVIDENCE_AZURE_SNP_VTPM || t == DCR_EVIDENCE_AZURE_TDX_VTPM;
+}
+
+/* A PCR index key: "0".."23", written without leading zeros so that one
+ * PCR has one spelling (the parser already refuses repeated keys). */
+static bool pcr_index(const dcr_json_member *m, unsigned *out)
+{
+    if (m->key_len == 0 || m->key_len > 2 || (m->key_len == 2 && m->key[0] == '0'))
+        return false;
+    unsigned v = 0;
+    for (size_t i = 0; i < m->key_len; i++) {
+        if (m->key[i] < '0' || m->key[i] > '9')
+            return false;
+        v = v * 10 + (unsigned)(m->key[i] - '0');
+    }
+    *out = v;
+    return v < DCR_CONTRACT_PCRS;
+}
+
+static void parse_pcrs(cx *x, const dcr_json *obj, dcr_contract_evidence *e)
+{
+    const dcr_json_member *m = dcr_json_member_get(obj, "pcrs");
+    if (!m)
+        return;
+    if (!has_vtpm(e->type)) {
+        diag(x, m->key_offset,
+             "pcrs needs evidence with a vTPM quote (azure-snp-vtpm, azure-tdx-vtpm); %s evidence "
+             "has no PCRs to pin",
+             dcr_evidence_type_name(e->type));
+        return;
+    }
+    const dcr_json *v = m->value;
+    if (!is_kind(x, v, DCR_JSON_OBJECT, "pcrs"))
+        return;
+    if (v->n == 0)
+        diag(x, v->offset, "pcrs must not be empty (leave it out to pin no PCR)");
+    for (size_t i = 0; i < v->n; i++) {
+        const dcr_json_member *p = &v->members[i];
+        unsigned idx;
+        char what[16];
+        if (!pcr_index(p, &idx)) {
+            char k[80];
+            dcr_error_quote(k, sizeof k, p->key, p->key_len);
+            diag(x, p->key_offset, "a PCR index must be 0 to 23 without leading zeros, got \"%s\"",
+                 k);
+            continue;
+        }
+        /* The JSON parser refuses repeated keys; this guards the model. */
+        if (e->pcr_mask & (1u << idx)) {
+            diag(x, p->key_offset, "PCR %u is pinned twice", idx);
+            continue;
+        }
+        snprintf(what, sizeof what, "PCR %u", idx);
+        if (hex_value(x, p->value, what, e->pcrs[idx], DCR_SHA256_LEN))
+            e->pcr_mask |= 1u << idx;
+    }
+}
+
 static void parse_evidence_entry(cx *x, const dcr_json *obj, size_t idx, const dcr_json **sim_at)
 {
-    static const char *const sim_keys[] = {"type", "measurements", NULL};
-    static const char *const snp_keys[] = {"type", "measurements", "min_tcb", "allow_debug", NULL};
-    static const char *const tdx_keys[] = {"type", "measurements", "min_tcb_svn", "allow_debug",
-                                           NULL};
+    /* "pcrs" is a known key for every type so that a type without a vTPM
+     * gets parse_pcrs's explanation rather than "unknown key". */
+    static const char *const sim_keys[] = {"type", "measurements", "pcrs", NULL};
+    static const char *const snp_keys[] = {"type",        "measurements", "min_tcb",
+                                           "allow_debug", "pcrs",         NULL};
+    static const char *const tdx_keys[] = {"type",        "measurements", "min_tcb_svn",
+                                           "allow_debug", "pcrs",         NULL};
     static const char *const required_sim[] = {"type", NULL};
     static const char *const required_real[] = {"type", "measurements", NULL};
     if (!is_kind(x, obj, DCR_JSON_OBJECT, "an evidence entry"))
@@ -1133,6 +1197,7 @@ static void parse_evidence_entry(cx *x, const dcr_json *obj, size_t idx, const d
     if (sim)
         *sim_at = t;
     parse_measurements(x, obj, e);
+    parse_pcrs(x, obj, e);
     if (is_snp(e->type))
         parse_snp_tcb(x, obj, e);
     const dcr_json *svn = dcr_json_get(obj, "min_tcb_svn");

@@ -308,6 +308,17 @@ static void show_evidence(const dcr_contract *c, FILE *out)
             dcr_hex_encode(hex, e->tdx_tcb_svn, DCR_TDX_TCB_SVN_LEN);
             fprintf(out, "    minimum TEE_TCB_SVN: %s\n", hex);
         }
+        for (unsigned j = 0; j < DCR_CONTRACT_PCRS; j++)
+            if (e->pcr_mask & (1u << j)) {
+                char hex[2 * DCR_SHA256_LEN + 1];
+                dcr_hex_encode(hex, e->pcrs[j], DCR_SHA256_LEN);
+                fprintf(out, "    PCR %-2u %s\n", j, hex);
+            }
+        if (e->type == DCR_EVIDENCE_AZURE_SNP_VTPM || e->type == DCR_EVIDENCE_AZURE_TDX_VTPM)
+            fprintf(out, "    booted image: %s\n",
+                    e->pcr_mask ? "pinned by the PCRs above"
+                                : "NOT pinned (no pcrs: the evidence proves the platform, not the "
+                                  "code)");
         if (e->type != DCR_EVIDENCE_SIM)
             fprintf(out, "    debug: %s\n", e->allow_debug ? "ALLOWED (development)" : "forbidden");
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dcr attest through the real binary: sim evidence round trip; genuine SEV-SNP,
-# TDX and Azure evidence (tests/data/attestation) verifying; refusals naming
-# the failed check with exit 4; and the Azure vTPM producer end to end
+# TDX and Azure evidence (tests/data/attestation) verifying; PCR pinning
+# (--pcr) on the genuine Azure vTPM evidence; refusals naming the failed
+# check with exit 4; and the Azure vTPM producer end to end
 # against swtpm, provisioned the way Azure does (AK at 0x81000003, HCL report
 # in NV 0x01400001). The HCL report put into swtpm is SYNTHETIC: a genuine
 # SNP report with our own runtime JSON (swtpm's AK), so every check up to the
@@ -77,6 +78,37 @@ expect_exit 4 'tdx: quote signature does not verify' "TDX flipped body" \
 expect_exit 4 'nonce \(extraData\) mismatch' "Azure wrong nonce" \
   "$DCR" attest verify --evidence "$D/azure-snp-vtpm/hcl-report.bin" \
   --certs "$D/azure-snp-vtpm/vcek.pem" --quote "$D/azure-snp-vtpm/quote.bin" --nonce 6368616c6c656e6766
+# PCR pinning on the genuine Azure SNP vTPM evidence: quote.bin's PCR 4
+# and 7 pass, evidence-v1.json's PCR 4 (another VM) is refused with both
+# values; pins on evidence without a vTPM are refused, never ignored.
+QPCR4=1d3b1cb141906329dd8ab09584214a88dffaf839ed14c8ef677a6bcf6ea27a02
+QPCR7=32fe42b385b47cb22c906b8a7e4f134e9f2270818f90e94072d1101ef72f1c00
+BPCR4=eee70c86ea856a27719a2127d6090f02e100e2947c16a0d6a355f7294382992f
+AZQ=(--evidence "$D/azure-snp-vtpm/hcl-report.bin" --certs "$D/azure-snp-vtpm/vcek.pem"
+  --quote "$D/azure-snp-vtpm/quote.bin" --nonce 6368616c6c656e6765)
+if "$DCR" attest verify "${AZQ[@]}" --pcr "4=$QPCR4" --pcr "7=$QPCR7" >"$T/pcr.json" 2>"$T/pcr.err" &&
+   tr -d ' \n' <"$T/pcr.json" | grep -q '"tpm_pcrs_pinned":\[4,7\]'; then ok "Azure SNP vTPM: pinned PCRs 4 and 7 match"
+else bad "Azure SNP vTPM: pinned PCRs 4 and 7 match ($(head -c 300 "$T/pcr.err"))"; fi
+grep -q 'proves PCRs 4, 7 match --pcr: the pinned image booted on genuine AMD SEV-SNP (Azure' "$T/pcr.err" &&
+  ok "verify says what pinned PCRs prove" || bad "verify says what pinned PCRs prove ($(cat "$T/pcr.err"))"
+"$DCR" attest verify "${AZQ[@]}" >/dev/null 2>"$T/nopcr.err"
+grep -q 'but only the platform: .* the code that booted is NOT proven' "$T/nopcr.err" &&
+  ok "verify says plainly that without pins only the platform is proven" ||
+  bad "verify without pins: only the platform ($(cat "$T/nopcr.err"))"
+expect_exit 4 "azure-vtpm: PCR 4 mismatch: expected $BPCR4, got $QPCR4" \
+  "Azure SNP vTPM: wrong PCR 4 named with both values" \
+  "$DCR" attest verify "${AZQ[@]}" --pcr "7=$QPCR7" --pcr "4=$BPCR4"
+check "Azure evidence-v1 bundle: its own PCR 4" "$DCR" attest verify \
+  --evidence "$D/azure-snp-vtpm/evidence-v1.json" --pcr "4=$BPCR4"
+expect_exit 4 'PCR 4 mismatch' "Azure evidence-v1 bundle: the other VM's PCR 4 refused" \
+  "$DCR" attest verify --evidence "$D/azure-snp-vtpm/evidence-v1.json" --pcr "4=$QPCR4"
+expect_exit 4 'PCRs are pinned, but snp evidence has no vTPM quote' "SNP: --pcr refused without a vTPM" \
+  "$DCR" attest verify --evidence "$D/sev-snp/attestation.bin" --certs "$D/sev-snp/vcek.testcer" \
+  --allow-debug --pcr "4=$QPCR4"
+expect_exit 2 'is not N=HEX' "--pcr 24 refused" "$DCR" attest verify "${AZQ[@]}" --pcr "24=$QPCR4"
+expect_exit 2 'is not N=HEX' "--pcr short value refused" "$DCR" attest verify "${AZQ[@]}" --pcr 4=1d3b
+expect_exit 2 'is not N=HEX' "--pcr twice refused" \
+  "$DCR" attest verify "${AZQ[@]}" --pcr "4=$QPCR4" --pcr "4=$QPCR4"
 expect_exit 3 'unrecognised' "junk evidence" "$DCR" attest verify --evidence "$D/README.md"
 expect_exit 2 'RFC 3339' "bad --at" "$DCR" attest verify --evidence "$T/sim.ev" --at yesterday
 
@@ -113,6 +145,20 @@ sz=$(stat -c %s "$T/az-bad.ev")
 flip_bit "$T/az-bad.ev" $((sz - 100))
 expect_exit 4 'PCR digest does not match' "swtpm evidence: tampered PCR value" \
   "$DCR" attest verify --evidence "$T/az-bad.ev" --certs "$D/azure-snp-vtpm/vcek.pem"
+# A live PCR: extend PCR 16 with a known digest, take evidence, pin the
+# value recomputed here. The pin passes (the verifier goes on to the
+# synthetic binding, which must fail); a wrong value is refused first.
+EXT=$(printf 'dcr image' | sha256sum | cut -c1-64)
+PCR16=$(perl -e 'print pack("H*", "0" x 64 . $ARGV[0])' "$EXT" | sha256sum | cut -c1-64)
+tpm2_pcrextend "16:sha256=$EXT" >/dev/null 2>&1 || bad "tpm2_pcrextend 16"
+check "azure-vtpm evidence after extending PCR 16" "$DCR" attest evidence --tee azure-vtpm \
+  --tcti "$TCTI" --report-data "$RD" --out "$T/az16.ev"
+expect_exit 4 'REPORT_DATA does not bind the HCL runtime data' "swtpm evidence: pinned PCR 16 matches" \
+  "$DCR" attest verify --evidence "$T/az16.ev" --certs "$D/azure-snp-vtpm/vcek.pem" --nonce "$RD" \
+  --pcr "16=$PCR16"
+expect_exit 4 "PCR 16 mismatch: expected $EXT, got $PCR16" "swtpm evidence: wrong PCR 16 refused" \
+  "$DCR" attest verify --evidence "$T/az16.ev" --certs "$D/azure-snp-vtpm/vcek.pem" --nonce "$RD" \
+  --pcr "16=$EXT"
 # SEV-SNP and TDX producers through the real binary. This machine has no
 # TEE: each must refuse and name every interface it looked for. (On a real
 # guest they produce evidence instead; the unit tests drive them with

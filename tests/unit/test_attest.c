@@ -4,7 +4,8 @@
  * see its README for sources and licences), and every way it must refuse:
  * each single-bit flip in a signed region, a wrong root, wrong report data,
  * a wrong measurement, a debug policy, an expired certificate, corrupted
- * VCEKs, a wrong TPM nonce, tampered PCRs; plus the sim producer and the
+ * VCEKs, a wrong TPM nonce, tampered PCRs, pinned PCRs that differ or that
+ * the quote does not cover; plus the sim producer and the
  * evidence container. A missing data file fails the test, never skips it.
  */
 #include <stdlib.h>
@@ -220,6 +221,158 @@ static void test_azure_refusals(void)
 out:
     free(q.d);
     free(h.d);
+}
+
+/* ---- PCR pinning, on the genuine Azure SNP vTPM evidence ---- */
+
+/* PCR values as quote.bin (nonce "challenge") and evidence-v1.json report
+ * them; both quotes select SHA-256 PCRs 0-23. */
+#define QUOTE_PCR4 "1d3b1cb141906329dd8ab09584214a88dffaf839ed14c8ef677a6bcf6ea27a02"
+#define QUOTE_PCR7 "32fe42b385b47cb22c906b8a7e4f134e9f2270818f90e94072d1101ef72f1c00"
+#define BUNDLE_PCR4 "eee70c86ea856a27719a2127d6090f02e100e2947c16a0d6a355f7294382992f"
+#define ZERO_PCR "0000000000000000000000000000000000000000000000000000000000000000"
+#define FF_PCR "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+
+static dcr_pcr_pins pins_of(const char *const *args)
+{
+    dcr_pcr_pins p = {0};
+    for (; *args; args++)
+        CHECK(dcr_pcr_pin_parse(*args, &p));
+    return p;
+}
+
+static void test_pcr_pin_parse(void)
+{
+    dcr_pcr_pins p = {0};
+    CHECK(dcr_pcr_pin_parse("4=" QUOTE_PCR4, &p) && p.mask == 1u << 4);
+    CHECK(dcr_pcr_pin_parse("23=" ZERO_PCR, &p) && p.mask == (1u << 4 | 1u << 23));
+    CHECK(!dcr_pcr_pin_parse("4=" ZERO_PCR, &p)); /* pinned already */
+    CHECK(!dcr_pcr_pin_parse("24=" ZERO_PCR, &p));
+    CHECK(!dcr_pcr_pin_parse("07=" ZERO_PCR, &p));
+    CHECK(!dcr_pcr_pin_parse("-1=" ZERO_PCR, &p));
+    CHECK(!dcr_pcr_pin_parse("=" ZERO_PCR, &p));
+    CHECK(!dcr_pcr_pin_parse("100=" ZERO_PCR, &p));
+    CHECK(!dcr_pcr_pin_parse("5=" QUOTE_PCR4 "00", &p));
+    CHECK(!dcr_pcr_pin_parse("5=1d3b", &p));
+    CHECK(!dcr_pcr_pin_parse("5", &p));
+    CHECK(!dcr_pcr_pin_parse("5=zd3b1cb141906329dd8ab09584214a88dffaf839ed14c8ef677a6bcf6ea27a02",
+                             &p));
+    CHECK(p.mask == (1u << 4 | 1u << 23));
+}
+
+static void test_azure_pcr_pins(void)
+{
+    static const uint8_t challenge[] = "challenge";
+    static const char *const right[] = {"4=" QUOTE_PCR4, "7=" QUOTE_PCR7, "11=" ZERO_PCR, NULL};
+    static const char *const wrong[] = {"7=" QUOTE_PCR7, "4=" BUNDLE_PCR4, NULL};
+    dcr_error err = {0};
+    dcr_pcr_pins pins = pins_of(right);
+    dcr_attest_policy pol = {.nonce = challenge, .nonce_len = 9, .pcrs = &pins};
+    blob h = load(DATA "azure-snp-vtpm/hcl-report.bin");
+    json_t *c = NULL;
+    CHECK(verify_bytes(h.d, h.len, DATA "azure-snp-vtpm/vcek.pem", DATA "azure-snp-vtpm/quote.bin",
+                       &pol, &err, &c) == DCR_OK);
+    CHECK_STR(err.msg, "");
+    json_t *pinned = json_object_get(c, "tpm_pcrs_pinned");
+    CHECK(json_array_size(pinned) == 3 && json_integer_value(json_array_get(pinned, 0)) == 4 &&
+          json_integer_value(json_array_get(pinned, 2)) == 11);
+    json_decref(c);
+
+    /* a wrong value: refused, naming the PCR and both values */
+    pins = pins_of(wrong);
+    CHECK(verify_bytes(h.d, h.len, DATA "azure-snp-vtpm/vcek.pem", DATA "azure-snp-vtpm/quote.bin",
+                       &pol, &err, NULL) == DCR_ECRYPTO);
+    CHECK_MSG(err, "azure-vtpm: PCR 4 mismatch: expected " BUNDLE_PCR4 ", got " QUOTE_PCR4);
+
+    /* the other genuine quote (evidence-v1.json), whose PCR 4 differs */
+    dcr_attest_policy bundle = {.pcrs = &pins};
+    pins = (dcr_pcr_pins){0};
+    CHECK(dcr_pcr_pin_parse("4=" BUNDLE_PCR4, &pins) && dcr_pcr_pin_parse("8=" ZERO_PCR, &pins));
+    err.msg[0] = 0;
+    CHECK(verify_file(DATA "azure-snp-vtpm/evidence-v1.json", NULL, NULL, &bundle, &err) == DCR_OK);
+    CHECK_STR(err.msg, "");
+    pins = pins_of(right);
+    CHECK(verify_file(DATA "azure-snp-vtpm/evidence-v1.json", NULL, NULL, &bundle, &err) ==
+          DCR_ECRYPTO);
+    CHECK_MSG(err, "PCR 4 mismatch: expected " QUOTE_PCR4 ", got " BUNDLE_PCR4);
+
+    /* the quote alone (TPMS_ATTEST + signature, no PCR values): the
+     * unpinned check passes, a pinned one cannot be proven */
+    blob q = load(DATA "azure-snp-vtpm/quote.bin");
+    FILE *f = fopen("build/test-attest-pcr-quote.bin", "wb");
+    CHECK(f && q.len == 1170);
+    if (f && q.len == 1170) {
+        fwrite(q.d + 8 + 256 + 8, 1, 122, f);
+        fwrite(q.d + 8, 1, 256, f);
+    }
+    if (f)
+        fclose(f);
+    CHECK(verify_bytes(h.d, h.len, DATA "azure-snp-vtpm/vcek.pem",
+                       "build/test-attest-pcr-quote.bin", &pol, &err, NULL) == DCR_ECRYPTO);
+    CHECK_MSG(err, "PCRs are pinned, but the evidence carries no PCR values");
+    remove("build/test-attest-pcr-quote.bin");
+    free(q.d);
+    free(h.d);
+
+    /* pins on evidence without a vTPM are refused, not ignored */
+    dcr_attest_policy snp = {.at = AT_2024, .pcrs = &pins};
+    CHECK(verify_file(DATA "sev-snp/attestation.bin", DATA "sev-snp/vcek.testcer", NULL, &snp,
+                      &err) == DCR_ECRYPTO);
+    CHECK_MSG(err, "PCRs are pinned, but snp evidence has no vTPM quote");
+}
+
+/* A pinned PCR the quote does not select is refused. The genuine quotes
+ * select all 24, so this feeds the pin check the genuine PCR values with a
+ * narrower selection (test_attest_azure_tdx covers it end to end with a
+ * quote signed over PCRs 0-15). */
+static void test_pcr_pins_outside_selection(void)
+{
+    static const char *const args[] = {"4=" QUOTE_PCR4, "17=" FF_PCR, "23=" ZERO_PCR, NULL};
+    blob q = load(DATA "azure-snp-vtpm/quote.bin");
+    CHECK(q.len == 1170);
+    if (q.len != 1170) {
+        free(q.d);
+        return;
+    }
+    dcr_buf vals = {.data = q.d + 1170 - 24 * 32, .len = 24 * 32};
+    dcr_pcr_pins pins = pins_of(args);
+    dcr_error err = {0};
+    json_t *c = json_object();
+    CHECK(dcr_pcr_check_pins(&pins, 0xffff, &vals, "azure-vtpm", c, &err) == DCR_ECRYPTO);
+    CHECK_MSG(err, "azure-vtpm: PCRs 17, 23 are pinned, but the TPM quote does not select them");
+    pins.mask &= ~(1u << 23);
+    CHECK(dcr_pcr_check_pins(&pins, 0xffff, &vals, "azure-vtpm", c, &err) == DCR_ECRYPTO);
+    CHECK_MSG(err, "azure-vtpm: PCR 17 is pinned, but the TPM quote does not select it");
+    CHECK(dcr_pcr_check_pins(&pins, 0xffffff, &vals, "azure-vtpm", c, &err) == DCR_OK);
+    json_decref(c);
+    free(q.d);
+}
+
+/* What verified claims prove, in words: pins name the image; vTPM evidence
+ * without pins proves only the platform. */
+static void test_proves_words(void)
+{
+    char w[512];
+    json_t *c = json_pack("{s:[i,i,i]}", "tpm_pcrs_pinned", 4, 7, 11);
+    dcr_attest_proves("azure-snp-vtpm", c, true, "the contract", w, sizeof w);
+    CHECK_STR(w, "PCRs 4, 7, 11 match the contract: the pinned image booted on genuine AMD "
+                 "SEV-SNP (Azure confidential VM, vTPM)");
+    json_decref(c);
+    c = json_pack("{s:[i]}", "tpm_pcrs_pinned", 11);
+    dcr_attest_proves("azure-tdx-vtpm", c, true, "--pcr", w, sizeof w);
+    CHECK_STR(w, "PCR 11 matches --pcr: the pinned image booted on genuine Intel TDX (Azure "
+                 "confidential VM, vTPM)");
+    json_decref(c);
+    c = json_object();
+    dcr_attest_proves("azure-snp-vtpm", c, true, "the contract", w, sizeof w);
+    CHECK(strstr(w, "only the platform") && strstr(w, "the code that booted is NOT proven"));
+    dcr_attest_proves("snp", c, true, "the contract", w, sizeof w);
+    CHECK_STR(w, "the launch image with an accepted measurement runs on genuine AMD SEV-SNP");
+    dcr_attest_proves("tdx", c, false, "--pcr", w, sizeof w);
+    CHECK(strstr(w, "no measurement was pinned") && strstr(w, "Intel TDX"));
+    dcr_attest_proves("sim", c, false, "--pcr", w, sizeof w);
+    CHECK(strncmp(w, "nothing", 7) == 0);
+    json_decref(c);
 }
 
 /* Every single-bit flip in bytes [from, to) of the file must be refused. */
@@ -460,6 +613,10 @@ int main(void)
     RUN(test_tdx_crl);
     RUN(test_genuine_azure);
     RUN(test_azure_refusals);
+    RUN(test_pcr_pin_parse);
+    RUN(test_azure_pcr_pins);
+    RUN(test_pcr_pins_outside_selection);
+    RUN(test_proves_words);
     RUN(test_snp_every_bit_flip);
     RUN(test_tdx_every_bit_flip);
     RUN(test_wrong_root);

@@ -9,7 +9,8 @@
  * quote signed by that key. It verifies; then every single-bit flip in each
  * signed or bound region, a TDREPORT that differs from the quote, a wrong
  * runtime-data hash, a debug TD and a wrong root are refused for the right
- * reason. The genuine Azure TD quotes must still verify as plain TDX.
+ * reason; pinned PCRs are checked against the values the quote signs.
+ * The genuine Azure TD quotes must still verify as plain TDX.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -293,16 +294,33 @@ static void build_hcl(fixture *f, const uint8_t body[584], const char *json, con
     app(r, json, jl);
 }
 
-static void build_tpm(fixture *f)
+/* PCR i holds bytes (32 i + j) * 5, j = 0..31. */
+static void pcr_value(unsigned i, uint8_t out[32])
+{
+    for (unsigned j = 0; j < 32; j++)
+        out[j] = (uint8_t)((32 * i + j) * 5);
+}
+
+/* A TPM quote over the SHA-256 PCRs in sel (bit i = PCR i), signed by the
+ * test AK; all 24 values travel with it. */
+static void build_tpm_sel(fixture *f, uint32_t selmask)
 {
     dcr_buf *a = &f->ev.tpm_quote, *p = &f->ev.tpm_pcrs;
+    dcr_buf_free(a);
+    dcr_buf_free(p);
+    dcr_buf_free(&f->ev.tpm_sig);
     uint8_t pcrs[24 * 32];
-    for (size_t i = 0; i < sizeof pcrs; i++)
-        pcrs[i] = (uint8_t)(i * 5);
+    for (unsigned i = 0; i < 24; i++)
+        pcr_value(i, pcrs + 32 * i);
     app(p, pcrs, sizeof pcrs);
     uint8_t digest[32];
     dcr_error err = {0};
-    dcr_sha256(pcrs, sizeof pcrs, digest, &err);
+    dcr_hash_ctx *h = NULL;
+    dcr_hash_init(&h, DCR_SHA256, &err);
+    for (unsigned i = 0; i < 24; i++)
+        if (selmask & (1u << i))
+            dcr_hash_update(h, pcrs + 32 * i, 32, &err);
+    dcr_hash_final(h, digest, &err); /* frees h */
     static const uint8_t head[] = {0xff, 0x54, 0x43, 0x47, 0x80, 0x18, 0x00, 0x04, 1, 2, 3, 4};
     app(a, head, sizeof head);
     uint8_t n2[2] = {0, 32};
@@ -311,7 +329,9 @@ static void build_tpm(fixture *f)
     uint8_t clock[17 + 8] = {0};
     clock[16] = 1;
     app(a, clock, sizeof clock);
-    static const uint8_t sel[] = {0, 0, 0, 1, 0x00, 0x0b, 3, 0xff, 0xff, 0xff, 0, 32};
+    uint8_t sel[] = {0, 0, 0, 1, 0x00, 0x0b, 3, 0, 0, 0, 0, 32};
+    for (int b = 0; b < 3; b++)
+        sel[7 + b] = (uint8_t)(selmask >> (8 * b));
     app(a, sel, sizeof sel);
     app(a, digest, 32);
     uint8_t sig[512];
@@ -335,7 +355,7 @@ static void make(fixture *f, const variant *v)
     memcpy(f->mrtd, body + 136, 48);
     build_quote(f, body);
     build_hcl(f, body, json, v);
-    build_tpm(f);
+    build_tpm_sel(f, 0xffffff);
     free(json);
 }
 
@@ -539,6 +559,39 @@ static void test_tpm_flips(void)
     dcr_evidence_free(&f.ev);
 }
 
+/* PCR pinning on azure-tdx-vtpm: right values pass, a wrong one is named
+ * with both values, and a PCR outside a signed quote over PCRs 0-15 is
+ * refused though its value is supplied. */
+static void test_pcr_pins(void)
+{
+    fixture f;
+    make(&f, NULL);
+    dcr_attest_policy p = policy();
+    dcr_pcr_pins pins = {.mask = 1u << 4 | 1u << 11 | 1u << 17};
+    for (unsigned i = 0; i < 24; i++)
+        pcr_value(i, pins.values[i]);
+    p.pcrs = &pins;
+    dcr_error err;
+    CHECK(verify(&f.ev, &p, &err) == DCR_OK);
+    CHECK_STR(err.msg, "");
+    pins.values[11][31] ^= 1;
+    CHECK(verify(&f.ev, &p, &err) == DCR_ECRYPTO);
+    CHECK_MSG(err, "azure-vtpm: PCR 11 mismatch: expected ");
+    char want[65], got[65], msg[160];
+    dcr_hex_encode(want, pins.values[11], 32);
+    pins.values[11][31] ^= 1;
+    dcr_hex_encode(got, pins.values[11], 32);
+    snprintf(msg, sizeof msg, "expected %s, got %s", want, got);
+    CHECK_MSG(err, msg);
+    build_tpm_sel(&f, 0xffff);
+    pins.mask = 1u << 4; /* inside the narrower selection: still fine */
+    CHECK(verify(&f.ev, &p, &err) == DCR_OK);
+    pins.mask = 1u << 4 | 1u << 17;
+    CHECK(verify(&f.ev, &p, &err) == DCR_ECRYPTO);
+    CHECK_MSG(err, "PCR 17 is pinned, but the TPM quote does not select it in the SHA-256 bank");
+    dcr_evidence_free(&f.ev);
+}
+
 static void test_refusals(void)
 {
     dcr_error err;
@@ -728,6 +781,7 @@ int main(void)
     RUN(test_quote_flips);
     RUN(test_hcl_flips);
     RUN(test_tpm_flips);
+    RUN(test_pcr_pins);
     RUN(test_refusals);
     RUN(test_genuine_azure_quotes_still_tdx);
     RUN(test_imds_answer);

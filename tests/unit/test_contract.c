@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "check.h"
 #include "contract/contract.h"
 #include "contract/json.h"
@@ -448,6 +449,80 @@ static void test_lint_evidence_entries(void)
          "000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f000102030405060708090a"
          "0b0c0d0e0f\"], \"min_tcb_svn\": @\"zz\"}",
          "min_tcb_svn must be 32 hex digits", 1);
+}
+
+/* evidence[].pcrs: PCR index -> SHA-256 value, on vTPM types only. */
+#define M48                                                                                        \
+    "000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f000102030405060708090a"       \
+    "0b0c0d0e0f"
+#define P32 "1d3b1cb141906329dd8ab09584214a88dffaf839ed14c8ef677a6bcf6ea27a02"
+#define AZ "{\"type\": \"azure-snp-vtpm\", \"measurements\": [\"" M48 "\"], "
+
+static void test_lint_pcrs(void)
+{
+    /* valid on both vTPM types; the model holds the mask and the values */
+    size_t m;
+    char *t = edit(base, "{\"type\": \"sim\"}",
+                   "{\"type\": \"sim\"}, " AZ "\"pcrs\": {\"4\": \"" P32 "\", \"11\": \"" P32
+                   "\", \"23\": \"" P32 "\"}}, {\"type\": \"azure-tdx-vtpm\", \"measurements\": "
+                   "[\"" M48 "\"], \"pcrs\": {\"0\": \"" P32 "\"}}",
+                   &m);
+    dcr_contract c;
+    dcr_contract_diags d;
+    dcr_error err = {0};
+    CHECK(dcr_contract_parse(t, strlen(t), "t.json", &c, &d, &err) == DCR_OK);
+    if (d.n)
+        dcr_contract_diags_print(&d, "    t.json", stderr);
+    CHECK(c.nevidence == 3 && c.evidence[1].pcr_mask == (1u << 4 | 1u << 11 | 1u << 23));
+    CHECK(c.nevidence == 3 && c.evidence[2].pcr_mask == 1u && c.evidence[0].pcr_mask == 0);
+    uint8_t want[32];
+    CHECK(dcr_hex_decode(want, 32, P32, 64));
+    CHECK(c.nevidence == 3 && memcmp(c.evidence[1].pcrs[11], want, 32) == 0);
+    dcr_contract_diags_free(&d);
+    dcr_contract_free(&c);
+    free(t);
+
+    /* indexes: out of range, leading zero, not a number; repeated keys are
+     * refused by the JSON parser */
+    LINT("{\"type\": \"sim\"}", "{\"type\": \"sim\"}, " AZ "\"pcrs\": {@\"24\": \"" P32 "\"}}",
+         "a PCR index must be 0 to 23 without leading zeros, got \"24\"", 1);
+    LINT("{\"type\": \"sim\"}", "{\"type\": \"sim\"}, " AZ "\"pcrs\": {@\"04\": \"" P32 "\"}}",
+         "got \"04\"", 1);
+    LINT("{\"type\": \"sim\"}", "{\"type\": \"sim\"}, " AZ "\"pcrs\": {@\"-1\": \"" P32 "\"}}",
+         "got \"-1\"", 1);
+    LINT("{\"type\": \"sim\"}",
+         "{\"type\": \"sim\"}, " AZ "\"pcrs\": {\"4\": \"" P32 "\", @\"pcr7\": \"" P32 "\"}}",
+         "got \"pcr7\"", 1);
+    LINT("{\"type\": \"sim\"}",
+         "{\"type\": \"sim\"}, " AZ "\"pcrs\": {\"4\": \"" P32 "\", @\"4\": \"" P32 "\"}}",
+         "duplicate key", 1);
+    /* values: length, hex, kind */
+    LINT("{\"type\": \"sim\"}", "{\"type\": \"sim\"}, " AZ "\"pcrs\": {\"7\": @\"" P32 "00\"}}",
+         "PCR 7 must be 64 hex digits (32 bytes)", 1);
+    LINT("{\"type\": \"sim\"}", "{\"type\": \"sim\"}, " AZ "\"pcrs\": {\"7\": @\"1d3b\"}}",
+         "PCR 7 must be 64 hex digits", 1);
+    LINT("{\"type\": \"sim\"}",
+         "{\"type\": \"sim\"}, " AZ
+         "\"pcrs\": {\"7\": @\"zd3b1cb141906329dd8ab09584214a88dffaf839ed"
+         "14c8ef677a6bcf6ea27a02\"}}",
+         "PCR 7 must be 64 hex digits", 1);
+    LINT("{\"type\": \"sim\"}", "{\"type\": \"sim\"}, " AZ "\"pcrs\": {\"7\": @7}}",
+         "PCR 7 must be a string, not a number", 1);
+    LINT("{\"type\": \"sim\"}", "{\"type\": \"sim\"}, " AZ "\"pcrs\": @[\"" P32 "\"]}",
+         "pcrs must be an object, not an array", 1);
+    LINT("{\"type\": \"sim\"}", "{\"type\": \"sim\"}, " AZ "\"pcrs\": @{}}",
+         "pcrs must not be empty", 1);
+    /* types without a vTPM */
+    LINT("{\"type\": \"sim\"}",
+         "{\"type\": \"sim\"}, {\"type\": \"sev-snp\", \"measurements\": [\"" M48 "\"], @\"pcrs\": "
+         "{\"4\": \"" P32 "\"}}",
+         "pcrs needs evidence with a vTPM quote (azure-snp-vtpm, azure-tdx-vtpm); sev-snp", 1);
+    LINT("{\"type\": \"sim\"}",
+         "{\"type\": \"sim\"}, {\"type\": \"tdx\", \"measurements\": [\"" M48 "\"], @\"pcrs\": "
+         "{\"4\": \"" P32 "\"}}",
+         "tdx evidence has no PCRs to pin", 1);
+    LINT("{\"type\": \"sim\"}", "{\"type\": \"sim\", @\"pcrs\": {\"4\": \"" P32 "\"}}",
+         "sim evidence has no PCRs to pin", 1);
 }
 
 /* ---- the rest of the rules ------------------------------------------------- */
@@ -896,6 +971,7 @@ int main(void)
     RUN(test_lint_analyst_receivers);
     RUN(test_lint_sim_evidence);
     RUN(test_lint_evidence_entries);
+    RUN(test_lint_pcrs);
     RUN(test_lint_names_and_roles);
     RUN(test_lint_missing_keys);
     RUN(test_lint_keys);
