@@ -167,8 +167,8 @@ static void run(const char *sql, size_t party, bool accepted)
     for (int v = 1; v < NVARIANTS; v++)
         if (o[v].st != o[0].st || strcmp(o[v].msg, o[0].msg) != 0 ||
             strcmp(o[v].rule, o[0].rule) != 0) {
-            fprintf(stderr, "neighbour %d differs:\n  %d %s\n  %d %s\n", v, (int)o[0].st,
-                    o[0].msg, (int)o[v].st, o[v].msg);
+            fprintf(stderr, "neighbour %d differs:\n  %d %s\n  %d %s\n", v, (int)o[0].st, o[0].msg,
+                    (int)o[v].st, o[v].msg);
             __builtin_trap();
         }
 }

@@ -26,8 +26,11 @@ static void utf8_locale_init(void)
 static int32_t decode(const unsigned char *s, size_t n, size_t *len)
 {
     unsigned char c = s[0];
-    size_t need = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                               : (c & 0xf8) == 0xf0 ? 4 : 0;
+    size_t need = c < 0x80             ? 1
+                  : (c & 0xe0) == 0xc0 ? 2
+                  : (c & 0xf0) == 0xe0 ? 3
+                  : (c & 0xf8) == 0xf0 ? 4
+                                       : 0;
     *len = 1;
     if (need == 0 || need > n)
         return -1;

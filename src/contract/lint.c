@@ -1019,9 +1019,9 @@ static void parse_release_interval(cx *x, const dcr_json *rules)
 
 static void parse_rules(cx *x, const dcr_json *root)
 {
-    static const char *const keys[] = {"aggregation", "differential_privacy", "templates",
-                                       "overlap",     "receivers",            "release_interval_ms",
-                                       NULL};
+    static const char *const keys[] = {
+        "aggregation", "differential_privacy", "templates", "overlap",
+        "receivers",   "release_interval_ms",  NULL};
     static const char *const required[] = {"aggregation", NULL};
     const dcr_json *rules = get_kind(x, root, "rules", DCR_JSON_OBJECT);
     if (!rules)

@@ -216,13 +216,11 @@ static void show_dp(const dcr_contract *c, int64_t max_queries, FILE *out)
             "  epsilon %g and delta %g per query; budget %g per analyst\n",
             dp->epsilon_per_query, dp->delta, dp->budget_per_analyst);
     if (max_queries >= 0)
-        fprintf(out,
-                "  the budget allows %" PRId64 " queries per analyst%s\n", max_queries,
+        fprintf(out, "  the budget allows %" PRId64 " queries per analyst%s\n", max_queries,
                 dp->delta > 0 ? " (zCDP accounting: noise adds up more slowly than epsilon, so "
                                 "many more than budget / epsilon fit)"
                               : " (budget / epsilon: pure DP adds epsilons)");
-    fprintf(out,
-            "  each privacy unit contributes to at most %" PRId64 " groups\n",
+    fprintf(out, "  each privacy unit contributes to at most %" PRId64 " groups\n",
             dp->max_contributions_per_unit);
     if (dp->delta > 0)
         fprintf(out,

@@ -16,5 +16,4 @@
 /* Fills buf with len bytes from OpenSSL's CSPRNG (RAND_priv_bytes). */
 dcr_status dcr_random_bytes(void *buf, size_t len, dcr_error *err);
 
-
 #endif

@@ -133,8 +133,8 @@ dcr_status dcr_agg_sketch_add(dcr_agg_sketch *s, const uint32_t *gids, const dcr
         if (gids[i] >= s->ngroups)
             return dcr_fail(err, DCR_EINTERNAL, "unit sketch: group %u out of range", gids[i]);
         group_set *g = &s->groups[gids[i]];
-        dcr_status st = s->merge ? push_set(s, g, v, i, err)
-                                 : push(s, g, dcr_value_hash(v, i, 0), err);
+        dcr_status st =
+            s->merge ? push_set(s, g, v, i, err) : push(s, g, dcr_value_hash(v, i, 0), err);
         if (st != DCR_OK)
             return st;
     }

@@ -255,7 +255,7 @@ static dcr_status eval_neg(dcr_exec_ctx *ctx, const dcr_expr *e, const dcr_batch
             int64_t v = ((const int64_t *)a.c->values)[i];
             if (v == INT64_MIN)
                 s = dcr_eval_row_fail(ctx, e, err, "bigint out of range") ? DCR_EINPUT
-                                                                            : set_null(out, i);
+                                                                          : set_null(out, i);
             else
                 ((int64_t *)out->values)[i] = -v;
         }

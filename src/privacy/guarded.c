@@ -208,8 +208,8 @@ static void release_on_schedule(const struct timespec *arrived, int64_t interval
     if (interval_ms <= 0 || clock_gettime(CLOCK_MONOTONIC, &now) != 0)
         return;
     int64_t step = interval_ms * 1000000;
-    int64_t took = (int64_t)(now.tv_sec - arrived->tv_sec) * 1000000000 +
-                   (now.tv_nsec - arrived->tv_nsec);
+    int64_t took =
+        (int64_t)(now.tv_sec - arrived->tv_sec) * 1000000000 + (now.tv_nsec - arrived->tv_nsec);
     int64_t slots = took / step + 1; /* at least one whole interval */
     int64_t at = (int64_t)arrived->tv_nsec + slots * step;
     struct timespec until = {.tv_sec = arrived->tv_sec + (time_t)(at / 1000000000),

@@ -64,8 +64,8 @@ struct dcr_templates;
 
 /* What protected an answer (report.protection), from strongest to weakest. */
 #define DCR_PROTECT_DP "differential-privacy"
-#define DCR_PROTECT_TEMPLATE "threshold-template"     /* a template approved by all parties */
-#define DCR_PROTECT_OVERLAP "overlap"                 /* the contract's list/overlap rule */
+#define DCR_PROTECT_TEMPLATE "threshold-template"          /* a template approved by all parties */
+#define DCR_PROTECT_OVERLAP "overlap"                      /* the contract's list/overlap rule */
 #define DCR_PROTECT_FREE_FORM "threshold-free-form-unsafe" /* the parties' opt-in */
 
 /* Callbacks the caller provides; any may be NULL. ctx is passed to each. */
@@ -95,11 +95,11 @@ typedef struct {
      * people in them: for tests and the engine's own checks only. Never
      * put them in an answer, an audit record, a log or a message
      * (docs/privacy.md, "Nothing about suppressed rows"). */
-    size_t rows_suppressed;   /* output-level groups dropped for resting on < k units */
-    size_t rows_differencing; /* of those, dropped by the differencing defence */
-    size_t inner_suppressed;  /* groups of inner (nested) aggregates dropped */
-    size_t aggregates;        /* aggregates thresholded */
-    double epsilon, delta;    /* charged to the analyst (0 without DP) */
+    size_t rows_suppressed;               /* output-level groups dropped for resting on < k units */
+    size_t rows_differencing;             /* of those, dropped by the differencing defence */
+    size_t inner_suppressed;              /* groups of inner (nested) aggregates dropped */
+    size_t aggregates;                    /* aggregates thresholded */
+    double epsilon, delta;                /* charged to the analyst (0 without DP) */
     char template_name[DCR_NAME_MAX + 1]; /* "" unless a template matched (templates helper) */
     size_t nreceivers;                    /* who receives the result: party indexes */
     const size_t *receivers;              /* points into the contract */

@@ -8,8 +8,7 @@
 /* Every entry of the state, whatever its scope: a deployment's state holds
  * one contract's history, and entries stored under an older per-analyst
  * scope or an amended contract's name can only make the check stricter. */
-static dcr_status each(void *ctx, const char *scope, dcr_history_cb cb, void *cbctx,
-                       dcr_error *err)
+static dcr_status each(void *ctx, const char *scope, dcr_history_cb cb, void *cbctx, dcr_error *err)
 {
     (void)scope;
     return dcr_state_history_each(ctx, NULL, cb, cbctx, err);

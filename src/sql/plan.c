@@ -282,7 +282,7 @@ bool dcr_date_part_field(const char *s, int *field)
 
 const char *dcr_plan_agg_name(dcr_agg_func f)
 {
-    static const char *const names[] = {"count", "count", "sum",        "avg",
+    static const char *const names[] = {"count", "count", "sum",         "avg",
                                         "min",   "max",   "unit_sketch", "unit_sketch_merge"};
     return names[f];
 }

@@ -74,9 +74,8 @@ static dcr_status check_args(const char *scope, size_t fp_len, dcr_error *err)
     return DCR_OK;
 }
 
-dcr_status dcr_state_history_put(dcr_state *st, const char *scope, const uint8_t *fp,
-                                 size_t fp_len, const uint8_t *blob, size_t blob_len,
-                                 dcr_error *err)
+dcr_status dcr_state_history_put(dcr_state *st, const char *scope, const uint8_t *fp, size_t fp_len,
+                                 const uint8_t *blob, size_t blob_len, dcr_error *err)
 {
     dcr_status rc = check_args(scope, fp_len, err);
     if (rc != DCR_OK)
@@ -91,8 +90,8 @@ dcr_status dcr_state_history_put(dcr_state *st, const char *scope, const uint8_t
     return rc;
 }
 
-dcr_status dcr_state_history_get(dcr_state *st, const char *scope, const uint8_t *fp,
-                                 size_t fp_len, dcr_buf *out, bool *found, dcr_error *err)
+dcr_status dcr_state_history_get(dcr_state *st, const char *scope, const uint8_t *fp, size_t fp_len,
+                                 dcr_buf *out, bool *found, dcr_error *err)
 {
     *found = false;
     dcr_status rc = check_args(scope, fp_len, err);
@@ -121,10 +120,11 @@ dcr_status dcr_state_history_each(dcr_state *st, const char *scope, dcr_state_hi
 {
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s;
-    dcr_status rc = st_prepare(st,
-                               scope ? "SELECT fp, blob FROM history WHERE analyst = ? ORDER BY rowid"
-                                     : "SELECT fp, blob FROM history ORDER BY rowid",
-                               &s, err);
+    dcr_status rc =
+        st_prepare(st,
+                   scope ? "SELECT fp, blob FROM history WHERE analyst = ? ORDER BY rowid"
+                         : "SELECT fp, blob FROM history ORDER BY rowid",
+                   &s, err);
     if (rc == DCR_OK) {
         if (scope)
             sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);

@@ -24,7 +24,6 @@
 
 #define SEALED_MAX 4096 /* a marshalled TPM2B_PUBLIC + TPM2B_PRIVATE is far smaller */
 
-
 static dcr_status read_key(int fd, const char *path, uint8_t key[DCR_STATE_KEY_LEN], dcr_error *err)
 {
     struct stat sb;

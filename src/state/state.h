@@ -295,12 +295,11 @@ dcr_status dcr_state_nonce_use(dcr_state *st, const char *party, const uint8_t *
  * analyst, from when histories were per analyst). Refuses when the scope's
  * history would exceed the cap (old entries are never evicted: eviction
  * would let an analyst flush the defence). */
-dcr_status dcr_state_history_put(dcr_state *st, const char *scope, const uint8_t *fp,
-                                 size_t fp_len, const uint8_t *blob, size_t blob_len,
-                                 dcr_error *err);
+dcr_status dcr_state_history_put(dcr_state *st, const char *scope, const uint8_t *fp, size_t fp_len,
+                                 const uint8_t *blob, size_t blob_len, dcr_error *err);
 /* *found = false (and out untouched) when absent. */
-dcr_status dcr_state_history_get(dcr_state *st, const char *scope, const uint8_t *fp,
-                                 size_t fp_len, dcr_buf *out, bool *found, dcr_error *err);
+dcr_status dcr_state_history_get(dcr_state *st, const char *scope, const uint8_t *fp, size_t fp_len,
+                                 dcr_buf *out, bool *found, dcr_error *err);
 /* Calls cb for each entry of scope (NULL: of every scope), oldest first; a
  * non-OK return stops. cb runs under st's lock: it must not call dcr_state
  * functions on st. */

@@ -351,8 +351,8 @@ static void test_attack_with_and_without_one_person(void)
     CHECK(query("SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'b'", NULL) == 1);
     CHECK(query("SELECT COUNT(DISTINCT email) FROM people", NULL) == 1);
     /* Differences of k or more are released: 100 vs 90 people. */
-    CHECK(query("SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a' AND spend >= 10",
-                NULL) == 1);
+    CHECK(query("SELECT COUNT(DISTINCT email) FROM people WHERE grp = 'a' AND spend >= 10", NULL) ==
+          1);
 }
 
 static void test_attack_tracker(void)
@@ -364,13 +364,12 @@ static void test_attack_tracker(void)
                 "9000",
                 NULL) == 1);
     /* The padding alone: the difference would give the 3 targets' total. */
-    CHECK(query("SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b'",
-                &diff) == 0);
+    CHECK(query("SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b'", &diff) ==
+          0);
     CHECK(diff == 3);
     /* In the other order, too. */
     store_free(&the_store);
-    CHECK(query("SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b'",
-                NULL) == 1);
+    CHECK(query("SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b'", NULL) == 1);
     CHECK(query("SELECT COUNT(DISTINCT email), SUM(spend) FROM people WHERE grp = 'b' OR spend > "
                 "9000",
                 NULL) == 0);

@@ -275,8 +275,9 @@ static void test_differencing_nested_aggregate(void)
     /* The identical set through both shapes is released again. */
     store_clear();
     CHECK(run_is(ALL, true, "60\n"));
-    CHECK(run_is("SELECT SUM(n) FROM (SELECT product, COUNT(*) n FROM purchases GROUP BY product) t",
-                 true, "60\n"));
+    CHECK(
+        run_is("SELECT SUM(n) FROM (SELECT product, COUNT(*) n FROM purchases GROUP BY product) t",
+               true, "60\n"));
     CHECK(rep.rows_differencing == 0);
 }
 
@@ -289,9 +290,10 @@ static void test_differencing_union_all_and_cte(void)
     /* ... or in a UNION ALL under the outer aggregate. */
     store_clear();
     CHECK(run_is(ALL, true, "60\n"));
-    CHECK(run_is("SELECT SUM(n) FROM (SELECT COUNT(*) n FROM purchases WHERE product = 'a' AND day "
-                 "<> '2024-01-08' UNION ALL SELECT COUNT(*) n FROM purchases WHERE product = 'b') t",
-                 true, ""));
+    CHECK(
+        run_is("SELECT SUM(n) FROM (SELECT COUNT(*) n FROM purchases WHERE product = 'a' AND day "
+               "<> '2024-01-08' UNION ALL SELECT COUNT(*) n FROM purchases WHERE product = 'b') t",
+               true, ""));
     CHECK(rep.rows_differencing == 1);
     /* A CTE. */
     store_clear();

@@ -171,8 +171,7 @@ static void test_min_max(void)
 
     /* Under DP the opt-in changes nothing: DP refuses them. */
     CHECK(load(MIN_MAX, DP, &c));
-    expect(&c, "SELECT MAX(amount) FROM people", "ERR refused by rule differential-privacy",
-           NULL);
+    expect(&c, "SELECT MAX(amount) FROM people", "ERR refused by rule differential-privacy", NULL);
     dcr_contract_free(&c);
 }
 

@@ -143,9 +143,8 @@ static seen guarded(const dcr_contract *c, int data, const char *sql)
 /* Everything but the noisy values (DP) and the rows themselves. */
 static bool same(const seen *a, const seen *b)
 {
-    return a->st == b->st && strcmp(a->msg, b->msg) == 0 &&
-           strcmp(a->rep.rule, b->rep.rule) == 0 && a->rep.k == b->rep.k &&
-           a->rep.rows_released == b->rep.rows_released &&
+    return a->st == b->st && strcmp(a->msg, b->msg) == 0 && strcmp(a->rep.rule, b->rep.rule) == 0 &&
+           a->rep.k == b->rep.k && a->rep.rows_released == b->rep.rows_released &&
            a->rep.rows_suppressed == b->rep.rows_suppressed && a->rep.epsilon == b->rep.epsilon &&
            a->rep.delta == b->rep.delta;
 }
