@@ -144,7 +144,8 @@ static void print_records(const dcr_audit_chain *c, bool as_json)
                 *p = '?';
         printf("#%-4llu %-20s %-14s %-10s %-8s", (unsigned long long)c->v[i].seq, when, type,
                str(o, "party"), str(o, "decision"));
-        if (strcmp(type, "query") == 0 && strcmp(str(o, "decision"), "accepted") == 0) {
+        bool result = strcmp(type, "query") == 0 || strcmp(type, "query_result") == 0;
+        if (result && strcmp(str(o, "decision"), "accepted") == 0) {
             printf(" rows %lld",
                    (long long)json_integer_value(json_object_get(o, "rows_released")));
         }

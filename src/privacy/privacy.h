@@ -61,6 +61,7 @@ struct dcr_templates;
 #define DCR_RULE_TEMPLATE "template-parameter"     /* a template used with bad values */
 #define DCR_RULE_FREE_FORM "free-form-sql"         /* own SQL where only templates are run */
 #define DCR_RULE_MIN_MAX "min-max"                 /* MIN/MAX over rows: one person's value */
+#define DCR_RULE_BUDGET "budget"                   /* the analyst's DP budget is spent */
 
 /* What protected an answer (report.protection), from strongest to weakest. */
 #define DCR_PROTECT_DP "differential-privacy"

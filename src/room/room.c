@@ -170,6 +170,7 @@ typedef struct {
     bool store;   /* a receiver other than the asker: keep a sealed copy */
     bool charged; /* the charge (and its audit record) is written */
     bool gated;   /* the caller's gate refused (and audited) */
+    bool dp_charged; /* charged before reading data: the outcome is a record of its own */
     dcr_audit_entry entry;
     dcr_state_charge_ctx charge;
     char reason[DCR_ERROR_MSG_MAX];
@@ -220,8 +221,14 @@ static dcr_status charge(void *ctx, const char *analyst, double eps, double delt
     /* In threshold mode the hook runs when the result is complete; in DP
      * mode before any data is read (then nothing is counted yet). */
     q->entry.rows_released = (int64_t)q->ans->rows.nrows;
+    if (eps > 0)
+        q->entry.decision = "charged"; /* DP: before any data is read; see finish() */
     s = dcr_state_charge_hook(&q->charge, analyst, eps, delta, err);
     q->charged = s == DCR_OK;
+    q->dp_charged = q->charged && eps > 0;
+    /* An overspend is a refusal by the contract's budget, not a failure. */
+    if (s == DCR_EINPUT && eps > 0)
+        snprintf(q->ans->report.rule, sizeof q->ans->report.rule, "%s", DCR_RULE_BUDGET);
     return s;
 }
 
@@ -240,6 +247,21 @@ dcr_status dcr_room_audit_refusal(dcr_room *r, size_t party, const char *sql, co
     return dcr_state_audit_append(r->st, &e, NULL, err);
 }
 
+/* A DP query is charged (and its record written) before any data is read,
+ * when nothing is released yet: what it then released, or that it failed,
+ * is a second record. */
+static dcr_status audit_dp_outcome(qrun *q, const char *sql, dcr_status s, const dcr_error *qerr,
+                                   dcr_error *err)
+{
+    dcr_audit_entry e = {.type = "query_result",
+                         .party = q->entry.party,
+                         .sql = sql,
+                         .decision = s == DCR_OK ? "accepted" : "failed",
+                         .reason = s == DCR_OK ? q->entry.reason : qerr->msg,
+                         .rows_released = s == DCR_OK ? (int64_t)q->ans->report.rows_released : 0};
+    return dcr_state_audit_append(q->r->st, &e, NULL, err);
+}
+
 /* After the guarded query: store, withhold, or audit the refusal. */
 static dcr_status finish(qrun *q, const char *sql, dcr_status s, dcr_error *err)
 {
@@ -256,6 +278,16 @@ static dcr_status finish(qrun *q, const char *sql, dcr_status s, dcr_error *err)
         dcr_result_free(&a->rows);
         memset(&a->rows, 0, sizeof a->rows);
         a->delivered = false;
+    }
+    if (q->dp_charged) {
+        dcr_error aerr = {0};
+        if (audit_dp_outcome(q, sql, s, err, &aerr) != DCR_OK && s == DCR_OK) {
+            dcr_result_free(&a->rows); /* nothing leaves unaudited */
+            memset(&a->rows, 0, sizeof a->rows);
+            a->delivered = false;
+            *err = aerr;
+            s = aerr.code;
+        }
     }
     if (s != DCR_OK && !q->charged && !q->gated) {
         dcr_error aerr = {0};

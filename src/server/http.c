@@ -237,9 +237,16 @@ static enum MHD_Result send_response(srv_request *r)
     srv_response *res = &r->res;
     if (res->json) {
         char *text = json_dumps(res->json, JSON_COMPACT);
-        if (!text)
+        size_t n = text ? strlen(text) : 0;
+        /* One line per body: with curl, what follows starts on a line of
+         * its own. */
+        char *nl = text ? realloc(text, n + 2) : NULL;
+        if (!nl) {
+            free(text);
             return MHD_NO;
-        size_t n = strlen(text);
+        }
+        text = nl;
+        text[n++] = '\n';
         text[n] = '\0';
         resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
         if (resp)
