@@ -208,6 +208,7 @@ for s in "T t" "Tn t" "DP dp" "DPn dp" "DEF def"; do
   set -- $s
   check "server $1 starts ($2 contract)" serve "$1" "$2"
 done
+[[ $_fail -eq 0 ]] || { grep -h -A3 'runtime error\|Sanitizer' server-*.log | head -20; finish; exit 1; }
 check "uploads to T (D)" ev 'upload T t publisher people people.csv && upload T t mallory extra extra_pad.csv'
 check "uploads to Tn (D')" upload Tn t publisher people people_n.csv
 check "uploads to DP (D)" ev 'upload DP dp publisher people people.csv && upload DP dp mallory extra extra_pad.csv'
