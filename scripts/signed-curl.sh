@@ -31,6 +31,6 @@ args=(-sS -k --tlsv1.3 --pinnedpubkey "$pin" -X "$method"
 [[ "$body" != /dev/null ]] && args+=(--data-binary "@$body" -H 'Content-Type: application/json')
 # The body, then "HTTP <code>"; like `curl --fail`, an HTTP error exits 22
 # (after printing the error body, which says what went wrong).
-curl "${args[@]}" -w '\nHTTP %{http_code}\n' "$url$path" | tee "$tmp/out"
+curl "${args[@]}" -w 'HTTP %{http_code}\n' "$url$path" | tee "$tmp/out"
 code=$(tail -n 1 "$tmp/out" | sed -n 's/^HTTP \([0-9]*\)$/\1/p')
 [[ -n "$code" && "$code" -lt 400 ]] || exit 22

@@ -253,6 +253,20 @@ static enum MHD_Result send_response(srv_request *r)
             MHD_add_response_header(resp, "Content-Type", "application/json");
         else
             free(text);
+    } else if (res->raw_type && strcmp(res->raw_type, "application/json") == 0) {
+        /* Pre-built JSON (the audit log) ends with a newline like the rest. */
+        size_t n = res->raw.len;
+        char *text = malloc(n + 1);
+        if (!text)
+            return MHD_NO;
+        if (n)
+            memcpy(text, res->raw.data, n);
+        text[n] = '\n';
+        resp = MHD_create_response_from_buffer(n + 1, text, MHD_RESPMEM_MUST_FREE);
+        if (resp)
+            MHD_add_response_header(resp, "Content-Type", res->raw_type);
+        else
+            free(text);
     } else {
         resp = MHD_create_response_from_buffer(res->raw.len, res->raw.data, MHD_RESPMEM_MUST_COPY);
         if (resp)

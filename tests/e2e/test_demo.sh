@@ -18,7 +18,8 @@ check "the raw e-mail query is refused by rule id-column under DP" grep -q "refu
 check "the audit log verifies" grep -qE "dcr audit: [0-9]+ records verified" "$out"
 check "the DP clean room charges epsilon per answer" \
   bash -c "[[ \$(grep -c 'epsilon 0.2857 spent' '$out') -eq 3 ]]"
-check "the answer after the budget is spent is refused" grep -q "budget: refused" "$out"
+check "the answer after the budget is spent is refused by rule budget (not a failure)" \
+  grep -q "HTTP 422 refused: budget: refused" "$out"
 check "both clean rooms stop" grep -q "Done in" "$out"
 [[ $_fail -eq 0 ]] || tail -40 "$out"
 finish

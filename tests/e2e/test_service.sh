@@ -111,6 +111,8 @@ check "status shows both datasets granted" bash -c \
 # Raw signed requests (scripts/signed-curl.sh: curl + openssl, as docs/api.md).
 "$SIGNED" ana.key analyst "$URL" GET /v1/budget > r1.out 2>&1
 check "a request signed with curl and openssl is accepted" grep -q "HTTP 200" r1.out
+check "the JSON body ends with a newline (HTTP status on the next line)" \
+  bash -c 'grep -B1 "^HTTP 200" r1.out | head -1 | grep -q "}$"' 
 DCR_NONCE=0123456789abcdef0123456789abcdef "$SIGNED" ana.key analyst "$URL" GET /v1/budget > r2.out 2>&1
 DCR_NONCE=0123456789abcdef0123456789abcdef "$SIGNED" ana.key analyst "$URL" GET /v1/budget > r3.out 2>&1
 check "a replayed request is refused" bash -c 'grep -q "HTTP 200" r2.out && grep -q "HTTP 401" r3.out && grep -q replayed_request r3.out'

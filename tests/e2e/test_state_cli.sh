@@ -68,5 +68,10 @@ expect_exit 3 'differential privacy.*give --state DIR' "DP without --state is re
   "$DCR" sql --contract "$T/dp.json" --as advertiser --data purchases="$T/pur-dp.dcr" --key "$T/adv.key" "SELECT COUNT(*) FROM purchases"
 check "DP with --state answers and charges" \
   "$DCR" sql --contract "$T/dp.json" --as advertiser --data purchases="$T/pur-dp.dcr" --key "$T/adv.key" --state "$T/state-dp" "SELECT COUNT(*) FROM purchases"
+dpdb() { sqlite3 "$T/state-dp/state.db" "$@"; }
+check "a DP query's charge record says charged (it is written before any data is read)" \
+  bash -c "sqlite3 '$T/state-dp/state.db' 'SELECT record FROM audit' | grep -q '\"decision\":\"charged\".*\"rows_released\":0'"
+check "... and a query_result record says what it released" \
+  bash -c "sqlite3 '$T/state-dp/state.db' 'SELECT record FROM audit' | grep '\"type\":\"query_result\"' | grep -q '\"decision\":\"accepted\".*\"rows_released\":1'"
 
 finish
