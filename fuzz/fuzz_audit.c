@@ -71,8 +71,7 @@ static void write_seeds(const char *dir)
          .sql = "SELECT campaign, COUNT(*) FROM "
                 "impressions GROUP BY campaign",
          .decision = "accepted",
-         .rows_released = 3,
-         .rows_suppressed = 1},
+         .rows_released = 3},
         {.type = "query",
          .party = "advertiser",
          .sql = "SELECT email FROM purchases",

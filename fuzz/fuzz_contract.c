@@ -18,7 +18,7 @@ static void check_valid(const dcr_contract *c)
 {
     FILE *null = fopen("/dev/null", "w");
     if (null) {
-        dcr_contract_show(c, null);
+        dcr_contract_show(c, 1, null);
         fclose(null);
     }
     for (size_t i = 0; i < c->ndatasets; i++) {
