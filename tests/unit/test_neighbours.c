@@ -40,7 +40,7 @@
  * the summary prints each class with its count and first example (SQL, both
  * outcomes, the neighbour, the seed).
  *
- * DCR_NEIGH_QUERIES=N   queries (default 5000; each runs on D and on two
+ * DCR_NEIGH_QUERIES=N   queries (default 10000; each runs on D and on two
  *                       neighbours, so 2N pairs)
  * DCR_NEIGH_SEED=S      generator seed (default fixed)
  * DCR_NEIGH_PRINT=1     print every query
@@ -1968,7 +1968,7 @@ static size_t env_size(const char *name, size_t dflt)
 
 static void test_neighbours(void)
 {
-    size_t nq = env_size("DCR_NEIGH_QUERIES", 5000);
+    size_t nq = env_size("DCR_NEIGH_QUERIES", 10000);
     seed = env_size("DCR_NEIGH_SEED", 0x5eed17);
     rng_state = seed ? seed : 1;
     print_queries = getenv("DCR_NEIGH_PRINT") != NULL;
