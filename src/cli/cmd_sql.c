@@ -404,7 +404,18 @@ static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_e
                             "audit log) so this query is charged");
         dcr_room_answer ans;
         st = a->state ? run_in_room(a, s, &ans, err) : run_stateless(a, s, &ans, err);
-        if (st == DCR_OK && ans.delivered) {
+        if (st == DCR_OK && a->format == DCR_FORMAT_JSON) {
+            /* The clean room's answer exactly as `dcr query --format json`
+             * prints it: columns, rows (when delivered), privacy. */
+            *rows = ans.delivered ? ans.rows.nrows : 0;
+            json_t *o = dcr_room_answer_json(&s->contract, s->party, &ans);
+            char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            st = text ? dcr_buf_append(&out, text, strlen(text), err) : DCR_OK;
+            st = st ? st : text ? dcr_buf_append(&out, "\n", 1, err)
+                                : dcr_fail(err, DCR_EINTERNAL, "out of memory");
+            free(text);
+            json_decref(o);
+        } else if (st == DCR_OK && ans.delivered) {
             *rows = ans.rows.nrows;
             st = dcr_result_format(&ans.rows, a->format, &out, err);
         }

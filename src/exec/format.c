@@ -229,24 +229,32 @@ static dcr_status json_value(const dcr_column *c, size_t row, dcr_buf *out, dcr_
     return number ? put(out, t, len, err) : json_string(out, t, len, err);
 }
 
+/* The API's answer shape (docs/api.md), one row per line:
+ * {"columns": [{"name": N, "type": T}, ...], "rows": [[v, ...], ...]}. */
 static dcr_status format_json(const dcr_result *r, dcr_buf *out, dcr_error *err)
 {
-    dcr_status s = puts_(out, "[", err);
+    dcr_status s = puts_(out, "{\"columns\": [", err);
+    for (size_t c = 0; s == DCR_OK && c < r->ncols; c++) {
+        s = puts_(out, c ? ", {\"name\": " : "{\"name\": ", err);
+        s = s ? s : json_string(out, r->names[c], strlen(r->names[c]), err);
+        s = s ? s : puts_(out, ", \"type\": \"", err);
+        s = s ? s : puts_(out, dcr_type_name(r->types[c]), err);
+        s = s ? s : puts_(out, "\"}", err);
+    }
+    s = s ? s : puts_(out, "],\n \"rows\": [", err);
     size_t n = 0;
     for (size_t b = 0; s == DCR_OK && b < r->nbatches; b++) {
         const dcr_batch *bt = &r->batches[b];
         for (size_t i = 0; s == DCR_OK && i < bt->nrows; i++, n++) {
-            s = puts_(out, n ? ",\n {" : "\n {", err);
+            s = puts_(out, n ? ",\n  [" : "\n  [", err);
             for (size_t c = 0; s == DCR_OK && c < r->ncols; c++) {
                 s = c ? puts_(out, ", ", err) : DCR_OK;
-                s = s ? s : json_string(out, r->names[c], strlen(r->names[c]), err);
-                s = s ? s : puts_(out, ": ", err);
                 s = s ? s : json_value(&bt->cols[c], i, out, err);
             }
-            s = s ? s : puts_(out, "}", err);
+            s = s ? s : puts_(out, "]", err);
         }
     }
-    return s ? s : puts_(out, n ? "\n]\n" : "]\n", err);
+    return s ? s : puts_(out, n ? "\n ]}\n" : "]}\n", err);
 }
 
 dcr_status dcr_result_format(const dcr_result *r, dcr_format f, dcr_buf *out, dcr_error *err)

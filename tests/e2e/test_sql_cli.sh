@@ -28,11 +28,11 @@ printf ' id | amount\n----+--------\n  3 |       \n  4 |      5\n(2 rows)\n' >"$
 check "table output, date literal, NULL" cmp "$T/out.txt" "$T/want.txt"
 
 "${Q[@]}" --format json "SELECT r.manager, count(DISTINCT s.id) AS ids FROM sales s JOIN regions r ON s.region = r.name GROUP BY 1 ORDER BY 1" >"$T/out.json"
-printf '[\n {"manager": "ann", "ids": 2},\n {"manager": "bo", "ids": 2}\n]\n' >"$T/want.json"
+printf '{"columns": [{"name": "manager", "type": "TEXT"}, {"name": "ids", "type": "BIGINT"}],\n "rows": [\n  ["ann", 2],\n  ["bo", 2]\n ]}\n' >"$T/want.json"
 check "join of two datasets, json output" cmp "$T/out.json" "$T/want.json"
 
 "${Q[@]}" --format json "SELECT id, day - DATE '2024-01-01' AS age, day + INTERVAL '1 month 2 hours' AS due, (day + 1) - TIMESTAMP '2024-01-01 12:00' AS since FROM sales WHERE id <= 2 ORDER BY id" >"$T/iv.json"
-printf '[\n {"id": 1, "age": 0, "due": "2024-02-01 02:00:00", "since": "12:00:00"},\n {"id": 2, "age": 1, "due": "2024-02-02 02:00:00", "since": "1 day 12:00:00"}\n]\n' >"$T/iv.want"
+printf '{"columns": [{"name": "id", "type": "BIGINT"}, {"name": "age", "type": "BIGINT"}, {"name": "due", "type": "TIMESTAMP"}, {"name": "since", "type": "INTERVAL"}],\n "rows": [\n  [1, 0, "2024-02-01 02:00:00", "12:00:00"],\n  [2, 1, "2024-02-02 02:00:00", "1 day 12:00:00"]\n ]}\n' >"$T/iv.want"
 check "date and interval arithmetic, json output" cmp "$T/iv.json" "$T/iv.want"
 expect_exit 3 'SQL:1:12: date out of range' "date arithmetic overflow is an error" \
   "${Q[@]}" "SELECT day + 3000000 FROM sales"

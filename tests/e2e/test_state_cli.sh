@@ -68,7 +68,14 @@ expect_exit 3 'differential privacy.*give --state DIR' "DP without --state is re
   "$DCR" sql --contract "$T/dp.json" --as advertiser --data purchases="$T/pur-dp.dcr" --key "$T/adv.key" "SELECT COUNT(*) FROM purchases"
 check "DP with --state answers and charges" \
   "$DCR" sql --contract "$T/dp.json" --as advertiser --data purchases="$T/pur-dp.dcr" --key "$T/adv.key" --state "$T/state-dp" "SELECT COUNT(*) FROM purchases"
-dpdb() { sqlite3 "$T/state-dp/state.db" "$@"; }
+"$DCR" sql --contract "$T/dp.json" --as advertiser --data purchases="$T/pur-dp.dcr" --key "$T/adv.key" --state "$T/state-dp" --format json "SELECT COUNT(*) AS n FROM purchases" >"$T/dp.json.out" 2>/dev/null
+check "dcr sql --format json under a contract prints the API's answer shape (columns, rows, privacy)" python3 - "$T/dp.json.out" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert [c["name"] for c in o["columns"]] == ["n"] and o["columns"][0]["type"] == "BIGINT", o
+assert len(o["rows"]) == 1 and isinstance(o["rows"][0][0], int), o
+assert o["privacy"]["protection"] == "differential-privacy" and o["privacy"]["epsilon"] > 0, o
+PY
 check "a DP query's charge record says charged (it is written before any data is read)" \
   bash -c "sqlite3 '$T/state-dp/state.db' 'SELECT record FROM audit' | grep -q '\"decision\":\"charged\".*\"rows_released\":0'"
 check "... and a query_result record says what it released" \

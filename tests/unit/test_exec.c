@@ -528,8 +528,10 @@ static void test_formats(void)
     CHECK(dcr_result_format(&r, DCR_FORMAT_JSON, &b, &err) == DCR_OK);
     dcr_buf_append(&b, "", 1, &err);
     CHECK_STR((char *)b.data,
-              "[\n {\"id\": 3, \"the g\": null, \"x\": 1.5, \"ok\": false, \"e\": \"\"},\n"
-              " {\"id\": 4, \"the g\": \"a\", \"x\": 2, \"ok\": true, \"e\": \"\"}\n]\n");
+              "{\"columns\": [{\"name\": \"id\", \"type\": \"BIGINT\"}, {\"name\": \"the g\", "
+              "\"type\": \"TEXT\"}, {\"name\": \"x\", \"type\": \"DOUBLE PRECISION\"}, {\"name\": "
+              "\"ok\", \"type\": \"BOOLEAN\"}, {\"name\": \"e\", \"type\": \"TEXT\"}],\n"
+              " \"rows\": [\n  [3, null, 1.5, false, \"\"],\n  [4, \"a\", 2, true, \"\"]\n ]}\n");
     b.len = 0;
     CHECK(dcr_result_format(&r, DCR_FORMAT_TABLE, &b, &err) == DCR_OK);
     dcr_buf_append(&b, "", 1, &err);
