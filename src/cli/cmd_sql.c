@@ -411,8 +411,9 @@ static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_e
             json_t *o = dcr_room_answer_json(&s->contract, s->party, &ans);
             char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
             st = text ? dcr_buf_append(&out, text, strlen(text), err) : DCR_OK;
-            st = st ? st : text ? dcr_buf_append(&out, "\n", 1, err)
-                                : dcr_fail(err, DCR_EINTERNAL, "out of memory");
+            st = st     ? st
+                 : text ? dcr_buf_append(&out, "\n", 1, err)
+                        : dcr_fail(err, DCR_EINTERNAL, "out of memory");
             free(text);
             json_decref(o);
         } else if (st == DCR_OK && ans.delivered) {

@@ -167,9 +167,9 @@ typedef struct {
     size_t analyst;
     const dcr_room_query_opts *o;
     dcr_room_answer *ans;
-    bool store;   /* a receiver other than the asker: keep a sealed copy */
-    bool charged; /* the charge (and its audit record) is written */
-    bool gated;   /* the caller's gate refused (and audited) */
+    bool store;      /* a receiver other than the asker: keep a sealed copy */
+    bool charged;    /* the charge (and its audit record) is written */
+    bool gated;      /* the caller's gate refused (and audited) */
     bool dp_charged; /* charged before reading data: the outcome is a record of its own */
     dcr_audit_entry entry;
     dcr_state_charge_ctx charge;

@@ -58,6 +58,77 @@ void srv_error(srv_response *res, int status, const char *code, const char *fmt,
     srv_json(res, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
+static const char *json_kind(const json_t *v)
+{
+    return json_is_object(v)    ? "an object"
+           : json_is_array(v)   ? "an array"
+           : json_is_string(v)  ? "a string"
+           : json_is_number(v)  ? "a number"
+           : json_is_boolean(v) ? "a boolean"
+                                : "null";
+}
+
+/* "{"a": ..., "b": ...}" for messages. */
+static void shape(const char *const keys[], char *out, size_t size)
+{
+    size_t n = (size_t)snprintf(out, size, "{");
+    for (size_t i = 0; keys[i] && n < size; i++)
+        n += (size_t)snprintf(out + n, size - n, "%s\"%s\": \"...\"", i ? ", " : "", keys[i]);
+    if (n < size)
+        snprintf(out + n, size - n, "}");
+}
+
+bool srv_body_strings(const uint8_t *body, size_t len, const char *const keys[], json_t **out,
+                      srv_response *res)
+{
+    char want[160];
+    shape(keys, want, sizeof want);
+    json_error_t je;
+    json_t *o = json_loadb((const char *)body, len, 0, &je);
+    *out = NULL;
+    if (!o) {
+        bool truncated = je.position >= (int)len || strstr(je.text, "premature end");
+        srv_error(res, 400, "bad_request",
+                  "the body is not valid JSON%s: %s (line %d, column %d); send %s",
+                  truncated ? " (it ends too early: truncated?)" : "", je.text, je.line, je.column,
+                  want);
+        return false;
+    }
+    if (!json_is_object(o)) {
+        srv_error(res, 400, "bad_request", "the body is %s; send an object %s", json_kind(o), want);
+        json_decref(o);
+        return false;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], k) != 0)
+            i++;
+        char q[80];
+        dcr_error_quote(q, sizeof q, k, strlen(k));
+        if (!keys[i]) {
+            srv_error(res, 400, "bad_request", "unknown key \"%s\" in the body; send %s", q, want);
+        } else if (!json_is_string(v)) {
+            srv_error(res, 400, "bad_request", "\"%s\" must be a string, not %s; send %s", q,
+                      json_kind(v), want);
+        } else {
+            continue;
+        }
+        json_decref(o);
+        return false;
+    }
+    for (size_t i = 0; keys[i]; i++)
+        if (!json_object_get(o, keys[i])) {
+            srv_error(res, 400, "bad_request", "the body has no \"%s\"; send %s", keys[i], want);
+            json_decref(o);
+            return false;
+        }
+    *out = o;
+    return true;
+}
+
 void srv_error_from(srv_response *res, const dcr_error *err, const char *code)
 {
     int status = err->code == DCR_EINPUT || err->code == DCR_EUSAGE ? 400

@@ -187,6 +187,13 @@ const srv_route *srv_route_find(const char *method, const char *path, char param
  * (len bytes, any bytes: fuzzed by fuzz/fuzz_api_json.c). On success *sql
  * (caller frees) holds the SQL, or grant the 80 bytes enc || wrapped; on
  * failure res is the 400 to send. */
+/* A JSON request body that must be an object with exactly the string
+ * members keys[] (NULL-terminated): on success *out holds it (caller
+ * json_decref). Otherwise a 400 bad_request that says what is wrong: not
+ * JSON (where and why, "truncated" for an early end), not an object, an
+ * unknown or missing key, a member that is not a string. */
+bool srv_body_strings(const uint8_t *body, size_t len, const char *const keys[], json_t **out,
+                      srv_response *res);
 bool srv_query_body_parse(const uint8_t *body, size_t len, char **sql, srv_response *res);
 bool srv_grant_body_parse(const uint8_t *body, size_t len, uint8_t grant[80], srv_response *res);
 

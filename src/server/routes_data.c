@@ -358,17 +358,21 @@ static dcr_status open_grant(srv *s, const char *path, const uint8_t enc[32],
 
 bool srv_grant_body_parse(const uint8_t *body, size_t len, uint8_t grant[80], srv_response *res)
 {
-    json_error_t jerr;
-    json_t *o = json_loadb((const char *)body, len, 0, &jerr);
-    const char *enc_hex = NULL, *wr_hex = NULL;
-    bool ok = o && json_unpack(o, "{s:s,s:s!}", "enc", &enc_hex, "wrapped", &wr_hex) == 0 &&
-              strlen(enc_hex) == 64 && strlen(wr_hex) == 96 &&
-              dcr_hex_decode(grant, 32, enc_hex, 64) && dcr_hex_decode(grant + 32, 48, wr_hex, 96);
+    static const char *const keys[] = {"enc", "wrapped", NULL};
+    json_t *o;
+    if (!srv_body_strings(body, len, keys, &o, res))
+        return false;
+    const char *enc_hex = json_string_value(json_object_get(o, "enc"));
+    const char *wr_hex = json_string_value(json_object_get(o, "wrapped"));
+    bool enc_ok = strlen(enc_hex) == 64 && dcr_hex_decode(grant, 32, enc_hex, 64);
+    bool wr_ok = strlen(wr_hex) == 96 && dcr_hex_decode(grant + 32, 48, wr_hex, 96);
     json_decref(o);
-    if (!ok)
+    if (!enc_ok || !wr_ok)
         srv_error(res, 400, "bad_request",
-                  "the body must be {\"enc\": 64 hex digits, \"wrapped\": 96 hex digits}");
-    return ok;
+                  "\"%s\" must be %d hex digits (the %s); `dcr grant` makes this body",
+                  enc_ok ? "wrapped" : "enc", enc_ok ? 96 : 64,
+                  enc_ok ? "HPKE-wrapped data key" : "HPKE encapsulated key");
+    return enc_ok && wr_ok;
 }
 
 void srv_route_grant(srv_request *r, srv_response *res)

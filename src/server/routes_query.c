@@ -142,16 +142,12 @@ static void audit_refusal(srv *s, size_t party, const char *sql, const char *rul
 
 bool srv_query_body_parse(const uint8_t *body, size_t len, char **sql, srv_response *res)
 {
-    json_error_t jerr;
-    const char *text = NULL;
-    json_t *o = json_loadb((const char *)body, len, 0, &jerr);
+    static const char *const keys[] = {"sql", NULL};
+    json_t *o;
     *sql = NULL;
-    if (!o || json_unpack(o, "{s:s!}", "sql", &text) != 0) {
-        json_decref(o);
-        srv_error(res, 400, "bad_request", "the body must be {\"sql\": \"SELECT ...\"}");
+    if (!srv_body_strings(body, len, keys, &o, res))
         return false;
-    }
-    *sql = strdup(text);
+    *sql = strdup(json_string_value(json_object_get(o, "sql")));
     json_decref(o);
     if (!*sql) {
         srv_error(res, 500, "internal", "out of memory");

@@ -142,9 +142,33 @@ static void test_bodies(void)
     CHECK(res.status == 400 && !sql);
     json_decref(res.json);
     res = (srv_response){0};
-    const char *extra = "{\"sql\": \"SELECT 1\", \"k\": 1}";
-    CHECK(!srv_query_body_parse((const uint8_t *)extra, strlen(extra), &sql, &res));
-    json_decref(res.json);
+    /* Each kind of bad body says what is wrong, not one catch-all. */
+    static const struct {
+        const char *body, *says;
+    } bad[] = {
+        {"{\"sql\": \"SELECT 1\", \"k\": 1}", "unknown key \"k\""},
+        {"{\"sql\": 42}", "\"sql\" must be a string, not a number"},
+        {"{\"sql\": [\"SELECT 1\"]}", "\"sql\" must be a string, not an array"},
+        {"{\"query\": \"SELECT 1\"}", "unknown key \"query\""},
+        {"{}", "the body has no \"sql\""},
+        {"[\"SELECT 1\"]", "the body is an array; send an object {\"sql\": \"...\"}"},
+        {"{\"sql\": \"SELECT 1", "not valid JSON (it ends too early: truncated?)"},
+        {"{\"sql\" \"SELECT 1\"}", "not valid JSON: "},
+        {"", "not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        res = (srv_response){0};
+        CHECK(!srv_query_body_parse((const uint8_t *)bad[i].body, strlen(bad[i].body), &sql, &res));
+        const char *msg =
+            json_string_value(json_object_get(json_object_get(res.json, "error"), "message"));
+        if (!msg || !strstr(msg, bad[i].says)) {
+            fprintf(stderr, "  body %s: got %s, want %s\n", bad[i].body, msg ? msg : "-",
+                    bad[i].says);
+            check_current_failed = 1;
+        }
+        CHECK(res.status == 400 && !sql);
+        json_decref(res.json);
+    }
     res = (srv_response){0};
     uint8_t grant[80];
     char body[256], enc[65], wr[97];
@@ -159,6 +183,9 @@ static void test_bodies(void)
     snprintf(body, sizeof body, "{\"enc\": \"%s\", \"wrapped\": \"%s\"}", enc, wr);
     CHECK(!srv_grant_body_parse((const uint8_t *)body, strlen(body), grant, &res));
     CHECK(res.status == 400);
+    const char *gm =
+        json_string_value(json_object_get(json_object_get(res.json, "error"), "message"));
+    CHECK(gm && strstr(gm, "\"wrapped\" must be 96 hex digits"));
     json_decref(res.json);
 }
 
