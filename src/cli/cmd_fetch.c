@@ -51,44 +51,23 @@ static int fetch(cli_remote *r, const char *id, const char *format)
     dcr_error err = {0};
     if (fetch_open(r, id, &o, &err) != DCR_OK)
         return cli_report("fetch", &err);
-    if (strcmp(format, "json") == 0) {
-        char *text = json_dumps(o, JSON_COMPACT);
-        if (text)
-            printf("%s\n", text);
-        free(text);
-    } else {
-        cli_result_print(stdout, o, strcmp(format, "csv") == 0);
-    }
-    fflush(stdout);
-    if (strcmp(format, "json") != 0)
-        cli_result_print_privacy(stderr, o);
+    cli_result_print_answer(o, NULL, 0, format);
     json_decref(o);
     return 0;
 }
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        CLI_REMOTE_OPTIONS, {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
     cli_remote r = {0};
-    const char *format = "table";
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'f')
-            format = optarg;
-        else if (!cli_remote_opt(&r, c, optarg))
-            return cli_usage_error(&dcr_cmd_fetch, "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
-    }
-    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
-        return cli_usage_error(&dcr_cmd_fetch, "--format must be table, csv or json");
-    if (optind != argc - 1 || strlen(argv[optind]) != DCR_ROOM_RESULT_ID_LEN)
+    const char *format, *id;
+    int rc = cli_remote_parse_one(&r, &dcr_cmd_fetch, argc, argv, &format, &id);
+    if (rc)
+        return rc;
+    if (strlen(id) != DCR_ROOM_RESULT_ID_LEN)
         return cli_usage_error(&dcr_cmd_fetch, "give the result id (r and 32 hex digits)");
-    int rc = cli_remote_open(&r, &dcr_cmd_fetch, true);
+    rc = cli_remote_open(&r, &dcr_cmd_fetch, true);
     if (rc == 0)
-        rc = fetch(&r, argv[optind], format);
+        rc = fetch(&r, id, format);
     cli_remote_close(&r);
     return rc;
 }

@@ -40,15 +40,7 @@ static int query(cli_remote *r, const char *sql, const char *format)
         dcr_client_response_free(&resp);
         return cli_report("query", &err);
     }
-    if (strcmp(format, "json") == 0) {
-        fwrite(resp.body.data, 1, resp.body.len, stdout);
-        printf("\n");
-    } else {
-        cli_result_print(stdout, o, strcmp(format, "csv") == 0);
-    }
-    fflush(stdout);
-    if (strcmp(format, "json") != 0)
-        cli_result_print_privacy(stderr, o);
+    cli_result_print_answer(o, (const char *)resp.body.data, resp.body.len, format);
     json_decref(o);
     dcr_client_response_free(&resp);
     return 0;
@@ -56,27 +48,13 @@ static int query(cli_remote *r, const char *sql, const char *format)
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        CLI_REMOTE_OPTIONS, {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
     cli_remote r = {0};
-    const char *format = "table";
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'f')
-            format = optarg;
-        else if (!cli_remote_opt(&r, c, optarg))
-            return cli_usage_error(&dcr_cmd_query, "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
-    }
-    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
-        return cli_usage_error(&dcr_cmd_query, "--format must be table, csv or json");
-    if (optind != argc - 1)
-        return cli_usage_error(&dcr_cmd_query, "give the SQL as one argument");
-    int rc = cli_remote_open(&r, &dcr_cmd_query, true);
+    const char *format, *sql;
+    int rc = cli_remote_parse_one(&r, &dcr_cmd_query, argc, argv, &format, &sql);
     if (rc == 0)
-        rc = query(&r, argv[optind], format);
+        rc = cli_remote_open(&r, &dcr_cmd_query, true);
+    if (rc == 0)
+        rc = query(&r, sql, format);
     cli_remote_close(&r);
     return rc;
 }

@@ -91,3 +91,27 @@ const char *cli_remote_party(const cli_remote *r)
     int p = dcr_client_party(r->cl);
     return p >= 0 ? r->contract.parties[p].name : "-";
 }
+
+int cli_remote_parse_one(cli_remote *r, const dcr_command *cmd, int argc, char **argv,
+                         const char **format, const char **arg)
+{
+    static const struct option opts[] = {
+        CLI_REMOTE_OPTIONS, {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
+    *format = "table";
+    *arg = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'f')
+            *format = optarg;
+        else if (!cli_remote_opt(r, c, optarg))
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+    if (strcmp(*format, "table") && strcmp(*format, "csv") && strcmp(*format, "json"))
+        return cli_usage_error(cmd, "--format must be table, csv or json");
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "give one argument after the options (see --help)");
+    *arg = argv[optind];
+    return 0;
+}

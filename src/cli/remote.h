@@ -41,6 +41,12 @@ typedef struct {
 /* Handles one of the options above; false when c is not one of them. */
 bool cli_remote_opt(cli_remote *r, int c, const char *arg);
 
+/* Parses argv for a command that takes the options above, --format
+ * table|csv|json (*format, default "table") and exactly one argument
+ * (*arg). Returns 0, or the usage error's exit code after reporting. */
+int cli_remote_parse_one(cli_remote *r, const dcr_command *cmd, int argc, char **argv,
+                         const char **format, const char **arg);
+
 /* Loads the contract and key, verifies the server's attestation and pins
  * its TLS key. Returns 0, or the exit code after reporting. */
 int cli_remote_open(cli_remote *r, const dcr_command *cmd, bool need_key);

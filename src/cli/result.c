@@ -189,3 +189,23 @@ void cli_result_print_privacy(FILE *out, const json_t *o)
         free(line);
     }
 }
+
+void cli_result_print_answer(const json_t *o, const char *json_text, size_t json_len,
+                             const char *format)
+{
+    if (strcmp(format, "json") == 0) {
+        char *own = json_text ? NULL : json_dumps(o, JSON_COMPACT);
+        const char *t = json_text ? json_text : own;
+        size_t n = json_text ? json_len : own ? strlen(own) : 0;
+        if (t)
+            fwrite(t, 1, n, stdout);
+        if (!n || t[n - 1] != '\n')
+            fputc('\n', stdout);
+        free(own);
+        fflush(stdout);
+        return;
+    }
+    cli_result_print(stdout, o, strcmp(format, "csv") == 0);
+    fflush(stdout);
+    cli_result_print_privacy(stderr, o);
+}

@@ -20,5 +20,10 @@ void cli_result_print(FILE *out, const json_t *o, bool csv);
  * epsilon, template), and the "result" note when the rows went to other
  * receivers. */
 void cli_result_print_privacy(FILE *out, const json_t *o);
+/* An answer as `dcr query` and `dcr fetch` print it: format "json" writes
+ * json_text as it came (the server's bytes; NULL: o dumped), "csv" and
+ * "table" the rows to stdout and the privacy line to stderr. */
+void cli_result_print_answer(const json_t *o, const char *json_text, size_t json_len,
+                             const char *format);
 
 #endif
