@@ -3,6 +3,7 @@
  * src/server does everything (server.h).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli/command.h"
 #include "server/server.h"
@@ -94,6 +97,44 @@ static int resolve_listen(char *addr, size_t addr_size)
     return 0;
 }
 
+/* Binds and closes a socket on addr:port, so that an address this host
+ * does not have, or a port in use, is refused with the other arguments,
+ * before the state (and its audit log) is touched. The server binds again
+ * when it starts; a port taken in between still fails there. */
+static int probe_bind(const char *addr, long port)
+{
+    struct sockaddr_storage ss = {0};
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
+    if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        len = sizeof *v6;
+    } else {
+        return usage_error("--listen: '%s' is not a numeric IPv4 or IPv6 address", addr);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    int e = 0;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0)
+        e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (e == EADDRNOTAVAIL)
+        return usage_error("--listen: this host has no address %s (give one of its own, "
+                           "127.0.0.1, or 0.0.0.0 for all)",
+                           addr);
+    if (e)
+        return usage_error("--listen: cannot listen on %s port %ld: %s", addr, port, strerror(e));
+    return 0;
+}
+
 static int parse_listen(const char *s, dcr_server_config *cfg, char *addr, size_t addr_size)
 {
     const char *colon = strrchr(s, ':');
@@ -110,6 +151,7 @@ static int parse_listen(const char *s, dcr_server_config *cfg, char *addr, size_
     memcpy(addr, s, n);
     addr[n] = '\0';
     int rc = resolve_listen(addr, addr_size);
+    rc = rc ? rc : probe_bind(addr, port);
     if (rc)
         return rc;
     cfg->listen_addr = addr;

@@ -39,6 +39,9 @@ mkdir -m 700 st_args
 expect_exit 2 "cannot resolve 'no-such-host.invalid'" "serve refuses an unresolvable --listen name" \
   "$DCR" serve --contract c.json --signatures pub.sig adv.sig ana.sig --state st_args --listen no-such-host.invalid:0 --tee sim
 check "... before touching the state (no state.db, no audit record)" bash -c '[[ ! -e st_args/state.db ]]'
+expect_exit 2 "this host has no address 192.0.2.1" "serve refuses an address this host does not have" \
+  "$DCR" serve --contract c.json --signatures pub.sig adv.sig ana.sig --state st_args --listen 192.0.2.1:0 --tee sim
+check "... also before touching the state" bash -c '[[ ! -e st_args/state.db ]]'
 "$DCR" serve --contract c.json --signatures pub.sig adv.sig ana.sig --state st_args \
   --listen localhost:0 --tee sim --ready-file ready_lh >> server.log 2>&1 &
 lh_pid=$!
