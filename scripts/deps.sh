@@ -6,7 +6,8 @@ set -euo pipefail
 
 # Build: compiler and libraries (all the Dockerfile's build stage needs:
 # `scripts/deps.sh --build`). Test: clang for sanitizers and fuzzing, GNU
-# time, the vTPM simulator, and podman (with runc and debootstrap) for the
+# time, the vTPM simulator, promtool (in Debian's prometheus package: it
+# checks GET /metrics in tests/e2e/test_observability.sh), and podman (with runc and debootstrap) for the
 # container test (tests/container/run.sh). `--toolchain` prints what a
 # reproducible build depends on: the compiler, binutils, libc and every
 # library's headers (a newer libssl-dev alone changes the binary), as
@@ -22,6 +23,7 @@ test_packages=(
   clang libclang-rt-14-dev openssl time
   swtpm swtpm-tools tpm2-tools
   podman runc debootstrap python3 python3-yaml sqlite3 curl
+  prometheus
 )
 case "${1:-}" in
   --build) packages=("${build_packages[@]}") ;;
