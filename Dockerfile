@@ -69,11 +69,13 @@ WORKDIR /var/lib/dcr
 VOLUME ["/var/lib/dcr"]
 ENV TMPDIR=/tmp HOME=/var/lib/dcr \
     DCR_HEALTH_URL=https://127.0.0.1:8443 DCR_HEALTH_CONTRACT=/etc/dcr/contract.json
-# Healthy = the service answers and its attestation still verifies against
-# the contract (`dcr attest check`: evidence, binding, pinned TLS key), which
-# is what every party's client checks too. Containers that run other
-# commands (no contract at DCR_HEALTH_CONTRACT) only check dcr runs.
+# Healthy = the service is alive: GET /v1/health answers {"status":"ok"}
+# (`dcr health`; the image has no curl). Liveness is kept apart from
+# attestation, which every party checks itself (`dcr attest check`) and
+# which a probe every 30 s need not repeat. Containers that run other
+# commands (no contract at DCR_HEALTH_CONTRACT: not a clean room) only
+# check dcr runs.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
-  CMD ["/bin/sh", "-c", "if [ -r \"$DCR_HEALTH_CONTRACT\" ]; then exec /usr/local/bin/dcr attest check --quiet --server \"$DCR_HEALTH_URL\" --contract \"$DCR_HEALTH_CONTRACT\"; else exec /usr/local/bin/dcr version; fi"]
+  CMD ["/bin/sh", "-c", "if [ -r \"$DCR_HEALTH_CONTRACT\" ]; then exec /usr/local/bin/dcr health --quiet --server \"$DCR_HEALTH_URL\"; else exec /usr/local/bin/dcr version; fi"]
 ENTRYPOINT ["/usr/local/bin/dcr"]
 CMD ["help"]

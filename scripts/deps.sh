@@ -23,6 +23,9 @@ test_packages=(
   swtpm swtpm-tools tpm2-tools
   podman runc debootstrap python3 python3-yaml sqlite3 curl
 )
+# Not prometheus (whose promtool also checks GET /metrics when present):
+# installing it starts a Prometheus server on port 9090 on a machine with
+# systemd; tests/e2e/promcheck.py is the strict check that always runs.
 case "${1:-}" in
   --build) packages=("${build_packages[@]}") ;;
   --toolchain)

@@ -47,6 +47,12 @@ static const char usage[] =
     "  --rate N              requests per party per minute (default 600)\n"
     "  --query-memory MIB    memory a query may hold (default 2048)\n"
     "  --query-seconds N     wall-clock limit of a query (default 300)\n"
+    "  --log-format text|json  the log on stderr: text lines (default) or JSON lines;\n"
+    "                        one per request (time, request id, peer, party, route,\n"
+    "                        status, error code, duration; never SQL or data)\n"
+    "  --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus text format) over\n"
+    "                        plain HTTP, without authentication, for the operator;\n"
+    "                        a loopback name or a numeric address (off by default)\n"
     "\n"
     "Exit codes: 0 stopped cleanly, 2 usage, 3 input (contract, state, address),\n"
     "4 verification (signatures, own evidence), 5 internal.\n";
@@ -66,7 +72,7 @@ static bool is_loopback(const struct sockaddr *sa)
  * server binds one address, and a name that could mean a public interface
  * should be written as the address the operator means. All before any
  * state is touched. */
-static int resolve_listen(char *addr, size_t addr_size)
+static int resolve_listen(const char *opt, char *addr, size_t addr_size)
 {
     unsigned char buf[sizeof(struct in6_addr)];
     if (inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1)
@@ -74,9 +80,9 @@ static int resolve_listen(char *addr, size_t addr_size)
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
     int e = getaddrinfo(addr, NULL, &hints, &res);
     if (e != 0)
-        return usage_error("--listen: cannot resolve '%s' (%s); give a numeric address such as "
+        return usage_error("%s: cannot resolve '%s' (%s); give a numeric address such as "
                            "127.0.0.1",
-                           addr, gai_strerror(e));
+                           opt, addr, gai_strerror(e));
     const struct addrinfo *pick = NULL;
     for (const struct addrinfo *r = res; r; r = r->ai_next)
         if (!is_loopback(r->ai_addr)) {
@@ -90,9 +96,9 @@ static int resolve_listen(char *addr, size_t addr_size)
         getnameinfo(pick->ai_addr, pick->ai_addrlen, num, sizeof num, NULL, 0, NI_NUMERICHOST);
     freeaddrinfo(res);
     if (!num[0] || strlen(num) >= addr_size)
-        return usage_error("--listen: '%s' is not a loopback name; to listen on another "
+        return usage_error("%s: '%s' is not a loopback name; to listen on another "
                            "interface give its numeric address (e.g. 0.0.0.0 for all)",
-                           addr);
+                           opt, addr);
     memcpy(addr, num, strlen(num) + 1);
     return 0;
 }
@@ -101,7 +107,7 @@ static int resolve_listen(char *addr, size_t addr_size)
  * does not have, or a port in use, is refused with the other arguments,
  * before the state (and its audit log) is touched. The server binds again
  * when it starts; a port taken in between still fails there. */
-static int probe_bind(const char *addr, long port)
+static int probe_bind(const char *opt, const char *addr, long port)
 {
     struct sockaddr_storage ss = {0};
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
@@ -116,7 +122,7 @@ static int probe_bind(const char *addr, long port)
         v6->sin6_port = htons((uint16_t)port);
         len = sizeof *v6;
     } else {
-        return usage_error("--listen: '%s' is not a numeric IPv4 or IPv6 address", addr);
+        return usage_error("%s: '%s' is not a numeric IPv4 or IPv6 address", opt, addr);
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -127,19 +133,22 @@ static int probe_bind(const char *addr, long port)
     if (fd >= 0)
         close(fd);
     if (e == EADDRNOTAVAIL)
-        return usage_error("--listen: this host has no address %s (give one of its own, "
+        return usage_error("%s: this host has no address %s (give one of its own, "
                            "127.0.0.1, or 0.0.0.0 for all)",
-                           addr);
+                           opt, addr);
     if (e)
-        return usage_error("--listen: cannot listen on %s port %ld: %s", addr, port, strerror(e));
+        return usage_error("%s: cannot listen on %s port %ld: %s", opt, addr, port,
+                           strerror(e));
     return 0;
 }
 
-static int parse_listen(const char *s, dcr_server_config *cfg, char *addr, size_t addr_size)
+/* ADDR:PORT of option opt ([V6]:PORT for IPv6) into addr and *port. */
+static int parse_listen(const char *opt, const char *s, char *addr, size_t addr_size,
+                        uint16_t *port_out)
 {
     const char *colon = strrchr(s, ':');
     if (!colon || colon == s)
-        return usage_error("--listen must be ADDR:PORT, e.g. 127.0.0.1:8443");
+        return usage_error("%s must be ADDR:PORT, e.g. 127.0.0.1:8443", opt);
     size_t n = (size_t)(colon - s);
     if (s[0] == '[' && n >= 2 && s[n - 1] == ']') {
         s++;
@@ -147,15 +156,14 @@ static int parse_listen(const char *s, dcr_server_config *cfg, char *addr, size_
     }
     long port;
     if (n >= addr_size || !cli_parse_int(colon + 1, 0, 65535, &port))
-        return usage_error("--listen: bad address or port in '%s'", s);
+        return usage_error("%s: bad address or port in '%s'", opt, s);
     memcpy(addr, s, n);
     addr[n] = '\0';
-    int rc = resolve_listen(addr, addr_size);
-    rc = rc ? rc : probe_bind(addr, port);
+    int rc = resolve_listen(opt, addr, addr_size);
+    rc = rc ? rc : probe_bind(opt, addr, port);
     if (rc)
         return rc;
-    cfg->listen_addr = addr;
-    cfg->port = (uint16_t)port;
+    *port_out = (uint16_t)port;
     return 0;
 }
 
@@ -182,10 +190,12 @@ static int run(int argc, char **argv)
                                          {"rate", required_argument, 0, 'R'},
                                          {"query-memory", required_argument, 0, 'm'},
                                          {"query-seconds", required_argument, 0, 'S'},
+                                         {"log-format", required_argument, 0, 'F'},
+                                         {"metrics-listen", required_argument, 0, 'M'},
                                          {0, 0, 0, 0}};
     dcr_server_config cfg = {0};
     const char **sigs = calloc((size_t)argc + 1, sizeof *sigs);
-    char addr[128] = "";
+    char addr[128] = "", maddr[128] = "";
     long v;
     int c, rc = 0;
     if (!sigs)
@@ -204,7 +214,18 @@ static int run(int argc, char **argv)
             cfg.state_dir = optarg;
             break;
         case 'l':
-            rc = parse_listen(optarg, &cfg, addr, sizeof addr);
+            if (!(rc = parse_listen("--listen", optarg, addr, sizeof addr, &cfg.port)))
+                cfg.listen_addr = addr;
+            break;
+        case 'M':
+            if (!(rc = parse_listen("--metrics-listen", optarg, maddr, sizeof maddr,
+                                    &cfg.metrics_port)))
+                cfg.metrics_addr = maddr;
+            break;
+        case 'F':
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
+                rc = usage_error("--log-format must be text or json, not '%s'", optarg);
+            cfg.log_json = strcmp(optarg, "json") == 0;
             break;
         case 't':
             cfg.tee = optarg;

@@ -33,6 +33,7 @@ extern const dcr_command dcr_cmd_fetch;
 extern const dcr_command dcr_cmd_audit;
 extern const dcr_command dcr_cmd_budget;
 extern const dcr_command dcr_cmd_status;
+extern const dcr_command dcr_cmd_health;
 
 /* `dcr attest check` (cmd_attest_check.c), dispatched by cmd_attest.c. */
 int cli_attest_check(int argc, char **argv);

@@ -12,9 +12,10 @@
 #endif
 
 static const dcr_command *const commands[] = {
-    &dcr_cmd_keygen, &dcr_cmd_contract, &dcr_cmd_seal,  &dcr_cmd_inspect, &dcr_cmd_unseal,
-    &dcr_cmd_attest, &dcr_cmd_sql,      &dcr_cmd_serve, &dcr_cmd_upload,  &dcr_cmd_grant,
-    &dcr_cmd_query,  &dcr_cmd_fetch,    &dcr_cmd_audit, &dcr_cmd_budget,  &dcr_cmd_status,
+    &dcr_cmd_keygen, &dcr_cmd_contract, &dcr_cmd_seal,   &dcr_cmd_inspect,
+    &dcr_cmd_unseal, &dcr_cmd_attest,   &dcr_cmd_sql,    &dcr_cmd_serve,
+    &dcr_cmd_upload, &dcr_cmd_grant,    &dcr_cmd_query,  &dcr_cmd_fetch,
+    &dcr_cmd_audit,  &dcr_cmd_budget,   &dcr_cmd_status, &dcr_cmd_health,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -87,6 +87,42 @@ static void common_opts(CURL *c)
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 }
 
+/* True when something answers plain HTTP at url's host and port: the
+ * question after a failed TLS handshake (a port mix-up, or a proxy). */
+static bool speaks_plain_http(const char *base)
+{
+    char url[600];
+    snprintf(url, sizeof url, "http://%s/", base + strlen("https://"));
+    CURL *c = curl_easy_init();
+    if (!c)
+        return false;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK;
+}
+
+/* The first contact with base failed in TLS: say what the user got wrong
+ * rather than OpenSSL's words alone. */
+static dcr_status tls_failure(const char *base, const char *what, const char *detail,
+                              dcr_error *err)
+{
+    if (speaks_plain_http(base))
+        return dcr_fail(err, DCR_EINPUT,
+                        "%s: the server at %s does not speak TLS (it answers plain HTTP): a dcr "
+                        "clean room serves HTTPS only; is this the right port (not the metrics "
+                        "port)?",
+                        what, base);
+    return dcr_fail(err, DCR_EINPUT,
+                    "%s: the TLS handshake with %s failed (%s): is it a dcr clean room (HTTPS, "
+                    "TLS 1.3 only)?",
+                    what, base, detail);
+}
+
 static dcr_status perform(CURL *c, const char *what, sink *s, long *status, dcr_error *err)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -179,6 +215,72 @@ dcr_status dcr_client_check_attestation(const dcr_contract *c, const void *body,
     return st;
 }
 
+/* perform() for the first request to a server: TLS failures explained. */
+static dcr_status first_contact(CURL *c, const char *base, const char *what, sink *s, long *status,
+                                dcr_error *err)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING)
+        return tls_failure(base, what, detail, err);
+    if (s->over)
+        return dcr_fail(err, DCR_EINPUT, "%s: the response exceeds %zu bytes", what, s->max);
+    if (rc != CURLE_OK)
+        return dcr_fail(err, DCR_EINPUT, "%s: %s", what, detail);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    return DCR_OK;
+}
+
+/* A JSON object with the members every dcr attestation has: tells a dcr
+ * clean room from another HTTPS server before the evidence is checked. */
+static bool looks_like_attestation(const dcr_buf *body)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb((const char *)body->data, body->len, 0, &jerr);
+    bool ok = json_is_object(o) && json_is_string(json_object_get(o, "contract_sha256")) &&
+              json_is_string(json_object_get(o, "evidence"));
+    json_decref(o);
+    return ok;
+}
+
+dcr_status dcr_client_health(const char *url, dcr_error *err)
+{
+    pthread_once(&curl_once, curl_init_once);
+    dcr_client probe = {0};
+    dcr_status st = base_url(&probe, url, err);
+    if (st != DCR_OK)
+        return st;
+    CURL *c = curl_easy_init();
+    if (!c)
+        return dcr_fail(err, DCR_EINTERNAL, "cannot start libcurl");
+    char full[600];
+    snprintf(full, sizeof full, "%s/v1/health", probe.base);
+    common_opts(c);
+    curl_easy_setopt(c, CURLOPT_URL, full);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    dcr_buf body = DCR_BUF_INIT;
+    sink s = {&body, 4096, false};
+    long status = 0;
+    st = first_contact(c, probe.base, "GET /v1/health", &s, &status, err);
+    curl_easy_cleanup(c);
+    json_error_t jerr;
+    json_t *o = st == DCR_OK ? json_loadb((const char *)body.data, body.len, 0, &jerr) : NULL;
+    const char *v = json_string_value(json_object_get(o, "status"));
+    if (st == DCR_OK && (status != 200 || !v || strcmp(v, "ok") != 0))
+        st = dcr_fail(err, DCR_EINPUT,
+                      "GET /v1/health: HTTP %ld without {\"status\": \"ok\"}: %s is not a "
+                      "healthy dcr clean room",
+                      status, probe.base);
+    json_decref(o);
+    dcr_buf_free(&body);
+    return st;
+}
+
 static dcr_status fetch_attestation(dcr_client *cl, time_t at, dcr_error *err)
 {
     CURL *c = curl_easy_init();
@@ -192,10 +294,18 @@ static dcr_status fetch_attestation(dcr_client *cl, time_t at, dcr_error *err)
     dcr_buf body = DCR_BUF_INIT;
     sink s = {&body, ATTESTATION_MAX, false};
     long status = 0;
-    dcr_status st = perform(c, "GET /v1/attestation", &s, &status, err);
+    dcr_status st = first_contact(c, cl->base, "GET /v1/attestation", &s, &status, err);
     curl_easy_cleanup(c);
     if (st == DCR_OK && status != 200)
-        st = dcr_fail(err, DCR_EINPUT, "GET /v1/attestation: HTTP %ld", status);
+        st = dcr_fail(err, DCR_EINPUT,
+                      "%s is not a dcr clean room: GET /v1/attestation answered HTTP %ld, not "
+                      "the clean room's attestation JSON",
+                      cl->base, status);
+    if (st == DCR_OK && !looks_like_attestation(&body))
+        st = dcr_fail(err, DCR_EINPUT,
+                      "%s is not a dcr clean room: GET /v1/attestation is not the clean room's "
+                      "attestation JSON (no contract_sha256 and evidence)",
+                      cl->base);
     if (st == DCR_OK)
         st = dcr_client_check_attestation(cl->contract, body.data, body.len, at, &cl->inst, err);
     dcr_buf_free(&body);
@@ -302,11 +412,16 @@ dcr_status dcr_client_check_status(const char *method, const char *path,
     const char *msg = json_string_value(json_object_get(e, "message"));
     /* Both come from the server: quoted, so they cannot carry terminal
      * escapes or invalid UTF-8 to the user's screen. */
-    char q[DCR_ERROR_MSG_MAX - 150], qc[48];
+    char q[DCR_ERROR_MSG_MAX - 190], qc[48];
     dcr_error_quote(q, sizeof q, msg ? msg : "(no message)", msg ? strlen(msg) : 12);
     dcr_error_quote(qc, sizeof qc, code ? code : "error", code ? strlen(code) : 5);
+    /* The request id lets the party quote this refusal to the operator,
+     * who finds it in the server's log. */
+    const char *id = json_string_value(json_object_get(e, "request_id"));
+    bool id_ok = id && strlen(id) == 16 && strspn(id, "0123456789abcdef") == 16;
     dcr_status st = dcr_fail(err, r->status == 401 || r->status == 403 ? DCR_ECRYPTO : DCR_EINPUT,
-                             "%s %s: HTTP %ld %s: %s", method, path, r->status, qc, q);
+                             "%s %s: HTTP %ld %s: %s%s%s%s", method, path, r->status, qc, q,
+                             id_ok ? " (request id " : "", id_ok ? id : "", id_ok ? ")" : "");
     json_decref(o);
     return st;
 }

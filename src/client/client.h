@@ -41,6 +41,12 @@ dcr_status dcr_client_open(dcr_client **out, const char *url, const dcr_contract
                            const dcr_party_key *key, time_t at, dcr_error *err);
 void dcr_client_close(dcr_client *cl);
 
+/* Liveness of the clean room at url: GET /v1/health answers
+ * {"status": "ok"}. Nothing is verified (no attestation, no pin): it says
+ * the service runs, not that it is trustworthy. A server that does not
+ * speak TLS, or is not a dcr clean room, gets a message saying so. */
+__attribute__((warn_unused_result)) dcr_status dcr_client_health(const char *url, dcr_error *err);
+
 const dcr_client_instance *dcr_client_instance_info(const dcr_client *cl);
 /* The caller's party index in the contract (-1 without a key). */
 int dcr_client_party(const dcr_client *cl);

@@ -5,7 +5,9 @@
  * refused upload is refused before its body is read), feeds the body to the
  * route (a JSON body into memory up to max_json, a stream piece by piece up
  * to max_upload) while hashing it, checks the hash against the signed one,
- * and sends the route's JSON response. One log line per request.
+ * and sends the route's JSON response. One log line per request (log.c),
+ * with the request id that the response carries in X-Dcr-Request-Id and in
+ * every error body, so a party can quote it to the operator.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +21,7 @@
 
 #include "base/bytes.h"
 #include "base/hygiene.h"
+#include "crypto/util.h"
 #include "server/internal.h"
 
 #define TLS13_ONLY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
@@ -186,9 +189,45 @@ static void too_large(srv_request *r, uint64_t limit)
     r->failed = true;
 }
 
+/* A fresh random request id (16 hex digits); a counter if the CSPRNG
+ * fails, so a request is never left without one. */
+static void make_id(srv_request *r)
+{
+    uint8_t b[8];
+    dcr_error err = {0};
+    if (dcr_random_bytes(b, sizeof b, &err) != DCR_OK) {
+        unsigned long n = atomic_fetch_add(&r->s->request_seq, 1);
+        for (int i = 0; i < 8; i++)
+            b[i] = (uint8_t)(n >> (56 - 8 * i));
+    }
+    dcr_hex_encode(r->id, b, sizeof b);
+}
+
+/* The client's numeric address and port, for the log. */
+static void peer_of(srv_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[INET6_ADDRSTRLEN] = "-";
+    unsigned port = 0;
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
+        port = ntohs(v4->sin_port);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
+        port = ntohs(v6->sin6_port);
+    }
+    snprintf(r->peer, sizeof r->peer, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+}
+
 /* First call: headers are in. */
 static void begin(srv_request *r, const char *url, const char *method)
 {
+    make_id(r);
+    peer_of(r);
     snprintf(r->method, sizeof r->method, "%s", method);
     if (strlen(url) >= sizeof r->path || !dcr_request_path_ok(url)) {
         srv_error(&r->res, 404, "not_found", "no such endpoint");
@@ -306,6 +345,9 @@ static enum MHD_Result send_response(srv_request *r)
 {
     struct MHD_Response *resp;
     srv_response *res = &r->res;
+    json_t *e = json_object_get(res->json, "error");
+    if (json_is_object(e))
+        json_object_set_new(e, "request_id", json_string(r->id));
     if (res->json) {
         char *text = json_dumps(res->json, JSON_COMPACT);
         size_t n = text ? strlen(text) : 0;
@@ -346,15 +388,15 @@ static enum MHD_Result send_response(srv_request *r)
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Dcr-Request-Id", r->id);
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)res->status, resp);
     MHD_destroy_response(resp);
     srv *s = r->s;
     atomic_fetch_add(&s->requests, 1);
     if (res->status >= 400)
         atomic_fetch_add(&s->refusals, 1);
-    const char *party = r->party >= 0 ? s->contract.parties[r->party].name : "-";
-    fprintf(s->log, "dcr serve: %s %s %s %d %.1f ms\n", party, r->method, r->path, res->status,
-            (srv_now() - r->t0) * 1e3);
+    srv_metrics_request(s, r->route, res->status);
+    srv_log_request(r);
     return ret;
 }
 
@@ -405,19 +447,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-/* MHD's messages go to our log; the format comes from MHD itself. */
+/* MHD's messages go to our log; the format comes from MHD itself. A
+ * client that speaks plain HTTP to the TLS port only shows as a failed
+ * handshake there, so that one gets a line saying what happened. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     srv *s = cls;
-    fputs("dcr serve: http: ", s->log);
-    vfprintf(s->log, fmt, ap);
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    if (strstr(msg, "handshake") || strstr(msg, "TLS"))
+        srv_log(s, "tls_error",
+                "http: a client failed the TLS handshake (%s): this port speaks HTTPS with TLS "
+                "1.3 only; a plain http:// client, or one without TLS 1.3, cannot talk to it",
+                msg);
+    else
+        srv_log(s, "http", "http: %s", msg);
 }
 #pragma GCC diagnostic pop
 
-static dcr_status parse_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss,
-                             unsigned *flags, dcr_error *err)
+dcr_status srv_parse_addr(const char *opt, const char *addr, uint16_t port,
+                          struct sockaddr_storage *ss, unsigned *flags, dcr_error *err)
 {
     memset(ss, 0, sizeof *ss);
     struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
@@ -433,7 +485,7 @@ static dcr_status parse_addr(const char *addr, uint16_t port, struct sockaddr_st
         *flags |= MHD_USE_IPv6;
         return DCR_OK;
     }
-    return dcr_fail(err, DCR_EUSAGE, "--listen: '%s' is not a numeric IPv4 or IPv6 address", addr);
+    return dcr_fail(err, DCR_EUSAGE, "%s: '%s' is not a numeric IPv4 or IPv6 address", opt, addr);
 }
 
 dcr_status srv_http_start(srv *s, dcr_error *err)
@@ -442,7 +494,9 @@ dcr_status srv_http_start(srv *s, dcr_error *err)
     unsigned flags =
         MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     struct sockaddr_storage ss;
-    dcr_status st = parse_addr(cfg->listen_addr, cfg->port, &ss, &flags, err);
+    if (srv_nroutes > SRV_ROUTES_MAX)
+        return dcr_fail(err, DCR_EINTERNAL, "more routes than SRV_ROUTES_MAX");
+    dcr_status st = srv_parse_addr("--listen", cfg->listen_addr, cfg->port, &ss, &flags, err);
     if (st != DCR_OK)
         return st;
     s->mhd = MHD_start_daemon(

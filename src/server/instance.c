@@ -88,13 +88,13 @@ static dcr_status make_tls(srv_instance *inst, dcr_error *err)
     return st;
 }
 
-static dcr_status pick_backend(const char *tee, const dcr_tee_options *topt,
-                               const dcr_tee_backend **b, FILE *log, dcr_error *err)
+static dcr_status pick_backend(srv *s, const char *tee, const dcr_tee_options *topt,
+                               const dcr_tee_backend **b, dcr_error *err)
 {
     if (strcmp(tee, "auto") == 0) {
         char explain[2048];
         dcr_status st = dcr_tee_auto(topt, b, explain, sizeof explain, err);
-        fputs(explain, log);
+        srv_log_lines(s, "start", explain);
         return st;
     }
     if (!(*b = dcr_tee_find(tee)))
@@ -103,13 +103,14 @@ static dcr_status pick_backend(const char *tee, const dcr_tee_options *topt,
     return DCR_OK;
 }
 
-dcr_status srv_instance_make(srv_instance *inst, const dcr_contract *c, const char *tee,
-                             const char *tcti, FILE *log, dcr_error *err)
+dcr_status srv_instance_make(srv *s, dcr_error *err)
 {
+    srv_instance *inst = &s->inst;
+    const dcr_contract *c = &s->contract;
     memset(inst, 0, sizeof *inst);
-    dcr_tee_options topt = {.tcti = tcti};
+    dcr_tee_options topt = {.tcti = s->cfg->tcti};
     const dcr_tee_backend *b = NULL;
-    dcr_status st = pick_backend(tee, &topt, &b, log, err);
+    dcr_status st = pick_backend(s, s->cfg->tee, &topt, &b, err);
     if (st == DCR_OK)
         st = make_tls(inst, err);
     if (st == DCR_OK)
@@ -122,8 +123,8 @@ dcr_status srv_instance_make(srv_instance *inst, const dcr_contract *c, const ch
     if ((st = dcr_instance_report_data(c->hash, &inst->pub, inst->report_data, err)) != DCR_OK)
         return st;
     if (b == &dcr_tee_sim)
-        fprintf(log, "dcr serve: WARNING: --tee sim: the evidence is simulated, insecure; "
-                     "for development only\n");
+        srv_log(s, "start",
+                "WARNING: --tee sim: the evidence is simulated, insecure; for development only");
     dcr_evidence ev = {0};
     json_t *claims = NULL;
     st = b->get_evidence(&topt, inst->report_data, &ev, err);

@@ -26,6 +26,8 @@
 
 struct MHD_Daemon;
 struct MHD_Connection;
+struct srv_route;
+struct srv_request;
 
 /* The fresh keys of this instance and its evidence (instance.c). */
 typedef struct {
@@ -39,8 +41,9 @@ typedef struct {
     const char *evidence_type;
 } srv_instance;
 
-dcr_status srv_instance_make(srv_instance *inst, const dcr_contract *c, const char *tee,
-                             const char *tcti, FILE *log, dcr_error *err);
+struct srv;
+/* Fills s->inst for s->contract (s->cfg->tee, tcti); explains on s's log. */
+dcr_status srv_instance_make(struct srv *s, dcr_error *err);
 void srv_instance_free(srv_instance *inst);
 
 /* A dataset's data key while this instance holds it (never on disk). */
@@ -54,6 +57,33 @@ typedef struct {
     double tokens;
     double last; /* monotonic seconds */
 } srv_bucket;
+
+/* ---- metrics (metrics.c): counters the operator scrapes from GET /metrics ---- */
+
+#define SRV_ROUTES_MAX 16   /* rows of srv_routes, plus one for unmatched paths */
+#define SRV_MET_STATUSES 14 /* the statuses the server sends, plus "other" */
+#define SRV_MET_BUCKETS 14  /* query latency buckets, plus +Inf */
+#define SRV_MET_RULES 32    /* distinct refusal rules counted by name */
+
+/* Outcomes of a query that took a slot (dcr_queries_total{outcome}). */
+enum { SRV_Q_RELEASED, SRV_Q_REFUSED, SRV_Q_FAILED, SRV_Q_TIMEOUT, SRV_Q_OUTCOMES };
+
+typedef struct {
+    char name[40];
+    unsigned long n;
+} srv_rule_count;
+
+typedef struct {
+    atomic_ulong requests[SRV_ROUTES_MAX + 1][SRV_MET_STATUSES];
+    atomic_ulong latency[SRV_MET_BUCKETS + 1]; /* per bucket, not cumulative; last = +Inf */
+    atomic_ulong latency_us;                   /* sum of the observations, microseconds */
+    atomic_ulong queries[SRV_Q_OUTCOMES];
+    atomic_ulong uploads_ok, uploads_refused, upload_bytes;
+    atomic_ulong grants_ok, grants_refused;
+    pthread_mutex_t mu;                      /* rules */
+    srv_rule_count rules[SRV_MET_RULES + 1]; /* the last one is "other" */
+    size_t nrules;
+} srv_metrics;
 
 typedef struct srv {
     const dcr_server_config *cfg;
@@ -79,7 +109,39 @@ typedef struct srv {
     dcr_templates templates; /* the contract's, loaded once at start */
     atomic_uint queries_running;
     atomic_ulong requests, queries_total, refusals;
+    atomic_ulong request_seq; /* request ids when the CSPRNG fails */
+    bool tpm_anchored;        /* the state's rollback anchor is a TPM counter */
+    srv_metrics metrics;
+    struct MHD_Daemon *metrics_mhd; /* plain HTTP, operator only; NULL when off */
+    uint16_t metrics_port;
 } srv;
+
+/* Records one answered request (route NULL: no route matched). */
+void srv_metrics_request(srv *s, const struct srv_route *route, int status);
+/* Records a query that held a slot for seconds, with its outcome. */
+void srv_metrics_query(srv *s, int outcome, double seconds);
+/* Counts a refusal by its rule (a public name from the code, never data). */
+void srv_metrics_refusal(srv *s, const char *rule);
+/* The exposition text (Prometheus text format 0.0.4); caller frees. */
+__attribute__((warn_unused_result)) dcr_status srv_metrics_render(srv *s, char **text, size_t *len,
+                                                                  dcr_error *err);
+/* The operator's plain-HTTP listener for GET /metrics (cfg->metrics_addr),
+ * nothing when it is not set. */
+__attribute__((warn_unused_result)) dcr_status srv_metrics_start(srv *s, dcr_error *err);
+void srv_metrics_stop(srv *s);
+
+/* ---- the log (log.c) ---- */
+
+/* One lifecycle line: "TIME dcr serve: MESSAGE" or, with --log-format
+ * json, {"time", "event", "message"}. Never give it data values, keys or
+ * SQL text. */
+void srv_log(srv *s, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* srv_log for each line of text. */
+void srv_log_lines(srv *s, const char *event, const char *text);
+/* The one line of an answered request (fields of srv_request below). */
+void srv_log_request(const struct srv_request *r);
+/* "2026-12-07T21:39:06.123Z" (UTC, milliseconds) into out[32]. */
+void srv_iso_now(char out[32]);
 
 /* ---- requests and responses (http.c) ---- */
 
@@ -95,7 +157,7 @@ typedef struct srv_request srv_request;
 enum { SRV_BODY_NONE, SRV_BODY_JSON, SRV_BODY_STREAM };
 #define SRV_ANY_PARTY (DCR_ROLE_PROVIDER | DCR_ROLE_ANALYST | DCR_ROLE_RECEIVER | DCR_ROLE_AUDITOR)
 
-typedef struct {
+typedef struct srv_route {
     const char *method;
     const char *pattern; /* "/v1/datasets/{}/grant": {} matches one dataset name */
     unsigned roles;      /* any of these roles may call it; 0 = no authentication */
@@ -124,10 +186,14 @@ struct srv_request {
     bool failed;  /* res holds the error; the body is discarded */
     srv_response res;
     double t0;
-    void *route_ctx; /* the route's own state (uploads) */
+    void *route_ctx;   /* the route's own state (uploads) */
+    char id[17];       /* request id: 16 hex digits, in the log, a header and error bodies */
+    char peer[64];     /* numeric address:port of the client */
+    char sql_hash[17]; /* queries: first 16 hex digits of SHA-256(SQL), never the SQL */
 };
 
-/* Sets res to a JSON error {"error": {"code", "message"}}. */
+/* Sets res to a JSON error {"error": {"code", "message"}}; the request id
+ * is added to every error body as it is sent. */
 void srv_error(srv_response *res, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Sets res to a JSON error from err: DCR_EINPUT 400, DCR_ECRYPTO 403, else 500. */
@@ -140,6 +206,13 @@ json_t *srv_hex(const uint8_t *b, size_t n);
 double srv_now(void);
 
 dcr_status srv_http_start(srv *s, dcr_error *err);
+struct sockaddr_storage;
+/* A numeric IPv4 or IPv6 address and port for MHD_OPTION_SOCK_ADDR
+ * (MHD_USE_IPv6 added to flags for IPv6); opt names the option in errors. */
+__attribute__((warn_unused_result)) dcr_status srv_parse_addr(const char *opt, const char *addr,
+                                                              uint16_t port,
+                                                              struct sockaddr_storage *ss,
+                                                              unsigned *flags, dcr_error *err);
 void srv_http_stop(srv *s);
 
 /* ---- authentication and limits (auth.c, limits.c) ---- */

@@ -69,12 +69,13 @@ static void audit(srv_request *r, const char *type, const char *decision, const 
                          .reason = reason};
     dcr_error err = {0};
     if (dcr_state_audit_append(r->s->state, &e, NULL, &err) != DCR_OK)
-        fprintf(r->s->log, "dcr serve: audit append failed: %s\n", err.msg);
+        srv_log(r->s, "audit", "audit append failed: %s", err.msg);
 }
 
 /* Refuses the upload: the error becomes the response and is audited. */
 static void refuse(srv_request *r, srv_response *res, const dcr_error *err, const char *code)
 {
+    atomic_fetch_add(&r->s->metrics.uploads_refused, 1);
     srv_error_from(res, err, code);
     audit(r, "upload", "refused", err->msg);
 }
@@ -254,7 +255,7 @@ void srv_upload_handle(srv_request *r, srv_response *res)
         }
     if (dcr_state_grant_put(s->state, r->param, s->contract.parties[r->party].name,
                             s->inst.pub.hpke_pub, grant, sizeof grant, &err) != DCR_OK)
-        fprintf(s->log, "dcr serve: recording the grant failed: %s\n", err.msg);
+        srv_log(s, "grant", "recording the grant failed: %s", err.msg);
     pthread_mutex_lock(&s->lock);
     srv_data_key *k = &s->keys[u->ds];
     memcpy(k->key, u->key, 32);
@@ -262,6 +263,8 @@ void srv_upload_handle(srv_request *r, srv_response *res)
     k->present = true;
     pthread_mutex_unlock(&s->lock);
     srv_data_write_end(s);
+    atomic_fetch_add(&s->metrics.uploads_ok, 1);
+    atomic_fetch_add(&s->metrics.upload_bytes, (unsigned long)info.size);
     char hex[65];
     dcr_hex_encode(hex, info.sha256, 32);
     srv_json(res, 201,
@@ -397,6 +400,7 @@ void srv_route_grant(srv_request *r, srv_response *res)
     if (st != DCR_OK) {
         srv_error_from(res, &err, "bad_grant");
         audit(r, "grant", "refused", err.msg);
+        atomic_fetch_add(&s->metrics.grants_refused, 1);
     } else {
         pthread_mutex_lock(&s->lock);
         memcpy(s->keys[ds].key, key, 32);
@@ -404,6 +408,7 @@ void srv_route_grant(srv_request *r, srv_response *res)
         s->keys[ds].present = true;
         pthread_mutex_unlock(&s->lock);
         audit(r, "grant", "accepted", "data key granted to this instance");
+        atomic_fetch_add(&s->metrics.grants_ok, 1);
         srv_json(res, 200, json_pack("{s:s,s:b}", "dataset", r->param, "granted", 1));
     }
     srv_data_read_end(s);

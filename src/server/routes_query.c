@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "base/hygiene.h"
+#include "crypto/hash.h"
 #include "exec/source.h"
 #include "room/room.h"
 #include "server/internal.h"
@@ -136,8 +138,20 @@ static dcr_status bind_sources(qjob *j, dcr_error *err)
 static void audit_refusal(srv *s, size_t party, const char *sql, const char *rule, const char *why)
 {
     dcr_error err = {0};
+    srv_metrics_refusal(s, rule);
     if (dcr_room_audit_refusal(s->room, party, sql, rule, why, &err) != DCR_OK)
-        fprintf(s->log, "dcr serve: audit append failed: %s\n", err.msg);
+        srv_log(s, "audit", "audit append failed: %s", err.msg);
+}
+
+/* The log's handle on a query: a SHA-256 prefix of its SQL, never the SQL
+ * (an operator can match it against the audit log, which the parties see,
+ * without the log carrying literals). */
+static void hash_sql(srv_request *r, const char *sql)
+{
+    uint8_t h[32];
+    dcr_error err = {0};
+    if (dcr_sha256(sql, strlen(sql), h, &err) == DCR_OK)
+        dcr_hex_encode(r->sql_hash, h, 8);
 }
 
 bool srv_query_body_parse(const uint8_t *body, size_t len, char **sql, srv_response *res)
@@ -176,6 +190,7 @@ static bool wait_job(qjob *j, unsigned seconds)
 static void run_job(srv_request *r, srv_response *res, qjob *j)
 {
     srv *s = r->s;
+    double t0 = srv_now();
     pthread_t t;
     if (pthread_create(&t, NULL, worker, j) != 0) {
         job_free(j);
@@ -189,8 +204,17 @@ static void run_job(srv_request *r, srv_response *res, qjob *j)
                  s->cfg->query_seconds);
         audit_refusal(s, j->analyst, j->sql, "time-limit", why);
         srv_error(res, 504, "query_timeout", "%s", why);
+        srv_metrics_query(s, SRV_Q_TIMEOUT, srv_now() - t0);
         return; /* the worker frees j */
     }
+    const char *rule = j->ans.report.rule;
+    srv_metrics_query(s,
+                      j->st == DCR_OK ? SRV_Q_RELEASED
+                      : rule[0]       ? SRV_Q_REFUSED
+                                      : SRV_Q_FAILED,
+                      srv_now() - t0);
+    if (j->st != DCR_OK && rule[0])
+        srv_metrics_refusal(s, rule);
     if (j->st == DCR_OK) {
         json_t *o = dcr_room_answer_json(&s->contract, j->analyst, &j->ans);
         if (o)
@@ -198,7 +222,6 @@ static void run_job(srv_request *r, srv_response *res, qjob *j)
         else
             srv_error(res, 500, "internal", "out of memory");
     } else {
-        const char *rule = j->ans.report.rule;
         int status = j->err.code == DCR_EINPUT ? 422 : j->err.code == DCR_ECRYPTO ? 403 : 500;
         srv_json(res, status,
                  json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
@@ -215,6 +238,7 @@ void srv_route_query(srv_request *r, srv_response *res)
     /* finish() NUL-terminated the body: that byte is not part of it */
     if (!srv_query_body_parse(r->body.data, r->body.len - 1, &copy, res))
         return;
+    hash_sql(r, copy);
     if (!srv_query_slot_take(s, res)) {
         audit_refusal(s, (size_t)r->party, copy, "concurrency-limit", "too many queries running");
         free(copy);

@@ -19,6 +19,20 @@
 #include "server/internal.h"
 #include "state/state.h"
 
+/* The contract's lint findings, one log line each. */
+static void log_diags(srv *s, const dcr_contract_diags *diags)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return;
+    dcr_contract_diags_print(diags, s->cfg->contract_path, f);
+    if (fclose(f) == 0 && text)
+        srv_log_lines(s, "contract", text);
+    free(text);
+}
+
 static dcr_status load_contract(srv *s, dcr_error *err)
 {
     const dcr_server_config *cfg = s->cfg;
@@ -26,7 +40,7 @@ static dcr_status load_contract(srv *s, dcr_error *err)
     dcr_status st = dcr_contract_load(cfg->contract_path, &s->contract, &diags, &s->contract_text,
                                       &s->contract_len, err);
     if (st == DCR_EINPUT && diags.n)
-        dcr_contract_diags_print(&diags, cfg->contract_path, s->log);
+        log_diags(s, &diags);
     dcr_contract_diags_free(&diags);
     if (st != DCR_OK)
         return st;
@@ -88,14 +102,14 @@ static const char *state_tcti(const srv *s)
 static dcr_status start_state(srv *s, dcr_error *err)
 {
     dcr_state_options opt = {.tcti = state_tcti(s)};
+    s->tpm_anchored = opt.tcti != NULL;
     if (opt.tcti)
-        fprintf(s->log,
-                "dcr serve: state anchored on TPM %s (rollback refused; differencing key "
-                "sealed)\n",
+        srv_log(s, "start", "state anchored on TPM %s (rollback refused; differencing key sealed)",
                 opt.tcti);
     else
-        fprintf(s->log, "dcr serve: state without a TPM: a rolled-back state is caught only by "
-                        "clients' remembered audit heads; the differencing key is a plain file\n");
+        srv_log(s, "start",
+                "state without a TPM: a rolled-back state is caught only by clients' remembered "
+                "audit heads; the differencing key is a plain file");
     dcr_status st = dcr_state_open(s->cfg->state_dir, &opt, &s->state, err);
     if (st != DCR_OK)
         return dcr_error_prefix(err, "--state %s", s->cfg->state_dir);
@@ -136,7 +150,7 @@ static dcr_status serve(srv *s, dcr_error *err)
     if (st == DCR_OK)
         st = dcr_templates_load(&s->contract, &s->templates, err);
     if (st == DCR_OK)
-        st = srv_instance_make(&s->inst, &s->contract, s->cfg->tee, s->cfg->tcti, s->log, err);
+        st = srv_instance_make(s, err);
     if (st == DCR_OK)
         st = start_state(s, err);
     if (st != DCR_OK)
@@ -145,19 +159,25 @@ static dcr_status serve(srv *s, dcr_error *err)
     s->buckets = calloc(s->contract.nparties, sizeof *s->buckets);
     if (!s->keys || !s->buckets)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
-    if ((st = build_attestation(s, err)) || (st = srv_http_start(s, err)))
+    if ((st = build_attestation(s, err)) || (st = srv_http_start(s, err)) ||
+        (st = srv_metrics_start(s, err)))
         return st;
     char url[128], hex[65];
     const char *a = s->cfg->listen_addr;
     snprintf(url, sizeof url, strchr(a, ':') ? "https://[%s]:%u\n" : "https://%s:%u\n", a,
              (unsigned)s->port);
     dcr_hex_encode(hex, s->inst.pub.tls_spki_sha256, 32);
-    fprintf(s->log,
-            "dcr serve: contract %s (%zu parties, %zu datasets), evidence %s\n"
-            "dcr serve: TLS key sha256 %s\ndcr serve: listening on %s",
-            s->contract.name, s->contract.nparties, s->contract.ndatasets, s->inst.evidence_type,
-            hex, url);
-    fflush(s->log);
+    srv_log(s, "start", "contract %s (%zu parties, %zu datasets), evidence %s", s->contract.name,
+            s->contract.nparties, s->contract.ndatasets, s->inst.evidence_type);
+    srv_log(s, "start", "TLS key sha256 %s", hex);
+    if (s->metrics_mhd) {
+        const char *m = s->cfg->metrics_addr;
+        srv_log(s, "start",
+                strchr(m, ':') ? "metrics on http://[%s]:%u/metrics (operator only, no TLS)"
+                               : "metrics on http://%s:%u/metrics (operator only, no TLS)",
+                m, (unsigned)s->metrics_port);
+    }
+    srv_log(s, "start", "listening on %s", url);
     return write_ready(s, url, err);
 }
 
@@ -168,7 +188,7 @@ static void wait_for_queries(srv *s)
 {
     unsigned n = atomic_load(&s->queries_running);
     if (n)
-        fprintf(s->log, "dcr serve: waiting for %u abandoned queries to finish\n", n);
+        srv_log(s, "stop", "waiting for %u abandoned queries to finish", n);
     while (atomic_load(&s->queries_running) != 0) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -177,6 +197,7 @@ static void wait_for_queries(srv *s)
 
 static void cleanup(srv *s)
 {
+    srv_metrics_stop(s);
     srv_http_stop(s);
     wait_for_queries(s);
     dcr_room_close(s->room);
@@ -193,6 +214,7 @@ static void cleanup(srv *s)
     free(s->contract_text);
     pthread_cond_destroy(&s->data_cv);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->metrics.mu);
 }
 
 static dcr_server_config with_defaults(const dcr_server_config *in)
@@ -221,6 +243,7 @@ dcr_status dcr_server_run(const dcr_server_config *cfg_in, dcr_error *err)
     s->started = time(NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->data_cv, NULL);
+    pthread_mutex_init(&s->metrics.mu, NULL);
     /* Block the stop signals before any thread starts; sigwait takes them. */
     sigset_t set;
     sigemptyset(&set);
@@ -232,7 +255,7 @@ dcr_status dcr_server_run(const dcr_server_config *cfg_in, dcr_error *err)
     if (st == DCR_OK) {
         int sig = 0;
         sigwait(&set, &sig);
-        fprintf(s->log, "dcr serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        srv_log(s, "stop", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
     cleanup(s);
     free(s);

@@ -6,11 +6,14 @@
  * for evidence binding them (api/binding.h) and refuses to start when the
  * contract would not accept that evidence. It then serves the JSON API over
  * HTTPS (TLS 1.3 only, certificate = the attested TLS key) until SIGINT or
- * SIGTERM, and wipes its keys on the way out.
+ * SIGTERM, and wipes its keys on the way out. With metrics_addr set, a
+ * second, plain-HTTP listener answers GET /metrics for the operator
+ * (docs/api.md, "Metrics").
  */
 #ifndef DCR_SERVER_SERVER_H
 #define DCR_SERVER_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +44,9 @@ typedef struct {
     unsigned query_seconds;   /* wall-clock limit of a query; 0 = 300 */
     unsigned max_connections; /* 0 = 256 */
     FILE *log;                /* one line per request and lifecycle event; NULL = stderr */
+    bool log_json;            /* JSON lines instead of text */
+    const char *metrics_addr; /* numeric address of the operator's GET /metrics; NULL = off */
+    uint16_t metrics_port;    /* 0 = any free port (printed at start) */
 } dcr_server_config;
 
 /* Runs the server until SIGINT/SIGTERM. Returns DCR_OK after a clean stop. */

@@ -170,7 +170,7 @@ cp "$ref/publisher/impressions.csv" "$ref/advertiser/purchases.csv" "$ctr/input/
 chown -R 10001:10001 "$ctr"
 chmod 0700 "$ctr"/{cleanroom,publisher,advertiser}
 # The clean room listens on a free port and keeps its HEALTHCHECK (dcr
-# attest check against itself), probed below while the first instance is
+# health: GET /v1/health), probed below while the first instance is
 # held up (HOLD_UNTIL).
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 extra_cleanroom=(-e DCR_LISTEN="127.0.0.1:$port" -e DCR_HEALTH_URL="https://127.0.0.1:$port"
@@ -189,7 +189,7 @@ for role in cleanroom publisher advertiser; do
     -v "$ctr/input:/input:ro" --entrypoint /bin/bash "$IMAGE" /demo/party.sh "$role" >/dev/null
 done
 for ((i = 0; i < 900; i++)); do [[ -s "$ctr/exchange/server.url" || -e "$ctr/exchange/FAILED" ]] && break; sleep 0.2; done
-check "HEALTHCHECK of the serving clean room: healthy (attest check against itself)" \
+check "HEALTHCHECK of the serving clean room: healthy (dcr health: GET /v1/health)" \
   podman healthcheck run "dcr-ctest-cleanroom-$$"
 # A party whose contract differs (here: it pins another measurement) is
 # refused before anything is sent; and the served evidence itself fails

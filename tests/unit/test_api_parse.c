@@ -203,6 +203,20 @@ static void test_client_error_quoted(void)
     CHECK_MSG(err, "x\\x1b[2Jy");
     r.status = 200;
     CHECK(dcr_client_check_status("GET", "/v1/status", &r, &err) == DCR_OK);
+    /* The request id is quoted for the operator; anything but 16 hex
+     * digits is not repeated. */
+    const char *with_id = "{\"error\":{\"code\":\"refused\",\"message\":\"no\",\"request_id\":"
+                          "\"0123456789abcdef\"}}";
+    r = (dcr_client_response){.status = 422};
+    r.body.data = (uint8_t *)with_id;
+    r.body.len = strlen(with_id);
+    CHECK(dcr_client_check_status("POST", "/v1/query", &r, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "(request id 0123456789abcdef)");
+    const char *bad_id = "{\"error\":{\"code\":\"x\",\"message\":\"m\",\"request_id\":\"zz\x1b\"}}";
+    r.body.data = (uint8_t *)bad_id;
+    r.body.len = strlen(bad_id);
+    CHECK(dcr_client_check_status("POST", "/v1/query", &r, &err) == DCR_EINPUT);
+    CHECK(!strstr(err.msg, "request id"));
 }
 
 static char *render(const char *json, bool csv)
