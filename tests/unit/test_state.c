@@ -1012,10 +1012,12 @@ static void test_history_survives_reupload_and_restart(void)
     dcr_state *st = open_started(d, 1);
     dcr_dataset_info info;
     CHECK(st && upload(st, "people", "v1", &info) == DCR_OK);
+    dcr_dataset_info_free(&info);
     CHECK(st && diff_release(st, d, 1000, 100) == 1);
     dcr_state_close(st);
     st = open_started(d, 2);
     CHECK(st && upload(st, "people", "v2, re-uploaded", &info) == DCR_OK);
+    dcr_dataset_info_free(&info);
     CHECK(st && diff_release(st, d, 1000, 99) == 0);
     CHECK(st && diff_release(st, d, 1000, 100) == 1); /* the same set: released */
     /* An entry of an older, per-analyst history. */
