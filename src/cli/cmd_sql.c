@@ -360,6 +360,7 @@ static dcr_status run_in_room(const sql_args *a, session *s, dcr_room_answer *an
 {
     dcr_room_config rc = {.contract = &s->contract, .dir = a->state};
     dcr_room *room = NULL;
+    memset(ans, 0, sizeof *ans); /* freed by the caller whether or not the room opens */
     dcr_status st = dcr_room_open_local(&rc, &room, err);
     dcr_room_query_opts o = {.exec = {.mem_limit = (size_t)(a->mem_mib ? a->mem_mib : 4096) << 20}};
     st = st ? st : dcr_room_query(room, s->party, a->sql, s->by_dataset, &o, ans, err);
