@@ -125,6 +125,15 @@ QUERIES=(
     FROM impressions i JOIN purchases p ON i.email = p.email GROUP BY i.campaign ORDER BY i.campaign"
 )
 
+# The agreed queries as contract templates (JSON array members, one line).
+agreed_templates() {
+  local i sql
+  for ((i = 0; i < ${#QUERIES[@]}; i += 2)); do
+    sql=$(printf '%s' "${QUERIES[i + 1]}" | tr -s '\n ' '  ') # one line, single spaces
+    printf '{"name": "demo_%s", "sql": "%s"}, ' "${QUERIES[i]}" "$sql"
+  done
+}
+
 # Starts one clean-room instance on the state directory; sets $pid and
 # publishes its URL as $1 (server.url, then restarted.url).
 start_instance() {
@@ -216,10 +225,13 @@ publisher)
   "$DCR" contract init --out draft.json --party publisher=publisher.pub --party advertiser=advertiser.pub > /dev/null
   # Pin the clean room: sim evidence only, with the reproducible measurement.
   # Differential privacy off, so the demo's results can be compared exactly
-  # (the aggregation threshold still applies).
+  # (the aggregation threshold still applies); without DP only templates run
+  # (docs/privacy.md, "Modes"), so the agreed queries become templates.
   sed -e "s/{\"type\": \"sim\"}/{\"type\": \"sim\", \"measurements\": [\"$(measurement)\"]}/" \
     -e 's/"differential_privacy": {"enabled": true/"differential_privacy": {"enabled": false/' \
+    -e "s|\"templates\": \[|\"templates\": [$(agreed_templates)|" \
     draft.json > contract.json
+  grep -q '"demo_overlap"' contract.json || die "could not add the agreed queries as templates"
   grep -q '"measurements"' contract.json || die "could not pin the measurement in the contract"
   ! grep -q '"differential_privacy": {"enabled": true' contract.json ||
     die "could not turn differential privacy off in the demo contract"
