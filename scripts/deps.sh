@@ -7,7 +7,7 @@ set -euo pipefail
 # Build: compiler and libraries (all the Dockerfile's build stage needs:
 # `scripts/deps.sh --build`). Test: clang for sanitizers and fuzzing, GNU
 # time, the vTPM simulator, and podman (with runc and debootstrap) for the
-# container test (tests/container/run.sh). `--toolchain` prints what a
+# container test (tests/container/run.sh). VM: the measured image's tools. `--toolchain` prints what a
 # reproducible build depends on: the compiler, binutils, libc and every
 # library's headers (a newer libssl-dev alone changes the binary), as
 # dpkg-query lines; the image and the container test compare them.
@@ -23,15 +23,23 @@ test_packages=(
   swtpm swtpm-tools tpm2-tools
   podman runc debootstrap python3 python3-yaml sqlite3 curl
 )
+# The measured VM image (scripts/vm-image.sh: `--vm` installs only these)
+# and its boot test (QEMU with OVMF, swtpm as the vTPM).
+vm_packages=(
+  debootstrap squashfs-tools cryptsetup-bin systemd-boot-efi binutils
+  dosfstools mtools fdisk cpio gzip e2fsprogs python3
+  qemu-system-x86 ovmf swtpm swtpm-tools tpm2-tools
+)
 case "${1:-}" in
   --build) packages=("${build_packages[@]}") ;;
+  --vm) packages=("${vm_packages[@]}") ;;
   --toolchain)
     headers=()
     for p in "${build_packages[@]}"; do [[ "$p" == lib* ]] && headers+=("$p"); done
     exec dpkg-query -W gcc-12 binutils libc6-dev "${headers[@]}"
     ;;
-  "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: scripts/deps.sh [--build | --toolchain]" >&2; exit 2 ;;
+  "") packages=("${build_packages[@]}" "${test_packages[@]}" "${vm_packages[@]}") ;;
+  *) echo "usage: scripts/deps.sh [--build | --vm | --toolchain]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Boots dcr's measured VM image (scripts/vm-image.sh) under QEMU with
+# software emulation (TCG; KVM when /dev/kvm exists), OVMF and swtpm as its
+# vTPM, with a data disk holding a signed contract; checks that the dm-verity
+# root opens, systemd starts dcr-serve.service and `dcr serve` runs, then
+# that a copy of the image with one bit flipped in its root file system does
+# not come up. Not part of `make test` (named vm_*.sh, not test_*.sh): run
+# it with `make vm-test`. Usage: tests/e2e/vm_boot.sh [VM_DIR (build/vm)]
+source "$(dirname "$0")/lib.sh"
+VM=$(cd "${1:-$ROOT/build/vm}" && pwd)
+BOOT_TIMEOUT=${DCR_VM_BOOT_TIMEOUT:-600}
+SWTPM= QEMU=
+trap '[[ -n "$QEMU" ]] && kill $QEMU 2>/dev/null; [[ -n "$SWTPM" ]] && kill $SWTPM 2>/dev/null; rm -rf "$T"' EXIT
+cd "$T"
+for t in qemu-system-x86_64 swtpm mkfs.ext4; do
+  command -v $t >/dev/null || { bad "$t missing (scripts/deps.sh --vm installs it)"; finish; exit 1; }
+done
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+accel=tcg
+[[ -w /dev/kvm ]] && accel=kvm
+
+# The data disk: the contract and its signatures (a dev contract: the
+# point here is the image, not the evidence), ext4 labelled dcr-data,
+# made from a directory (mkfs.ext4 -d), no loop device.
+source "$ROOT/tests/e2e/service_lib.sh"
+check "keys and a signed contract" make_contract
+mkdir -p data/signatures
+cp c.json data/contract.json && cp pub.sig adv.sig ana.sig data/signatures/
+check "the data disk (ext4, label dcr-data)" \
+  mkfs.ext4 -q -L dcr-data -d data data.img 64M
+
+# boot NAME DISK: starts swtpm and QEMU; the console goes to NAME.log.
+boot() {
+  local name=$1 disk=$2
+  rm -rf "tpm-$name" && mkdir "tpm-$name"
+  swtpm socket --tpm2 --tpmstate dir="tpm-$name" --ctrl type=unixio,path="$T/$name.swtpm" \
+    --flags startup-clear >"swtpm-$name.log" 2>&1 &
+  SWTPM=$!
+  for _ in $(seq 50); do [[ -S "$T/$name.swtpm" ]] && break; sleep 0.1; done
+  cp "$OVMF_VARS" "vars-$name.fd"
+  HOSTPORT=$((20000 + RANDOM % 20000))
+  qemu-system-x86_64 -machine q35,accel=$accel -m 1024 -smp 1 -display none -no-reboot \
+    -drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
+    -drive if=pflash,format=raw,file="vars-$name.fd" \
+    -drive file="$disk",if=virtio,format=raw,snapshot=on \
+    -drive file=data.img,if=virtio,format=raw \
+    -chardev socket,id=chrtpm,path="$T/$name.swtpm" -tpmdev emulator,id=tpm0,chardev=chrtpm \
+    -device tpm-crb,tpmdev=tpm0 \
+    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$HOSTPORT-:8443 -device virtio-net-pci,netdev=n0 \
+    -serial file:"$name.log" >"qemu-$name.log" 2>&1 &
+  QEMU=$!
+}
+# wait_for NAME PATTERN: until the console shows PATTERN, QEMU exits, or
+# BOOT_TIMEOUT; 0 when the pattern showed.
+wait_for() {
+  local i
+  for i in $(seq "$BOOT_TIMEOUT"); do
+    grep -qE -- "$2" "$1.log" 2>/dev/null && return 0
+    kill -0 $QEMU 2>/dev/null || { grep -qE -- "$2" "$1.log" 2>/dev/null; return; }
+    sleep 1
+  done
+  return 1
+}
+halt() {
+  kill $QEMU 2>/dev/null; wait $QEMU 2>/dev/null; QEMU=
+  kill $SWTPM 2>/dev/null; wait $SWTPM 2>/dev/null; SWTPM=
+}
+
+start=$(date +%s)
+boot good "$VM/disk.raw"
+check "the initrd opens the dm-verity root" wait_for good 'dcr-initrd: root .*root hash'
+check "systemd runs from the verity root" wait_for good 'systemd\[1\]|Welcome to|Reached target'
+check "dcr-serve.service starts dcr serve" wait_for good 'dcr-serve|dcr serve|auto:|azure-vtpm'
+echo "# boot to dcr serve: $(($(date +%s) - start)) s ($accel)"
+check "no login prompt on the console" bash -c '! grep -qiE "login:|getty" good.log'
+halt
+sed 's/^/    console: /' good.log | tail -n 40
+
+# One bit flipped in the root file system's first 4 KiB block (past the
+# squashfs superblock, so the file system itself would not notice; every
+# mount reads that block): dm-verity must refuse it.
+root_off=$(sfdisk -J "$VM/disk.raw" | python3 -c 'import json,sys
+p=[p for p in json.load(sys.stdin)["partitiontable"]["partitions"] if p.get("name")=="dcr-root"][0]
+print(p["start"]*512)')
+cp "$VM/disk.raw" tampered.raw
+check "one bit flipped in the root file system" flip_bit tampered.raw $((root_off + 2048))
+start=$(date +%s)
+boot tampered tampered.raw
+wait_for tampered 'dcr-serve.service|Started .*dcr' && came_up=1 || came_up=0
+check "the tampered image does not bring dcr up (dm-verity)" \
+  bash -c "[[ $came_up -eq 0 ]] && grep -qiE 'verity|corrupt|I/O error|panic|powering off' tampered.log"
+echo "# tampered boot: $(($(date +%s) - start)) s"
+halt
+sed 's/^/    console: /' tampered.log | grep -iE 'verity|corrupt|error|panic|power' | head -n 20
+finish
