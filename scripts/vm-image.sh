@@ -49,7 +49,7 @@ while [[ $# -gt 0 ]]; do
     --out) out=$2; shift 2 ;;
     --dcr) dcr=$2; shift 2 ;;
     --check) check=1; shift ;;
-    --reuse-root) reuse=1; shift ;; # development: keep build/vm/work/root from a build that stopped later
+    --reuse-root) reuse=1; shift ;; # development: keep build/vm/work/root between builds
 
     *) echo "usage: scripts/vm-image.sh [--out DIR] [--dcr BINARY] | --check" >&2; exit 2 ;;
   esac
@@ -118,9 +118,10 @@ unmount_under() {
 unmount_under "$w"
 if [[ $reuse -eq 1 && -f "$w/root-done" ]]; then
   rm -rf --one-file-system "$w/initrd"
+  skip_root=1
 else
-reuse=0
-rm -rf --one-file-system "$w"
+  rm -rf --one-file-system "$w"
+  skip_root=0
 fi
 mkdir -p "$w"
 root=$w/root
@@ -128,7 +129,7 @@ log=$out/build.log
 : >"$log"
 step() { echo "vm-image: $*" >&2; }
 
-if [[ $reuse -eq 0 ]]; then
+if [[ $skip_root -eq 0 ]]; then
 # 1. The root file system. Only Depends are installed (debootstrap), so the
 # package list is exactly this plus what it depends on.
 runtime=$(scripts/runtime-deps.sh "$dcr" | tr '\n' ',' | sed 's/,$//')
@@ -182,9 +183,12 @@ done
 rm -f "$sysd/getty.target.wants/"* 2>/dev/null || true
 # Generators that act on the kernel command line: systemd.run= (a command
 # at boot), systemd.wants=/systemd.mask=/systemd.debug_shell. Off, so even a
-# substituted command line (measured into PCR 12) starts nothing else.
+# substituted command line (measured into PCR 12) starts nothing else. The
+# initrd has opened the root already: systemd's own verity and GPT
+# auto-discovery (roothash=, the ESP) must not act on it again.
 mkdir -p "$root/etc/systemd/system-generators"
-for g in systemd-run-generator systemd-debug-generator; do
+for g in systemd-run-generator systemd-debug-generator systemd-veritysetup-generator \
+  systemd-gpt-auto-generator; do
   ln -sf /dev/null "$root/etc/systemd/system-generators/$g"
 done
 
@@ -291,10 +295,10 @@ dd if="$out/root.verity" of="$out/disk.raw" bs=1M seek=$((1 + esp_mib + root_b /
 
 # 6. Predicted PCRs.
 step "pcrs.json"
-scripts/vm-pcrs.sh "$w" "$out/uki.efi" "$roothash" >"$out/pcrs.json"
+scripts/vm-pcrs.sh "$w" "$out/uki.efi" "$roothash" >"$out/pcrs.json" 2>>"$log"
 touch -d "@$SOURCE_DATE_EPOCH" "$out"/*.{efi,img,raw,squashfs,verity,json,txt} "$out/cmdline"
 (cd "$out" && sha256sum uki.efi initrd.img root.squashfs root.verity esp.img disk.raw pcrs.json packages.txt >SHA256SUMS)
 unmount_under "$w"
-rm -rf --one-file-system "$w"
+[[ $reuse -eq 1 ]] || rm -rf --one-file-system "$w"
 cat "$out/SHA256SUMS"
 cat "$out/pcrs.json"

@@ -5,12 +5,15 @@
 # root opens, systemd starts dcr-serve.service and `dcr serve` runs, then
 # that a copy of the image with one bit flipped in its root file system does
 # not come up. Not part of `make test` (named vm_*.sh, not test_*.sh): run
-# it with `make vm-test`. Usage: tests/e2e/vm_boot.sh [VM_DIR (build/vm)]
+# it with `make vm-test`. Usage: tests/e2e/vm_boot.sh [VM_DIR (build/vm)].
+# The consoles and QEMU's and swtpm's logs are kept in build/vm-test/.
 source "$(dirname "$0")/lib.sh"
 VM=$(cd "${1:-$ROOT/build/vm}" && pwd)
 BOOT_TIMEOUT=${DCR_VM_BOOT_TIMEOUT:-600}
 SWTPM= QEMU=
-trap '[[ -n "$QEMU" ]] && kill $QEMU 2>/dev/null; [[ -n "$SWTPM" ]] && kill $SWTPM 2>/dev/null; rm -rf "$T"' EXIT
+LOGS=$ROOT/build/vm-test
+trap '[[ -n "$QEMU" ]] && kill $QEMU 2>/dev/null; [[ -n "$SWTPM" ]] && kill $SWTPM 2>/dev/null
+  mkdir -p "$LOGS" && cp "$T"/*.log "$LOGS"/ 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T"
 for t in qemu-system-x86_64 swtpm mkfs.ext4; do
   command -v $t >/dev/null || { bad "$t missing (scripts/deps.sh --vm installs it)"; finish; exit 1; }
@@ -57,6 +60,7 @@ wait_for() {
   local i
   for i in $(seq "$BOOT_TIMEOUT"); do
     grep -qE -- "$2" "$1.log" 2>/dev/null && return 0
+    grep -qa "Failed to start .*dcr-serve" "$1.log" 2>/dev/null && return 1
     kill -0 $QEMU 2>/dev/null || { grep -qE -- "$2" "$1.log" 2>/dev/null; return; }
     sleep 1
   done
@@ -71,7 +75,8 @@ start=$(date +%s)
 boot good "$VM/disk.raw"
 check "the initrd opens the dm-verity root" wait_for good 'dcr-initrd: root .*root hash'
 check "systemd runs from the verity root" wait_for good 'systemd\[1\]|Welcome to|Reached target'
-check "dcr-serve.service starts dcr serve" wait_for good 'dcr-serve|dcr serve|auto:|azure-vtpm'
+# dcr serve --tee auto prints one line per backend it probes.
+check "dcr-serve.service runs dcr serve --tee auto" wait_for good 'azure-vtpm +(chosen|skipped)'
 echo "# boot to dcr serve: $(($(date +%s) - start)) s ($accel)"
 check "no login prompt on the console" bash -c '! grep -qiE "login:|getty" good.log'
 halt
