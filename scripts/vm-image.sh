@@ -66,6 +66,9 @@ done
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 export LC_ALL=C TZ=UTC
 umask 022
+# IMAGE_VERSION in the UKI's .osrel: the commit (copies made by --check
+# have no .git, so it is passed on).
+version=${DCR_VM_IMAGE_VERSION:-$(git -C "$here" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
 cache=${DCR_VM_CACHE:-$here/build/vm-cache}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
@@ -78,9 +81,9 @@ if [[ $check -eq 1 ]]; then
   cp "$dcr" "$work/dcr"
   for d in a "a-much-longer-directory-name/b"; do
     mkdir -p "$work/$d"
-    tar -C "$here" -cf - scripts | tar -C "$work/$d" -xf -
+    tar -C "$here" -cf - scripts deploy/vm | tar -C "$work/$d" -xf -
     start=$(date +%s)
-    (cd "$work/$d" && DCR_VM_CACHE=$cache SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH \
+    (cd "$work/$d" && DCR_VM_CACHE=$cache SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH DCR_VM_IMAGE_VERSION=$version \
       scripts/vm-image.sh --out "$work/$d/out" --dcr "$work/dcr") >"$work/$d.log" 2>&1 ||
       { echo "vm-image --check: build in $work/$d failed:" >&2; tail -n 30 "$work/$d.log" >&2; exit 1; }
     echo "build $d: $(($(date +%s) - start)) s"
@@ -252,7 +255,7 @@ printf 'roothash=%s ro console=tty0 console=ttyS0,115200 panic=10 lockdown=confi
 {
   cat "$root/usr/lib/os-release"
   echo "IMAGE_ID=dcr"
-  echo "IMAGE_VERSION=$(git -C "$here" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+  echo "IMAGE_VERSION=$version"
 } >"$w/os-release"
 objcopy \
   --add-section .osrel="$w/os-release" --change-section-vma .osrel=0x20000 \
