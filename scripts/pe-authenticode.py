@@ -54,6 +54,26 @@ def authenticode(data: bytes) -> str:
         h.update(data[done:end])
     return h.hexdigest()
 
+def set_timestamp(path: str, epoch: int) -> None:
+    """Sets the COFF header's TimeDateStamp (objcopy writes the time of the
+    build there) and recomputes the optional header's CheckSum."""
+    data = bytearray(open(path, "rb").read())
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    struct.pack_into("<I", data, pe + 8, epoch & 0xFFFFFFFF)
+    checksum = pe + 24 + 64
+    struct.pack_into("<I", data, checksum, 0)
+    total = 0
+    padded = bytes(data) + (b"\0" if len(data) % 2 else b"")
+    for (w,) in struct.iter_unpack("<H", padded):
+        total += w
+        total = (total & 0xFFFF) + (total >> 16)
+    total = (total & 0xFFFF) + (total >> 16)
+    struct.pack_into("<I", data, checksum, (total + len(data)) & 0xFFFFFFFF)
+    open(path, "wb").write(data)
+
 if __name__ == "__main__":
-    with open(sys.argv[1], "rb") as f:
-        print(authenticode(f.read()))
+    if len(sys.argv) == 4 and sys.argv[1] == "--set-timestamp":
+        set_timestamp(sys.argv[3], int(sys.argv[2]))
+    else:
+        with open(sys.argv[1], "rb") as f:
+            print(authenticode(f.read()))

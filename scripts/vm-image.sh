@@ -94,6 +94,7 @@ if [[ $check -eq 1 ]]; then
   (cd "$work/a-much-longer-directory-name/b/out" && cat SHA256SUMS)
   if cmp -s "$work/a/out/SHA256SUMS" "$work/a-much-longer-directory-name/b/out/SHA256SUMS"; then
     echo "reproducible: 2 builds in different directories, identical artefacts"
+    cat "$work/a/out/pcrs.json"
     exit 0
   fi
   echo "NOT reproducible (kept in $work)" >&2
@@ -263,6 +264,8 @@ objcopy \
   --add-section .linux="$w/vmlinuz" --change-section-vma .linux=0x2000000 \
   --add-section .initrd="$w/initrd.img" --change-section-vma .initrd=0x3000000 \
   /usr/lib/systemd/boot/efi/linuxx64.efi.stub "$out/uki.efi"
+# objcopy (binutils 2.40) stamps the PE header with the time of the build.
+scripts/pe-authenticode.py --set-timestamp "$SOURCE_DATE_EPOCH" "$out/uki.efi"
 cp "$w/cmdline" "$out/cmdline"
 cp "$w/initrd.img" "$out/initrd.img"
 

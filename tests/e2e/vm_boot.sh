@@ -37,8 +37,10 @@ check "the data disk (ext4, label dcr-data)" \
 boot() {
   local name=$1 disk=$2
   rm -rf "tpm-$name" && mkdir "tpm-$name"
+  # level 20 logs every TPM command: tests/e2e/swtpm_pcrs.py replays the
+  # PCR extends from it (the image has no shell to read PCRs with).
   swtpm socket --tpm2 --tpmstate dir="tpm-$name" --ctrl type=unixio,path="$T/$name.swtpm" \
-    --flags startup-clear >"swtpm-$name.log" 2>&1 &
+    --log file="$T/swtpm-$name.log",level=20 >"swtpm-$name.out" 2>&1 &
   SWTPM=$!
   for _ in $(seq 50); do [[ -S "$T/$name.swtpm" ]] && break; sleep 0.1; done
   cp "$OVMF_VARS" "vars-$name.fd"
@@ -80,7 +82,39 @@ check "dcr-serve.service runs dcr serve --tee auto" wait_for good 'azure-vtpm +(
 echo "# boot to dcr serve: $(($(date +%s) - start)) s ($accel)"
 check "no login prompt on the console" bash -c '! grep -qiE "login:|getty" good.log'
 halt
+# The PCRs the boot produced (replayed from swtpm's command log) against
+# the build's predictions.
+python3 "$ROOT/tests/e2e/swtpm_pcrs.py" swtpm-good.log 4 11 >booted-pcrs.json
+echo "# booted PCRs: $(cat booted-pcrs.json)"
+export VM
+pcr_is() { # INDEX: the booted value equals pcrs.json's
+  python3 -c 'import json,sys
+b = json.load(open("booted-pcrs.json")); p = json.load(open(sys.argv[1]))["pcrs"]
+sys.exit(0 if b[sys.argv[2]] == p[sys.argv[2]] else 1)' "$VM/pcrs.json" "$1"
+}
+check "PCR 11 as booted = the predicted PCR 11 (systemd-stub: UKI sections)" pcr_is 11
+check "PCR 4 as booted = the predicted PCR 4 (OVMF: the UKI's Authenticode hash)" pcr_is 4
+export -f pcr_is
 sed 's/^/    console: /' good.log | tail -n 40
+
+# init=/bin/sh added to the UKI's command line: the initrd ignores init=
+# (it always hands over to systemd), so the image comes up as before, but
+# PCR 11 is not the predicted value any more: a verifier pinning PCR 11
+# refuses it (the refusal itself needs evidence[].pcrs, issue 19).
+objcopy --remove-section .cmdline "$VM/uki.efi" uki-initsh.efi
+printf '%s init=/bin/sh' "$(cat "$VM/cmdline")" >cmdline-initsh
+objcopy --add-section .cmdline=cmdline-initsh --change-section-vma .cmdline=0x30000 \
+  uki-initsh.efi uki-initsh2.efi
+cp "$VM/disk.raw" initsh.raw
+check "the command line with init=/bin/sh in a copy of the image" \
+  mcopy -o -i initsh.raw@@1M uki-initsh2.efi ::/EFI/BOOT/BOOTX64.EFI
+boot initsh initsh.raw
+wait_for initsh 'azure-vtpm +(chosen|skipped)|dcr-initrd: .*powering off'
+halt
+python3 "$ROOT/tests/e2e/swtpm_pcrs.py" swtpm-initsh.log 4 11 >booted-pcrs.json
+echo "# booted PCRs with init=/bin/sh: $(cat booted-pcrs.json)"
+check "init=/bin/sh: PCR 11 differs from the prediction" bash -c '! pcr_is 11'
+check "init=/bin/sh: no shell on the console" bash -c '! grep -qaE "^(# |sh-[0-9.]+# )" initsh.log'
 
 # One bit flipped in the root file system's first 4 KiB block (past the
 # squashfs superblock, so the file system itself would not notice; every
