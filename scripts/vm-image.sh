@@ -24,7 +24,8 @@
 #
 # Usage: scripts/vm-image.sh [--out DIR] [--dcr BINARY]
 #        scripts/vm-image.sh --check   (build twice in two fresh directories
-#                                       whose paths differ, compare SHA-256)
+#                                       whose paths differ, compare SHA-256;
+#                                       when equal, leaves them in build/vm/)
 # Environment: DCR_VM_MIRROR (default: the Debian mirror apt uses here),
 # DCR_VM_CACHE (downloaded .debs, shared between builds; default
 # build/vm-cache), SOURCE_DATE_EPOCH (default: the commit's time).
@@ -94,6 +95,9 @@ if [[ $check -eq 1 ]]; then
   (cd "$work/a-much-longer-directory-name/b/out" && cat SHA256SUMS)
   if cmp -s "$work/a/out/SHA256SUMS" "$work/a-much-longer-directory-name/b/out/SHA256SUMS"; then
     echo "reproducible: 2 builds in different directories, identical artefacts"
+    mkdir -p "$here/build/vm"
+    cp "$work/a/out/"* "$here/build/vm/"
+    echo "(the first build's artefacts are now in build/vm/)"
     cat "$work/a/out/pcrs.json"
     exit 0
   fi

@@ -15,14 +15,17 @@
 #
 # PCR 4 (boot-path dependent): UEFI firmware measures every EFI application
 # it starts into PCR 4 as the Authenticode hash of the PE. When the firmware
-# starts the UKI directly from the disk's fallback path (\EFI\BOOT\BOOTX64.EFI,
-# the only boot option, as on QEMU/OVMF with this disk), EDK2 logs:
-# EV_EFI_ACTION "Calling EFI Application from Boot Option", EV_SEPARATOR
-# (4 zero bytes), then EV_EFI_BOOT_SERVICES_APPLICATION (the UKI). systemd-
-# stub 252 starts the kernel through its EFI handover entry, not LoadImage,
-# so the kernel adds no PCR 4 event. Another loader in front (shim, a boot
-# manager, a PXE attempt) adds events: record PCR 4 once on the platform
-# (docs/attestation.md) rather than trusting this prediction there.
+# starts the UKI from the disk's fallback path (\EFI\BOOT\BOOTX64.EFI) as
+# its first boot option (QEMU/OVMF with this disk first in the boot order),
+# EDK2 logs: EV_EFI_ACTION "Calling EFI Application from Boot Option",
+# EV_SEPARATOR (4 zero bytes), EV_EFI_BOOT_SERVICES_APPLICATION (the UKI);
+# then systemd-stub 252 starts the kernel in .linux through the firmware's
+# LoadImage, which measures the kernel's Authenticode hash too. Checked
+# against a real boot by tests/e2e/vm_boot.sh. Every boot option tried
+# before (a CD-ROM without media adds "Returning from EFI Application from
+# Boot Option" and another "Calling ..."), a shim or a boot manager adds
+# events: record PCR 4 once on the platform (docs/attestation.md) rather
+# than trusting this prediction there.
 set -euo pipefail
 dir=${1:?usage: vm-pcrs.sh SECTIONS_DIR UKI ROOTHASH}
 uki=${2:?}
@@ -57,6 +60,8 @@ p4=$(printf '%064d' 0)
 p4=$(extend "$p4" "$(printf 'Calling EFI Application from Boot Option' | sha)")
 p4=$(extend "$p4" "$(printf '\0\0\0\0' | sha)")
 p4=$(extend "$p4" "$uki_auth")
+linux_auth=$("$here/pe-authenticode.py" "$dir/vmlinuz")
+p4=$(extend "$p4" "$linux_auth")
 
 cat <<JSON
 {
@@ -66,10 +71,11 @@ cat <<JSON
     "11": "$pcr11"
   },
   "uki_authenticode_sha256": "$uki_auth",
+  "linux_authenticode_sha256": "$linux_auth",
   "uki_sha256": "$(sha256sum "$uki" | cut -d' ' -f1)",
   "dm_verity_root_hash": "$roothash",
   "notes": {
-    "4": "boot-path dependent: EDK2 booting \\\\EFI\\\\BOOT\\\\BOOTX64.EFI directly (EV_EFI_ACTION 'Calling EFI Application from Boot Option', EV_SEPARATOR, then the UKI's Authenticode hash); record it once on the target platform",
+    "4": "boot-path dependent: EDK2 booting \\\\EFI\\\\BOOT\\\\BOOTX64.EFI as its first boot option (EV_EFI_ACTION 'Calling EFI Application from Boot Option', EV_SEPARATOR, the UKI's Authenticode hash, then the kernel's, which systemd-stub 252 loads with LoadImage); record it once on the target platform",
     "11": "systemd-stub 252: .linux, .osrel, .cmdline, .initrd (systemd-measure calculate); depends only on the image"
   }
 }

@@ -45,14 +45,16 @@ boot() {
   for _ in $(seq 50); do [[ -S "$T/$name.swtpm" ]] && break; sleep 0.1; done
   cp "$OVMF_VARS" "vars-$name.fd"
   HOSTPORT=$((20000 + RANDOM % 20000))
-  qemu-system-x86_64 -machine q35,accel=$accel -m 1024 -smp 1 -display none -no-reboot \
+  # -nodefaults and no option ROM on the NIC: the image's disk is the only
+  # boot option, so PCR 4 holds the events vm-pcrs.sh predicts.
+  qemu-system-x86_64 -machine q35,accel=$accel -m 1024 -smp 1 -nodefaults -display none -no-reboot \
     -drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
     -drive if=pflash,format=raw,file="vars-$name.fd" \
-    -drive file="$disk",if=virtio,format=raw,snapshot=on \
-    -drive file=data.img,if=virtio,format=raw \
+    -drive file="$disk",if=none,id=os,format=raw,snapshot=on -device virtio-blk-pci,drive=os,bootindex=0 \
+    -drive file=data.img,if=none,id=data,format=raw -device virtio-blk-pci,drive=data \
     -chardev socket,id=chrtpm,path="$T/$name.swtpm" -tpmdev emulator,id=tpm0,chardev=chrtpm \
     -device tpm-crb,tpmdev=tpm0 \
-    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$HOSTPORT-:8443 -device virtio-net-pci,netdev=n0 \
+    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$HOSTPORT-:8443 -device virtio-net-pci,netdev=n0,romfile= \
     -serial file:"$name.log" >"qemu-$name.log" 2>&1 &
   QEMU=$!
 }
