@@ -104,6 +104,23 @@ image:
 layers:
 	@./scripts/layers.sh
 
+# The measured VM image (docs/attestation.md, "The measured image"): needs
+# root. build/vm/ gets uki.efi, root.squashfs, root.verity, disk.raw and
+# pcrs.json (predicted PCRs). vm-image-check builds it twice in fresh
+# directories and compares the SHA-256 of every artefact. vm-test boots it
+# under QEMU (software emulation, OVMF, swtpm) and is not part of `make test`.
+.PHONY: vm-image vm-image-check vm-test
+vm-image: build/dcr
+	@./scripts/deps.sh --vm
+	@./scripts/vm-image.sh
+
+vm-image-check: build/dcr
+	@./scripts/deps.sh --vm
+	@./scripts/vm-image.sh --check
+
+vm-test: vm-image
+	@./tests/e2e/vm_boot.sh build/vm
+
 bench: build/dcr
 	@./bench/run.sh
 

@@ -7,7 +7,7 @@ set -euo pipefail
 # Build: compiler and libraries (all the Dockerfile's build stage needs:
 # `scripts/deps.sh --build`). Test: clang for sanitizers and fuzzing, GNU
 # time, the vTPM simulator, and podman (with runc and debootstrap) for the
-# container test (tests/container/run.sh). `--toolchain` prints what a
+# container test (tests/container/run.sh). VM: the measured image's tools. `--toolchain` prints what a
 # reproducible build depends on: the compiler, binutils, libc and every
 # library's headers (a newer libssl-dev alone changes the binary), as
 # dpkg-query lines; the image and the container test compare them.
@@ -26,15 +26,25 @@ test_packages=(
 # Not prometheus (whose promtool also checks GET /metrics when present):
 # installing it starts a Prometheus server on port 9090 on a machine with
 # systemd; tests/e2e/promcheck.py is the strict check that always runs.
+# The measured VM image (scripts/vm-image.sh: `--vm` installs only these)
+# and its boot test (QEMU with OVMF, swtpm as the vTPM).
+vm_packages=(
+  debootstrap squashfs-tools cryptsetup-bin systemd-boot-efi binutils
+  dosfstools mtools fdisk cpio gzip e2fsprogs python3
+  qemu-system-x86 ovmf swtpm swtpm-tools tpm2-tools
+)
 case "${1:-}" in
   --build) packages=("${build_packages[@]}") ;;
+  --vm) packages=("${vm_packages[@]}") ;;
   --toolchain)
     headers=()
     for p in "${build_packages[@]}"; do [[ "$p" == lib* ]] && headers+=("$p"); done
     exec dpkg-query -W gcc-12 binutils libc6-dev "${headers[@]}"
     ;;
+  # The VM image's packages (QEMU, OVMF, ...) only for `make vm-image` /
+  # `vm-test`, which ask for them: make test does not boot the image.
   "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: scripts/deps.sh [--build | --toolchain]" >&2; exit 2 ;;
+  *) echo "usage: scripts/deps.sh [--build | --vm | --toolchain]" >&2; exit 2 ;;
 esac
 
 missing=()
