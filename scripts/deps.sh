@@ -13,7 +13,7 @@ set -euo pipefail
 # dpkg-query lines; the image and the container test compare them.
 build_packages=(
   build-essential pkg-config
-  libssl-dev libzstd-dev liblz4-dev libjansson-dev libyajl-dev
+  libssl-dev libzstd-dev zlib1g-dev liblz4-dev libjansson-dev libyajl-dev
   libmicrohttpd-dev libcurl4-openssl-dev
   libpg-query-dev libprotobuf-c-dev libsqlite3-dev
   libtss2-dev
