@@ -21,13 +21,13 @@ build_packages=(
 test_packages=(
   clang libclang-rt-14-dev openssl time
   swtpm swtpm-tools tpm2-tools
-  podman runc debootstrap python3 python3-yaml sqlite3 curl
+  podman runc debootstrap python3 python3-yaml sqlite3 curl zstd xz-utils
 )
 case "${1:-}" in
   --build) packages=("${build_packages[@]}") ;;
   --toolchain)
     headers=()
-    for p in "${build_packages[@]}"; do [[ "$p" == lib* ]] && headers+=("$p"); done
+    for p in "${build_packages[@]}"; do [[ "$p" == lib* || "$p" == zlib* ]] && headers+=("$p"); done
     exec dpkg-query -W gcc-12 binutils libc6-dev "${headers[@]}"
     ;;
   "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
