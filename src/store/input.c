@@ -30,7 +30,7 @@ struct dcr_input {
     const char *name;
     dcr_input_kind kind;
     unsigned char *stage; /* raw bytes read, not yet consumed */
-    size_t pos, len;
+    size_t pos, len, cap;
     bool raw_eof;
     uint64_t raw_bytes;
     z_stream z;
@@ -116,7 +116,7 @@ static dcr_status refill(dcr_input *in, dcr_error *err)
     if (in->pos < in->len || in->raw_eof)
         return DCR_OK;
     in->pos = 0;
-    return raw_read(in, in->stage, STAGE_BYTES, &in->len, err);
+    return raw_read(in, in->stage, in->cap, &in->len, err);
 }
 
 /* The compressed offset of the next unconsumed byte, for messages. */
@@ -183,7 +183,7 @@ static dcr_status start_decoder(dcr_input *in, dcr_error *err)
 static dcr_status open_common(dcr_input **out, dcr_input *in, dcr_error *err)
 {
     *out = NULL;
-    in->stage = malloc(STAGE_BYTES);
+    in->stage = malloc(in->cap);
     dcr_status s = in->stage ? refill(in, err) : dcr_fail(err, DCR_EINTERNAL, "out of memory");
     if (s == DCR_OK)
         s = start_decoder(in, err);
@@ -202,6 +202,7 @@ dcr_status dcr_input_open_fd(dcr_input **out, int fd, const char *name, dcr_erro
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     in->fd = fd;
     in->name = name;
+    in->cap = STAGE_BYTES;
     return open_common(out, in, err);
 }
 
@@ -215,6 +216,9 @@ dcr_status dcr_input_open_mem(dcr_input **out, const void *data, size_t len, con
     in->mem = data ? data : (const unsigned char *)"";
     in->mem_len = len;
     in->name = name;
+    /* no bigger than the data (fuzzing opens thousands of small inputs);
+     * 16 bytes at least, enough to see any magic */
+    in->cap = len < 16 ? 16 : len < STAGE_BYTES ? len : STAGE_BYTES;
     return open_common(out, in, err);
 }
 
@@ -349,6 +353,6 @@ void dcr_input_close(dcr_input *in)
         inflateEnd(&in->z);
     ZSTD_freeDStream(in->zs);
     if (in->stage)
-        dcr_wipe_free(in->stage, STAGE_BYTES); /* plain input stages plaintext */
+        dcr_wipe_free(in->stage, in->cap); /* plain input stages plaintext */
     free(in);
 }
