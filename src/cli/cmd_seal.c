@@ -42,6 +42,8 @@ static const char usage[] =
     "                    '|', or tab (also \\t) for tab-separated files (default ,)\n"
     "  --no-header       the file has no header row: its fields are the dataset's\n"
     "                    columns in the contract's (or schema's) order\n"
+    "  --format F        csv (default) or jsonl: JSON Lines, one object per line\n"
+    "                    with the column names as keys (a missing key is NULL)\n"
     "  --validate        read the whole file and list every bad row on stdout\n"
     "                    (line, column, reason); seal nothing (--out and --to are\n"
     "                    not needed). Exit 0 only if every row is good\n"
@@ -71,7 +73,7 @@ typedef struct {
     const char *to[DCR_SEALED_RECIPIENTS_MAX];
     size_t nto;
     long threads, level, chunk_rows, max_bad_rows, max_errors;
-    int force, stats, small, no_header, validate, allow_empty;
+    int force, stats, small, no_header, validate, allow_empty, jsonl;
     char delimiter;
 } seal_args;
 
@@ -96,7 +98,8 @@ static int parse_args(int argc, char **argv, seal_args *a)
         O_NOHEADER,
         O_VALIDATE,
         O_MAXERR,
-        O_EMPTY
+        O_EMPTY,
+        O_FORMAT
     };
     static const struct option opts[] = {{"schema", required_argument, 0, O_SCHEMA},
                                          {"contract", required_argument, 0, O_CONTRACT},
@@ -117,6 +120,7 @@ static int parse_args(int argc, char **argv, seal_args *a)
                                          {"validate", no_argument, 0, O_VALIDATE},
                                          {"max-errors", required_argument, 0, O_MAXERR},
                                          {"allow-empty", no_argument, 0, O_EMPTY},
+                                         {"format", required_argument, 0, O_FORMAT},
                                          {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
@@ -135,6 +139,11 @@ static int parse_args(int argc, char **argv, seal_args *a)
             break;
         case O_EMPTY:
             a->allow_empty = 1;
+            break;
+        case O_FORMAT:
+            if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0)
+                return cli_usage_error(&dcr_cmd_seal, "--format must be csv or jsonl");
+            a->jsonl = strcmp(optarg, "jsonl") == 0;
             break;
         case O_MAXERR:
             if (!cli_parse_int(optarg, 1, 100000, &a->max_errors))
@@ -213,6 +222,9 @@ static int parse_args(int argc, char **argv, seal_args *a)
     if (a->validate && a->max_bad_rows)
         return cli_usage_error(&dcr_cmd_seal, "--validate already reads past every bad row: "
                                               "drop --max-bad-rows");
+    if (a->jsonl && (a->delimiter || a->no_header))
+        return cli_usage_error(&dcr_cmd_seal, "--delimiter and --no-header are for CSV, not "
+                                              "--format jsonl (its keys name the columns)");
     if (a->validate && !a->in)
         return cli_usage_error(&dcr_cmd_seal, "--validate needs --in FILE");
     if (!a->validate && (!a->in || !a->out || a->nto == 0))
@@ -370,6 +382,7 @@ static int run(int argc, char **argv)
         .no_header = a.no_header != 0,
         .validate = a.validate != 0,
         .allow_empty = a.allow_empty != 0,
+        .jsonl = a.jsonl != 0,
         .max_reported = a.validate ? (uint64_t)(a.max_errors ? a.max_errors : 100) : 0,
     };
     dcr_seal_stats st = {0};

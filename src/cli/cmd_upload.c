@@ -34,6 +34,7 @@ static const char usage[] =
     "  --delimiter C     the field separator: one ASCII character, or tab (default ,)\n"
     "  --no-header       no header row: fields are the dataset's columns in order\n"
     "  --allow-empty     upload a file with no data rows\n"
+    "  --format F        csv (default) or jsonl (JSON Lines: one object per line)\n"
     "  --threads N       sealing threads (default: one per CPU)\n"
     "\n"
     "Exit codes: 0 uploaded, 2 usage, 3 input (CSV, contract, refused upload),\n"
@@ -63,7 +64,7 @@ static void progress(void *ctx, uint64_t sent, uint64_t total)
 typedef struct {
     long threads;
     char delimiter;
-    bool no_header, allow_empty;
+    bool no_header, allow_empty, jsonl;
 } upload_input;
 
 static dcr_status seal_to_temp(cli_remote *r, const char *dataset, const char *csv,
@@ -92,7 +93,8 @@ static dcr_status seal_to_temp(cli_remote *r, const char *dataset, const char *c
                             .in_name = csv,
                             .delimiter = how->delimiter,
                             .no_header = how->no_header,
-                            .allow_empty = how->allow_empty};
+                            .allow_empty = how->allow_empty,
+                            .jsonl = how->jsonl};
     dcr_seal_stats stats = {0};
     st = dcr_seal_csv(in, fd, &opt, &stats, err);
     dcr_buf_free(&stats.bad_report);
@@ -198,6 +200,7 @@ static int run(int argc, char **argv)
                                          {"delimiter", required_argument, 0, 'D'},
                                          {"no-header", no_argument, 0, 'H'},
                                          {"allow-empty", no_argument, 0, 'E'},
+                                         {"format", required_argument, 0, 'f'},
                                          {0, 0, 0, 0}};
     cli_remote r = {0};
     const char *dataset = NULL;
@@ -215,7 +218,11 @@ static int run(int argc, char **argv)
             how.no_header = true;
         else if (c == 'E')
             how.allow_empty = true;
-        else if (c == 't') {
+        else if (c == 'f') {
+            if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0)
+                return cli_usage_error(&dcr_cmd_upload, "--format must be csv or jsonl");
+            how.jsonl = strcmp(optarg, "jsonl") == 0;
+        } else if (c == 't') {
             if (!cli_parse_int(optarg, 1, 64, &how.threads))
                 return cli_usage_error(&dcr_cmd_upload, "--threads must be 1-64");
         } else if (!cli_remote_opt(&r, c, optarg))

@@ -21,6 +21,7 @@
 #include "csv/csv.h"
 #include "base/value.h"
 #include "store/input.h"
+#include "store/jsonl.h"
 #include "store/sealed.h"
 
 #define BLOCK_BYTES (4u << 20)         /* CSV bytes handed to a worker at a time */
@@ -108,6 +109,7 @@ typedef struct {
     dcr_chunk chunk;
     dcr_chunk_encoder *enc;
     dcr_csv_field *fields;
+    dcr_buf jsonl_text;     /* a JSON Lines record's field texts */
     size_t row_fixed_bytes; /* estimated encoded bytes per row, TEXT data aside */
     size_t text_bytes;
 } worker;
@@ -274,8 +276,48 @@ static dcr_status skip_row(const worker *w, job *j, dcr_error *err)
     return s == DCR_OK ? dcr_buf_append(&j->bad_report, "\n", 1, err) : s;
 }
 
+/* After a row was appended: counts it and cuts a chunk when it is full. */
+static dcr_status row_done(worker *w, job *j, dcr_error *err)
+{
+    const seal_plan *pl = w->pl;
+    j->rows++;
+    size_t estimate = w->chunk.nrows * w->row_fixed_bytes + w->text_bytes;
+    if (w->chunk.nrows >= pl->chunk_rows || estimate >= CHUNK_TARGET_BYTES)
+        return flush_chunk(w, j, err);
+    return DCR_OK;
+}
+
+/* JSON Lines: one record per line; a bad line is a bad row. */
+static dcr_status process_lines(worker *w, job *j, dcr_error *err)
+{
+    const seal_plan *pl = w->pl;
+    const dcr_schema *schema = pl->opt->schema;
+    char *p = j->block, *end = j->block + j->len;
+    for (uint64_t line = j->first_line; p < end; line++) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        dcr_status s = DCR_OK;
+        if (!dcr_jsonl_blank(p, len)) {
+            s = dcr_jsonl_fields(schema, p, len, w->fields, &w->jsonl_text, pl->opt->in_name, line,
+                                 err);
+            if (s == DCR_OK)
+                s = append_record(w, schema->ncols, line, err);
+            if (s == DCR_OK)
+                s = row_done(w, j, err);
+            else
+                s = skip_row(w, j, err);
+        }
+        if (s != DCR_OK)
+            return s;
+        p = nl ? nl + 1 : end;
+    }
+    return flush_chunk(w, j, err);
+}
+
 static dcr_status process_block(worker *w, job *j, dcr_error *err)
 {
+    if (w->pl->opt->jsonl)
+        return process_lines(w, j, err);
     const seal_plan *pl = w->pl;
     dcr_csv_reader r;
     dcr_csv_reader_init(&r, j->block, j->len, j->first_line);
@@ -295,11 +337,8 @@ static dcr_status process_block(worker *w, job *j, dcr_error *err)
                 return s;
             continue;
         }
-        j->rows++;
-        size_t estimate = w->chunk.nrows * w->row_fixed_bytes + w->text_bytes;
-        if (w->chunk.nrows >= pl->chunk_rows || estimate >= CHUNK_TARGET_BYTES)
-            if ((s = flush_chunk(w, j, err)))
-                return s;
+        if ((s = row_done(w, j, err)) != DCR_OK)
+            return s;
     }
     return flush_chunk(w, j, err);
 }
@@ -323,6 +362,7 @@ static dcr_status worker_init(worker *w, const seal_plan *pl, dcr_error *err)
         size_t width = dcr_type_width(schema->cols[i].type);
         w->row_fixed_bytes += width ? width : 4;
     }
+    w->jsonl_text = (dcr_buf)DCR_BUF_INIT;
     w->fields = calloc(pl->csv_fields + 1, sizeof *w->fields);
     if (!w->fields)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
@@ -337,6 +377,7 @@ static dcr_status worker_init(worker *w, const seal_plan *pl, dcr_error *err)
 static void worker_free(worker *w)
 {
     free(w->fields);
+    dcr_buf_wipe_free(&w->jsonl_text);
     dcr_chunk_encoder_free(w->enc);
     dcr_chunk_free(&w->chunk);
 }
@@ -349,6 +390,7 @@ typedef struct {
     char *buf; /* holds the incomplete tail of the input read so far */
     size_t len, cap;
     bool eof;
+    bool lines;    /* records are lines (JSON Lines): cut at the last newline */
     uint64_t line; /* line number of buf[0] */
     uint64_t bytes;
 } block_reader;
@@ -376,6 +418,17 @@ static uint64_t count_lines(const char *p, size_t len)
     return n;
 }
 
+/* The longest prefix of whole lines; everything at the end of input. */
+static size_t complete_lines(const char *buf, size_t len, bool at_eof)
+{
+    if (at_eof)
+        return len;
+    for (size_t i = len; i > 0; i--)
+        if (buf[i - 1] == '\n')
+            return i;
+    return 0;
+}
+
 /* Hands out the next block of whole records in *block (owned by the
  * caller, capacity *cap); *len == 0 at end of input. */
 static dcr_status next_block(block_reader *br, char **block, size_t *len, size_t *cap,
@@ -391,7 +444,8 @@ static dcr_status next_block(block_reader *br, char **block, size_t *len, size_t
         }
         if (br->len == 0)
             return DCR_OK;
-        size_t n = dcr_csv_complete_prefix(br->buf, br->len, br->eof);
+        size_t n = br->lines ? complete_lines(br->buf, br->len, br->eof)
+                             : dcr_csv_complete_prefix(br->buf, br->len, br->eof);
         if (n == 0 && br->eof)
             n = br->len; /* an open quote at the end: let the parser say so */
         if (n > 0) {
@@ -743,6 +797,8 @@ static dcr_status plan_init(const dcr_seal_options *opt, seal_plan *plan, dcr_er
         return dcr_fail(err, DCR_EUSAGE,
                         "the field delimiter cannot be a double quote, CR, LF or NUL (they "
                         "quote fields and end records)");
+    if (opt->jsonl && (opt->delimiter || opt->no_header))
+        return dcr_fail(err, DCR_EUSAGE, "a delimiter and no_header are for CSV, not JSON Lines");
     plan->chunk_rows = opt->chunk_rows ? opt->chunk_rows : CHUNK_ROWS_MAX;
     plan->max_bad_rows = opt->validate ? UINT64_MAX : opt->max_bad_rows;
     plan->report_max = opt->max_reported ? opt->max_reported : BAD_ROWS_REPORTED;
@@ -757,7 +813,7 @@ static dcr_status take_header(const seal_plan *plan, size_t *csv_index, size_t *
 {
     const dcr_seal_options *opt = plan->opt;
     skip_bom(records, records_len);
-    if (opt->no_header) {
+    if (opt->no_header || opt->jsonl) {
         identity_header(opt->schema, csv_index, nfields);
         return DCR_OK;
     }
@@ -789,7 +845,7 @@ dcr_status dcr_seal_csv(int in_fd, int out_fd, const dcr_seal_options *opt, dcr_
 {
     *stats = (dcr_seal_stats){.bad_report = DCR_BUF_INIT, .input_kind = "plain"};
     const dcr_schema *schema = opt->schema;
-    block_reader br = {.name = opt->in_name, .line = 1};
+    block_reader br = {.name = opt->in_name, .line = 1, .lines = opt->jsonl};
     br.cap = BLOCK_BYTES;
     br.buf = malloc(br.cap);
     size_t *csv_index = calloc(schema->ncols, sizeof *csv_index);

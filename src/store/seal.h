@@ -14,7 +14,9 @@
  * The input may be gzip or zstd compressed (told by content, store/input.h),
  * use another one-byte separator, or lack the header row (the columns are
  * then the schema's, in its order). validate checks every row and writes
- * nothing. An input that would give no rows is refused unless allow_empty:
+ * nothing. With jsonl the input is JSON Lines instead (store/jsonl.h): one
+ * object per line, keys the column names. An input that would give no rows
+ * is refused unless allow_empty:
  * an empty dataset is almost always a wrong or truncated export.
  */
 #ifndef DCR_STORE_SEAL_H
@@ -49,6 +51,7 @@ typedef struct {
                               recipients may be NULL) */
     bool allow_empty;      /* seal even when no row results */
     uint64_t max_reported; /* bad-row messages kept in bad_report; 0 = 20 */
+    bool jsonl;            /* JSON Lines input (store/jsonl.h), not CSV */
 } dcr_seal_options;
 
 typedef struct {

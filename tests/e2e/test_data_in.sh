@@ -48,6 +48,19 @@ seal_same "gzip and a delimiter together" t.tsv.gz --delimiter tab
 check "gzip from standard input" bash -c \
   "'$DCR' seal --schema s.json --in - --out x.dcr --to k.pub --force < p.csv.gz && '$DCR' unseal --key k.key x.dcr | cmp - want.csv"
 
+# JSON Lines: keys are the column names, in any order; a missing key is NULL.
+printf '%s\n' '{"email": "Ann@x.com", "amount": 10.5, "day": "2024-01-01"}' \
+  '{"day": "2024-01-02", "email": "bo, jr@x.com", "amount": 2}' '' '{"email": "cy@x.com", "day": "2024-01-03"}' > p.jsonl
+seal_same "JSON Lines (--format jsonl)" p.jsonl --format jsonl
+gzip -c p.jsonl > p.jsonl.gz
+seal_same "gzip JSON Lines" p.jsonl.gz --format jsonl
+printf '%s\n' '{"email": "a@x.com", "amount": "lots"}' '{"email": "b@x.com", "nosuch": 1}' 'oops' > bad.jsonl
+"$DCR" seal --schema s.json --in bad.jsonl --format jsonl --validate > vj.out 2> /dev/null
+check "validate lists bad JSON lines with line and reason" bash -c "grep -q 'bad.jsonl: line 1, column \"amount\"' vj.out \
+  && grep -q 'bad.jsonl: line 2: key \"nosuch\" is not a column' vj.out && grep -q 'bad.jsonl: line 3, character [0-9]*: not valid JSON' vj.out"
+expect_exit 2 'are for CSV, not --format jsonl' "--delimiter with jsonl is a usage error" \
+  "$DCR" seal --schema s.json --in p.jsonl --format jsonl --delimiter tab --validate
+
 # Broken and foreign files: a clear error, nothing written.
 head -c $(($(stat -c %s p.csv.gz) - 6)) p.csv.gz > cut.csv.gz
 expect_exit 3 'cut.csv.gz: the gzip data ends early, after [0-9]+ compressed bytes: the file is truncated' \

@@ -623,6 +623,54 @@ static void test_seal_input_forms(void)
     free(want);
 }
 
+/* JSON Lines: keys name the columns, values become the CSV texts; bad
+ * lines are bad rows, never the end of the file. */
+static void test_seal_jsonl(void)
+{
+    dcr_error err;
+    dcr_status s;
+    size_t len;
+    char path[256];
+    snprintf(path, sizeof path, "%s", tmp_path("jsonl.dcr"));
+    CHECK(seal_text(plain_rows, path, 0, &err) == DCR_OK);
+    char *want = unseal_text(path, &alice, &s, &err, &len);
+    static const char jl[] =
+        "{\"id\": 1, \"EMAIL\": \"a@x.com\", \"amount\": 1.5, \"ok\": true, \"day\": \"2024-01-01\", "
+        "\"at\": \"2024-01-01 10:00:00\", \"note\": \"n, 1\"}\n"
+        "\n"
+        "{\"note\": null, \"id\": 2, \"email\": \"b@x.com\", \"ok\": false, \"day\": \"2024-02-29\", "
+        "\"at\": \"2024-03-01T00:00:00Z\"}\r\n";
+    dcr_seal_options how = {.jsonl = true};
+    dcr_seal_stats st;
+    CHECK(seal_bytes(jl, sizeof jl - 1, path, &how, &st, &err) == DCR_OK && st.rows == 2);
+    char *got = unseal_text(path, &alice, &s, &err, &len);
+    CHECK(got && want && strcmp(got, want) == 0);
+    free(got);
+    free(want);
+    dcr_buf_free(&st.bad_report);
+    static const struct {
+        const char *line, *why;
+    } bad[] = {
+        {"[1, 2]", "line 1: not a JSON object"},
+        {"{\"id\": 1", "line 1, character 8: not valid JSON"},
+        {"{\"id\": 1, \"zz\": 2}", "key \"zz\" is not a column of dataset \"events\""},
+        {"{\"id\": 1, \"ID\": 2}", "column \"id\" appears twice"},
+        {"{\"id\": 1, \"id\": 2}", "not valid JSON"},
+        {"{\"id\": 1.5}", "invalid BIGINT value \"1.5\""},
+        {"{\"ok\": \"maybe\"}", "invalid BOOLEAN value \"maybe\""},
+        {"{\"note\": {\"a\": 1}}", "column \"note\": an object or array"},
+        {"{\"note\": \"a\\u0000b\"}", "contains a NUL byte"},
+        {"{\"id\": 1e400}", "not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dcr_seal_options v = {.jsonl = true, .validate = true};
+        CHECK(seal_bytes(bad[i].line, strlen(bad[i].line), path, &v, &st, &err) == DCR_EINPUT);
+        CHECK(st.bad_rows == 1 && st.bad_report.data &&
+              strstr((const char *)st.bad_report.data, bad[i].why));
+        dcr_buf_free(&st.bad_report);
+    }
+}
+
 /* validate: every bad row counted, the first ones reported, nothing sealed. */
 static void test_validate(void)
 {
@@ -968,6 +1016,7 @@ int main(void)
     RUN(test_input_refused_formats);
     RUN(test_seal_input_forms);
     RUN(test_validate);
+    RUN(test_seal_jsonl);
     RUN(test_every_bit_flip_is_detected);
     RUN(test_truncation_reorder_duplicate_drop);
     RUN(test_segmented_chunks);
