@@ -246,8 +246,11 @@ static dcr_status flush_chunk(worker *w, job *j, dcr_error *err)
     return s;
 }
 
-/* Appends one record's fields to the chunk, all or nothing. */
-static dcr_status append_record(worker *w, size_t n, uint64_t line, dcr_error *err)
+/* Appends one record's fields to the chunk, all or nothing. Inlined into
+ * both record loops (CSV and JSON Lines): as a call it costs about 1% of a
+ * seal. */
+static inline __attribute__((always_inline)) dcr_status append_record(worker *w, size_t n,
+                                                                      uint64_t line, dcr_error *err)
 {
     const seal_plan *pl = w->pl;
     if (n != pl->csv_fields)
@@ -287,52 +290,65 @@ static dcr_status row_done(worker *w, job *j, dcr_error *err)
     return DCR_OK;
 }
 
-/* JSON Lines: one record per line; a bad line is a bad row. */
-static dcr_status process_lines(worker *w, job *j, dcr_error *err)
+/* Where a block's records come from: the CSV tokenizer, or lines of JSON. */
+typedef struct {
+    dcr_csv_reader csv;
+    char *p, *end; /* JSON Lines: the rest of the block */
+    uint64_t line;
+} record_source;
+
+/* The next JSON Lines record's fields (*n == 0 at the end). A line that is
+ * not a good record fails with *bad set: a bad row, not a bad file. */
+static dcr_status next_jsonl(worker *w, record_source *src, size_t *n, uint64_t *line, bool *bad,
+                             dcr_error *err)
+{
+    const dcr_seal_options *opt = w->pl->opt;
+    *n = 0;
+    while (src->p < src->end) {
+        char *nl = memchr(src->p, '\n', (size_t)(src->end - src->p));
+        char *start = src->p;
+        size_t len = (size_t)((nl ? nl : src->end) - start);
+        *line = src->line++;
+        src->p = nl ? nl + 1 : src->end;
+        if (dcr_jsonl_blank(start, len))
+            continue;
+        dcr_status s = dcr_jsonl_fields(opt->schema, start, len, w->fields, &w->jsonl_text,
+                                        opt->in_name, *line, err);
+        *bad = s == DCR_EINPUT;
+        *n = opt->schema->ncols;
+        return s;
+    }
+    return DCR_OK;
+}
+
+/* The next record's fields, *n == 0 at the end of the block. */
+static dcr_status next_fields(worker *w, record_source *src, size_t *n, uint64_t *line, bool *bad,
+                              dcr_error *err)
 {
     const seal_plan *pl = w->pl;
-    const dcr_schema *schema = pl->opt->schema;
-    char *p = j->block, *end = j->block + j->len;
-    for (uint64_t line = j->first_line; p < end; line++) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = (size_t)((nl ? nl : end) - p);
-        dcr_status s = DCR_OK;
-        if (!dcr_jsonl_blank(p, len)) {
-            s = dcr_jsonl_fields(schema, p, len, w->fields, &w->jsonl_text, pl->opt->in_name, line,
-                                 err);
-            if (s == DCR_OK)
-                s = append_record(w, schema->ncols, line, err);
-            if (s == DCR_OK)
-                s = row_done(w, j, err);
-            else
-                s = skip_row(w, j, err);
-        }
-        if (s != DCR_OK)
-            return s;
-        p = nl ? nl + 1 : end;
-    }
-    return flush_chunk(w, j, err);
+    if (pl->opt->jsonl)
+        return next_jsonl(w, src, n, line, bad, err);
+    dcr_status s = dcr_csv_next_record(&src->csv, w->fields, pl->csv_fields + 1, n, line, err);
+    if (s != DCR_OK && err->code == DCR_EINPUT && strncmp(err->msg, "line ", 5) == 0)
+        return dcr_error_prefix(err, "%s", pl->opt->in_name);
+    return s;
 }
 
 static dcr_status process_block(worker *w, job *j, dcr_error *err)
 {
-    if (w->pl->opt->jsonl)
-        return process_lines(w, j, err);
-    const seal_plan *pl = w->pl;
-    dcr_csv_reader r;
-    dcr_csv_reader_init(&r, j->block, j->len, j->first_line);
-    dcr_csv_reader_set_separator(&r, pl->sep);
+    record_source src = {.p = j->block, .end = j->block + j->len, .line = j->first_line};
+    dcr_csv_reader_init(&src.csv, j->block, j->len, j->first_line);
+    dcr_csv_reader_set_separator(&src.csv, w->pl->sep);
     for (;;) {
         size_t n;
         uint64_t line;
-        dcr_status s = dcr_csv_next_record(&r, w->fields, pl->csv_fields + 1, &n, &line, err);
-        if (s != DCR_OK && err->code == DCR_EINPUT && strncmp(err->msg, "line ", 5) == 0)
-            return dcr_error_prefix(err, "%s", pl->opt->in_name);
-        if (s != DCR_OK)
-            return s;
-        if (n == 0)
+        bool bad = false;
+        dcr_status s = next_fields(w, &src, &n, &line, &bad, err);
+        if (s != DCR_OK && !bad)
+            return s; /* CSV syntax: the record boundaries are lost */
+        if (s == DCR_OK && n == 0)
             break;
-        if ((s = append_record(w, n, line, err)) != DCR_OK) {
+        if (bad || (s = append_record(w, n, line, err)) != DCR_OK) {
             if ((s = skip_row(w, j, err)) != DCR_OK)
                 return s;
             continue;
