@@ -2,6 +2,7 @@
  * test_store.c: columns, the sealed header, chunks, and whole files sealed
  * and unsealed in-process, including every tampering the format must detect.
  */
+#define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -623,6 +624,13 @@ static void test_seal_input_forms(void)
     free(want);
 }
 
+/* Whether a seal's bad-row report (not NUL-terminated) holds text. */
+static bool report_has(const dcr_seal_stats *st, const char *text)
+{
+    return st->bad_report.data &&
+           memmem(st->bad_report.data, st->bad_report.len, text, strlen(text)) != NULL;
+}
+
 /* JSON Lines: keys name the columns, values become the CSV texts; bad
  * lines are bad rows, never the end of the file. */
 static void test_seal_jsonl(void)
@@ -634,12 +642,13 @@ static void test_seal_jsonl(void)
     snprintf(path, sizeof path, "%s", tmp_path("jsonl.dcr"));
     CHECK(seal_text(plain_rows, path, 0, &err) == DCR_OK);
     char *want = unseal_text(path, &alice, &s, &err, &len);
-    static const char jl[] =
-        "{\"id\": 1, \"EMAIL\": \"a@x.com\", \"amount\": 1.5, \"ok\": true, \"day\": \"2024-01-01\", "
-        "\"at\": \"2024-01-01 10:00:00\", \"note\": \"n, 1\"}\n"
-        "\n"
-        "{\"note\": null, \"id\": 2, \"email\": \"b@x.com\", \"ok\": false, \"day\": \"2024-02-29\", "
-        "\"at\": \"2024-03-01T00:00:00Z\"}\r\n";
+    static const char jl[] = "{\"id\": 1, \"EMAIL\": \"a@x.com\", \"amount\": 1.5, \"ok\": true, "
+                             "\"day\": \"2024-01-01\", "
+                             "\"at\": \"2024-01-01 10:00:00\", \"note\": \"n, 1\"}\n"
+                             "\n"
+                             "{\"note\": null, \"id\": 2, \"email\": \"b@x.com\", \"ok\": false, "
+                             "\"day\": \"2024-02-29\", "
+                             "\"at\": \"2024-03-01T00:00:00Z\"}\r\n";
     dcr_seal_options how = {.jsonl = true};
     dcr_seal_stats st;
     CHECK(seal_bytes(jl, sizeof jl - 1, path, &how, &st, &err) == DCR_OK && st.rows == 2);
@@ -665,8 +674,7 @@ static void test_seal_jsonl(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dcr_seal_options v = {.jsonl = true, .validate = true};
         CHECK(seal_bytes(bad[i].line, strlen(bad[i].line), path, &v, &st, &err) == DCR_EINPUT);
-        CHECK(st.bad_rows == 1 && st.bad_report.data &&
-              strstr((const char *)st.bad_report.data, bad[i].why));
+        CHECK(st.bad_rows == 1 && report_has(&st, bad[i].why));
         dcr_buf_free(&st.bad_report);
     }
 }
@@ -687,9 +695,9 @@ static void test_validate(void)
     dcr_error err;
     CHECK(seal_bytes(csv, sizeof csv - 1, path, &how, &st, &err) == DCR_OK);
     CHECK(st.rows == 2 && st.bad_rows == 4 && st.bad_reported == 3 && st.bytes_out == 0);
-    const char *r = (const char *)st.bad_report.data;
-    CHECK(r && strstr(r, "in.csv: line 3, column \"id\"") && strstr(r, "line 4, column \"ok\"") &&
-          strstr(r, "line 5: expected 7 fields, found 4") && !strstr(r, "line 6"));
+    CHECK(report_has(&st, "in.csv: line 3, column \"id\"") &&
+          report_has(&st, "line 4, column \"ok\"") &&
+          report_has(&st, "line 5: expected 7 fields, found 4") && !report_has(&st, "line 6"));
     dcr_buf_free(&st.bad_report);
     struct stat sb;
     CHECK(stat(path, &sb) == 0 && sb.st_size == 0); /* opened by the helper, never written */
