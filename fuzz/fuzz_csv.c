@@ -21,7 +21,10 @@
  *     sizes, gives the same bytes and the same outcome both times (the
  *     error's byte offset may differ by the decoder's lookahead); plain
  *     input comes back unchanged; decompressed bytes (bounded, so a bomb
- *     only costs time) go through the CSV checks as well.
+ *     only costs time) go through the CSV checks as well;
+ *   - each line read as a JSON Lines record (store/jsonl.h) against a small
+ *     schema either fails with a message or gives one field per column,
+ *     each inside the scratch buffer, each passing the value checks.
  */
 #include <math.h>
 #include <stdint.h>
@@ -32,6 +35,7 @@
 #include "csv/csv.h"
 #include "base/value.h"
 #include "store/input.h"
+#include "store/jsonl.h"
 
 #define DECODED_MAX (1u << 20) /* decompressed bytes looked at */
 
@@ -227,6 +231,48 @@ static void check_input(const uint8_t *data, size_t size)
         check_csv(b, blen, ',');
 }
 
+static const dcr_schema *jsonl_schema(void)
+{
+    static dcr_schema schema;
+    static bool ready;
+    static const char json[] = "{\"dataset\": \"f\", \"columns\": ["
+                               "{\"name\": \"id\", \"type\": \"BIGINT\"},"
+                               "{\"name\": \"email\", \"type\": \"TEXT\"},"
+                               "{\"name\": \"amount\", \"type\": \"DOUBLE PRECISION\"},"
+                               "{\"name\": \"at\", \"type\": \"TIMESTAMP\"}]}";
+    dcr_error err;
+    if (!ready && dcr_schema_parse_json(json, sizeof json - 1, "fuzz", &schema, &err) != DCR_OK)
+        abort();
+    ready = true;
+    return &schema;
+}
+
+static void check_jsonl(const uint8_t *data, size_t size)
+{
+    const dcr_schema *schema = jsonl_schema();
+    dcr_csv_field f[4];
+    dcr_buf scratch = DCR_BUF_INIT;
+    const char *p = (const char *)data, *end = p + size;
+    for (uint64_t line = 1; p < end; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        dcr_error err = {0};
+        dcr_status s = dcr_jsonl_fields(schema, p, len, f, &scratch, "fuzz", line, &err);
+        if (s != DCR_OK && (s != DCR_EINPUT || !err.msg[0]))
+            abort();
+        for (size_t c = 0; s == DCR_OK && c < schema->ncols; c++) {
+            const char *base = (const char *)scratch.data;
+            bool inside =
+                f[c].len == 0 || (f[c].ptr >= base && f[c].ptr + f[c].len <= base + scratch.len);
+            if (!inside)
+                abort();
+            check_text_round_trip(f[c].ptr, f[c].len);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    dcr_buf_free(&scratch);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -238,5 +284,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sep = ';';
     check_csv(data, size, sep);
     check_input(data, size);
+    check_jsonl(data, size);
     return 0;
 }
