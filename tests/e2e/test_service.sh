@@ -61,6 +61,12 @@ expect_exit 4 "another contract" "attest check refuses a server running another 
 
 check "publisher uploads impressions" "$DCR" upload "${A[@]}" --key pub.key --dataset impressions imp.csv
 check "advertiser uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
+gzip -c pur.csv > pur.csv.gz
+check "upload takes a gzip file, told by content (a re-upload of the same rows)" \
+  "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv.gz
+head -1 pur.csv > pur-empty.csv
+expect_exit 3 "no data rows after the header row: refusing" "upload refuses a file with no rows" \
+  "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur-empty.csv
 expect_exit 3 "belongs to publisher in the contract, not to advertiser" \
   "advertiser cannot upload the publisher's dataset (refused before sealing)" \
   "$DCR" upload "${A[@]}" --key adv.key --dataset impressions imp.csv
