@@ -17,7 +17,7 @@ OPT       ?= -O2 -g
 # already deterministic; `make reproducible-check` proves it.
 REPRO     := -ffile-prefix-map=$(CURDIR)=. -fdebug-prefix-map=$(CURDIR)=.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
-LIBS      := -lmicrohttpd -lcurl -lsqlite3 -lssl -lcrypto -lzstd -llz4 -ljansson -lyajl -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lpg_query -lpthread -lm
+LIBS      := -lmicrohttpd -lcurl -lsqlite3 -lssl -lcrypto -lzstd -lz -llz4 -ljansson -lyajl -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lpg_query -lpthread -lm
 
 SRCS      := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))

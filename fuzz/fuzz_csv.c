@@ -1,5 +1,6 @@
 /*
- * fuzz_csv.c: libFuzzer target for the CSV layer (csv.h, value.h).
+ * fuzz_csv.c: libFuzzer target for the CSV layer (csv.h, value.h) and the
+ * seal input decoder (store/input.h: plain, gzip, zstd by content).
  *
  * The input is treated as a CSV file arriving in one read. It is cut with
  * dcr_csv_complete_prefix (at_eof false; at_eof true may only differ by
@@ -13,7 +14,17 @@
  *     the identical value (bit-identical doubles, -0.0 included; any NaN
  *     stays NaN), and formatted text is canonical (formatting it again gives
  *     the same bytes);
- *   - dcr_utf8_check returns an offset within the field.
+ *   - dcr_utf8_check returns an offset within the field;
+ *   - the same holds with another separator (one chosen by the input's last
+ *     byte), since dcr_csv_complete_prefix ignores the separator;
+ *   - the input decoder, reading the input as a file in two different read
+ *     sizes, gives the same bytes and the same outcome both times (the
+ *     error's byte offset may differ by the decoder's lookahead); plain
+ *     input comes back unchanged; decompressed bytes (bounded, so a bomb
+ *     only costs time) go through the CSV checks as well;
+ *   - each line read as a JSON Lines record (store/jsonl.h) against a small
+ *     schema either fails with a message or gives one field per column,
+ *     each inside the scratch buffer, each passing the value checks.
  */
 #include <math.h>
 #include <stdint.h>
@@ -23,6 +34,10 @@
 
 #include "csv/csv.h"
 #include "base/value.h"
+#include "store/input.h"
+#include "store/jsonl.h"
+
+#define DECODED_MAX (1u << 20) /* decompressed bytes looked at */
 
 #define MAX_FIELDS 16
 
@@ -88,7 +103,7 @@ static void check_text_round_trip(const char *s, size_t len)
 
 /* Tokenizes data[0..len) on a private copy, checks every field and folds the
  * records into d. Returns false when the parse stopped at an error. */
-static bool parse_block(const uint8_t *data, size_t len, uint64_t first_line, digest *d)
+static bool parse_block(const uint8_t *data, size_t len, uint64_t first_line, char sep, digest *d)
 {
     char *copy = malloc(len ? len : 1);
     if (!copy)
@@ -97,6 +112,7 @@ static bool parse_block(const uint8_t *data, size_t len, uint64_t first_line, di
         memcpy(copy, data, len);
     dcr_csv_reader r;
     dcr_csv_reader_init(&r, copy, len, first_line);
+    dcr_csv_reader_set_separator(&r, sep);
     dcr_csv_field f[MAX_FIELDS];
     bool ok = true;
     for (;;) {
@@ -135,9 +151,8 @@ static uint64_t count_newlines(const uint8_t *p, size_t n)
     return c;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The block-cutting and whole-vs-split checks with separator sep. */
+static void check_csv(const uint8_t *data, size_t size, char sep)
 {
     const char *text = (const char *)data;
     size_t cut = dcr_csv_complete_prefix(text, size, false);
@@ -150,14 +165,125 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* a prefix of whole records is its own complete prefix */
 
     digest whole = {0xcbf29ce484222325ULL, 0, ""};
-    parse_block(data, size, 1, &whole);
+    parse_block(data, size, 1, sep, &whole);
 
     digest split = {0xcbf29ce484222325ULL, 0, ""};
-    if (parse_block(data, cut, 1, &split))
-        parse_block(data + cut, size - cut, 1 + count_newlines(data, cut), &split);
+    if (parse_block(data, cut, 1, sep, &split))
+        parse_block(data + cut, size - cut, 1 + count_newlines(data, cut), sep, &split);
 
     if (whole.hash != split.hash || whole.records != split.records ||
         strcmp(whole.error, split.error) != 0)
         abort();
+}
+
+/* Decodes data as a file would be, in reads of `step` bytes, into out
+ * (at most DECODED_MAX bytes). Returns the status; err holds its message. */
+static dcr_status decode(const uint8_t *data, size_t size, size_t step, uint8_t *out,
+                         size_t *out_len, dcr_input_kind *kind, dcr_error *err)
+{
+    dcr_input *in = NULL;
+    *out_len = 0;
+    dcr_status s = dcr_input_open_mem(&in, data, size, "fuzz", err);
+    if (s != DCR_OK) {
+        if (in || !err->msg[0])
+            abort();
+        return s;
+    }
+    *kind = dcr_input_kind_of(in);
+    while (*out_len < DECODED_MAX) {
+        size_t want = DECODED_MAX - *out_len < step ? DECODED_MAX - *out_len : step;
+        size_t got = 0;
+        if ((s = dcr_input_read(in, out + *out_len, want, &got, err)) != DCR_OK)
+            break;
+        if (got > want)
+            abort();
+        *out_len += got;
+        if (got < want)
+            break;
+    }
+    dcr_input_close(in);
+    if (s != DCR_OK && (s != DCR_EINPUT || !err->msg[0]))
+        abort();
+    return s;
+}
+
+static void check_input(const uint8_t *data, size_t size)
+{
+    static uint8_t a[DECODED_MAX], b[DECODED_MAX];
+    size_t alen, blen;
+    dcr_input_kind ka = DCR_INPUT_PLAIN, kb = DCR_INPUT_PLAIN;
+    dcr_error ea = {0}, eb = {0};
+    size_t step = 1 + (size ? data[0] % 61 : 0); /* small, odd reads */
+    dcr_status sa = decode(data, size, step, a, &alen, &ka, &ea);
+    dcr_status sb = decode(data, size, 65536, b, &blen, &kb, &eb);
+    /* the same stream whatever the read size, up to where both stopped */
+    size_t common = alen < blen ? alen : blen;
+    if (ka != kb || memcmp(a, b, common) != 0)
+        abort();
+    if (sa == DCR_OK && sb == DCR_OK && alen != blen)
+        abort();
+    if (sa != sb && alen == blen)
+        abort();
+    if (sb == DCR_OK && kb == DCR_INPUT_PLAIN &&
+        (blen != (size < DECODED_MAX ? size : DECODED_MAX) || memcmp(b, data, blen) != 0))
+        abort();
+    if (kb != DCR_INPUT_PLAIN && blen > 0)
+        check_csv(b, blen, ',');
+}
+
+static const dcr_schema *jsonl_schema(void)
+{
+    static dcr_schema schema;
+    static bool ready;
+    static const char json[] = "{\"dataset\": \"f\", \"columns\": ["
+                               "{\"name\": \"id\", \"type\": \"BIGINT\"},"
+                               "{\"name\": \"email\", \"type\": \"TEXT\"},"
+                               "{\"name\": \"amount\", \"type\": \"DOUBLE PRECISION\"},"
+                               "{\"name\": \"at\", \"type\": \"TIMESTAMP\"}]}";
+    dcr_error err;
+    if (!ready && dcr_schema_parse_json(json, sizeof json - 1, "fuzz", &schema, &err) != DCR_OK)
+        abort();
+    ready = true;
+    return &schema;
+}
+
+static void check_jsonl(const uint8_t *data, size_t size)
+{
+    const dcr_schema *schema = jsonl_schema();
+    dcr_csv_field f[4];
+    dcr_buf scratch = DCR_BUF_INIT;
+    const char *p = (const char *)data, *end = p + size;
+    for (uint64_t line = 1; p < end; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        dcr_error err = {0};
+        dcr_status s = dcr_jsonl_fields(schema, p, len, f, &scratch, "fuzz", line, &err);
+        if (s != DCR_OK && (s != DCR_EINPUT || !err.msg[0]))
+            abort();
+        for (size_t c = 0; s == DCR_OK && c < schema->ncols; c++) {
+            const char *base = (const char *)scratch.data;
+            bool inside =
+                f[c].len == 0 || (f[c].ptr >= base && f[c].ptr + f[c].len <= base + scratch.len);
+            if (!inside)
+                abort();
+            check_text_round_trip(f[c].ptr, f[c].len);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    dcr_buf_free(&scratch);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    check_csv(data, size, ',');
+    /* another separator, named by the last byte when it can be one */
+    char sep = size ? (char)data[size - 1] : ';';
+    if (!dcr_csv_separator_valid(sep) || sep == ',')
+        sep = ';';
+    check_csv(data, size, sep);
+    check_input(data, size);
+    check_jsonl(data, size);
     return 0;
 }

@@ -13,7 +13,7 @@ set -euo pipefail
 # dpkg-query lines; the image and the container test compare them.
 build_packages=(
   build-essential pkg-config
-  libssl-dev libzstd-dev liblz4-dev libjansson-dev libyajl-dev
+  libssl-dev libzstd-dev zlib1g-dev liblz4-dev libjansson-dev libyajl-dev
   libmicrohttpd-dev libcurl4-openssl-dev
   libpg-query-dev libprotobuf-c-dev libsqlite3-dev
   libtss2-dev
@@ -21,7 +21,7 @@ build_packages=(
 test_packages=(
   clang libclang-rt-14-dev openssl time
   swtpm swtpm-tools tpm2-tools
-  podman runc debootstrap python3 python3-yaml sqlite3 curl
+  podman runc debootstrap python3 python3-yaml sqlite3 curl zstd xz-utils
 )
 # Not prometheus (whose promtool also checks GET /metrics when present):
 # installing it starts a Prometheus server on port 9090 on a machine with
@@ -38,7 +38,7 @@ case "${1:-}" in
   --vm) packages=("${vm_packages[@]}") ;;
   --toolchain)
     headers=()
-    for p in "${build_packages[@]}"; do [[ "$p" == lib* ]] && headers+=("$p"); done
+    for p in "${build_packages[@]}"; do [[ "$p" == lib* || "$p" == zlib* ]] && headers+=("$p"); done
     exec dpkg-query -W gcc-12 binutils libc6-dev "${headers[@]}"
     ;;
   # The VM image's packages (QEMU, OVMF, ...) only for `make vm-image` /

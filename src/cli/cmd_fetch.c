@@ -20,6 +20,9 @@ static const char usage[] =
     "a receiver of that result may fetch it; every fetch is audited.\n"
     "\n" CLI_REMOTE_USAGE
     "  --format F        table (default), csv or json (the whole opened answer)\n"
+    "  --out FILE        write the result to FILE (atomically, mode 0600); its format\n"
+    "                    from --format or the name (.csv, .json)\n"
+    "  --force           replace an existing --out FILE\n"
     "\n"
     "Exit codes: 0 result, 2 usage, 3 no such result, 4 not yours or does not\n"
     "open, 5 internal.\n";
@@ -45,29 +48,34 @@ static dcr_status fetch_open(cli_remote *r, const char *id, json_t **answer, dcr
     return st;
 }
 
-static int fetch(cli_remote *r, const char *id, const char *format)
+static int fetch(cli_remote *r, const char *id, cli_output *out)
 {
     json_t *o = NULL;
     dcr_error err = {0};
-    if (fetch_open(r, id, &o, &err) != DCR_OK)
-        return cli_report("fetch", &err);
-    cli_result_print_answer(o, NULL, 0, format);
+    dcr_status st = fetch_open(r, id, &o, &err);
+    st = st ? st : cli_output_answer(out, o, NULL, 0, &err);
+    st = st ? st : cli_output_commit(out, &err);
     json_decref(o);
-    return 0;
+    return st ? cli_report("fetch", &err) : 0;
 }
 
 static int run(int argc, char **argv)
 {
     cli_remote r = {0};
-    const char *format, *id;
-    int rc = cli_remote_parse_one(&r, &dcr_cmd_fetch, argc, argv, &format, &id);
+    cli_output out;
+    const char *file, *id;
+    dcr_error err = {0};
+    int rc = cli_remote_parse_answer(&r, &dcr_cmd_fetch, argc, argv, false, &out, &file, &id);
     if (rc)
         return rc;
     if (strlen(id) != DCR_ROOM_RESULT_ID_LEN)
         return cli_usage_error(&dcr_cmd_fetch, "give the result id (r and 32 hex digits)");
+    if (cli_output_open(&out, &err) != DCR_OK)
+        return cli_report("fetch", &err);
     rc = cli_remote_open(&r, &dcr_cmd_fetch, true);
     if (rc == 0)
-        rc = fetch(&r, id, format);
+        rc = fetch(&r, id, &out);
+    cli_output_abort(&out);
     cli_remote_close(&r);
     return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * cmd_seal.c: `dcr seal`, CSV to a sealed dataset for one or more recipients.
+ * cmd_seal.c: `dcr seal`, CSV to a sealed dataset for one or more recipients,
+ * and `dcr seal --validate`, which checks every row and writes nothing.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,10 +21,14 @@ static const char usage[] =
     "Usage: dcr seal --contract CONTRACT.json --dataset NAME --in DATA.csv --out DATA.dcr\n"
     "                --to NAME.pub [options]\n"
     "       dcr seal --schema SCHEMA.json --in DATA.csv --out DATA.dcr --to NAME.pub [options]\n"
+    "       dcr seal (--contract FILE --dataset NAME | --schema FILE) --in DATA.csv --validate\n"
     "\n"
     "Encrypts a CSV file into a sealed dataset that only the holders of the\n"
     "recipients' private keys can open. Values are checked against the schema's\n"
     "types and normalised; any bad value refuses the whole file and writes nothing.\n"
+    "The input may be gzip- or zstd-compressed (recognised by its content, not its\n"
+    "name, and decompressed on the fly: no plaintext reaches the disk). A file that\n"
+    "would give no rows is refused.\n"
     "\n"
     "Options:\n"
     "  --contract FILE   take the dataset's columns, types and normalisation from\n"
@@ -31,7 +36,20 @@ static const char usage[] =
     "                    the contract: its context is the contract's SHA-256 hash\n"
     "  --dataset NAME    the contract's dataset to seal (with --contract)\n"
     "  --schema FILE     low-level alternative to --contract: a schema JSON file\n"
-    "  --in FILE         CSV input with a header row ('-' for standard input)\n"
+    "  --in FILE         CSV input with a header row ('-' for standard input);\n"
+    "                    plain, gzip or zstd\n"
+    "  --delimiter C     the field separator: one ASCII character such as ';' or\n"
+    "                    '|', or tab (also \\t) for tab-separated files (default ,)\n"
+    "  --no-header       the file has no header row: its fields are the dataset's\n"
+    "                    columns in the contract's (or schema's) order\n"
+    "  --format F        csv (default) or jsonl: JSON Lines, one object per line\n"
+    "                    with the column names as keys (a missing key is NULL)\n"
+    "  --validate        read the whole file and list every bad row on stdout\n"
+    "                    (line, column, reason); seal nothing (--out and --to are\n"
+    "                    not needed). Exit 0 only if every row is good\n"
+    "  --max-errors N    with --validate, list at most N bad rows, then count the\n"
+    "                    rest (default 100, at most 100000)\n"
+    "  --allow-empty     seal (or accept) a file with no data rows\n"
     "  --out FILE        sealed output; refused if it exists unless --force\n"
     "  --to FILE.pub     a recipient's public key (repeat for up to 16 recipients)\n"
     "  --context HEX     up to 64 bytes bound into the file (not with --contract)\n"
@@ -54,8 +72,9 @@ typedef struct {
     const char *schema, *contract, *dataset, *in, *out, *context_hex;
     const char *to[DCR_SEALED_RECIPIENTS_MAX];
     size_t nto;
-    long threads, level, chunk_rows, max_bad_rows;
-    int force, stats, small;
+    long threads, level, chunk_rows, max_bad_rows, max_errors;
+    int force, stats, small, no_header, validate, allow_empty, jsonl;
+    char delimiter;
 } seal_args;
 
 static int parse_args(int argc, char **argv, seal_args *a)
@@ -74,7 +93,13 @@ static int parse_args(int argc, char **argv, seal_args *a)
         O_STATS,
         O_CONTRACT,
         O_DATASET,
-        O_COMPRESS
+        O_COMPRESS,
+        O_DELIM,
+        O_NOHEADER,
+        O_VALIDATE,
+        O_MAXERR,
+        O_EMPTY,
+        O_FORMAT
     };
     static const struct option opts[] = {{"schema", required_argument, 0, O_SCHEMA},
                                          {"contract", required_argument, 0, O_CONTRACT},
@@ -90,12 +115,40 @@ static int parse_args(int argc, char **argv, seal_args *a)
                                          {"max-bad-rows", required_argument, 0, O_BAD},
                                          {"force", no_argument, 0, O_FORCE},
                                          {"stats", no_argument, 0, O_STATS},
+                                         {"delimiter", required_argument, 0, O_DELIM},
+                                         {"no-header", no_argument, 0, O_NOHEADER},
+                                         {"validate", no_argument, 0, O_VALIDATE},
+                                         {"max-errors", required_argument, 0, O_MAXERR},
+                                         {"allow-empty", no_argument, 0, O_EMPTY},
+                                         {"format", required_argument, 0, O_FORMAT},
                                          {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
-    int c;
+    int c, rc;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
+        case O_DELIM:
+            if ((rc = cli_parse_delimiter(&dcr_cmd_seal, optarg, &a->delimiter)))
+                return rc;
+            break;
+        case O_NOHEADER:
+            a->no_header = 1;
+            break;
+        case O_VALIDATE:
+            a->validate = 1;
+            break;
+        case O_EMPTY:
+            a->allow_empty = 1;
+            break;
+        case O_FORMAT:
+            if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0)
+                return cli_usage_error(&dcr_cmd_seal, "--format must be csv or jsonl");
+            a->jsonl = strcmp(optarg, "jsonl") == 0;
+            break;
+        case O_MAXERR:
+            if (!cli_parse_int(optarg, 1, 100000, &a->max_errors))
+                return cli_usage_error(&dcr_cmd_seal, "--max-errors must be 1-100000");
+            break;
         case O_SCHEMA:
             a->schema = optarg;
             break;
@@ -163,7 +216,18 @@ static int parse_args(int argc, char **argv, seal_args *a)
         return cli_usage_error(&dcr_cmd_seal,
                                "--context cannot be used with --contract (the context is then "
                                "the contract's hash)");
-    if (!a->in || !a->out || a->nto == 0)
+    if (a->max_errors && !a->validate)
+        return cli_usage_error(&dcr_cmd_seal, "--max-errors goes with --validate (to skip bad "
+                                              "rows while sealing, use --max-bad-rows)");
+    if (a->validate && a->max_bad_rows)
+        return cli_usage_error(&dcr_cmd_seal, "--validate already reads past every bad row: "
+                                              "drop --max-bad-rows");
+    if (a->jsonl && (a->delimiter || a->no_header))
+        return cli_usage_error(&dcr_cmd_seal, "--delimiter and --no-header are for CSV, not "
+                                              "--format jsonl (its keys name the columns)");
+    if (a->validate && !a->in)
+        return cli_usage_error(&dcr_cmd_seal, "--validate needs --in FILE");
+    if (!a->validate && (!a->in || !a->out || a->nto == 0))
         return cli_usage_error(&dcr_cmd_seal, "--in, --out and --to are required");
     return 0;
 }
@@ -230,6 +294,12 @@ static dcr_status seal_files(const seal_args *a, dcr_seal_options *opt, dcr_seal
     int in_fd = 0;
     if (strcmp(a->in, "-") != 0 && (in_fd = open(a->in, O_RDONLY | O_CLOEXEC)) < 0)
         return dcr_fail(err, DCR_EINPUT, "%s: cannot open: %m", a->in);
+    if (a->validate) {
+        dcr_status s = dcr_seal_csv(in_fd, -1, opt, st, err);
+        if (in_fd != 0)
+            close(in_fd);
+        return s;
+    }
     dcr_atomic_file out;
     dcr_status s = dcr_atomic_open(&out, a->out, 0644, a->force, err);
     if (s == DCR_OK) {
@@ -244,6 +314,40 @@ static dcr_status seal_files(const seal_args *a, dcr_seal_options *opt, dcr_seal
     return s;
 }
 
+/* Rows skipped under --max-bad-rows, on stderr. */
+static void report_skipped(dcr_seal_stats *st)
+{
+    if (st->bad_report.len) {
+        fprintf(stderr, "skipped rows with bad values:\n");
+        fwrite(st->bad_report.data, 1, st->bad_report.len, stderr);
+        if (st->bad_rows > st->bad_reported)
+            fprintf(stderr, "... and %llu more\n",
+                    (unsigned long long)(st->bad_rows - st->bad_reported));
+    }
+    dcr_buf_free(&st->bad_report);
+}
+
+/* --validate: the bad rows on stdout (the command's output, one per line,
+ * for grep and editors), the verdict on stderr; exit 0 only if all good. */
+static int report_validation(const dcr_seal_options *opt, dcr_seal_stats *st, dcr_status s,
+                             dcr_error *err)
+{
+    if (st->bad_report.len)
+        fwrite(st->bad_report.data, 1, st->bad_report.len, stdout);
+    if (st->bad_rows > st->bad_reported)
+        printf("... and %llu more bad rows (--max-errors %llu)\n",
+               (unsigned long long)(st->bad_rows - st->bad_reported),
+               (unsigned long long)opt->max_reported);
+    fflush(stdout);
+    dcr_buf_free(&st->bad_report);
+    if (s != DCR_OK && !(s == DCR_EINPUT && st->bad_rows && st->rows == 0))
+        return cli_report("seal", err); /* a fatal error: CSV syntax, I/O, header, no rows */
+    fprintf(stderr, "dcr seal --validate: %s (%s): %llu rows good, %llu bad; nothing written\n",
+            opt->in_name, st->input_kind, (unsigned long long)st->rows,
+            (unsigned long long)st->bad_rows);
+    return s != DCR_OK || st->bad_rows ? DCR_EINPUT : 0;
+}
+
 static int run(int argc, char **argv)
 {
     seal_args a = {0};
@@ -256,7 +360,7 @@ static int run(int argc, char **argv)
     uint8_t context[DCR_SEALED_CONTEXT_MAX];
     size_t context_len;
     dcr_status s = parse_context(a.context_hex, context, &context_len, &err);
-    if (s == DCR_OK)
+    if (s == DCR_OK && !a.validate)
         s = load_recipients(&a, pubs, &err);
     if (s == DCR_OK)
         s = load_schema(&a, &schema, context, &context_len, &err);
@@ -274,19 +378,21 @@ static int run(int argc, char **argv)
         .chunk_rows = (uint32_t)a.chunk_rows,
         .max_bad_rows = (uint64_t)a.max_bad_rows,
         .in_name = strcmp(a.in, "-") ? a.in : "<stdin>",
+        .delimiter = a.delimiter,
+        .no_header = a.no_header != 0,
+        .validate = a.validate != 0,
+        .allow_empty = a.allow_empty != 0,
+        .jsonl = a.jsonl != 0,
+        .max_reported = a.validate ? (uint64_t)(a.max_errors ? a.max_errors : 100) : 0,
     };
     dcr_seal_stats st = {0};
     double t0 = cli_now();
     s = seal_files(&a, &opt, &st, &err);
     double secs = cli_now() - t0;
     dcr_schema_free(&schema);
-    if (st.bad_report.len) {
-        fprintf(stderr, "skipped rows with bad values:\n");
-        fwrite(st.bad_report.data, 1, st.bad_report.len, stderr);
-        if (st.bad_rows > 20)
-            fprintf(stderr, "... and %llu more\n", (unsigned long long)(st.bad_rows - 20));
-    }
-    dcr_buf_free(&st.bad_report);
+    if (a.validate)
+        return report_validation(&opt, &st, s, &err);
+    report_skipped(&st);
     if (s != DCR_OK)
         return cli_report("seal", &err);
     fprintf(stderr, "sealed %llu rows into %s (%llu chunks, %llu bytes",
@@ -294,6 +400,8 @@ static int run(int argc, char **argv)
             (unsigned long long)st.bytes_out);
     if (st.bad_rows)
         fprintf(stderr, "; %llu bad rows skipped", (unsigned long long)st.bad_rows);
+    if (strcmp(st.input_kind, "plain") != 0)
+        fprintf(stderr, "; %s input", st.input_kind);
     fprintf(stderr, ")\n");
     if (a.stats)
         fprintf(stderr,

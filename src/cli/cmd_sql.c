@@ -12,6 +12,7 @@
  * goes through the room (room/room.h) exactly as in the server: charged,
  * audited, serialised with other runs on DIR, and rows only for the
  * contract's receivers; --fetch ID is a receiver taking a stored result.
+ * --out FILE writes what would go to stdout atomically; --file reads the SQL.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -36,7 +37,8 @@
 static const char usage[] =
     "Usage: dcr sql --data NAME=FILE.dcr [--data ...] --key NAME.key [--key ...]\n"
     "               [--contract FILE --as PARTY [--state DIR]]\n"
-    "               [--format table|csv|json] [--explain] [--memory-limit MIB] \"SELECT ...\"\n"
+    "               [--format table|csv|json] [--out FILE [--force]] [--explain]\n"
+    "               [--memory-limit MIB] (\"SELECT ...\" | --file QUERY.sql)\n"
     "       dcr sql --contract FILE --as PARTY --state DIR --key PARTY.key --fetch ID\n"
     "\n"
     "Runs one PostgreSQL-dialect SELECT over sealed datasets. Each --data names a\n"
@@ -57,6 +59,11 @@ static const char usage[] =
     "                      sent to you from another analyst's query (stored in DIR\n"
     "                      sealed to your key; --key opens it)\n"
     "  --format F          table (default), csv or json\n"
+    "  --out FILE          write the result to FILE (atomically, mode 0600) instead\n"
+    "                      of stdout; its format from --format or the name (.csv,\n"
+    "                      .json). Refused if FILE exists, unless --force\n"
+    "  --force             replace an existing --out FILE\n"
+    "  --file FILE         read the SQL from FILE instead of the argument\n"
     "  --explain           print the logical plan instead of running the query\n"
     "  --memory-limit MIB  stop queries that need more memory (default 4096)\n"
     "  --stats             print rows, time and peak memory to stderr\n"
@@ -83,6 +90,9 @@ typedef struct {
     long mem_mib;
     const char *contract, *as, *state, *fetch;
     const char *sql;
+    const char *sql_file;
+    char *sql_owned; /* the SQL read from --file */
+    cli_output out;  /* stdout or --out FILE; settles format */
 } sql_args;
 
 static int add_data(sql_args *a, const char *arg)
@@ -119,14 +129,18 @@ static int parse_option(sql_args *a, int c, const char *arg)
         a->keys[a->nkeys++] = arg;
         return 0;
     case 'f':
-        if (strcmp(arg, "table") == 0)
-            a->format = DCR_FORMAT_TABLE;
-        else if (strcmp(arg, "csv") == 0)
-            a->format = DCR_FORMAT_CSV;
-        else if (strcmp(arg, "json") == 0)
-            a->format = DCR_FORMAT_JSON;
-        else
+        if (strcmp(arg, "table") && strcmp(arg, "csv") && strcmp(arg, "json"))
             return cli_usage_error(&dcr_cmd_sql, "--format must be table, csv or json");
+        a->out.format = arg;
+        return 0;
+    case 'o':
+        a->out.path = arg;
+        return 0;
+    case 'O':
+        a->out.force = true;
+        return 0;
+    case 'i':
+        a->sql_file = arg;
         return 0;
     case 'e':
         a->explain = 1;
@@ -157,17 +171,14 @@ static int parse_option(sql_args *a, int c, const char *arg)
 
 static int parse_args(int argc, char **argv, sql_args *a)
 {
-    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
-                                         {"key", required_argument, 0, 'k'},
-                                         {"format", required_argument, 0, 'f'},
-                                         {"explain", no_argument, 0, 'e'},
-                                         {"stats", no_argument, 0, 's'},
-                                         {"memory-limit", required_argument, 0, 'm'},
-                                         {"contract", required_argument, 0, 'c'},
-                                         {"as", required_argument, 0, 'a'},
-                                         {"state", required_argument, 0, 'S'},
-                                         {"fetch", required_argument, 0, 'F'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'd'},     {"key", required_argument, 0, 'k'},
+        {"format", required_argument, 0, 'f'},   {"explain", no_argument, 0, 'e'},
+        {"stats", no_argument, 0, 's'},          {"memory-limit", required_argument, 0, 'm'},
+        {"contract", required_argument, 0, 'c'}, {"as", required_argument, 0, 'a'},
+        {"state", required_argument, 0, 'S'},    {"fetch", required_argument, 0, 'F'},
+        {"out", required_argument, 0, 'o'},      {"force", no_argument, 0, 'O'},
+        {"file", required_argument, 0, 'i'},     {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
     int c;
@@ -176,15 +187,20 @@ static int parse_args(int argc, char **argv, sql_args *a)
         if (rc)
             return rc;
     }
+    if (a->out.force && !a->out.path)
+        return cli_usage_error(&dcr_cmd_sql, "--force goes with --out FILE");
     if (a->fetch) {
-        if (optind != argc || a->ndata || !a->contract || !a->state || a->nkeys != 1)
+        if (optind != argc || a->ndata || !a->contract || !a->state || a->nkeys != 1 || a->sql_file)
             return cli_usage_error(&dcr_cmd_sql, "--fetch ID takes --contract, --as, --state and "
                                                  "one --key, no --data and no SQL");
         return 0;
     }
-    if (optind != argc - 1)
+    if (a->sql_file && optind != argc)
+        return cli_usage_error(&dcr_cmd_sql,
+                               "give the SQL either with --file or as the argument, not both");
+    if (!a->sql_file && optind != argc - 1)
         return cli_usage_error(&dcr_cmd_sql, "exactly one SQL statement is needed");
-    a->sql = argv[optind];
+    a->sql = a->sql_file ? NULL : argv[optind];
     if (a->ndata == 0)
         return cli_usage_error(&dcr_cmd_sql, "at least one --data NAME=FILE is needed");
     if (a->nkeys == 0 && !a->explain)
@@ -309,9 +325,9 @@ static dcr_status open_all(const sql_args *a, session *s, bool need_keys, dcr_er
     return DCR_OK;
 }
 
-static dcr_status write_out(const dcr_buf *b, dcr_error *err)
+static dcr_status write_out(const sql_args *a, const dcr_buf *b, dcr_error *err)
 {
-    return dcr_write_all(STDOUT_FILENO, b->data, b->len, "standard output", err);
+    return cli_output_write((cli_output *)&a->out, b->data, b->len, err);
 }
 
 static void print_report(const dcr_contract *c, const dcr_privacy_report *r)
@@ -428,7 +444,7 @@ static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_e
         }
         dcr_room_answer_free(&ans);
     }
-    st = st ? st : write_out(&out, err);
+    st = st ? st : write_out(a, &out, err);
     dcr_buf_wipe_free(&out);
     return st;
 }
@@ -449,16 +465,8 @@ static dcr_status run_fetch(const sql_args *a, session *s, dcr_error *err)
     st = st ? st
             : dcr_room_sealed_open(&s->contract, s->party, a->fetch, &sealed, &s->keys[0], &o, err);
     dcr_room_sealed_free(&sealed);
-    if (st == DCR_OK && a->format == DCR_FORMAT_JSON) {
-        char *text = json_dumps(o, JSON_COMPACT);
-        if (text)
-            printf("%s\n", text);
-        free(text);
-    } else if (st == DCR_OK) {
-        cli_result_print(stdout, o, a->format == DCR_FORMAT_CSV);
-        fflush(stdout);
-        cli_result_print_privacy(stderr, o);
-    }
+    if (st == DCR_OK)
+        st = cli_output_answer((cli_output *)&a->out, o, NULL, 0, err);
     json_decref(o);
     return st;
 }
@@ -474,7 +482,7 @@ static dcr_status run_query(const sql_args *a, session *s, size_t *rows, dcr_err
     dcr_buf out = DCR_BUF_INIT;
     if (st == DCR_OK && (explain || a->explain)) {
         st = dcr_plan_explain(plan, &out, err);
-        st = st ? st : write_out(&out, err);
+        st = st ? st : write_out(a, &out, err);
     } else if (st == DCR_OK) {
         dcr_exec_opts opts = {.mem_limit = (size_t)(a->mem_mib ? a->mem_mib : 4096) << 20};
         dcr_result res;
@@ -485,12 +493,31 @@ static dcr_status run_query(const sql_args *a, session *s, size_t *rows, dcr_err
         if (st == DCR_OK) {
             *rows = res.nrows;
             st = dcr_result_format(&res, a->format, &out, err);
-            st = st ? st : write_out(&out, err);
+            st = st ? st : write_out(a, &out, err);
             dcr_result_free(&res);
         }
     }
     dcr_buf_wipe_free(&out);
     dcr_plan_free(plan);
+    return st;
+}
+
+/* Reads --file, then settles the output (format, and --out's temp file,
+ * made before the query runs so an existing file refuses before any budget
+ * is spent). */
+static dcr_status open_output(sql_args *a, dcr_error *err)
+{
+    if (a->sql_file) {
+        dcr_status st = cli_read_sql_file(a->sql_file, &a->sql_owned, err);
+        if (st != DCR_OK)
+            return st;
+        a->sql = a->sql_owned;
+    }
+    dcr_status st = cli_output_open(&a->out, err);
+    if (st == DCR_OK)
+        a->format = strcmp(a->out.format, "csv") == 0    ? DCR_FORMAT_CSV
+                    : strcmp(a->out.format, "json") == 0 ? DCR_FORMAT_JSON
+                                                         : DCR_FORMAT_TABLE;
     return st;
 }
 
@@ -505,7 +532,8 @@ static int run(int argc, char **argv)
         dcr_error err = {0};
         double t0 = cli_now();
         size_t rows = 0;
-        dcr_status st = a.contract ? load_contract(&a, s, &err) : DCR_OK;
+        dcr_status st = open_output(&a, &err);
+        st = st ? st : a.contract ? load_contract(&a, s, &err) : DCR_OK;
         if (a.fetch) {
             st = st ? st : run_fetch(&a, s, &err);
         } else {
@@ -513,6 +541,8 @@ static int run(int argc, char **argv)
             st = st ? st : run_query(&a, s, &rows, &err);
         }
         session_free(s);
+        st = st ? st : cli_output_commit(&a.out, &err);
+        cli_output_abort(&a.out);
         if (st != DCR_OK)
             rc = cli_report("sql", &err);
         else if (a.stats)
@@ -520,6 +550,7 @@ static int run(int argc, char **argv)
                     cli_peak_rss_mib());
     }
     free(s);
+    free(a.sql_owned);
     for (size_t i = 0; i < a.ndata; i++)
         free((char *)a.names[i]);
     return rc;

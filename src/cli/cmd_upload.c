@@ -27,7 +27,14 @@ static const char usage[] =
     "your own key and the attested instance key, and uploads it (a progress bar on\n"
     "a terminal). You must own the dataset in the contract. The server checks\n"
     "every chunk before it keeps the upload; a re-upload replaces the dataset.\n"
+    "DATA.csv may be gzip- or zstd-compressed (told by content, not by name). A\n"
+    "file that would give no rows is refused. Check a file first with\n"
+    "dcr seal --contract FILE --dataset NAME --in DATA.csv --validate.\n"
     "\n" CLI_REMOTE_USAGE "  --dataset NAME    the contract's dataset this file holds\n"
+    "  --delimiter C     the field separator: one ASCII character, or tab (default ,)\n"
+    "  --no-header       no header row: fields are the dataset's columns in order\n"
+    "  --allow-empty     upload a file with no data rows\n"
+    "  --format F        csv (default) or jsonl (JSON Lines: one object per line)\n"
     "  --threads N       sealing threads (default: one per CPU)\n"
     "\n"
     "Exit codes: 0 uploaded, 2 usage, 3 input (CSV, contract, refused upload),\n"
@@ -53,9 +60,16 @@ static void progress(void *ctx, uint64_t sent, uint64_t total)
         fputc('\n', stderr);
 }
 
-static dcr_status seal_to_temp(cli_remote *r, const char *dataset, const char *csv, long threads,
-                               int *out_fd, uint64_t *size, uint8_t sha[32], uint64_t *rows,
-                               dcr_error *err)
+/* How the file is read: options shared with dcr seal. */
+typedef struct {
+    long threads;
+    char delimiter;
+    bool no_header, allow_empty, jsonl;
+} upload_input;
+
+static dcr_status seal_to_temp(cli_remote *r, const char *dataset, const char *csv,
+                               const upload_input *how, int *out_fd, uint64_t *size,
+                               uint8_t sha[32], uint64_t *rows, dcr_error *err)
 {
     dcr_schema schema;
     dcr_status st = dcr_contract_dataset_schema(&r->contract, dataset, &schema, err);
@@ -75,8 +89,12 @@ static dcr_status seal_to_temp(cli_remote *r, const char *dataset, const char *c
                             .nrecipients = 2,
                             .context = r->contract.hash,
                             .context_len = 32,
-                            .threads = (int)threads,
-                            .in_name = csv};
+                            .threads = (int)how->threads,
+                            .in_name = csv,
+                            .delimiter = how->delimiter,
+                            .no_header = how->no_header,
+                            .allow_empty = how->allow_empty,
+                            .jsonl = how->jsonl};
     dcr_seal_stats stats = {0};
     st = dcr_seal_csv(in, fd, &opt, &stats, err);
     dcr_buf_free(&stats.bad_report);
@@ -139,7 +157,7 @@ static dcr_status precheck(const cli_remote *r, const char *dataset, const char 
     return DCR_OK;
 }
 
-static int upload(cli_remote *r, const char *dataset, const char *csv, long threads)
+static int upload(cli_remote *r, const char *dataset, const char *csv, const upload_input *how)
 {
     dcr_error err = {0};
     if (precheck(r, dataset, csv, &err) != DCR_OK)
@@ -148,7 +166,7 @@ static int upload(cli_remote *r, const char *dataset, const char *csv, long thre
     uint64_t size = 0, rows = 0;
     uint8_t sha[32];
     double t0 = cli_now();
-    dcr_status st = seal_to_temp(r, dataset, csv, threads, &fd, &size, sha, &rows, &err);
+    dcr_status st = seal_to_temp(r, dataset, csv, how, &fd, &size, sha, &rows, &err);
     if (st != DCR_OK)
         return cli_report("upload", &err);
     fprintf(stderr, "dcr upload: sealed %llu rows of %s (%.1f MB) in %.2f s; uploading\n",
@@ -179,18 +197,33 @@ static int run(int argc, char **argv)
     static const struct option opts[] = {CLI_REMOTE_OPTIONS,
                                          {"dataset", required_argument, 0, 'd'},
                                          {"threads", required_argument, 0, 't'},
+                                         {"delimiter", required_argument, 0, 'D'},
+                                         {"no-header", no_argument, 0, 'H'},
+                                         {"allow-empty", no_argument, 0, 'E'},
+                                         {"format", required_argument, 0, 'f'},
                                          {0, 0, 0, 0}};
     cli_remote r = {0};
     const char *dataset = NULL;
-    long threads = 0;
-    int c;
+    upload_input how = {0};
+    int c, rc;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'd')
             dataset = optarg;
-        else if (c == 't') {
-            if (!cli_parse_int(optarg, 1, 64, &threads))
+        else if (c == 'D') {
+            if ((rc = cli_parse_delimiter(&dcr_cmd_upload, optarg, &how.delimiter)))
+                return rc;
+        } else if (c == 'H')
+            how.no_header = true;
+        else if (c == 'E')
+            how.allow_empty = true;
+        else if (c == 'f') {
+            if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0)
+                return cli_usage_error(&dcr_cmd_upload, "--format must be csv or jsonl");
+            how.jsonl = strcmp(optarg, "jsonl") == 0;
+        } else if (c == 't') {
+            if (!cli_parse_int(optarg, 1, 64, &how.threads))
                 return cli_usage_error(&dcr_cmd_upload, "--threads must be 1-64");
         } else if (!cli_remote_opt(&r, c, optarg))
             return cli_usage_error(&dcr_cmd_upload, "unknown or incomplete option '%s'",
@@ -198,9 +231,9 @@ static int run(int argc, char **argv)
     }
     if (!dataset || optind != argc - 1)
         return cli_usage_error(&dcr_cmd_upload, "give --dataset NAME and one CSV file");
-    int rc = cli_remote_open(&r, &dcr_cmd_upload, true);
+    rc = cli_remote_open(&r, &dcr_cmd_upload, true);
     if (rc == 0)
-        rc = upload(&r, dataset, argv[optind], threads);
+        rc = upload(&r, dataset, argv[optind], &how);
     cli_remote_close(&r);
     return rc;
 }

@@ -64,3 +64,21 @@ int cli_parse_int(const char *s, long min, long max, long *out)
     *out = v;
     return 1;
 }
+
+int cli_parse_delimiter(const dcr_command *cmd, const char *arg, char *out)
+{
+    if (strcmp(arg, "tab") == 0 || strcmp(arg, "\\t") == 0) {
+        *out = '\t';
+        return 0;
+    }
+    if (strlen(arg) != 1 || (unsigned char)arg[0] >= 0x80)
+        return cli_usage_error(cmd,
+                               "--delimiter wants one ASCII character (',' ';' '|'), or tab for "
+                               "tab-separated files; got '%s'",
+                               arg);
+    if (arg[0] == '"' || arg[0] == '\r' || arg[0] == '\n')
+        return cli_usage_error(cmd, "--delimiter cannot be '\"', CR or LF: they quote fields and "
+                                    "end records");
+    *out = arg[0];
+    return 0;
+}

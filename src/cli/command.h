@@ -54,5 +54,10 @@ double cli_now(void);
 double cli_peak_rss_mib(void);
 /* Parses a decimal int in [min, max]; false if not. */
 int cli_parse_int(const char *s, long min, long max, long *out);
+/* Parses a --delimiter argument: one byte, or "tab" / "\\t" for TSV (a
+ * shell makes a literal tab awkward to type). Multi-byte characters are
+ * refused: fields are split on one byte. Returns 0, or reports the usage
+ * error and returns its exit code. */
+int cli_parse_delimiter(const dcr_command *cmd, const char *arg, char *out);
 
 #endif

@@ -92,24 +92,43 @@ const char *cli_remote_party(const cli_remote *r)
     return p >= 0 ? r->contract.parties[p].name : "-";
 }
 
-int cli_remote_parse_one(cli_remote *r, const dcr_command *cmd, int argc, char **argv,
-                         const char **format, const char **arg)
+int cli_remote_parse_answer(cli_remote *r, const dcr_command *cmd, int argc, char **argv,
+                            bool file_ok, cli_output *out, const char **file, const char **arg)
 {
-    static const struct option opts[] = {
-        CLI_REMOTE_OPTIONS, {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
-    *format = "table";
-    *arg = NULL;
+    static const struct option opts[] = {CLI_REMOTE_OPTIONS,
+                                         {"format", required_argument, 0, 'f'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"force", no_argument, 0, 'F'},
+                                         {"file", required_argument, 0, 'i'},
+                                         {0, 0, 0, 0}};
+    *out = (cli_output){0};
+    *file = *arg = NULL;
     int c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'f')
-            *format = optarg;
+            out->format = optarg;
+        else if (c == 'o')
+            out->path = optarg;
+        else if (c == 'F')
+            out->force = true;
+        else if (c == 'i' && file_ok)
+            *file = optarg;
         else if (!cli_remote_opt(r, c, optarg))
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
     }
-    if (strcmp(*format, "table") && strcmp(*format, "csv") && strcmp(*format, "json"))
+    if (out->format && strcmp(out->format, "table") && strcmp(out->format, "csv") &&
+        strcmp(out->format, "json"))
         return cli_usage_error(cmd, "--format must be table, csv or json");
+    if (out->force && !out->path)
+        return cli_usage_error(cmd, "--force goes with --out FILE");
+    if (*file) {
+        if (optind != argc)
+            return cli_usage_error(cmd, "give the SQL either with --file or as the argument, "
+                                        "not both");
+        return 0;
+    }
     if (optind != argc - 1)
         return cli_usage_error(cmd, "give one argument after the options (see --help)");
     *arg = argv[optind];

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "cli/result.h"
 #include "client/client.h"
 #include "cli/command.h"
 #include "contract/contract.h"
@@ -41,11 +42,19 @@ typedef struct {
 /* Handles one of the options above; false when c is not one of them. */
 bool cli_remote_opt(cli_remote *r, int c, const char *arg);
 
-/* Parses argv for a command that takes the options above, --format
- * table|csv|json (*format, default "table") and exactly one argument
- * (*arg). Returns 0, or the usage error's exit code after reporting. */
-int cli_remote_parse_one(cli_remote *r, const dcr_command *cmd, int argc, char **argv,
-                         const char **format, const char **arg);
+/* Parses argv for a command that prints an answer: the options above,
+ * --format table|csv|json, --out FILE and --force (into *out, see
+ * result.h), --file FILE when file_ok (into *file: the argument is then
+ * read from it, and none may follow the options), and otherwise exactly
+ * one argument (*arg). Returns 0, or the usage error's exit code after
+ * reporting. */
+int cli_remote_parse_answer(cli_remote *r, const dcr_command *cmd, int argc, char **argv,
+                            bool file_ok, cli_output *out, const char **file, const char **arg);
+#define CLI_OUTPUT_USAGE                                                                           \
+    "  --format F        table (default), csv or json (the server's whole answer)\n"               \
+    "  --out FILE        write the result to FILE (atomically, mode 0600) instead of\n"            \
+    "                    stdout; its format from --format or the name (.csv, .json)\n"             \
+    "  --force           replace an existing --out FILE\n"
 
 /* Loads the contract and key, verifies the server's attestation and pins
  * its TLS key. Returns 0, or the exit code after reporting. */

@@ -7,7 +7,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/hygiene.h"
 #include "base/textwidth.h"
 
 /* Table cells and names go to a terminal: control characters (which could
@@ -190,7 +192,7 @@ void cli_result_print_privacy(FILE *out, const json_t *o)
     }
 }
 
-void cli_result_print_answer(const json_t *o, const char *json_text, size_t json_len,
+void cli_result_print_answer(FILE *out, const json_t *o, const char *json_text, size_t json_len,
                              const char *format)
 {
     if (strcmp(format, "json") == 0) {
@@ -198,14 +200,107 @@ void cli_result_print_answer(const json_t *o, const char *json_text, size_t json
         const char *t = json_text ? json_text : own;
         size_t n = json_text ? json_len : own ? strlen(own) : 0;
         if (t)
-            fwrite(t, 1, n, stdout);
+            fwrite(t, 1, n, out);
         if (!n || t[n - 1] != '\n')
-            fputc('\n', stdout);
+            fputc('\n', out);
         free(own);
-        fflush(stdout);
+        fflush(out);
         return;
     }
-    cli_result_print(stdout, o, strcmp(format, "csv") == 0);
-    fflush(stdout);
+    cli_result_print(out, o, strcmp(format, "csv") == 0);
+    fflush(out);
     cli_result_print_privacy(stderr, o);
+}
+
+/* ---- results as files ---- */
+
+/* The format a file name implies, or NULL. */
+static const char *format_of_name(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot && strchr(dot, '/') == NULL) {
+        if (strcmp(dot, ".csv") == 0)
+            return "csv";
+        if (strcmp(dot, ".json") == 0)
+            return "json";
+    }
+    return NULL;
+}
+
+dcr_status cli_output_open(cli_output *o, dcr_error *err)
+{
+    o->open = false;
+    if (!o->path) {
+        if (!o->format)
+            o->format = "table";
+        return DCR_OK;
+    }
+    if (!o->format && !(o->format = format_of_name(o->path)))
+        return dcr_fail(err, DCR_EUSAGE,
+                        "--out %s: cannot tell the format from the name: end it in .csv or "
+                        ".json, or give --format csv|json|table",
+                        o->path);
+    dcr_status s = dcr_atomic_open(&o->file, o->path, 0600, o->force, err);
+    if (s == DCR_EINPUT && strstr(err->msg, "already exists"))
+        s = dcr_fail(err, DCR_EINPUT, "--out %s: already exists; give --force to replace it",
+                     o->path);
+    o->open = s == DCR_OK;
+    return s;
+}
+
+dcr_status cli_output_write(cli_output *o, const void *data, size_t len, dcr_error *err)
+{
+    if (o->open)
+        return dcr_write_all(o->file.fd, data, len, o->path, err);
+    return dcr_write_all(STDOUT_FILENO, data, len, "standard output", err);
+}
+
+dcr_status cli_output_answer(cli_output *o, const json_t *answer, const char *json_text,
+                             size_t json_len, dcr_error *err)
+{
+    if (!o->open) {
+        cli_result_print_answer(stdout, answer, json_text, json_len, o->format);
+        return DCR_OK;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return dcr_fail(err, DCR_EINTERNAL, "out of memory");
+    cli_result_print_answer(mem, answer, json_text, json_len, o->format);
+    bool failed = ferror(mem) != 0;
+    fclose(mem);
+    dcr_status s = failed ? dcr_fail(err, DCR_EINTERNAL, "out of memory")
+                          : cli_output_write(o, text, len, err);
+    dcr_wipe_free(text, len); /* the result's plaintext */
+    return s;
+}
+
+dcr_status cli_output_commit(cli_output *o, dcr_error *err)
+{
+    if (!o->open)
+        return DCR_OK;
+    o->open = false;
+    return dcr_atomic_commit(&o->file, err);
+}
+
+void cli_output_abort(cli_output *o)
+{
+    if (o->open)
+        dcr_atomic_abort(&o->file);
+    o->open = false;
+}
+
+dcr_status cli_read_sql_file(const char *path, char **sql, dcr_error *err)
+{
+    size_t len;
+    dcr_status s = dcr_read_file(path, 1u << 20, sql, &len, err);
+    if (s != DCR_OK)
+        return dcr_error_prefix(err, "--file");
+    if (strlen(*sql) != len) {
+        free(*sql);
+        *sql = NULL;
+        return dcr_fail(err, DCR_EINPUT, "--file %s: contains a NUL byte: not SQL text", path);
+    }
+    return DCR_OK;
 }

@@ -7,7 +7,8 @@
  * tokenizes a block in place: fields point into the block, and quoted fields
  * are unescaped in place (the block must be writable). No allocation.
  *
- * Dialect: comma separator, '"' quoting with "" as an escaped quote, records
+ * Dialect: comma separator (or any other one byte but '"', CR, LF and NUL,
+ * set per reader: ';' and TAB exports are common), '"' quoting with "" as an escaped quote, records
  * end in LF or CRLF (a lone CR inside an unquoted field is data), a final
  * record may lack its line ending. A quote may only open a field; text after
  * a closing quote other than a separator or line end is an error. An empty
@@ -47,9 +48,19 @@ typedef struct {
     char *pos;
     char *end;
     uint64_t line; /* 1-based physical line number at pos */
+    char sep;      /* field separator; ',' after init */
 } dcr_csv_reader;
 
 void dcr_csv_reader_init(dcr_csv_reader *r, char *block, size_t len, uint64_t first_line);
+
+/* Whether sep can separate fields: not '"', CR, LF or NUL (they mean
+ * something else in the dialect, or end records). */
+bool dcr_csv_separator_valid(char sep);
+
+/* Sets the separator; sep must pass dcr_csv_separator_valid. Block cutting
+ * (dcr_csv_complete_prefix) looks only at quotes and newlines, so it does
+ * not depend on the separator. */
+void dcr_csv_reader_set_separator(dcr_csv_reader *r, char sep);
 
 /* Tokenizes the next record. On success *nfields is its field count and
  * *record_line the line it starts on; *nfields == 0 means the block is

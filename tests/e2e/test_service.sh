@@ -61,6 +61,12 @@ expect_exit 4 "another contract" "attest check refuses a server running another 
 
 check "publisher uploads impressions" "$DCR" upload "${A[@]}" --key pub.key --dataset impressions imp.csv
 check "advertiser uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
+gzip -c pur.csv > pur.csv.gz
+check "upload takes a gzip file, told by content (a re-upload of the same rows)" \
+  "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv.gz
+head -1 pur.csv > pur-empty.csv
+expect_exit 3 "no data rows after the header row: refusing" "upload refuses a file with no rows" \
+  "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur-empty.csv
 expect_exit 3 "belongs to publisher in the contract, not to advertiser" \
   "advertiser cannot upload the publisher's dataset (refused before sealing)" \
   "$DCR" upload "${A[@]}" --key adv.key --dataset impressions imp.csv
@@ -77,6 +83,15 @@ SQL="SELECT i.campaign, COUNT(DISTINCT p.email) AS buyers, SUM(p.amount) AS reve
 check "analyst runs the attribution query" "$DCR" query "${A[@]}" --key ana.key --format csv "$SQL"
 "$DCR" query "${A[@]}" --key ana.key --format csv "$SQL" > q.csv 2> q.err
 check "four campaigns released" bash -c '[[ $(wc -l < q.csv) -eq 5 ]] && head -1 q.csv | grep -q "campaign,buyers,revenue"'
+# Results as files (issue 23): --out FILE.csv, --file QUERY.sql.
+"$DCR" query "${A[@]}" --key ana.key --out q2.csv "$SQL" 2> /dev/null
+check "query --out FILE.csv writes what stdout shows, mode 0600" \
+  bash -c 'cmp q2.csv q.csv && [[ $(stat -c %a q2.csv) == 600 ]]'
+printf '%s\n' "$SQL" > q.sql
+"$DCR" query "${A[@]}" --key ana.key --format csv --file q.sql > q3.csv 2> /dev/null
+check "query --file reads the SQL from a file" cmp q3.csv q.csv
+expect_exit 3 "q2.csv: already exists; give --force" "query --out does not replace a file" \
+  "$DCR" query "${A[@]}" --key ana.key --out q2.csv "$SQL"
 check "the query matches the plaintext" python3 - <<'PY'
 import csv
 # Join semantics: every impression row meets every purchase of its e-mail.

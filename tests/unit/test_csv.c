@@ -23,6 +23,9 @@
 #define OUT_MAX 65536
 #define FIELDS_MAX 64
 
+/* The separator both the reader and the reference parser use. */
+static char sep = ',';
+
 typedef struct {
     char text[OUT_MAX];
     size_t len;
@@ -68,6 +71,7 @@ static size_t parse_into(render *o, const char *data, size_t len, uint64_t first
         memcpy(copy, data, len);
     dcr_csv_reader r;
     dcr_csv_reader_init(&r, copy, len, first_line);
+    dcr_csv_reader_set_separator(&r, sep);
     dcr_csv_field f[FIELDS_MAX];
     size_t stop = len;
     for (;;) {
@@ -148,7 +152,7 @@ static void ref_parse(render *o, const char *in, size_t len, uint64_t line, size
                 put_field(&rec, true, field, fl);
                 if (pos == len) {
                     how = 1;
-                } else if (in[pos] == ',') {
+                } else if (in[pos] == sep) {
                     pos++;
                     how = 0;
                 } else if (in[pos] == '\n') {
@@ -167,7 +171,7 @@ static void ref_parse(render *o, const char *in, size_t len, uint64_t line, size
                     return;
                 }
             } else {
-                while (pos < len && in[pos] != ',' && in[pos] != '"' && in[pos] != '\n')
+                while (pos < len && in[pos] != sep && in[pos] != '"' && in[pos] != '\n')
                     field[fl++] = in[pos++];
                 if (pos < len && in[pos] == '"') {
                     putf(o,
@@ -398,19 +402,44 @@ static uint64_t next_rand(void)
     return z ^ (z >> 31);
 }
 
-/* A random input; long_runs makes fields long enough for the 16-byte steps. */
+/* A random input; long_runs makes fields long enough for the 16-byte steps.
+ * Both ',' and the current separator appear, so a comma that is data under
+ * another separator is exercised too. */
 static size_t random_csv(char *buf, size_t max, bool long_runs)
 {
-    static const char alphabet[] = "a,\"\r\n";
+    char alphabet[] = {'a', ',', '"', '\r', '\n', sep};
     size_t len = (size_t)(next_rand() % (max + 1));
     for (size_t i = 0; i < len; i++) {
         uint64_t r = next_rand();
         if (long_runs && r % 4 != 0)
             buf[i] = (char)('a' + (r >> 8) % 26);
         else
-            buf[i] = alphabet[(r >> 8) % 5];
+            buf[i] = alphabet[(r >> 8) % sizeof alphabet];
     }
     return len;
+}
+
+/* Other separators: the same dialect with another byte between fields;
+ * a comma is then data, and quoting works as before. */
+static void test_separators(void)
+{
+    sep = ';';
+    EXPECT_PARSE("a;b,c;\"d;e\"\n1;;\"\"\n", "L1:u1:a|u3:b,c|q3:d;e|\nL2:u1:1|u0:|q0:|\n");
+    EXPECT_PARSE("x;\"a\";y\r\n", "L1:u1:x|q1:a|u1:y|\n");
+    EXPECT_PARSE("\"a\",b\n", "E:line 1, field 1: unexpected character after closing quote\n");
+    sep = '\t';
+    EXPECT_PARSE("a\tb c\t\n\t\n", "L1:u1:a|u3:b c|u0:|\nL2:u0:|u0:|\n");
+    /* long fields cross the 16-byte scanning steps with a tab in them */
+    EXPECT_PARSE("abcdefghijklmnopqrstuvwxyz,0123\tABCDEFGHIJKLMNOPQRSTU\n",
+                 "L1:u31:abcdefghijklmnopqrstuvwxyz,0123|u21:ABCDEFGHIJKLMNOPQRSTU|\n");
+    sep = '|';
+    EXPECT_PARSE("a|b\n", "L1:u1:a|u1:b|\n");
+    sep = ' ';
+    EXPECT_PARSE("a b  c\n", "L1:u1:a|u1:b|u0:|u1:c|\n");
+    sep = ',';
+    CHECK(dcr_csv_separator_valid(';') && dcr_csv_separator_valid('\t'));
+    CHECK(!dcr_csv_separator_valid('"') && !dcr_csv_separator_valid('\n'));
+    CHECK(!dcr_csv_separator_valid('\r') && !dcr_csv_separator_valid('\0'));
 }
 
 static void test_reader_vs_reference(void)
@@ -420,6 +449,8 @@ static void test_reader_vs_reference(void)
     int mismatches = 0;
     for (int iter = 0; iter < 200000; iter++) {
         bool long_runs = iter % 2;
+        static const char seps[] = {',', ';', '\t', 'a'}; /* 'a': a separator that is common */
+        sep = seps[iter % 4];
         size_t len = random_csv(buf, long_runs ? 200 : 40, long_runs);
         size_t max = iter % 7 == 0 ? 1 + (size_t)(next_rand() % 4) : FIELDS_MAX;
         uint64_t first = 1 + next_rand() % 1000;
@@ -433,6 +464,7 @@ static void test_reader_vs_reference(void)
             CHECK(0);
         }
     }
+    sep = ',';
     CHECK(mismatches == 0);
 }
 
@@ -604,6 +636,7 @@ int main(void)
     RUN(test_error_status);
     RUN(test_unescape_in_place);
     RUN(test_prefix_cases);
+    RUN(test_separators);
     RUN(test_reader_vs_reference);
     RUN(test_prefix_property);
     RUN(test_writer_cases);

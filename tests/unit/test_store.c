@@ -2,16 +2,20 @@
  * test_store.c: columns, the sealed header, chunks, and whole files sealed
  * and unsealed in-process, including every tampering the format must detect.
  */
+#define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "check.h"
 #include "base/bytes.h"
 #include "base/hygiene.h"
 #include "exec/batch.h"
+#include "store/input.h"
 #include "store/seal.h"
 #include "store/sealed.h"
 #include "store/sealed_reader.h"
@@ -69,27 +73,39 @@ static dcr_schema all_types_schema(void)
     return s;
 }
 
+/* Seals data (any bytes: CSV, compressed CSV) to out_path with the input
+ * options of *how (delimiter, no_header, validate, allow_empty,
+ * max_reported) to alice; *st is filled (the caller frees its report). */
+static dcr_status seal_bytes(const void *data, size_t len, const char *out_path,
+                             const dcr_seal_options *how, dcr_seal_stats *st, dcr_error *err)
+{
+    dcr_schema schema = all_types_schema();
+    const char *in_path = tmp_path("in.csv");
+    write_text(in_path, data, len);
+    dcr_party_pub pubs[2] = {alice.pub, bob.pub};
+    dcr_seal_options opt = *how;
+    opt.schema = &schema;
+    opt.recipients = pubs;
+    opt.nrecipients = 1;
+    opt.threads = 2;
+    opt.in_name = "in.csv";
+    int in = open(in_path, O_RDONLY);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dcr_status s = dcr_seal_csv(in, out, &opt, st, err);
+    close(in);
+    close(out);
+    dcr_schema_free(&schema);
+    return s;
+}
+
 /* Seals csv to out_path for the given recipients; returns the status. */
 static dcr_status seal_text(const char *csv, const char *out_path, uint32_t chunk_rows,
                             dcr_error *err)
 {
-    dcr_schema schema = all_types_schema();
-    const char *in_path = tmp_path("in.csv");
-    write_text(in_path, csv, strlen(csv));
-    dcr_party_pub pubs[2] = {alice.pub, bob.pub};
-    dcr_seal_options opt = {.schema = &schema,
-                            .recipients = pubs,
-                            .nrecipients = 1,
-                            .threads = 2,
-                            .chunk_rows = chunk_rows,
-                            .in_name = "in.csv"};
-    int in = open(in_path, O_RDONLY);
-    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dcr_seal_options how = {.chunk_rows = chunk_rows};
     dcr_seal_stats st;
-    dcr_status s = dcr_seal_csv(in, out, &opt, &st, err);
-    close(in);
-    close(out);
-    dcr_schema_free(&schema);
+    dcr_status s = seal_bytes(csv, strlen(csv), out_path, &how, &st, err);
+    dcr_buf_free(&st.bad_report);
     return s;
 }
 
@@ -348,12 +364,343 @@ static void test_empty_inputs(void)
     dcr_status s;
     size_t len;
     const char *path = tmp_path("empty.dcr");
-    CHECK(seal_text("id,email,amount,ok,day,at,note\n", path, 0, &err) == DCR_OK);
+    /* no rows is refused (a wrong or truncated export), unless allowed */
+    CHECK(seal_text("id,email,amount,ok,day,at,note\n", path, 0, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "in.csv: no data rows after the header row");
+    CHECK_MSG(err, "--allow-empty");
+    static const char header[] = "id,email,amount,ok,day,at,note\n";
+    dcr_seal_options how = {.allow_empty = true};
+    dcr_seal_stats st;
+    CHECK(seal_bytes(header, sizeof header - 1, path, &how, &st, &err) == DCR_OK);
     char *out = unseal_text(path, &alice, &s, &err, &len);
     CHECK(out && strcmp(out, "id,email,amount,ok,day,at,note\n") == 0);
     free(out);
     CHECK(seal_text("", path, 0, &err) == DCR_EINPUT);
     CHECK_MSG(err, "header row");
+    /* every row bad and skipped: refused too, saying so */
+    static const char bad[] = "id,email,amount,ok,day,at,note\nx,a,1,t,2024-01-01,2024-01-01,n\n";
+    how = (dcr_seal_options){.max_bad_rows = 5};
+    CHECK(seal_bytes(bad, sizeof bad - 1, path, &how, &st, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "all 1 data rows are bad");
+    dcr_buf_free(&st.bad_report);
+}
+
+/* ---- input formats ---- */
+
+static const char plain_rows[] = "id,email,amount,ok,day,at,note\n"
+                                 "1,a@x.com,1.5,true,2024-01-01,2024-01-01 10:00:00,\"n, 1\"\n"
+                                 "2,b@x.com,,false,2024-02-29,2024-03-01 00:00:00,\n";
+
+/* Many rows, so compressed input spans several reads and blocks. */
+static char *many_rows(size_t *len)
+{
+    dcr_buf b = DCR_BUF_INIT;
+    dcr_error err;
+    const char *h = "id,email,amount,ok,day,at,note\n";
+    CHECK(dcr_buf_append(&b, h, strlen(h), &err) == DCR_OK);
+    for (int i = 0; i < 120000; i++) {
+        char line[128];
+        int n = snprintf(line, sizeof line, "%d,u%d@x.com,%d.25,t,2024-01-%02d,2024-01-01,n%d\n", i,
+                         i * 7919 % 100003, i % 1000, 1 + i % 28, i % 7);
+        CHECK(dcr_buf_append(&b, line, (size_t)n, &err) == DCR_OK);
+    }
+    *len = b.len;
+    return (char *)b.data;
+}
+
+/* gzip (one member) of data; caller frees. */
+static unsigned char *gzip_of(const void *data, size_t len, size_t *out_len)
+{
+    z_stream z = {0};
+    CHECK(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    size_t cap = deflateBound(&z, (uLong)len) + 64;
+    unsigned char *out = malloc(cap);
+    z.next_in = (unsigned char *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    *out_len = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+static unsigned char *zstd_of(const void *data, size_t len, size_t *out_len)
+{
+    size_t cap = ZSTD_compressBound(len);
+    unsigned char *out = malloc(cap);
+    *out_len = ZSTD_compress(out, cap, data, len, 3);
+    CHECK(!ZSTD_isError(*out_len));
+    return out;
+}
+
+/* Reads all of an in-memory input in reads of `step` bytes. */
+static dcr_status drain(const void *data, size_t len, size_t step, dcr_buf *out, dcr_error *err)
+{
+    dcr_input *in;
+    dcr_status s = dcr_input_open_mem(&in, data, len, "mem", err);
+    if (s != DCR_OK)
+        return s;
+    char buf[1 << 16];
+    for (;;) {
+        size_t got;
+        if ((s = dcr_input_read(in, buf, step, &got, err)) != DCR_OK)
+            break;
+        if ((s = dcr_buf_append(out, buf, got, err)) != DCR_OK || got < step)
+            break;
+    }
+    dcr_input_close(in);
+    return s;
+}
+
+static void test_input_decompression(void)
+{
+    size_t n, gz_len, zs_len;
+    char *text = many_rows(&n);
+    unsigned char *gz = gzip_of(text, n, &gz_len), *zs = zstd_of(text, n, &zs_len);
+    dcr_error err;
+    size_t steps[] = {1, 7, 4096, 65536};
+    for (size_t i = 0; i < 4; i++) {
+        dcr_buf a = DCR_BUF_INIT, b = DCR_BUF_INIT, c = DCR_BUF_INIT;
+        size_t cut = steps[i] < 100 ? 300000 : gz_len; /* byte-wise reads of a prefix */
+        CHECK(drain(gz, cut, steps[i], &a, &err) == (cut == gz_len ? DCR_OK : DCR_EINPUT));
+        if (cut == gz_len)
+            CHECK(a.len == n && memcmp(a.data, text, n) == 0);
+        CHECK(drain(zs, zs_len, steps[i] < 100 ? 4096 : steps[i], &b, &err) == DCR_OK);
+        CHECK(b.len == n && memcmp(b.data, text, n) == 0);
+        CHECK(drain(text, n, steps[i] < 100 ? 4096 : steps[i], &c, &err) == DCR_OK);
+        CHECK(c.len == n && memcmp(c.data, text, n) == 0);
+        dcr_buf_free(&a);
+        dcr_buf_free(&b);
+        dcr_buf_free(&c);
+    }
+    /* concatenated members and frames are one stream, as gzip -d and zstd -d see them */
+    size_t pg, pz;
+    unsigned char *g1 = gzip_of(plain_rows, strlen(plain_rows), &pg);
+    unsigned char *z1 = zstd_of("9,c@x.com,,,,,\n", 15, &pz);
+    unsigned char cat[4096];
+    memcpy(cat, g1, pg);
+    unsigned char *g2 = gzip_of("9,c@x.com,,,,,\n", 15, &gz_len);
+    memcpy(cat + pg, g2, gz_len);
+    dcr_buf d = DCR_BUF_INIT;
+    CHECK(drain(cat, pg + gz_len, 4096, &d, &err) == DCR_OK);
+    CHECK(d.len == strlen(plain_rows) + 15 && memcmp(d.data + strlen(plain_rows), "9,c@", 4) == 0);
+    d.len = 0;
+    unsigned char *z0 = zstd_of(plain_rows, strlen(plain_rows), &zs_len);
+    memcpy(cat, z0, zs_len);
+    memcpy(cat + zs_len, z1, pz);
+    CHECK(drain(cat, zs_len + pz, 4096, &d, &err) == DCR_OK);
+    CHECK(d.len == strlen(plain_rows) + 15);
+    dcr_buf_free(&d);
+    free(g1);
+    free(g2);
+    free(z0);
+    free(z1);
+    free(gz);
+    free(zs);
+    free(text);
+}
+
+/* Every cut of a compressed file is an error naming the problem, never a
+ * shorter input taken as whole; a flipped byte is caught by the checksums. */
+static void test_input_truncated_and_damaged(void)
+{
+    size_t gz_len, zs_len;
+    unsigned char *gz = gzip_of(plain_rows, strlen(plain_rows), &gz_len);
+    unsigned char *zs = zstd_of(plain_rows, strlen(plain_rows), &zs_len);
+    dcr_error err;
+    for (size_t cut = 2; cut < gz_len; cut++) {
+        dcr_buf b = DCR_BUF_INIT;
+        CHECK(drain(gz, cut, 4096, &b, &err) == DCR_EINPUT);
+        CHECK(strstr(err.msg, "ends early") || strstr(err.msg, "damaged gzip"));
+        dcr_buf_free(&b);
+    }
+    for (size_t cut = 4; cut < zs_len; cut++) {
+        dcr_buf b = DCR_BUF_INIT;
+        CHECK(drain(zs, cut, 4096, &b, &err) == DCR_EINPUT);
+        CHECK(strstr(err.msg, "ends early") || strstr(err.msg, "damaged zstd"));
+        dcr_buf_free(&b);
+    }
+    dcr_buf b = DCR_BUF_INIT;
+    CHECK(drain(gz, gz_len - 5, 4096, &b, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "mem: the gzip data ends early");
+    CHECK_MSG(err, "truncated");
+    gz[gz_len - 6] ^= 0x40; /* inside the CRC-32 */
+    b.len = 0;
+    CHECK(drain(gz, gz_len, 4096, &b, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "damaged gzip data");
+    dcr_buf_free(&b);
+    /* a sealed file of a truncated gzip input is never produced */
+    dcr_seal_options how = {0};
+    dcr_seal_stats st;
+    CHECK(seal_bytes(zs, zs_len - 3, tmp_path("t.dcr"), &how, &st, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "in.csv: the zstd data ends early");
+    dcr_buf_free(&st.bad_report);
+    free(gz);
+    free(zs);
+}
+
+static void test_input_refused_formats(void)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        {"\xFD"
+         "7zXZ\0\0\0",
+         8, "xz-compressed"},
+        {"BZh91AY&SY\0\0", 12, "bzip2-compressed"},
+        {"PK\x03\x04\x14\0", 6, "ZIP archive"},
+        {"DCRSEAL\0\x01\0", 10, "a sealed dcr file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dcr_buf b = DCR_BUF_INIT;
+        dcr_error err;
+        CHECK(drain(cases[i].bytes, cases[i].len, 4096, &b, &err) == DCR_EINPUT);
+        CHECK_MSG(err, cases[i].want);
+        dcr_buf_free(&b);
+    }
+    /* text that merely starts like a magic is data */
+    dcr_buf b = DCR_BUF_INIT;
+    dcr_error err;
+    CHECK(drain("BZh,x\n", 6, 4096, &b, &err) == DCR_OK && b.len == 6);
+    dcr_buf_free(&b);
+}
+
+/* Every input form seals to the same rows. */
+static void test_seal_input_forms(void)
+{
+    dcr_error err;
+    dcr_status s;
+    size_t len, n = strlen(plain_rows);
+    char path[256]; /* tmp_path's buffers rotate */
+    snprintf(path, sizeof path, "%s", tmp_path("forms.dcr"));
+    CHECK(seal_text(plain_rows, path, 0, &err) == DCR_OK);
+    char *want = unseal_text(path, &alice, &s, &err, &len);
+    CHECK(want != NULL);
+    char semi[512], tsv[512];
+    for (size_t i = 0; i <= n; i++) { /* the rows hold no ';' or tab, one quoted comma */
+        semi[i] = plain_rows[i] == ',' ? ';' : plain_rows[i];
+        tsv[i] = plain_rows[i] == ',' ? '\t' : plain_rows[i];
+    }
+    char *q = strstr(semi, "n; 1");
+    q[1] = ',';
+    q = strstr(tsv, "n\t 1");
+    q[1] = ',';
+    const char *no_header = strchr(plain_rows, '\n') + 1;
+    size_t gz_len, zs_len;
+    unsigned char *gz = gzip_of(plain_rows, n, &gz_len), *zs = zstd_of(plain_rows, n, &zs_len);
+    const struct {
+        const void *data;
+        size_t len;
+        dcr_seal_options how;
+        const char *kind;
+    } forms[] = {
+        {semi, n, {.delimiter = ';'}, "plain"},
+        {tsv, n, {.delimiter = '\t'}, "plain"},
+        {no_header, strlen(no_header), {.no_header = true}, "plain"},
+        {gz, gz_len, {0}, "gzip"},
+        {zs, zs_len, {0}, "zstd"},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        dcr_seal_stats st;
+        CHECK(seal_bytes(forms[i].data, forms[i].len, path, &forms[i].how, &st, &err) == DCR_OK);
+        CHECK(st.rows == 2 && strcmp(st.input_kind, forms[i].kind) == 0);
+        char *got = unseal_text(path, &alice, &s, &err, &len);
+        CHECK(got && strcmp(got, want) == 0);
+        free(got);
+        dcr_buf_free(&st.bad_report);
+    }
+    /* a header under the wrong separator is one unknown column */
+    dcr_seal_stats st;
+    dcr_seal_options how = {0};
+    CHECK(seal_bytes(semi, n, path, &how, &st, &err) == DCR_EINPUT);
+    CHECK_MSG(err, "is not in the schema");
+    how.delimiter = '"';
+    CHECK(seal_bytes(plain_rows, n, path, &how, &st, &err) == DCR_EUSAGE);
+    free(gz);
+    free(zs);
+    free(want);
+}
+
+/* Whether a seal's bad-row report (not NUL-terminated) holds text. */
+static bool report_has(const dcr_seal_stats *st, const char *text)
+{
+    return st->bad_report.data &&
+           memmem(st->bad_report.data, st->bad_report.len, text, strlen(text)) != NULL;
+}
+
+/* JSON Lines: keys name the columns, values become the CSV texts; bad
+ * lines are bad rows, never the end of the file. */
+static void test_seal_jsonl(void)
+{
+    dcr_error err;
+    dcr_status s;
+    size_t len;
+    char path[256];
+    snprintf(path, sizeof path, "%s", tmp_path("jsonl.dcr"));
+    CHECK(seal_text(plain_rows, path, 0, &err) == DCR_OK);
+    char *want = unseal_text(path, &alice, &s, &err, &len);
+    static const char jl[] = "{\"id\": 1, \"EMAIL\": \"a@x.com\", \"amount\": 1.5, \"ok\": true, "
+                             "\"day\": \"2024-01-01\", "
+                             "\"at\": \"2024-01-01 10:00:00\", \"note\": \"n, 1\"}\n"
+                             "\n"
+                             "{\"note\": null, \"id\": 2, \"email\": \"b@x.com\", \"ok\": false, "
+                             "\"day\": \"2024-02-29\", "
+                             "\"at\": \"2024-03-01T00:00:00Z\"}\r\n";
+    dcr_seal_options how = {.jsonl = true};
+    dcr_seal_stats st;
+    CHECK(seal_bytes(jl, sizeof jl - 1, path, &how, &st, &err) == DCR_OK && st.rows == 2);
+    char *got = unseal_text(path, &alice, &s, &err, &len);
+    CHECK(got && want && strcmp(got, want) == 0);
+    free(got);
+    free(want);
+    dcr_buf_free(&st.bad_report);
+    static const struct {
+        const char *line, *why;
+    } bad[] = {
+        {"[1, 2]", "line 1: not a JSON object"},
+        {"{\"id\": 1", "line 1, character 8: not valid JSON"},
+        {"{\"id\": 1, \"zz\": 2}", "key \"zz\" is not a column of dataset \"events\""},
+        {"{\"id\": 1, \"ID\": 2}", "column \"id\" appears twice"},
+        {"{\"id\": 1, \"id\": 2}", "not valid JSON"},
+        {"{\"id\": 1.5}", "invalid BIGINT value \"1.5\""},
+        {"{\"ok\": \"maybe\"}", "invalid BOOLEAN value \"maybe\""},
+        {"{\"note\": {\"a\": 1}}", "column \"note\": an object or array"},
+        {"{\"note\": \"a\\u0000b\"}", "contains a NUL byte"},
+        {"{\"id\": 1e400}", "not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dcr_seal_options v = {.jsonl = true, .validate = true};
+        CHECK(seal_bytes(bad[i].line, strlen(bad[i].line), path, &v, &st, &err) == DCR_EINPUT);
+        CHECK(st.bad_rows == 1 && report_has(&st, bad[i].why));
+        dcr_buf_free(&st.bad_report);
+    }
+}
+
+/* validate: every bad row counted, the first ones reported, nothing sealed. */
+static void test_validate(void)
+{
+    static const char csv[] = "id,email,amount,ok,day,at,note\n"
+                              "1,a,1,t,2024-01-01,2024-01-01,n\n"
+                              "x,a,1,t,2024-01-01,2024-01-01,n\n"
+                              "2,a,1,maybe,2024-01-01,2024-01-01,n\n"
+                              "3,a,1,t\n"
+                              "4,a,1,t,2024-02-30,2024-01-01,n\n"
+                              "5,a,1,t,2024-01-01,2024-01-01,n\n";
+    const char *path = tmp_path("validate.dcr");
+    dcr_seal_options how = {.validate = true, .max_reported = 3};
+    dcr_seal_stats st;
+    dcr_error err;
+    CHECK(seal_bytes(csv, sizeof csv - 1, path, &how, &st, &err) == DCR_OK);
+    CHECK(st.rows == 2 && st.bad_rows == 4 && st.bad_reported == 3 && st.bytes_out == 0);
+    CHECK(report_has(&st, "in.csv: line 3, column \"id\"") &&
+          report_has(&st, "line 4, column \"ok\"") &&
+          report_has(&st, "line 5: expected 7 fields, found 4") && !report_has(&st, "line 6"));
+    dcr_buf_free(&st.bad_report);
+    struct stat sb;
+    CHECK(stat(path, &sb) == 0 && sb.st_size == 0); /* opened by the helper, never written */
 }
 
 static void test_bad_values_are_refused(void)
@@ -672,6 +1019,12 @@ int main(void)
     RUN(test_seal_unseal_roundtrip);
     RUN(test_empty_inputs);
     RUN(test_bad_values_are_refused);
+    RUN(test_input_decompression);
+    RUN(test_input_truncated_and_damaged);
+    RUN(test_input_refused_formats);
+    RUN(test_seal_input_forms);
+    RUN(test_validate);
+    RUN(test_seal_jsonl);
     RUN(test_every_bit_flip_is_detected);
     RUN(test_truncation_reorder_duplicate_drop);
     RUN(test_segmented_chunks);
