@@ -419,6 +419,10 @@ static dcr_status run_guarded(const sql_args *a, session *s, size_t *rows, dcr_e
                             "the contract uses differential privacy, whose answers are charged "
                             "to each analyst's budget: give --state DIR (the budget ledger and "
                             "audit log) so this query is charged");
+        for (size_t d = 0; d < s->contract.ndatasets && d < MAX_DATA; d++)
+            if (!s->by_dataset[d].open)
+                s->by_dataset[d].unavailable =
+                    "it was not given to this run: add --data NAME=FILE.dcr for it";
         dcr_room_answer ans;
         st = a->state ? run_in_room(a, s, &ans, err) : run_stateless(a, s, &ans, err);
         if (st == DCR_OK && a->format == DCR_FORMAT_JSON) {

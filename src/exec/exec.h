@@ -48,6 +48,10 @@ typedef struct {
      * (store/column.h), where the data has it so. Called before the first
      * next(), by an operator that only copies that column's rows out. */
     void (*defer)(void *scan, size_t col);
+    /* For a dataset that is not available (open == NULL): why, and who must
+     * act ("not uploaded yet: its owner X must run dcr upload"), for the
+     * refusal; NULL: not said. Owned by the caller, outlives the query. */
+    const char *unavailable;
 } dcr_exec_source;
 
 typedef struct {

@@ -192,9 +192,11 @@ static dcr_status check_sources(pv_ctx *x, const dcr_exec_source *sources)
 {
     for (size_t d = 0; d < x->c->ndatasets; d++)
         if (x->used[d] && (!sources || !sources[d].open))
-            return refuse_plain(x, DCR_RULE_DATASET,
-                                "dataset \"%s\" is not available (not uploaded or not given)",
-                                x->c->datasets[d].name);
+            return refuse_plain(x, DCR_RULE_DATASET, "dataset \"%s\" is not available: %s",
+                                x->c->datasets[d].name,
+                                sources && sources[d].unavailable
+                                    ? sources[d].unavailable
+                                    : "it was not uploaded, or not given to this run");
     return DCR_OK;
 }
 

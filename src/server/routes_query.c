@@ -35,6 +35,7 @@ typedef struct {
     char *sql;
     dcr_exec_source *src;
     dcr_sealed_source *sealed;
+    char (*why)[256]; /* per dataset: why it is unavailable (src[i].unavailable) */
     dcr_room_query_opts opts;
     dcr_room_answer ans;
     dcr_error err;
@@ -60,6 +61,7 @@ static void job_free(qjob *j)
     pthread_cond_destroy(&j->cv);
     free(j->src);
     free(j->sealed);
+    free(j->why);
     bool reading = j->reading;
     free(j->sql);
     free(j);
@@ -105,14 +107,13 @@ static dcr_status bind_sources(qjob *j, dcr_error *err)
     size_t n = s->contract.ndatasets;
     j->src = calloc(n, sizeof *j->src);
     j->sealed = calloc(n, sizeof *j->sealed);
-    if (!j->src || !j->sealed)
+    j->why = calloc(n ? n : 1, sizeof *j->why);
+    if (!j->src || !j->sealed || !j->why)
         return dcr_fail(err, DCR_EINTERNAL, "out of memory");
     for (size_t i = 0; i < n; i++) {
         pthread_mutex_lock(&s->lock);
         srv_data_key k = s->keys[i];
         pthread_mutex_unlock(&s->lock);
-        if (!k.present)
-            continue;
         dcr_dataset_info info = {0};
         /* Size check only: hashing the whole file per query would cost more
          * than the query; the file was hashed at open, and every chunk is
@@ -123,7 +124,17 @@ static dcr_status bind_sources(qjob *j, dcr_error *err)
             dcr_wipe(&k, sizeof k);
             return st;
         }
-        if (st == DCR_OK && memcmp(info.sha256, k.file_sha256, 32) == 0) {
+        const char *owner = s->contract.parties[s->contract.datasets[i].owner].name;
+        if (st != DCR_OK)
+            snprintf(j->why[i], sizeof j->why[i],
+                     "it was not uploaded yet: its owner %s must run `dcr upload`", owner);
+        else if (!k.present || memcmp(info.sha256, k.file_sha256, 32) != 0)
+            snprintf(j->why[i], sizeof j->why[i],
+                     "it is uploaded, but its data key is not granted to this instance (a "
+                     "restart makes new keys): its owner %s must run `dcr grant`",
+                     owner);
+        j->src[i].unavailable = j->why[i];
+        if (st == DCR_OK && k.present && memcmp(info.sha256, k.file_sha256, 32) == 0) {
             j->sealed[i].path = info.path;
             info.path = NULL;
             memcpy(j->sealed[i].key, k.key, 32);

@@ -91,7 +91,7 @@ expect_exit 3 'not sealed for this contract' "a file sealed without the contract
   "$DCR" sql --contract "$T/c.json" --as advertiser --data purchases="$T/plain.dcr" --key "$T/adv.key" "SELECT COUNT(*) FROM purchases"
 expect_exit 3 'the contract has no dataset "sales"' "a table that is not a contract dataset" \
   "$DCR" sql --contract "$T/c.json" --as advertiser --data sales="$T/pur.dcr" --key "$T/adv.key" "SELECT COUNT(*) FROM sales"
-expect_exit 3 'refused by rule dataset-unavailable' "a dataset that was not given" \
+expect_exit 3 'refused by rule dataset-unavailable: dataset "[a-z]+" is not available: it was not given to this run: add --data' "a dataset that was not given (the refusal says how to give it)" \
   "$DCR" sql --contract "$T/c.json" --as advertiser --data purchases="$T/pur.dcr" --key "$T/adv.key" "SELECT COUNT(*) FROM impressions"
 expect_exit 2 '--contract and --as go together' "--contract without --as" \
   "$DCR" sql --contract "$T/c.json" --data purchases="$T/pur.dcr" --key "$T/adv.key" "SELECT 1"

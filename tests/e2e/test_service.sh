@@ -59,6 +59,9 @@ check "attest check says sim is insecure" grep -q "simulated evidence" check.out
 expect_exit 4 "another contract" "attest check refuses a server running another contract" \
   "$DCR" attest check --server "$URL" --contract c_meas.json
 
+expect_exit 3 "not uploaded yet: its owner publisher must run .dcr upload." \
+  "a query before the upload says which dataset is missing and who must upload it" \
+  "$DCR" query "${A[@]}" --key ana.key "SELECT COUNT(*) FROM impressions"
 check "publisher uploads impressions" "$DCR" upload "${A[@]}" --key pub.key --dataset impressions imp.csv
 check "advertiser uploads purchases" "$DCR" upload "${A[@]}" --key adv.key --dataset purchases pur.csv
 gzip -c pur.csv > pur.csv.gz
@@ -220,7 +223,7 @@ cp keep.bin "$f"
 stop_server
 check "the server restarts on the same state" start_server st --rate 100000
 A=(--server "$URL" --contract c.json --quiet)
-expect_exit 3 "dataset-unavailable|not available|not granted" "after a restart the data keys are gone" \
+expect_exit 3 "not granted to this instance.*its owner (publisher|advertiser) must run .dcr grant." "after a restart the data keys are gone, and the refusal says who must grant" \
   "$DCR" query "${A[@]}" --key ana.key "$SQL"
 check "publisher re-grants" "$DCR" grant "${A[@]}" --key pub.key --dataset impressions
 check "advertiser re-grants" "$DCR" grant "${A[@]}" --key adv.key --dataset purchases
