@@ -180,7 +180,7 @@ check "the remembered head is in ~/.local/state/dcr" \
 check "audit lists uploads, accepted and refused queries" bash -c \
   'grep -q "upload .*publisher .*accepted" audit.out && grep -q "query .*analyst .*accepted" audit.out && grep -q "query .*analyst .*refused" audit.out'
 check "the text audit shows each record's time in ISO 8601 UTC" \
-  grep -qE '^#1 +20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z +upload' audit.out
+  grep -qE '^#[0-9]+ +20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z +upload' audit.out
 "$DCR" status "${A[@]}" --key pub.key > status.out 2>&1
 check "status shows ISO 8601 UTC times" bash -c \
   "grep -qE '\"started_at\": \"20[0-9-]{8}T[0-9:]{8}Z\"' status.out && grep -qE '\"uploaded_at\": \"20[0-9-]{8}T[0-9:]{8}Z\"' status.out"
