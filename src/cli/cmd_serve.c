@@ -137,8 +137,7 @@ static int probe_bind(const char *opt, const char *addr, long port)
                            "127.0.0.1, or 0.0.0.0 for all)",
                            opt, addr);
     if (e)
-        return usage_error("%s: cannot listen on %s port %ld: %s", opt, addr, port,
-                           strerror(e));
+        return usage_error("%s: cannot listen on %s port %ld: %s", opt, addr, port, strerror(e));
     return 0;
 }
 
