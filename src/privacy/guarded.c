@@ -200,11 +200,9 @@ static dcr_status check_sources(pv_ctx *x, const dcr_exec_source *sources)
     return DCR_OK;
 }
 
-/* Holds the answer back until the next multiple of interval_ms since
- * `arrived` (CLOCK_MONOTONIC), so that how long a query took, which can
- * depend on one person's rows, is not observable beyond the schedule
- * (rules.release_interval_ms; docs/privacy.md gives what is left). */
-static void release_on_schedule(const struct timespec *arrived, int64_t interval_ms)
+/* rules.release_interval_ms (privacy.h; docs/privacy.md gives what is
+ * left of the timing channel). */
+void dcr_release_on_schedule(const struct timespec *arrived, int64_t interval_ms)
 {
     struct timespec now;
     if (interval_ms <= 0 || clock_gettime(CLOCK_MONOTONIC, &now) != 0)
@@ -287,7 +285,7 @@ dcr_status dcr_guarded_query(const dcr_contract *c, size_t analyst, const char *
     dcr_dp_query_free(dpq);
     pv_thresholds_free(&t);
     ctx_free(&x);
-    if (timed)
-        release_on_schedule(&arrived, c->release_interval_ms);
+    if (timed && !(hooks && hooks->caller_releases))
+        dcr_release_on_schedule(&arrived, c->release_interval_ms);
     return s;
 }

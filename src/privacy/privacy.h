@@ -85,7 +85,17 @@ typedef struct {
     /* The contract's templates loaded once (dcr_templates_load, template.h),
      * e.g. at server start; NULL: each query loads them itself. */
     const struct dcr_templates *templates;
+    /* The caller holds the answer to rules.release_interval_ms itself
+     * (dcr_release_on_schedule), e.g. after giving back a lock other
+     * queries wait on; false: dcr_guarded_query waits before returning. */
+    bool caller_releases;
 } dcr_privacy_hooks;
+
+struct timespec;
+/* Waits until the next multiple of interval_ms (> 0) since `arrived`
+ * (CLOCK_MONOTONIC), at least one whole interval: how long a query took,
+ * which can depend on one person's rows, shows only as the schedule. */
+void dcr_release_on_schedule(const struct timespec *arrived, int64_t interval_ms);
 
 typedef struct {
     char rule[40];          /* the rule that refused the query, "" when none did */

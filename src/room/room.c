@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/util.h"
@@ -310,8 +311,13 @@ dcr_status dcr_room_query(dcr_room *r, size_t analyst, const char *sql,
         .type = "query", .party = c->parties[analyst].name, .sql = sql, .decision = "accepted"};
     q.charge = (dcr_state_charge_ctx){.state = r->st, .entry = &q.entry};
     dcr_budget_limits(c, &q.charge.eps_limit, &q.charge.delta_limit);
-    dcr_privacy_hooks hooks = {
-        .charge = charge, .ctx = &q, .history = &r->history, .templates = r->templates};
+    dcr_privacy_hooks hooks = {.charge = charge,
+                               .ctx = &q,
+                               .history = &r->history,
+                               .templates = r->templates,
+                               .caller_releases = true};
+    struct timespec arrived;
+    bool timed = clock_gettime(CLOCK_MONOTONIC, &arrived) == 0;
     dcr_status s = turn_take(r, err);
     if (s != DCR_OK)
         return s;
@@ -319,6 +325,10 @@ dcr_status dcr_room_query(dcr_room *r, size_t analyst, const char *sql,
                           &ans->report, err);
     s = finish(&q, sql, s, err);
     turn_give(r);
+    /* The schedule is kept after the turn is given back: the contract's
+     * other queries need not wait out this one's interval. */
+    if (timed)
+        dcr_release_on_schedule(&arrived, c->release_interval_ms);
     return s;
 }
 

@@ -7,9 +7,11 @@
  * audit log holds the query (naming receivers and id) and every fetch. An
  * analyst that receives its own results ("self") gets its rows as before.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -247,6 +249,53 @@ static void test_self_receiver_gets_rows(void)
     dcr_room_close(r);
 }
 
+/* rules.release_interval_ms holds each answer to the schedule, but after
+ * the room's turn is given back: two queries at once take one interval,
+ * not two (the room serialises the queries, not their waits). */
+typedef struct {
+    dcr_room *r;
+    dcr_status s;
+} race;
+
+static void *race_query(void *arg)
+{
+    race *q = arg;
+    dcr_room_answer ans;
+    dcr_error err = {0};
+    q->s = query(q->r, SELF, "SELECT COUNT(*) AS n FROM people", &ans, &err);
+    dcr_room_answer_free(&ans);
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void test_release_interval_outside_the_turn(void)
+{
+    dcr_room *r = open_room();
+    if (!r)
+        return;
+    contract.release_interval_ms = 500;
+    race a = {r, DCR_EINTERNAL}, b = {r, DCR_EINTERNAL};
+    pthread_t ta, tb;
+    double t0 = now_s();
+    CHECK(pthread_create(&ta, NULL, race_query, &a) == 0);
+    CHECK(pthread_create(&tb, NULL, race_query, &b) == 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    double took = now_s() - t0;
+    contract.release_interval_ms = 0;
+    CHECK(a.s == DCR_OK && b.s == DCR_OK);
+    CHECK(took >= 0.5 && took < 0.95); /* one interval (two would be >= 1.0 s) */
+    if (took < 0.5 || took >= 0.95)
+        fprintf(stderr, "  two queries took %.3f s\n", took);
+    dcr_room_close(r);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -258,6 +307,7 @@ int main(void)
     RUN(test_others_refused);
     RUN(test_planted_result_refused);
     RUN(test_self_receiver_gets_rows);
+    RUN(test_release_interval_outside_the_turn);
     dcr_column_free(&cols[0]);
     dcr_column_free(&cols[1]);
     dcr_contract_free(&contract);
